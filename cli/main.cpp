@@ -1,0 +1,40 @@
+// nougat: one binary, several subcommands (serve, config, user, …).
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: nougat COMMAND [ARGS]\n"
+    "\n"
+    "  serve [--data DIR] [--config FILE] [--set KEY=VALUE]...   run the mail server\n"
+    "  config check [FILE] [--data DIR] [--set KEY=VALUE]...     print the effective configuration\n"
+    "  user add ADDRESS [--password-stdin] [--home DIR]          add a mail user\n"
+    "  user passwd ADDRESS [--password-stdin]                    change a password\n"
+    "  user del ADDRESS                                          remove a user\n"
+    "  user list                                                 list users\n"
+    "  version                                                   print the version\n"
+    "\n"
+    "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "serve") return nougat::cli::cmd_serve(argc, argv, 2);
+  if (cmd == "config") return nougat::cli::cmd_config(argc, argv, 2);
+  if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "nougat 0.1.0\n";
+    return 0;
+  }
+  std::cerr << "nougat: unknown command '" << cmd << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,80 @@
+// Config: one typed, validated, immutable snapshot of nougat's configuration
+// (STYLE 15). Built from built-in defaults, then an optional TOML file, then
+// `--set KEY=VALUE` overrides, in that order. Every key has a default and
+// bounds; a bad file fails with "FILE:LINE: key: problem" and a bad override
+// with "--set key: problem". toml++ stays inside config.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/net.hpp"
+#include "engine/result.hpp"
+
+namespace nougat::engine {
+
+struct Config {
+  struct Server {
+    std::string hostname;             // default: the system's host name
+    std::filesystem::path data_dir;   // default: ./var (or --data / NOUGAT_DATA)
+    std::filesystem::path log_file;   // default: <data>/log/nougat.log; "" = stderr only
+    unsigned threads = 0;             // network threads; 0 = number of cores
+  } server;
+  struct Listen {
+    std::vector<Endpoint> smtp, submission, submissions;
+  } listen;
+  struct Domains {
+    std::vector<std::string> local;   // lowercased
+    std::vector<Cidr> relay_networks; // clients allowed to relay without AUTH
+  } domains;
+  struct Tls {
+    std::filesystem::path cert, key;  // default: self-signed in <data>/tls
+  } tls;
+  struct Limits {
+    uint64_t message_size = 50ull << 20;
+    uint32_t recipients = 1000;
+    uint32_t line_length = 1000;      // text line incl. CRLF (RFC 5321 4.5.3.1.6)
+    uint32_t command_length = 512;    // command line incl. CRLF (RFC 5321 4.5.3.1.4)
+    uint32_t errors = 20;             // protocol errors before the session is dropped
+    uint32_t commands = 10000;        // commands per session
+    uint32_t connections = 1000;      // concurrent sessions per listener
+    std::chrono::seconds idle_timeout{300};
+    std::chrono::seconds session_timeout{3600};
+  } limits;
+  struct Auth {
+    std::vector<std::string> mechanisms{"PLAIN", "LOGIN"};
+    bool require_tls = true;
+    bool on_smtp = false;             // offer AUTH on the port-25 listener too
+  } auth;
+  struct Routers {
+    bool forward_files = true;
+  } routers;
+  struct Transports {
+    bool maildir_fsync = true;
+  } transports;
+
+  // Effective configuration as TOML text (what `nougat config check` prints).
+  std::string to_toml() const;
+  bool is_local_domain(std::string_view domain) const;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+struct ConfigSources {
+  std::filesystem::path file;            // empty: none
+  bool file_required = false;            // --config given: a missing file is an error
+  std::filesystem::path data_dir;        // from --data / NOUGAT_DATA; empty: not given
+  std::vector<std::string> overrides;    // "KEY=VALUE" from --set
+};
+
+Result<ConfigPtr> load_config(const ConfigSources& src);
+
+// "50M" → bytes; "5m" → seconds. Exposed for tests and other config users.
+Result<uint64_t> parse_size(std::string_view s);
+Result<std::chrono::seconds> parse_duration(std::string_view s);
+
+}  // namespace nougat::engine

@@ -1,0 +1,67 @@
+// Delivery: takes acknowledged messages from the spool and delivers each
+// recipient. Local users get Maildir delivery (Maildir spec: unique name in
+// tmp/, write, make durable, rename into new/); Return-Path and Delivered-To
+// are added here. Work is batched: the messages of one batch share their
+// syncs through the SyncGroup, so a burst of N messages costs two syncfs
+// calls, not 2N fsyncs.
+//
+// Crash safety: a recipient counts as done only after its rename is durable;
+// the spool file is removed only after every recipient is done. Maildir names
+// are derived from the queue id and recipient index, so a redelivery after a
+// crash finds an earlier rename and never delivers twice.
+//
+// Remote recipients stay queued until the SMTP client transport exists
+// (logged as deferred); unknown local users are failed and kept in the spool
+// for the bounce machinery.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/directory.hpp"
+#include "engine/spool.hpp"
+#include "engine/sync.hpp"
+
+namespace nougat::engine {
+
+class Delivery {
+ public:
+  Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync);
+  ~Delivery();
+
+  void start(unsigned workers);
+  void stop();  // finishes the batch in hand, leaves the rest in the spool
+  void submit(SpooledMessage&& m);
+  // Queues every complete message found in the spool (at start-up).
+  size_t recover();
+  // Waits until nothing is queued or in progress (tests, benchmarks, shutdown).
+  void drain();
+
+ private:
+  struct Item {
+    SpooledMessage msg;
+    bool recovered = false;
+  };
+  struct Pending;  // one maildir file written, not yet renamed
+  void run();
+  void deliver_batch(std::vector<Item>& batch);
+  bool sync();
+
+  ConfigPtr cfg_;
+  Spool& spool_;
+  const Directory& dir_;
+  SyncGroup& sync_;
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<Item> queue_;
+  size_t busy_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace nougat::engine

@@ -1,0 +1,251 @@
+#include "engine/spool.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "engine/log.hpp"
+
+namespace nougat::engine {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kMagic = "nougat-spool 1\n";
+
+std::string base62(uint64_t v, size_t width) {
+  static const char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string s(width, '0');
+  for (size_t i = width; i-- > 0;) {
+    s[i] = kDigits[v % 62];
+    v /= 62;
+  }
+  return s;
+}
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error("local error in processing",
+                        fmt::format("write {}: {}", path.string(), std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok{};
+}
+
+bool clean_field(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
+
+}  // namespace
+
+Spool::Spool(fs::path dir) : dir_(std::move(dir)), queue_(dir_ / "queue") {}
+
+Status Spool::open() {
+  std::error_code ec;
+  fs::create_directories(queue_, ec);
+  if (ec) return make_error("cannot create spool", queue_.string() + ": " + ec.message());
+  return Ok{};
+}
+
+std::string Spool::new_id() {
+  // time(6) - pid and sequence(6): unique per host; create() uses O_EXCL anyway.
+  static std::atomic<uint64_t> seq{0};
+  uint64_t n = seq.fetch_add(1);
+  uint64_t mix = (static_cast<uint64_t>(::getpid()) << 20) ^ (n & 0xfffff) ^ ((n >> 20) << 40);
+  return base62(static_cast<uint64_t>(std::time(nullptr)), 6) + "-" + base62(mix, 8);
+}
+
+Result<std::unique_ptr<Spool::Writer>> Spool::create(const std::string& id, const Envelope& env) {
+  std::string head(kMagic);
+  auto rec = [&](std::string_view k, std::string_view v) -> bool {
+    if (!clean_field(v)) return false;
+    head.append(k).append(" ").append(v).append("\n");
+    return true;
+  };
+  bool ok = rec("id", id) && rec("time", std::to_string(env.received_at)) &&
+            rec("sender", env.sender) && rec("client", env.client_ip) && rec("helo", env.helo) &&
+            rec("auth", env.auth_user) && rec("protocol", env.protocol) &&
+            rec("smtputf8", env.smtputf8 ? "1" : "0");
+  for (const auto& r : env.recipients) ok = ok && rec("rcpt", r);
+  if (!ok) return make_error("bad envelope", "CR or LF in an envelope field");
+  head += "data\n";
+
+  auto w = std::unique_ptr<Writer>(new Writer);
+  w->path_ = queue_ / id;
+  w->fd_ = ::open(w->path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (w->fd_ < 0)
+    return make_error("local error in processing",
+                      fmt::format("create {}: {}", w->path_.string(), std::strerror(errno)));
+  w->msg_.id = id;
+  w->msg_.envelope = env;
+  w->msg_.state.assign(env.recipients.size(), RcptState::kPending);
+  w->msg_.failure.assign(env.recipients.size(), {});
+  w->header_size_ = head.size();
+  w->buffer_ = std::move(head);
+  w->memory_ = std::make_shared<std::string>();
+  return w;
+}
+
+Spool::Writer::~Writer() {
+  if (fd_ >= 0) abort();
+}
+
+Status Spool::Writer::flush() {
+  auto st = write_all(fd_, buffer_, path_);
+  buffer_.clear();
+  return st;
+}
+
+Status Spool::Writer::append(std::string_view bytes) {
+  size_ += bytes.size();
+  if (memory_) {
+    if (size_ <= kMemoryCopyLimit) memory_->append(bytes);
+    else memory_.reset();  // too big to keep: delivery reads it back from the file
+  }
+  buffer_.append(bytes);
+  if (buffer_.size() >= (256u << 10)) return flush();
+  return Ok{};
+}
+
+Result<SpooledMessage> Spool::Writer::finish() {
+  buffer_ += fmt::format("end {}\n", size_);
+  auto st = flush();
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 && st) st = make_error("local error in processing", "close spool file");
+  if (!st) {
+    ::unlink(path_.c_str());
+    return st.error();
+  }
+  msg_.data_offset = header_size_;
+  msg_.data_size = size_;
+  msg_.data = std::move(memory_);
+  return std::move(msg_);
+}
+
+void Spool::Writer::abort() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(path_.c_str());
+}
+
+std::vector<std::string> Spool::recover() {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(queue_, ec)) {
+    auto name = e.path().filename().string();
+    if (name.find('.') != std::string::npos) continue;  // .state files
+    auto m = load(name, false);
+    if (m) {
+      ids.push_back(name);
+    } else {
+      log::line(name, "removing incomplete spool file ({})", m.error().detail);
+      fs::remove(e.path(), ec);
+      fs::remove(queue_ / (name + ".state"), ec);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
+  auto path = queue_ / id;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open", path.string());
+  std::string line;
+  if (!std::getline(in, line) || line + "\n" != kMagic) return make_error("bad spool file", "no magic");
+  SpooledMessage m;
+  m.id = id;
+  auto& env = m.envelope;
+  for (;;) {
+    if (!std::getline(in, line)) return make_error("bad spool file", "no data record");
+    if (line == "data") break;
+    auto sp = line.find(' ');
+    std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
+    if (k == "sender") env.sender = v;
+    else if (k == "rcpt") env.recipients.push_back(v);
+    else if (k == "time") env.received_at = std::atoll(v.c_str());
+    else if (k == "client") env.client_ip = v;
+    else if (k == "helo") env.helo = v;
+    else if (k == "auth") env.auth_user = v;
+    else if (k == "protocol") env.protocol = v;
+    else if (k == "smtputf8") env.smtputf8 = v == "1";
+  }
+  m.data_offset = static_cast<uint64_t>(in.tellg());
+  // The end record: "end <size>\n" exactly at data_offset + size.
+  std::error_code ec;
+  uint64_t total = fs::file_size(path, ec);
+  if (ec || total < m.data_offset + 6) return make_error("bad spool file", "truncated");
+  uint64_t tail_len = std::min<uint64_t>(32, total - m.data_offset);
+  std::string tail(tail_len, '\0');
+  in.seekg(static_cast<std::streamoff>(total - tail_len));
+  in.read(tail.data(), static_cast<std::streamsize>(tail_len));
+  auto pos = tail.rfind("end ");
+  if (pos == std::string::npos || tail.back() != '\n') return make_error("bad spool file", "no end record");
+  uint64_t size = 0;
+  auto digits = std::string_view(tail).substr(pos + 4, tail.size() - pos - 5);
+  auto [p, e] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
+  if (e != std::errc() || p != digits.data() + digits.size() ||
+      m.data_offset + size + 5 + digits.size() != total)
+    return make_error("bad spool file", "end record does not match size");
+  m.data_size = size;
+  m.state.assign(env.recipients.size(), RcptState::kPending);
+  m.failure.assign(env.recipients.size(), {});
+  std::ifstream st(queue_ / (id + ".state"));
+  while (std::getline(st, line)) {
+    std::istringstream ls(line);
+    std::string k;
+    size_t n = 0;
+    if (!(ls >> k >> n) || n >= m.state.size()) continue;
+    if (k == "done") m.state[n] = RcptState::kDone;
+    if (k == "failed") {
+      m.state[n] = RcptState::kFailed;
+      std::getline(ls, m.failure[n]);
+    }
+  }
+  if (with_data) {
+    auto d = read_data(m);
+    if (!d) return d.error();
+    m.data = *d;
+  }
+  return m;
+}
+
+Result<std::shared_ptr<const std::string>> Spool::read_data(const SpooledMessage& m) {
+  auto path = queue_ / m.id;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open", path.string());
+  auto data = std::make_shared<std::string>(m.data_size, '\0');
+  in.seekg(static_cast<std::streamoff>(m.data_offset));
+  in.read(data->data(), static_cast<std::streamsize>(m.data_size));
+  if (static_cast<uint64_t>(in.gcount()) != m.data_size) return make_error("short read", path.string());
+  return std::shared_ptr<const std::string>(std::move(data));
+}
+
+Status Spool::record(const std::string& id, size_t rcpt, RcptState st, std::string_view why) {
+  auto path = queue_ / (id + ".state");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("cannot record state", path.string());
+  std::string line = st == RcptState::kDone ? fmt::format("done {}\n", rcpt)
+                                            : fmt::format("failed {} {}\n", rcpt, why);
+  auto r = write_all(fd, line, path);
+  ::close(fd);
+  return r;
+}
+
+void Spool::remove(const std::string& id) {
+  ::unlink((queue_ / (id + ".state")).c_str());
+  ::unlink((queue_ / id).c_str());
+}
+
+}  // namespace nougat::engine

@@ -1,0 +1,91 @@
+// Spool: where a message lives from the moment it is accepted until every
+// recipient is done. One file per message, `<spool>/queue/<id>`:
+//
+//   nougat-spool 1\n  typed records ("sender …", "rcpt …", …)\n  data\n
+//   <message bytes, CRLF line ends, Received: already prepended>
+//   end <size>\n
+//
+// A file without a valid end record is incomplete: it was never acknowledged
+// and recovery removes it (STYLE 10). Per-recipient progress is appended to
+// `<id>.state` ("done N", "failed N text"); a message with every recipient
+// done is removed. Durability is not this class's job: callers make writes
+// durable through a SyncGroup before acknowledging.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace nougat::engine {
+
+struct Envelope {
+  std::string sender;                    // "" is the null sender <>
+  std::vector<std::string> recipients;   // as given in RCPT TO, domain lowercased
+  int64_t received_at = 0;               // unix time
+  std::string client_ip, helo, auth_user, protocol;
+  bool smtputf8 = false;
+};
+
+enum class RcptState : uint8_t { kPending, kDone, kFailed };
+
+struct SpooledMessage {
+  std::string id;
+  Envelope envelope;
+  std::vector<RcptState> state;          // one per recipient
+  std::vector<std::string> failure;      // reason per failed recipient
+  std::shared_ptr<const std::string> data;  // the message, when kept in memory
+  uint64_t data_offset = 0, data_size = 0;
+};
+
+class Spool {
+ public:
+  explicit Spool(std::filesystem::path dir);  // <data>/spool
+  Status open();                               // creates the folders
+  const std::filesystem::path& dir() const { return dir_; }
+
+  std::string new_id();
+
+  // Streams one incoming message into the spool.
+  class Writer {
+   public:
+    ~Writer();
+    Status append(std::string_view bytes);
+    // Writes the end record and closes; the message is complete (not yet durable).
+    Result<SpooledMessage> finish();
+    void abort();  // removes the partial file
+    uint64_t size() const { return size_; }
+
+   private:
+    friend class Spool;
+    Status flush();
+    std::filesystem::path path_;
+    int fd_ = -1;
+    SpooledMessage msg_;
+    std::string buffer_;       // pending bytes not yet written
+    std::shared_ptr<std::string> memory_;  // whole data while small enough
+    uint64_t size_ = 0;
+    uint64_t header_size_ = 0;
+  };
+  Result<std::unique_ptr<Writer>> create(const std::string& id, const Envelope& env);
+
+  // Recovery: ids of complete messages; incomplete ones are removed.
+  std::vector<std::string> recover();
+  Result<SpooledMessage> load(const std::string& id, bool with_data);
+  Result<std::shared_ptr<const std::string>> read_data(const SpooledMessage& m);
+
+  Status record(const std::string& id, size_t rcpt, RcptState st, std::string_view why = {});
+  void remove(const std::string& id);
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path queue_;
+};
+
+// Kept in memory for immediate delivery when at most this big.
+inline constexpr uint64_t kMemoryCopyLimit = 1 << 20;
+
+}  // namespace nougat::engine

@@ -1,0 +1,47 @@
+// SMTP listeners: accepts connections on the configured smtp, submission
+// and submissions (implicit TLS) endpoints and runs one session coroutine
+// per connection on the caller's io_context. Asio stays out of this header:
+// the io_context is passed as an opaque reference to keep includers light.
+#pragma once
+
+#include <memory>
+
+#include "engine/checks.hpp"
+#include "engine/config.hpp"
+#include "engine/delivery.hpp"
+#include "engine/directory.hpp"
+#include "engine/result.hpp"
+#include "engine/spool.hpp"
+#include "engine/sync.hpp"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace nougat::smtpd {
+
+struct ServerDeps {
+  engine::ConfigPtr cfg;
+  engine::Spool& spool;
+  engine::Delivery& delivery;
+  const engine::Directory& directory;
+  engine::SyncGroup& sync;
+  const engine::CheckChain& checks;
+  boost::asio::thread_pool& workers;  // CPU-heavy work (password hashing)
+};
+
+class Server {
+ public:
+  explicit Server(ServerDeps deps);
+  ~Server();
+  // Binds every configured listener; fails with the endpoint and the reason.
+  Status start(boost::asio::io_context& io);
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nougat::smtpd

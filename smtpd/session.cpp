@@ -1,0 +1,780 @@
+#include "smtpd/session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include <fmt/ranges.h>
+
+#include "engine/log.hpp"
+#include "smtpd/command.hpp"
+#include "smtpd/data_reader.hpp"
+#include "smtpd/reply.hpp"
+#include "smtpd/sasl.hpp"
+
+namespace nougat::smtpd {
+namespace {
+
+using asio::use_awaitable;
+using engine::Action;
+using engine::Verdict;
+using Clock = std::chrono::steady_clock;
+
+std::string rfc5322_date(std::time_t t) {
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return buf;
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Runs fn() on the worker pool and resumes the coroutine on its own executor.
+template <typename Fn>
+auto on_pool(asio::thread_pool& pool, Fn fn) {
+  using R = decltype(fn());
+  return asio::async_initiate<decltype(use_awaitable), void(R)>(
+      [&pool](auto handler, Fn f) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        asio::post(pool, [h, f = std::move(f)]() mutable {
+          R r = f();
+          auto ex = asio::get_associated_executor(*h);
+          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+        });
+      },
+      use_awaitable, std::move(fn));
+}
+
+// Waits for the group commit of everything written so far.
+auto durable(engine::SyncGroup& sync) {
+  return asio::async_initiate<decltype(use_awaitable), void(bool)>(
+      [&sync](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        sync.request([h](bool ok) {
+          auto ex = asio::get_associated_executor(*h);
+          asio::post(ex, [h, ok]() mutable { (*h)(ok); });
+        });
+      },
+      use_awaitable);
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Socket socket, std::shared_ptr<const SessionEnv> env)
+      : env_(std::move(env)),
+        cfg_(*env_->deps.cfg),
+        stream_(std::move(socket), *(env_->tls ? env_->tls : dummy_tls())),
+        timer_(stream_.get_executor()) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  static asio::ssl::context* dummy_tls() {
+    static asio::ssl::context ctx(asio::ssl::context::tls_server);
+    return &ctx;
+  }
+
+  // ---- I/O ----
+  asio::awaitable<bool> fill();  // reads more input; false on EOF/error/timeout
+  asio::awaitable<bool> flush();
+  asio::awaitable<std::optional<std::string>> read_line();
+  void reply(int code, std::string_view enhanced, std::string_view text);
+  void reply_raw(std::string_view line) { out_.append(line).append("\r\n"); }
+  void reply_verdict(const Verdict& v);
+  asio::awaitable<void> watchdog();
+  void touch() { deadline_ = Clock::now() + cfg_.limits.idle_timeout; }
+
+  // ---- commands ----
+  asio::awaitable<bool> dispatch(const std::string& line);
+  void on_ehlo(const Command& c, bool extended);
+  void on_mail(const Command& c);
+  void on_rcpt(const Command& c);
+  asio::awaitable<bool> on_data();
+  asio::awaitable<bool> on_bdat(const Command& c);
+  asio::awaitable<bool> on_starttls();
+  asio::awaitable<bool> on_auth(const Command& c);
+  asio::awaitable<void> commit_message();
+  void reset_transaction();
+  bool auth_offered() const;
+  std::string received_header(const std::string& id) const;
+  std::string protocol() const;
+  std::string peer() const { return "H=" + (facts_.helo.empty() ? "" : facts_.helo + " ") + "[" + facts_.client.to_string() + "]"; }
+  bool count_error();
+
+  std::shared_ptr<const SessionEnv> env_;
+  const engine::Config& cfg_;
+  asio::ssl::stream<Socket> stream_;
+  asio::steady_timer timer_;
+  Clock::time_point deadline_{}, session_end_{};
+  bool tls_ = false, closed_ = false, quit_ = false;
+  std::string in_;
+  size_t in_pos_ = 0;
+  std::string out_;
+  std::string sid_;
+
+  engine::SessionFacts facts_;
+  bool greeted_ = false, esmtp_ = false;
+  uint32_t errors_ = 0, commands_ = 0;
+  // transaction
+  std::optional<MailFrom> mail_;
+  engine::MailFacts mail_facts_;
+  std::vector<std::string> rcpts_;
+  std::unique_ptr<engine::Spool::Writer> writer_;  // BDAT in progress
+  std::string writer_id_;
+  bool bdat_failed_ = false;
+  std::string bdat_error_;
+};
+
+asio::awaitable<bool> Session::fill() {
+  if (!co_await flush()) co_return false;
+  if (in_pos_ > 0 && in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > 65536) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  size_t old = in_.size();
+  in_.resize(old + 16384);
+  boost::system::error_code ec;
+  touch();
+  size_t n = tls_ ? co_await stream_.async_read_some(asio::buffer(in_.data() + old, 16384),
+                                                     asio::redirect_error(use_awaitable, ec))
+                  : co_await stream_.next_layer().async_read_some(
+                        asio::buffer(in_.data() + old, 16384), asio::redirect_error(use_awaitable, ec));
+  in_.resize(old + (ec ? 0 : n));
+  if (ec) {
+    closed_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Session::flush() {
+  if (out_.empty() || closed_) co_return !closed_;
+  boost::system::error_code ec;
+  touch();
+  if (tls_)
+    co_await asio::async_write(stream_, asio::buffer(out_), asio::redirect_error(use_awaitable, ec));
+  else
+    co_await asio::async_write(stream_.next_layer(), asio::buffer(out_),
+                               asio::redirect_error(use_awaitable, ec));
+  out_.clear();
+  if (ec) closed_ = true;
+  co_return !ec;
+}
+
+// Commands end with CRLF; a bare LF is tolerated here (as Postfix and Exim
+// do) because it cannot smuggle anything outside DATA.
+asio::awaitable<std::optional<std::string>> Session::read_line() {
+  const size_t limit = cfg_.limits.command_length;
+  bool too_long = false;
+  for (;;) {
+    auto nl = in_.find('\n', in_pos_);
+    if (nl != std::string::npos) {
+      std::string line = in_.substr(in_pos_, nl - in_pos_);
+      in_pos_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (too_long || line.size() + 2 > limit) {
+        reply(500, "5.5.2", "Line too long");
+        if (!count_error()) co_return std::nullopt;
+        too_long = false;
+        continue;
+      }
+      co_return line;
+    }
+    if (in_.size() - in_pos_ > limit) {  // drop the excess, remember to refuse
+      too_long = true;
+      in_.erase(in_pos_);
+    }
+    if (!co_await fill()) co_return std::nullopt;
+  }
+}
+
+void Session::reply(int code, std::string_view enhanced, std::string_view text) {
+  out_ += format_reply(code, enhanced, text);
+}
+
+void Session::reply_verdict(const Verdict& v) {
+  reply(v.code, v.enhanced, v.text);
+  if (v.code >= 500) count_error();
+}
+
+bool Session::count_error() {
+  if (++errors_ <= cfg_.limits.errors) return true;
+  reply(421, "4.7.0", "Too many errors, closing connection");
+  quit_ = true;
+  return false;
+}
+
+asio::awaitable<void> Session::watchdog() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    auto when = std::min(deadline_, session_end_);
+    timer_.expires_at(when);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (closed_) break;
+    auto now = Clock::now();
+    if (now >= deadline_ || now >= session_end_) {
+      engine::log::line(sid_, "SMTP timeout {}", peer());
+      closed_ = true;
+      boost::system::error_code ignored;
+      stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.next_layer().close(ignored);
+      break;
+    }
+  }
+}
+
+bool Session::auth_offered() const {
+  if (cfg_.auth.mechanisms.empty()) return false;
+  if (facts_.listener == engine::ListenerKind::kSmtp && !cfg_.auth.on_smtp) return false;
+  return tls_ || !cfg_.auth.require_tls;
+}
+
+std::string Session::protocol() const {
+  std::string p = esmtp_ ? "ESMTP" : "SMTP";
+  if (tls_) p += "S";
+  if (!facts_.auth_user.empty()) p += "A";
+  return p;
+}
+
+std::string Session::received_header(const std::string& id) const {
+  std::string h = fmt::format("Received: from {} ([{}])\r\n\tby {} (nougat) with {} id {}",
+                              facts_.helo.empty() ? "unknown" : facts_.helo,
+                              facts_.client.to_string(), cfg_.server.hostname, protocol(), id);
+  if (!facts_.auth_user.empty()) h += fmt::format("\r\n\t(authenticated as {})", facts_.auth_user);
+  if (rcpts_.size() == 1) h += fmt::format("\r\n\tfor <{}>", rcpts_[0]);
+  h += fmt::format("; {}\r\n", rfc5322_date(std::time(nullptr)));
+  return h;
+}
+
+void Session::reset_transaction() {
+  mail_.reset();
+  mail_facts_ = {};
+  rcpts_.clear();
+  if (writer_) writer_->abort();
+  writer_.reset();
+  bdat_failed_ = false;
+  bdat_error_.clear();
+}
+
+asio::awaitable<void> Session::run() {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  auto ep = stream_.next_layer().remote_endpoint(ec);
+  if (!ec) {
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    facts_.client = *engine::parse_ip(a.to_string());
+  }
+  facts_.listener = env_->kind;
+  static std::atomic<uint64_t> counter{0};
+  sid_ = fmt::format("S{}", counter.fetch_add(1) + 1);
+  touch();
+  session_end_ = Clock::now() + cfg_.limits.session_timeout;
+  asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
+
+  if (env_->kind == engine::ListenerKind::kSubmissions) {
+    touch();
+    co_await stream_.async_handshake(asio::ssl::stream_base::server,
+                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      engine::log::line(sid_, "TLS handshake failed [{}]: {}", facts_.client.to_string(), ec.message());
+      closed_ = true;
+      timer_.cancel();
+      co_return;
+    }
+    tls_ = facts_.tls = true;
+  }
+
+  Verdict v = env_->deps.checks.on_connect(facts_);
+  if (v.action == Action::kReject || v.action == Action::kTempfail || v.action == Action::kDisconnect) {
+    reply(v.code ? v.code : 554, v.enhanced, v.text);
+    quit_ = true;
+  } else {
+    reply(220, "", cfg_.server.hostname + " ESMTP nougat");
+  }
+  while (!quit_ && !closed_) {
+    auto line = co_await read_line();
+    if (!line) break;
+    if (++commands_ > cfg_.limits.commands) {
+      reply(421, "4.7.0", "Too many commands, closing connection");
+      break;
+    }
+    if (!co_await dispatch(*line)) break;
+  }
+  co_await flush();
+  reset_transaction();
+  closed_ = true;
+  timer_.cancel();
+  if (tls_) {
+    // Best effort close_notify; no waiting for the peer's.
+    stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+  }
+  stream_.next_layer().close(ec);
+}
+
+asio::awaitable<bool> Session::dispatch(const std::string& line) {
+  auto cmd = parse_command(line);
+  if (!cmd) {
+    reply_raw(cmd.error().text);
+    co_return count_error();
+  }
+  const Command& c = *cmd;
+  if (writer_ && c.verb != Verb::kBdat && c.verb != Verb::kRset && c.verb != Verb::kQuit &&
+      c.verb != Verb::kNoop) {
+    // RFC 3030: only BDAT may follow BDAT (RSET/QUIT/NOOP aside).
+    reply(503, "5.5.1", "Bad sequence of commands: BDAT in progress");
+    reset_transaction();
+    co_return count_error();
+  }
+  switch (c.verb) {
+    case Verb::kHelo: on_ehlo(c, false); break;
+    case Verb::kEhlo: on_ehlo(c, true); break;
+    case Verb::kMail: on_mail(c); break;
+    case Verb::kRcpt: on_rcpt(c); break;
+    case Verb::kData: co_return co_await on_data();
+    case Verb::kBdat: co_return co_await on_bdat(c);
+    case Verb::kRset:
+      reset_transaction();
+      reply(250, "2.0.0", "OK");
+      break;
+    case Verb::kNoop: reply(250, "2.0.0", "OK"); break;
+    case Verb::kQuit:
+      reply(221, "2.0.0", cfg_.server.hostname + " closing connection");
+      quit_ = true;
+      co_return false;
+    case Verb::kVrfy:
+      reply(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+      break;
+    case Verb::kExpn: reply(502, "5.5.1", "EXPN not available"); co_return count_error();
+    case Verb::kHelp: reply(214, "2.0.0", "See RFC 5321 - nougat"); break;
+    case Verb::kStarttls: co_return co_await on_starttls();
+    case Verb::kAuth: co_return co_await on_auth(c);
+    case Verb::kUnknown:
+      reply(500, "5.5.2", "Command unrecognized");
+      co_return count_error();
+  }
+  co_return !quit_;
+}
+
+void Session::on_ehlo(const Command& c, bool extended) {
+  std::string name(c.arg);
+  if (name.empty() || name.find(' ') != std::string::npos) {
+    reply(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+    count_error();
+    return;
+  }
+  reset_transaction();
+  facts_.helo = name;
+  esmtp_ = extended;
+  Verdict v = env_->deps.checks.on_helo(facts_);
+  if (v.action != Action::kContinue && v.action != Action::kAccept) {
+    facts_.helo.clear();
+    reply_verdict(v);
+    if (v.action == Action::kDisconnect) quit_ = true;
+    return;
+  }
+  greeted_ = true;
+  if (!extended) {
+    reply(250, "", cfg_.server.hostname);
+    return;
+  }
+  std::vector<std::string> kw = {"PIPELINING", fmt::format("SIZE {}", cfg_.limits.message_size),
+                                 "8BITMIME",   "SMTPUTF8",
+                                 "ENHANCEDSTATUSCODES", "CHUNKING"};
+  if (!tls_ && env_->tls) kw.push_back("STARTTLS");
+  if (auth_offered() && facts_.auth_user.empty()) {
+    std::string a = "AUTH";
+    for (const auto& m : cfg_.auth.mechanisms) a += " " + m;
+    kw.push_back(a);
+  }
+  kw.push_back("HELP");
+  out_ += ehlo_reply(cfg_.server.hostname, fmt::format("Hello {} [{}]", name, facts_.client.to_string()), kw);
+}
+
+void Session::on_mail(const Command& c) {
+  if (!greeted_) {
+    reply(503, "5.5.1", "Bad sequence of commands: send EHLO first");
+    count_error();
+    return;
+  }
+  if (mail_) {
+    reply(503, "5.5.1", "Bad sequence of commands: nested MAIL command");
+    count_error();
+    return;
+  }
+  auto m = parse_mail_from(c.arg);
+  if (!m) {
+    reply_raw(m.error().text);
+    count_error();
+    return;
+  }
+  if (m->smtputf8 && !esmtp_) {
+    reply(555, "5.5.4", "SMTPUTF8 requires EHLO");
+    count_error();
+    return;
+  }
+  mail_facts_.sender = m->address;
+  mail_facts_.declared_size = m->size.value_or(0);
+  Verdict v = env_->deps.checks.on_mail(facts_, mail_facts_);
+  if (v.action != Action::kContinue && v.action != Action::kAccept) {
+    mail_facts_ = {};
+    reply_verdict(v);
+    if (v.action == Action::kDisconnect) quit_ = true;
+    return;
+  }
+  mail_ = std::move(*m);
+  reply(250, "2.1.0", "OK");
+}
+
+void Session::on_rcpt(const Command& c) {
+  if (!mail_) {
+    reply(503, "5.5.1", "Bad sequence of commands: need MAIL before RCPT");
+    count_error();
+    return;
+  }
+  auto r = parse_rcpt_to(c.arg, mail_->smtputf8);
+  if (!r) {
+    reply_raw(r.error().text);
+    count_error();
+    return;
+  }
+  if (rcpts_.size() >= cfg_.limits.recipients) {
+    reply(452, "4.5.3", "Too many recipients");
+    return;
+  }
+  engine::RcptFacts rf;
+  rf.address = r->address;
+  auto at = rf.address.rfind('@');
+  if (at == std::string::npos) {  // <postmaster>
+    rf.local_part = rf.address;
+    rf.domain = cfg_.server.hostname;
+    rf.address = rf.local_part + "@" + rf.domain;
+  } else {
+    rf.local_part = rf.address.substr(0, at);
+    rf.domain = lower(rf.address.substr(at + 1));
+    rf.address = rf.local_part + "@" + rf.domain;
+  }
+  Verdict v = env_->deps.checks.on_rcpt(facts_, mail_facts_, rf);
+  if (v.action != Action::kContinue && v.action != Action::kAccept) {
+    engine::log::line(sid_, "** rejected RCPT <{}> {}: {} {} {}", rf.address, peer(), v.code, v.enhanced, v.text);
+    reply_verdict(v);
+    if (v.action == Action::kDisconnect) quit_ = true;
+    return;
+  }
+  rcpts_.push_back(rf.address);
+  reply(250, "2.1.5", "OK");
+}
+
+asio::awaitable<bool> Session::on_data() {
+  if (!mail_) {
+    reply(503, "5.5.1", "Bad sequence of commands: need MAIL");
+    co_return count_error();
+  }
+  if (rcpts_.empty()) {
+    reply(554, "5.5.1", "No valid recipients");
+    co_return count_error();
+  }
+  Verdict v = env_->deps.checks.on_data(facts_, mail_facts_);
+  if (v.action != Action::kContinue && v.action != Action::kAccept) {
+    reply_verdict(v);
+    reset_transaction();
+    co_return v.action != Action::kDisconnect;
+  }
+  auto& spool = env_->deps.spool;
+  engine::Envelope env;
+  env.sender = mail_->address;
+  env.recipients = rcpts_;
+  env.received_at = std::time(nullptr);
+  env.client_ip = facts_.client.to_string();
+  env.helo = facts_.helo;
+  env.auth_user = facts_.auth_user;
+  env.protocol = protocol();
+  env.smtputf8 = mail_->smtputf8;
+  std::string id = spool.new_id();
+  auto w = spool.create(id, env);
+  if (!w) {
+    engine::log::line(sid_, "spool error: {}", w.error().detail);
+    reply(451, "4.3.0", "Local error in processing");
+    reset_transaction();
+    co_return true;
+  }
+  writer_ = std::move(*w);
+  writer_id_ = id;
+  bool write_failed = !writer_->append(received_header(id));
+  reply(354, "", "End data with <CR><LF>.<CR><LF>");
+  DataReader reader({cfg_.limits.message_size, cfg_.limits.line_length - 2});
+  std::string chunk;
+  while (!reader.done()) {
+    if (in_pos_ == in_.size() && !co_await fill()) {
+      // Client vanished mid-DATA: nothing was acknowledged, nothing is kept.
+      engine::log::line(sid_, "connection lost during DATA {}", peer());
+      reset_transaction();
+      co_return false;
+    }
+    chunk.clear();
+    in_pos_ += reader.feed(std::string_view(in_).substr(in_pos_), chunk);
+    if (!write_failed && !chunk.empty() && reader.problem() == DataReader::Problem::kNone)
+      write_failed = !writer_->append(chunk);
+  }
+  if (auto p = reader.problem(); p != DataReader::Problem::kNone) {
+    engine::log::line(sid_, "rejected DATA from <{}> {}: {}", mail_->address, peer(), problem_reply(p));
+    if (p == DataReader::Problem::kLineTooLong) reply(500, "5.5.2", "Line too long");
+    else reply_raw(problem_reply(p));
+    reset_transaction();
+    co_return count_error();
+  }
+  if (write_failed) {
+    engine::log::line(sid_, "spool write failed for <{}>", mail_->address);
+    reply(452, "4.3.1", "Insufficient system storage");
+    reset_transaction();
+    co_return true;
+  }
+  co_await commit_message();
+  co_return !closed_;
+}
+
+// Finishes the spool file, waits until it is durable, then acknowledges and
+// hands the message to delivery.
+asio::awaitable<void> Session::commit_message() {
+  auto writer = std::move(writer_);
+  auto msg = writer->finish();
+  if (!msg) {
+    engine::log::line(sid_, "spool error: {}", msg.error().detail);
+    reply(451, "4.3.0", "Local error in processing");
+    reset_transaction();
+    co_return;
+  }
+  bool ok = co_await durable(env_->deps.sync);
+  if (!ok) {
+    env_->deps.spool.remove(msg->id);
+    reply(451, "4.3.0", "Local error in processing");
+    reset_transaction();
+    co_return;
+  }
+  engine::log::line(msg->id, "<= {} {} P={} S={}{} for {}", msg->envelope.sender.empty() ? "<>" : msg->envelope.sender,
+                    peer(), msg->envelope.protocol, msg->data_size,
+                    facts_.auth_user.empty() ? "" : " A=" + facts_.auth_user,
+                    fmt::join(msg->envelope.recipients, " "));
+  reply(250, "2.0.0", "OK id=" + msg->id);
+  env_->deps.delivery.submit(std::move(*msg));
+  reset_transaction();
+}
+
+asio::awaitable<bool> Session::on_bdat(const Command& c) {
+  bool last = false;
+  auto size = parse_bdat(c.arg, last);
+  if (!size) {
+    reply_raw(size.error().text);
+    reset_transaction();
+    co_return count_error();  // the chunk size is unknown: the stream cannot be trusted
+  }
+  // Read the chunk whatever happens, to stay in sync with the client.
+  uint64_t remaining = *size;
+  bool fail_now = false;
+  std::string why;
+  if (!bdat_failed_ && !writer_) {
+    if (!mail_) why = "503 5.5.1 Bad sequence of commands: need MAIL";
+    else if (rcpts_.empty()) why = "554 5.5.1 No valid recipients";
+    else {
+      engine::Envelope env;
+      env.sender = mail_->address;
+      env.recipients = rcpts_;
+      env.received_at = std::time(nullptr);
+      env.client_ip = facts_.client.to_string();
+      env.helo = facts_.helo;
+      env.auth_user = facts_.auth_user;
+      env.protocol = protocol();
+      env.smtputf8 = mail_->smtputf8;
+      std::string id = env_->deps.spool.new_id();
+      auto w = env_->deps.spool.create(id, env);
+      if (!w) why = "451 4.3.0 Local error in processing";
+      else {
+        writer_ = std::move(*w);
+        writer_id_ = id;
+        if (!writer_->append(received_header(id))) why = "452 4.3.1 Insufficient system storage";
+      }
+    }
+    if (!why.empty()) fail_now = true;
+  }
+  while (remaining > 0) {
+    if (in_pos_ == in_.size() && !co_await fill()) {
+      reset_transaction();
+      co_return false;
+    }
+    size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, in_.size() - in_pos_));
+    std::string_view piece(in_.data() + in_pos_, take);
+    in_pos_ += take;
+    remaining -= take;
+    if (writer_ && !fail_now) {
+      if (writer_->size() + piece.size() > cfg_.limits.message_size + 4096) {
+        why = fmt::format("552 5.3.4 Message size exceeds fixed limit of {} bytes", cfg_.limits.message_size);
+        fail_now = true;
+      } else if (!writer_->append(piece)) {
+        why = "452 4.3.1 Insufficient system storage";
+        fail_now = true;
+      }
+    }
+  }
+  if (fail_now || bdat_failed_) {
+    if (!why.empty()) bdat_error_ = why;
+    if (writer_) writer_->abort();
+    writer_.reset();
+    bdat_failed_ = !last;  // keep refusing the rest of this message's chunks
+    reply_raw(bdat_error_.empty() ? "554 5.5.1 Transaction failed" : bdat_error_);
+    if (last) {
+      mail_.reset();
+      rcpts_.clear();
+      bdat_error_.clear();
+    }
+    co_return count_error();
+  }
+  if (!last) {
+    reply(250, "2.0.0", fmt::format("{} octets received", *size));
+    co_return true;
+  }
+  co_await commit_message();
+  co_return !closed_;
+}
+
+asio::awaitable<bool> Session::on_starttls() {
+  if (tls_ || !env_->tls) {
+    reply(tls_ ? 503 : 454, tls_ ? "5.5.1" : "4.7.0", tls_ ? "TLS already active" : "TLS not available");
+    co_return true;
+  }
+  reply(220, "2.0.0", "Ready to start TLS");
+  if (!co_await flush()) co_return false;
+  // Anything pipelined after STARTTLS was sent in clear: discard it (CVE-2011-0411).
+  in_.clear();
+  in_pos_ = 0;
+  boost::system::error_code ec;
+  touch();
+  co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    engine::log::line(sid_, "TLS handshake failed {}: {}", peer(), ec.message());
+    closed_ = true;
+    co_return false;
+  }
+  tls_ = facts_.tls = true;
+  // RFC 3207: forget everything learned before TLS.
+  reset_transaction();
+  greeted_ = false;
+  facts_.helo.clear();
+  co_return true;
+}
+
+asio::awaitable<bool> Session::on_auth(const Command& c) {
+  if (!greeted_ || !esmtp_) {
+    reply(503, "5.5.1", "Bad sequence of commands: send EHLO first");
+    co_return count_error();
+  }
+  if (!facts_.auth_user.empty()) {
+    reply(503, "5.5.1", "Already authenticated");
+    co_return count_error();
+  }
+  if (mail_) {
+    reply(503, "5.5.1", "AUTH not permitted during a mail transaction");
+    co_return count_error();
+  }
+  if (!auth_offered()) {
+    if (!tls_ && cfg_.auth.require_tls)
+      reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
+    else
+      reply(503, "5.5.1", "AUTH not available");
+    co_return count_error();
+  }
+  std::string_view arg = c.arg;
+  auto sp = arg.find(' ');
+  std::string mech = std::string(arg.substr(0, sp));
+  for (auto& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : arg.substr(sp + 1);
+  bool enabled = false;
+  for (const auto& m : cfg_.auth.mechanisms) enabled |= m == mech;
+  if (!enabled) {
+    reply(504, "5.5.4", "Unrecognized authentication type");
+    co_return count_error();
+  }
+  Credentials creds;
+  if (mech == "PLAIN") {
+    std::string resp(initial);
+    if (resp.empty()) {
+      reply_raw("334 ");
+      auto line = co_await read_line();
+      if (!line) co_return false;
+      resp = *line;
+    }
+    if (resp == "*") {
+      reply(501, "5.7.0", "Authentication cancelled");
+      co_return count_error();
+    }
+    auto p = parse_plain(resp == "=" ? "" : resp);
+    if (!p) {
+      reply_raw(p.error().text);
+      co_return count_error();
+    }
+    creds = *p;
+  } else {  // LOGIN
+    LoginExchange ex;
+    if (!initial.empty()) {
+      if (auto st = ex.on_response(initial); !st) {
+        reply_raw(st.error().text);
+        co_return count_error();
+      }
+    }
+    while (!ex.done()) {
+      reply_raw(ex.prompt());
+      auto line = co_await read_line();
+      if (!line) co_return false;
+      if (auto st = ex.on_response(*line); !st) {
+        reply_raw(st.error().text);
+        co_return count_error();
+      }
+    }
+    creds = ex.credentials();
+  }
+  if (!creds.authzid.empty() && creds.authzid != creds.authcid) {
+    reply(535, "5.7.8", "Authentication credentials invalid");
+    co_return count_error();
+  }
+  const engine::Directory& dir = env_->deps.directory;
+  std::string user = creds.authcid, pass = creds.password;
+  bool ok = co_await on_pool(env_->deps.workers, [&dir, user, pass] { return dir.authenticate(user, pass); });
+  if (!ok) {
+    engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());
+    reply(535, "5.7.8", "Authentication credentials invalid");
+    co_return count_error();
+  }
+  facts_.auth_user = engine::directory_key(user);
+  engine::log::line(sid_, "AUTH {} succeeded for {} {}", mech, facts_.auth_user, peer());
+  reply(235, "2.7.0", "Authentication successful");
+  co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(Socket socket, std::shared_ptr<const SessionEnv> env) {
+  auto s = std::make_shared<Session>(std::move(socket), std::move(env));
+  try {
+    co_await s->run();
+  } catch (const std::exception& e) {
+    engine::log::line("", "SMTP session ended by exception: {}", e.what());
+  }
+}
+
+}  // namespace nougat::smtpd
