@@ -1,0 +1,91 @@
+// Directory: who the mail users are, where their mail lives, and whether a
+// password is theirs (DESIGN "Interfaces that keep the core swappable").
+// passwd-file today (engine/passwd_file.hpp), an in-memory backend for tests
+// (engine/memory_directory.hpp); SQL or LDAP later.
+//
+// Promises: every implementation is safe for any number of concurrent
+// readers. find() never fails loudly: an unknown or malformed address is
+// simply std::nullopt. authenticate() is CPU-heavy by design (password
+// hashing: milliseconds); protocol code runs it on a worker pool, never on a
+// network thread.
+//
+// Address matching (one rule for every backend, see directory_key()): the
+// whole address is compared ASCII-case-insensitively. The domain is
+// case-insensitive by RFC 5321; the local part strictly is not, but no one
+// runs a mail server where "Kitkat" and "kitkat" are two people, and
+// lowercasing it too means the SMTP RCPT, IMAP LOGIN and the users file can
+// disagree on case without locking anybody out. User::local_part keeps the
+// spelling from the users file.
+#pragma once
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/result.hpp"
+
+namespace nougat::engine {
+
+struct User {
+  std::string address, local_part, domain;  // as written in the directory (domain lowercased)
+  std::string password_hash;                // "{SCHEME}..." (engine/password.hpp)
+  std::filesystem::path home;               // absolute (if the data dir given is)
+  std::filesystem::path maildir() const { return home / "Maildir"; }
+};
+
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  virtual std::optional<User> find(std::string_view address) const = 0;
+  // False for an unknown user, a wrong password or an unusable hash.
+  virtual bool authenticate(std::string_view address, std::string_view password) const = 0;
+};
+
+// ASCII lowercase of the whole address: the lookup key of every backend.
+inline std::string directory_key(std::string_view address) {
+  std::string k(address);
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  });
+  return k;
+}
+
+struct UserAddress {
+  std::string local_part, domain;  // domain lowercased
+  std::string address() const { return local_part + "@" + domain; }
+};
+
+// Checks a directory address: exactly one '@', non-empty local part and
+// domain, no ':' (the passwd-file separator), no whitespace, no control
+// characters, no leading '#' (a comment in the users file), at most 254
+// bytes (RFC 5321 path limit).
+inline Result<UserAddress> parse_user_address(std::string_view address) {
+  if (address.empty()) return make_error("empty address");
+  if (address.size() > 254) return make_error("address longer than 254 characters");
+  for (unsigned char c : address) {
+    if (c == ':') return make_error("address contains ':'");
+    if (c <= ' ' || c == 0x7f)
+      return make_error("address contains whitespace or a control character");
+  }
+  auto at = address.find('@');
+  if (at == std::string_view::npos) return make_error("address must be local@domain");
+  if (address.find('@', at + 1) != std::string_view::npos)
+    return make_error("address has more than one '@'");
+  if (at == 0) return make_error("address has an empty local part");
+  if (address.front() == '#')
+    return make_error("address starts with '#' (a comment in the users file)");
+  if (at + 1 == address.size()) return make_error("address has an empty domain");
+  return UserAddress{std::string(address.substr(0, at)), directory_key(address.substr(at + 1))};
+}
+
+// The home of a user whose directory entry names none:
+// <data>/home/<domain>/<local-part>, both lowercased so that the path does not
+// move when the case in the users file changes.
+inline std::filesystem::path default_home(const std::filesystem::path& data_dir,
+                                          const UserAddress& a) {
+  return data_dir / "home" / directory_key(a.domain) / directory_key(a.local_part);
+}
+
+}  // namespace nougat::engine
