@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "engine/checks.hpp"
 #include "engine/delivery.hpp"
+#include "engine/intake.hpp"
 #include "engine/log.hpp"
 #include "engine/passwd_file.hpp"
 #include "engine/spool.hpp"
@@ -64,7 +65,8 @@ int cmd_serve(int argc, char** argv, int first) {
   unsigned threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
   asio::thread_pool workers(std::max(2u, threads));
-  smtpd::Server smtp({cfg, spool, delivery, directory, sync, checks, workers});
+  engine::Intake intake(cfg, spool, delivery, directory);
+  smtpd::Server smtp({cfg, spool, intake, directory, sync, checks, workers});
   if (auto st = smtp.start(io); !st) {
     engine::log::line("", "cannot start: {}", st.error().text);
     return 1;

@@ -426,6 +426,9 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
     c->domains.local = {"localhost"};
     if (c->server.hostname != "localhost") c->domains.local.push_back(c->server.hostname);
   }
+  // Absolute from here on: homes in the users file and the log stay valid
+  // whatever the working directory of a later command.
+  c->server.data_dir = std::filesystem::absolute(c->server.data_dir, ec);
   if (!log_set) c->server.log_file = c->server.data_dir / "log" / "nougat.log";
   if (c->tls.cert.empty() != c->tls.key.empty())
     return make_error("tls: set both tls.cert and tls.key, or neither");

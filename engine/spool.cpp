@@ -82,47 +82,52 @@ Result<std::unique_ptr<Spool::Writer>> Spool::create(const std::string& id, cons
 
   auto w = std::unique_ptr<Writer>(new Writer);
   w->path_ = queue_ / id;
-  w->fd_ = ::open(w->path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (w->fd_ < 0)
-    return make_error("local error in processing",
-                      fmt::format("create {}: {}", w->path_.string(), std::strerror(errno)));
   w->msg_.id = id;
   w->msg_.envelope = env;
   w->msg_.state.assign(env.recipients.size(), RcptState::kPending);
   w->msg_.failure.assign(env.recipients.size(), {});
   w->header_size_ = head.size();
-  w->buffer_ = std::move(head);
+  w->head_ = std::move(head);
   w->memory_ = std::make_shared<std::string>();
   return w;
 }
 
 Spool::Writer::~Writer() {
-  if (fd_ >= 0) abort();
+  if (fd_ >= 0 || !finished_) abort();
 }
 
-Status Spool::Writer::flush() {
-  auto st = write_all(fd_, buffer_, path_);
-  buffer_.clear();
+// The file is created on first need: a small message may never touch the
+// spool (see engine/intake.hpp); a large one streams to disk as it arrives.
+Status Spool::Writer::open_file() {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0)
+    return make_error("local error in processing",
+                      fmt::format("create {}: {}", path_.string(), std::strerror(errno)));
+  auto st = write_all(fd_, head_, path_);
+  if (st && memory_) st = write_all(fd_, *memory_, path_);
   return st;
 }
 
 Status Spool::Writer::append(std::string_view bytes) {
   size_ += bytes.size();
-  if (memory_) {
-    if (size_ <= kMemoryCopyLimit) memory_->append(bytes);
-    else memory_.reset();  // too big to keep: delivery reads it back from the file
+  if (memory_ && size_ <= kMemoryCopyLimit) {
+    memory_->append(bytes);
+    return Ok{};
   }
-  buffer_.append(bytes);
-  if (buffer_.size() >= (256u << 10)) return flush();
-  return Ok{};
+  if (fd_ < 0) {
+    if (auto st = open_file(); !st) return st;
+    memory_.reset();  // too big to keep: delivery reads it back from the file
+  }
+  return write_all(fd_, bytes, path_);
 }
 
 Result<SpooledMessage> Spool::Writer::finish() {
-  buffer_ += fmt::format("end {}\n", size_);
-  auto st = flush();
-  int fd = fd_;
+  Status st = Ok{};
+  if (fd_ < 0) st = open_file();
+  if (st) st = write_all(fd_, fmt::format("end {}\n", size_), path_);
+  if (fd_ >= 0 && ::close(fd_) != 0 && st) st = make_error("local error in processing", "close spool file");
   fd_ = -1;
-  if (::close(fd) != 0 && st) st = make_error("local error in processing", "close spool file");
+  finished_ = true;
   if (!st) {
     ::unlink(path_.c_str());
     return st.error();
@@ -133,10 +138,21 @@ Result<SpooledMessage> Spool::Writer::finish() {
   return std::move(msg_);
 }
 
+std::optional<SpooledMessage> Spool::Writer::take_in_memory() {
+  if (fd_ >= 0 || !memory_) return std::nullopt;
+  finished_ = true;
+  msg_.data_size = size_;
+  msg_.data = std::move(memory_);
+  return std::move(msg_);
+}
+
 void Spool::Writer::abort() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
   fd_ = -1;
-  ::unlink(path_.c_str());
+  finished_ = true;
 }
 
 std::vector<std::string> Spool::recover() {

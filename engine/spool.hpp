@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,19 +55,24 @@ class Spool {
    public:
     ~Writer();
     Status append(std::string_view bytes);
-    // Writes the end record and closes; the message is complete (not yet durable).
+    // Writes the spool file with its end record and closes it; the message is
+    // complete (not yet durable: sync before acknowledging).
     Result<SpooledMessage> finish();
-    void abort();  // removes the partial file
+    // The message without any spool file, when it is still wholly in memory
+    // (small messages); nullopt once it has spilled to disk.
+    std::optional<SpooledMessage> take_in_memory();
+    void abort();  // forgets the message and removes any partial file
     uint64_t size() const { return size_; }
 
    private:
     friend class Spool;
-    Status flush();
+    Status open_file();
     std::filesystem::path path_;
     int fd_ = -1;
+    bool finished_ = false;
     SpooledMessage msg_;
-    std::string buffer_;       // pending bytes not yet written
-    std::shared_ptr<std::string> memory_;  // whole data while small enough
+    std::string head_;                      // the envelope records
+    std::shared_ptr<std::string> memory_;   // whole data while small enough
     uint64_t size_ = 0;
     uint64_t header_size_ = 0;
   };
@@ -86,6 +92,6 @@ class Spool {
 };
 
 // Kept in memory for immediate delivery when at most this big.
-inline constexpr uint64_t kMemoryCopyLimit = 1 << 20;
+inline constexpr uint64_t kMemoryCopyLimit = 256 << 10;
 
 }  // namespace nougat::engine

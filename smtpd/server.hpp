@@ -8,8 +8,8 @@
 
 #include "engine/checks.hpp"
 #include "engine/config.hpp"
-#include "engine/delivery.hpp"
 #include "engine/directory.hpp"
+#include "engine/intake.hpp"
 #include "engine/result.hpp"
 #include "engine/spool.hpp"
 #include "engine/sync.hpp"
@@ -24,7 +24,7 @@ namespace nougat::smtpd {
 struct ServerDeps {
   engine::ConfigPtr cfg;
   engine::Spool& spool;
-  engine::Delivery& delivery;
+  const engine::Intake& intake;
   const engine::Directory& directory;
   engine::SyncGroup& sync;
   const engine::CheckChain& checks;

@@ -9,10 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <functional>
 #include <ctime>
 #include <optional>
-
-#include <fmt/ranges.h>
 
 #include "engine/log.hpp"
 #include "smtpd/command.hpp"
@@ -43,19 +42,21 @@ std::string lower(std::string_view s) {
 }
 
 // Runs fn() on the worker pool and resumes the coroutine on its own executor.
+// The function travels in a shared_ptr captured by the initiation (not as an
+// initiation argument): GCC 12 mishandles non-trivial arguments there.
 template <typename Fn>
-auto on_pool(asio::thread_pool& pool, Fn fn) {
-  using R = decltype(fn());
+auto on_pool(asio::thread_pool& pool, std::shared_ptr<Fn> fn) {
+  using R = decltype((*fn)());
   return asio::async_initiate<decltype(use_awaitable), void(R)>(
-      [&pool](auto handler, Fn f) {
+      [&pool, fn](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        asio::post(pool, [h, f = std::move(f)]() mutable {
-          R r = f();
+        asio::post(pool, [h, fn]() {
+          R r = (*fn)();
           auto ex = asio::get_associated_executor(*h);
-          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          asio::post(ex, [h, r]() mutable { std::move(*h)(r); });
         });
       },
-      use_awaitable, std::move(fn));
+      use_awaitable);
 }
 
 // Waits for the group commit of everything written so far.
@@ -65,7 +66,7 @@ auto durable(engine::SyncGroup& sync) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         sync.request([h](bool ok) {
           auto ex = asio::get_associated_executor(*h);
-          asio::post(ex, [h, ok]() mutable { (*h)(ok); });
+          asio::post(ex, [h, ok]() mutable { std::move(*h)(ok); });
         });
       },
       use_awaitable);
@@ -133,7 +134,6 @@ class Session : public std::enable_shared_from_this<Session> {
   engine::MailFacts mail_facts_;
   std::vector<std::string> rcpts_;
   std::unique_ptr<engine::Spool::Writer> writer_;  // BDAT in progress
-  std::string writer_id_;
   bool bdat_failed_ = false;
   std::string bdat_error_;
 };
@@ -516,7 +516,6 @@ asio::awaitable<bool> Session::on_data() {
     co_return true;
   }
   writer_ = std::move(*w);
-  writer_id_ = id;
   bool write_failed = !writer_->append(received_header(id));
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   DataReader reader({cfg_.limits.message_size, cfg_.limits.line_length - 2});
@@ -550,30 +549,21 @@ asio::awaitable<bool> Session::on_data() {
   co_return !closed_;
 }
 
-// Finishes the spool file, waits until it is durable, then acknowledges and
-// hands the message to delivery.
+// Hands the complete message to the engine and waits, one shared sync
+// round at a time, until the engine says it is durable; only then 250.
 asio::awaitable<void> Session::commit_message() {
-  auto writer = std::move(writer_);
-  auto msg = writer->finish();
-  if (!msg) {
-    engine::log::line(sid_, "spool error: {}", msg.error().detail);
-    reply(451, "4.3.0", "Local error in processing");
-    reset_transaction();
-    co_return;
+  auto commit = env_->deps.intake.begin(std::move(writer_));
+  bool ok = true;
+  for (;;) {
+    auto step = commit->advance(ok);
+    if (step == engine::Commit::Step::kNeedSync) {
+      ok = co_await durable(env_->deps.sync);
+      continue;
+    }
+    if (step == engine::Commit::Step::kAccepted) reply(250, "2.0.0", "OK id=" + commit->id());
+    else reply_raw(commit->failure());
+    break;
   }
-  bool ok = co_await durable(env_->deps.sync);
-  if (!ok) {
-    env_->deps.spool.remove(msg->id);
-    reply(451, "4.3.0", "Local error in processing");
-    reset_transaction();
-    co_return;
-  }
-  engine::log::line(msg->id, "<= {} {} P={} S={}{} for {}", msg->envelope.sender.empty() ? "<>" : msg->envelope.sender,
-                    peer(), msg->envelope.protocol, msg->data_size,
-                    facts_.auth_user.empty() ? "" : " A=" + facts_.auth_user,
-                    fmt::join(msg->envelope.recipients, " "));
-  reply(250, "2.0.0", "OK id=" + msg->id);
-  env_->deps.delivery.submit(std::move(*msg));
   reset_transaction();
 }
 
@@ -607,7 +597,6 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
       if (!w) why = "451 4.3.0 Local error in processing";
       else {
         writer_ = std::move(*w);
-        writer_id_ = id;
         if (!writer_->append(received_header(id))) why = "452 4.3.1 Insufficient system storage";
       }
     }
@@ -753,8 +742,10 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
     co_return count_error();
   }
   const engine::Directory& dir = env_->deps.directory;
-  std::string user = creds.authcid, pass = creds.password;
-  bool ok = co_await on_pool(env_->deps.workers, [&dir, user, pass] { return dir.authenticate(user, pass); });
+  std::string user = creds.authcid;
+  auto check = std::make_shared<std::function<bool()>>(
+      [&dir, user, pass = creds.password] { return dir.authenticate(user, pass); });
+  bool ok = co_await on_pool(env_->deps.workers, check);
   if (!ok) {
     engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());
     reply(535, "5.7.8", "Authentication credentials invalid");

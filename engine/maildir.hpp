@@ -1,0 +1,40 @@
+// Maildir delivery of one message copy, per the Maildir specification:
+// write the whole file under tmp/, make it durable, rename it into new/.
+// The file gets Return-Path and Delivered-To on top and local (LF) line
+// ends. Names are "<time>.<queue id>_<recipient index>.<host>,S=<size>": unique
+// per host, and the same on every attempt for one recipient, so a redelivery
+// after a crash can see that an earlier attempt already reached new/ or cur/.
+// Syncing is the caller's job (a SyncGroup shared by a batch).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "engine/result.hpp"
+#include "engine/spool.hpp"
+
+namespace nougat::engine {
+
+struct MaildirCopy {
+  std::filesystem::path maildir;
+  std::string name;
+  std::filesystem::path tmp() const { return maildir / "tmp" / name; }
+  std::filesystem::path dest() const { return maildir / "new" / name; }
+};
+
+// Creates tmp/, new/, cur/ as needed and writes the copy for recipient
+// `rcpt` of `m` (whose data must be loaded) under tmp/.
+Result<MaildirCopy> write_maildir_tmp(const std::filesystem::path& maildir, const SpooledMessage& m,
+                                      size_t rcpt, std::string_view hostname);
+Status publish(const MaildirCopy& c);  // rename tmp/ → new/
+void discard(const MaildirCopy& c);    // remove the tmp/ or new/ file
+// True when a copy with this name is already in new/ or (with flags) in cur/.
+bool already_delivered(const MaildirCopy& c);
+// The name write_maildir_tmp would use, without writing anything.
+MaildirCopy maildir_copy_name(const std::filesystem::path& maildir, const SpooledMessage& m,
+                              size_t rcpt, std::string_view hostname);
+
+}  // namespace nougat::engine
