@@ -1,0 +1,139 @@
+"""Test harness: runs the real `nougat serve` on ephemeral loopback ports
+with a temporary data directory, and cleans up after itself.
+
+    with Nougat() as n:
+        n.add_user("alice@localhost", "secret")
+        smtplib.SMTP("127.0.0.1", n.port("smtp"))
+        n.wait_for_mail("alice@localhost", 1)
+
+The binary is $NOUGAT_BIN (set by ctest), else build/cli/nougat.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def nougat_bin():
+    b = os.environ.get("NOUGAT_BIN")
+    if b:
+        return b
+    return str(REPO / "build" / "cli" / "nougat")
+
+
+class Nougat:
+    """One server instance. Listeners default to port 0 (the kernel picks);
+    the real ports are read from the log lines 'listening for X on A:P'."""
+
+    def __init__(self, data=None, sets=None, listeners=("smtp", "submission", "submissions"),
+                 ports=None):
+        self._own_data = data is None
+        self.data = Path(data or tempfile.mkdtemp(prefix="nougat-test-"))
+        self.sets = list(sets or [])
+        self.listeners = listeners
+        self.fixed_ports = dict(ports or {})
+        self.proc = None
+        self.ports = {}
+        self.stderr_path = self.data / "serve.stderr"
+
+    # ---- lifecycle ----
+    def start(self, timeout=15):
+        args = [nougat_bin(), "serve", "--data", str(self.data)]
+        for name in ("smtp", "submission", "submissions"):
+            if name in self.listeners:
+                port = self.fixed_ports.get(name, 0)
+                args += ["--set", f"listen.{name}=127.0.0.1:{port}"]
+            else:
+                args += ["--set", f"listen.{name}=[]"]
+        for s in self.sets:
+            args += ["--set", s]
+        self._stderr = open(self.stderr_path, "ab")
+        self._log_offset = self.stderr_path.stat().st_size
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        deadline = time.time() + timeout
+        self.ports = {}
+        while time.time() < deadline:
+            text = self._new_stderr()
+            for m in re.finditer(r"listening for (\w+) on (?:\[[^\]]+\]|[\d.]+):(\d+)", text):
+                self.ports[m.group(1)] = int(m.group(2))
+            if "nougat ready" in text:
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nougat serve exited {self.proc.returncode}:\n{text}")
+            time.sleep(0.02)
+        raise RuntimeError("nougat serve did not become ready:\n" + self._new_stderr())
+
+    def _new_stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode("utf-8", "replace")
+
+    def log(self):
+        """Everything the server has logged to stderr so far (all runs)."""
+        return self.stderr_path.read_text("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "_stderr", None):
+            self._stderr.close()
+            self._stderr = None
+
+    def kill(self):
+        """SIGKILL: the crash case."""
+        self.stop(signal.SIGKILL)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self._own_data and not os.environ.get("NOUGAT_KEEP_TEST_DATA"):
+            shutil.rmtree(self.data, ignore_errors=True)
+
+    def port(self, name="smtp"):
+        return self.ports[name]
+
+    # ---- users and mail ----
+    def run_cli(self, *args, input=None, check=True):
+        return subprocess.run([nougat_bin(), *args, "--data", str(self.data)], input=input,
+                              capture_output=True, text=True, check=check)
+
+    def add_user(self, address, password="secret"):
+        self.run_cli("user", "add", address, "--password-stdin", input=password + "\n")
+
+    def maildir(self, address):
+        local, domain = address.split("@")
+        return self.data / "home" / domain.lower() / local.lower() / "Maildir"
+
+    def messages(self, address, folder="new"):
+        d = self.maildir(address) / folder
+        if not d.is_dir():
+            return []
+        return [p.read_bytes() for p in sorted(d.iterdir())]
+
+    def wait_for_mail(self, address, count, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            msgs = self.messages(address)
+            if len(msgs) >= count:
+                return msgs
+            time.sleep(0.02)
+        return self.messages(address)
+
+    def spool_files(self):
+        q = self.data / "spool" / "queue"
+        return sorted(p.name for p in q.iterdir()) if q.is_dir() else []
