@@ -226,7 +226,7 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
     if (k == "done") m.state[n] = RcptState::kDone;
     if (k == "failed") {
       m.state[n] = RcptState::kFailed;
-      std::getline(ls, m.failure[n]);
+      std::getline(ls >> std::ws, m.failure[n]);
     }
   }
   if (with_data) {

@@ -1,0 +1,268 @@
+#include "engine/spool.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "engine/delivery.hpp"
+#include "engine/intake.hpp"
+#include "engine/memory_directory.hpp"
+#include "engine/sync.hpp"
+
+namespace nougat::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SpoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nougat-spool-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    spool_ = std::make_unique<Spool>(dir_ / "spool");
+    ASSERT_TRUE(spool_->open().ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Envelope envelope(std::vector<std::string> rcpts) {
+    Envelope e;
+    e.sender = "bob@example.org";
+    e.recipients = std::move(rcpts);
+    e.received_at = 1700000000;
+    e.client_ip = "127.0.0.1";
+    e.helo = "client.test";
+    e.protocol = "ESMTP";
+    return e;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Spool> spool_;
+};
+
+TEST_F(SpoolTest, SmallMessageRoundTrip) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test", "b@y.test"}));
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->append("Subject: hi\r\n\r\nbody\r\n").ok());
+  auto m = (*w)->finish();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m->data, "Subject: hi\r\n\r\nbody\r\n");
+  auto again = spool_->load(id, true);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_EQ(again->envelope.sender, "bob@example.org");
+  EXPECT_EQ(again->envelope.recipients, (std::vector<std::string>{"a@x.test", "b@y.test"}));
+  EXPECT_EQ(again->envelope.helo, "client.test");
+  EXPECT_EQ(*again->data, "Subject: hi\r\n\r\nbody\r\n");
+  EXPECT_EQ(spool_->recover(), std::vector<std::string>{id});
+}
+
+TEST_F(SpoolTest, LargeMessageStreamsToDiskAndDropsMemory) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test"}));
+  ASSERT_TRUE(w.ok());
+  std::string line(999, 'x');
+  line += "\r\n";
+  std::string all;
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE((*w)->append(line).ok());
+    all += line;
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / id));  // spilled while streaming
+  EXPECT_FALSE((*w)->take_in_memory().has_value());
+  auto m = (*w)->finish();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->data, nullptr);
+  auto d = spool_->read_data(*m);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(**d, all);
+}
+
+TEST_F(SpoolTest, SmallMessageNeverTouchesDiskUntilFinished) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->append("x\r\n").ok());
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / id));
+  auto m = (*w)->take_in_memory();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(*m->data, "x\r\n");
+  w->reset();
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / id));
+}
+
+TEST_F(SpoolTest, IncompleteFilesAreRemovedOnRecovery) {
+  auto id = spool_->new_id();
+  {
+    auto w = spool_->create(id, envelope({"a@x.test"}));
+    ASSERT_TRUE((*w)->finish().ok());
+  }
+  auto path = dir_ / "spool" / "queue" / id;
+  // Cut the end record off: a crash while writing.
+  auto size = fs::file_size(path);
+  fs::resize_file(path, size - 3);
+  auto bad_id = spool_->new_id();
+  std::ofstream(dir_ / "spool" / "queue" / bad_id) << "nougat-spool 1\nsender a@b\ndata\npartial";
+  EXPECT_TRUE(spool_->recover().empty());
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / bad_id));
+}
+
+TEST_F(SpoolTest, AbortRemovesTheFile) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test"}));
+  std::string big(300 << 10, 'y');
+  ASSERT_TRUE((*w)->append(big).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / id));
+  (*w)->abort();
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / id));
+}
+
+TEST_F(SpoolTest, RecipientStateSurvivesReload) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test", "b@x.test", "c@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  ASSERT_TRUE(spool_->record(id, 0, RcptState::kDone).ok());
+  ASSERT_TRUE(spool_->record(id, 2, RcptState::kFailed, "550 5.1.1 unknown user").ok());
+  auto m = spool_->load(id, false);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->state[0], RcptState::kDone);
+  EXPECT_EQ(m->state[1], RcptState::kPending);
+  EXPECT_EQ(m->state[2], RcptState::kFailed);
+  EXPECT_EQ(m->failure[2], "550 5.1.1 unknown user");
+}
+
+TEST_F(SpoolTest, EnvelopeFieldsWithLineBreaksAreRefused) {
+  auto e = envelope({"a@x.test"});
+  e.helo = "evil\nrcpt root@x";
+  EXPECT_FALSE(spool_->create(spool_->new_id(), e).ok());
+}
+
+// ---- Intake: the two durability paths ----
+
+class IntakeTest : public SpoolTest {
+ protected:
+  void SetUp() override {
+    SpoolTest::SetUp();
+    dirs_ = std::make_unique<MemoryDirectory>(dir_);
+    dirs_->add_user("alice@x.test", "pw");
+    dirs_->add_user("bob@x.test", "pw");
+    ConfigSources src;
+    src.data_dir = dir_;
+    src.overrides = {"domains.local=[\"x.test\"]", "server.hostname=mx.test"};
+    cfg_ = *load_config(src);
+    sync_ = std::make_unique<SyncGroup>(dir_);
+    delivery_ = std::make_unique<Delivery>(cfg_, *spool_, *dirs_, *sync_);
+    intake_ = std::make_unique<Intake>(cfg_, *spool_, *delivery_, *dirs_);
+  }
+  void TearDown() override {
+    delivery_.reset();
+    sync_.reset();
+    SpoolTest::TearDown();
+  }
+  // Drives a commit the way the SMTP session does; returns the final step.
+  Commit::Step run(std::vector<std::string> rcpts, const std::string& body, int* syncs = nullptr) {
+    auto w = spool_->create(spool_->new_id(), envelope(std::move(rcpts)));
+    EXPECT_TRUE((*w)->append(body).ok());
+    auto c = intake_->begin(std::move(*w));
+    bool ok = true;
+    int n = 0;
+    for (;;) {
+      auto step = c->advance(ok);
+      if (step != Commit::Step::kNeedSync) {
+        if (syncs) *syncs = n;
+        return step;
+      }
+      ok = sync_->sync_now();
+      ++n;
+    }
+  }
+  size_t count(const std::string& user, const char* sub) {
+    auto d = dir_ / "home" / "x.test" / user / "Maildir" / sub;
+    if (!fs::exists(d)) return 0;
+    return static_cast<size_t>(std::distance(fs::directory_iterator(d), fs::directory_iterator()));
+  }
+
+  std::unique_ptr<MemoryDirectory> dirs_;
+  ConfigPtr cfg_;
+  std::unique_ptr<SyncGroup> sync_;
+  std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<Intake> intake_;
+};
+
+TEST_F(IntakeTest, AllLocalSmallMessageGoesStraightToMaildir) {
+  int syncs = 0;
+  EXPECT_EQ(run({"alice@x.test", "bob@x.test"}, "Subject: a\r\n\r\nb\r\n", &syncs), Commit::Step::kAccepted);
+  EXPECT_EQ(syncs, 2);  // data before rename, rename before the 250
+  EXPECT_EQ(count("alice", "new"), 1u);
+  EXPECT_EQ(count("bob", "new"), 1u);
+  EXPECT_EQ(count("alice", "tmp"), 0u);
+  EXPECT_TRUE(spool_->recover().empty());
+  auto file = fs::directory_iterator(dir_ / "home" / "x.test" / "alice" / "Maildir" / "new")->path();
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "Return-Path: <bob@example.org>\nDelivered-To: alice@x.test\nSubject: a\n\nb\n");
+  EXPECT_NE(file.filename().string().find(",S=" + std::to_string(text.size())), std::string::npos);
+}
+
+TEST_F(IntakeTest, RemoteRecipientTakesTheSpoolPath) {
+  int syncs = 0;
+  EXPECT_EQ(run({"alice@x.test", "carol@remote.test"}, "x\r\n", &syncs), Commit::Step::kAccepted);
+  EXPECT_EQ(syncs, 1);
+  EXPECT_EQ(spool_->recover().size(), 1u);
+  EXPECT_EQ(count("alice", "new"), 0u);  // delivery is asynchronous (not started here)
+}
+
+TEST_F(IntakeTest, UnwritableMaildirFallsBackToTheSpool) {
+  fs::create_directories(dir_ / "home" / "x.test" / "bob");
+  std::ofstream(dir_ / "home" / "x.test" / "bob" / "Maildir") << "not a directory";
+  EXPECT_EQ(run({"alice@x.test", "bob@x.test"}, "x\r\n"), Commit::Step::kAccepted);
+  EXPECT_EQ(count("alice", "new"), 0u);  // the partial direct attempt was undone
+  EXPECT_EQ(count("alice", "tmp"), 0u);
+  EXPECT_EQ(spool_->recover().size(), 1u);
+}
+
+TEST_F(IntakeTest, SyncFailureIsNeverAcknowledged) {
+  auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test"}));
+  ASSERT_TRUE((*w)->append("x\r\n").ok());
+  auto c = intake_->begin(std::move(*w));
+  ASSERT_EQ(c->advance(true), Commit::Step::kNeedSync);   // tmp written
+  ASSERT_EQ(c->advance(true), Commit::Step::kNeedSync);   // renamed
+  EXPECT_EQ(c->advance(false), Commit::Step::kFailed);    // rename not durable
+  EXPECT_EQ(c->failure(), "451 4.3.0 Local error in processing");
+  EXPECT_EQ(count("alice", "new"), 0u);
+}
+
+TEST_F(IntakeTest, DeliveryDrainsTheSpoolAndRecoveryIsIdempotent) {
+  EXPECT_EQ(run({"alice@x.test", "far@remote.test"}, "x\r\n"), Commit::Step::kAccepted);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+  // The remote recipient keeps the message queued; a restart must not
+  // deliver alice's copy again.
+  delivery_->stop();
+  delivery_ = std::make_unique<Delivery>(cfg_, *spool_, *dirs_, *sync_);
+  EXPECT_EQ(delivery_->recover(), 1u);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+}
+
+TEST_F(IntakeTest, CrashAfterRenameBeforeStateIsNotDeliveredTwice) {
+  EXPECT_EQ(run({"alice@x.test", "far@remote.test"}, "y\r\n"), Commit::Step::kAccepted);
+  auto ids = spool_->recover();
+  ASSERT_EQ(ids.size(), 1u);
+  // Simulate: the copy reached new/ but the crash lost the "done" record.
+  auto m = spool_->load(ids[0], true);
+  auto copy = write_maildir_tmp(dir_ / "home" / "x.test" / "alice" / "Maildir", *m, 0, "mx.test");
+  ASSERT_TRUE(copy.ok());
+  ASSERT_TRUE(publish(*copy).ok());
+  EXPECT_EQ(delivery_->recover(), 1u);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+}
+
+}  // namespace
+}  // namespace nougat::engine
