@@ -67,10 +67,18 @@ size_t utf8_invalid_len(std::string_view s, size_t i) {
   unsigned char c = b(i);
   size_t len = 0;
   unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-  else return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    len = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else
+    return 1;
   size_t k = 1;
   if (i + 1 < s.size() && b(i + 1) >= lo && b(i + 1) <= hi) {
     k = 2;
@@ -101,9 +109,12 @@ std::string from_cp1252(std::string_view s) {
   out.reserve(s.size() + s.size() / 2);
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80) out.push_back(ch);
-    else if (c < 0xA0) append_utf8(out, kCp1252High[c - 0x80]);
-    else append_utf8(out, c);
+    if (c < 0x80)
+      out.push_back(ch);
+    else if (c < 0xA0)
+      append_utf8(out, kCp1252High[c - 0x80]);
+    else
+      append_utf8(out, c);
   }
   return out;
 }
@@ -121,14 +132,27 @@ std::string fallback(std::string_view bytes) {
 
 // Names mailers use that glibc iconv does not know (or knows as a subset).
 std::string_view iconv_alias(std::string_view cs) {
-  struct Alias { std::string_view from, to; };
+  struct Alias {
+    std::string_view from, to;
+  };
   static constexpr Alias kAliases[] = {
-      {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},   {"ks_c_5601-1989", "CP949"},
-      {"euc-kr", "CP949"},         {"gb2312", "GBK"},        {"x-gbk", "GBK"},
-      {"x-sjis", "SHIFT_JIS"},     {"shift-jis", "SHIFT_JIS"}, {"x-euc-jp", "EUC-JP"},
-      {"x-mac-roman", "MACINTOSH"}, {"macintosh", "MACINTOSH"}, {"tis-620", "TIS-620"},
-      {"windows-874", "CP874"},    {"x-unicode-2-0-utf-7", "UTF-7"}, {"unicode-1-1-utf-7", "UTF-7"},
-      {"big5", "BIG5-HKSCS"},      {"x-big5", "BIG5-HKSCS"},
+      {"ks_c_5601-1987", "CP949"},
+      {"ks_c_5601", "CP949"},
+      {"ks_c_5601-1989", "CP949"},
+      {"euc-kr", "CP949"},
+      {"gb2312", "GBK"},
+      {"x-gbk", "GBK"},
+      {"x-sjis", "SHIFT_JIS"},
+      {"shift-jis", "SHIFT_JIS"},
+      {"x-euc-jp", "EUC-JP"},
+      {"x-mac-roman", "MACINTOSH"},
+      {"macintosh", "MACINTOSH"},
+      {"tis-620", "TIS-620"},
+      {"windows-874", "CP874"},
+      {"x-unicode-2-0-utf-7", "UTF-7"},
+      {"unicode-1-1-utf-7", "UTF-7"},
+      {"big5", "BIG5-HKSCS"},
+      {"x-big5", "BIG5-HKSCS"},
   };
   for (const auto& a : kAliases)
     if (a.from == cs) return a.to;
@@ -213,7 +237,9 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 std::string normalize_charset(std::string_view cs) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\''; };
+  auto ws = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'';
+  };
   while (!cs.empty() && ws(cs.front())) cs.remove_prefix(1);
   while (!cs.empty() && ws(cs.back())) cs.remove_suffix(1);
   std::string out(cs);

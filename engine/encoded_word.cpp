@@ -29,7 +29,8 @@ Parse parse_word(std::string_view v, size_t pos, Word& w) {
   size_t close = v.find("?=", text_begin);
   if (close == std::string_view::npos) return Parse::kNoMore;
   std::string_view cs = v.substr(cs_begin, q1 - cs_begin);
-  if (size_t star = cs.find('*'); star != std::string_view::npos) cs = cs.substr(0, star);  // RFC 2231 lang
+  if (size_t star = cs.find('*'); star != std::string_view::npos)
+    cs = cs.substr(0, star);  // RFC 2231 lang
   std::string_view text = v.substr(text_begin, close - text_begin);
   if (enc == 'B' || enc == 'b') {
     w.bytes = decode_base64(text);
@@ -63,7 +64,7 @@ bool same_charset(std::string_view a, std::string_view b) {
 std::string decode_rfc2047(std::string_view v) {
   std::string out;
   out.reserve(v.size());
-  std::string pending;             // bytes of adjacent words in one charset
+  std::string pending;  // bytes of adjacent words in one charset
   std::string_view pending_cs;
   bool have_pending = false;
   auto flush = [&] {

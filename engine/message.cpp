@@ -140,8 +140,8 @@ void Builder::split_multipart(MimePart& part, std::string_view boundary) {
         part.epilogue = body.substr(part_start);
         return;
       }
-      part.children.push_back(
-          build(body.substr(part_start, std::max(end, part_start) - part_start), part.depth + 1, digest));
+      part.children.push_back(build(body.substr(part_start, std::max(end, part_start) - part_start),
+                                    part.depth + 1, digest));
     }
     part_start = p + len;
     if (close) {

@@ -48,12 +48,12 @@ struct MimePart {
   std::string_view body;          // raw, still transfer-encoded; for multiparts all of it
   std::vector<HeaderField> headers;
 
-  std::string type = "text";       // lowercased; default text/plain (message/rfc822
-  std::string subtype = "plain";   // for children of multipart/digest)
-  std::vector<Param> params;       // Content-Type parameters
-  std::string disposition;         // lowercased ("inline", "attachment"), "" if absent
+  std::string type = "text";      // lowercased; default text/plain (message/rfc822
+  std::string subtype = "plain";  // for children of multipart/digest)
+  std::vector<Param> params;      // Content-Type parameters
+  std::string disposition;        // lowercased ("inline", "attachment"), "" if absent
   std::vector<Param> disposition_params;
-  std::string transfer_encoding;   // lowercased, trimmed, "" if absent (means 7bit)
+  std::string transfer_encoding;  // lowercased, trimmed, "" if absent (means 7bit)
 
   // Multipart: the body parts in order. message/*: the embedded message's root.
   std::vector<MimePart> children;
@@ -67,7 +67,7 @@ struct MimePart {
 
   const HeaderField* find(std::string_view name) const { return find_field(headers, name); }
   const std::string* param(std::string_view name) const;  // Content-Type parameter
-  std::string charset() const;   // lowercased "charset" parameter, "" if none
+  std::string charset() const;  // lowercased "charset" parameter, "" if none
   // Content-Disposition filename, else Content-Type name; RFC 2231 and
   // RFC 2047 decoded, UTF-8, trimmed; "" if none.
   std::string filename() const;

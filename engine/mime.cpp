@@ -161,8 +161,9 @@ void add_param(std::vector<Pending>& pending, std::string_view seg) {
     } else {
       bool ext = rest.back() == '*';
       if (ext) rest.remove_suffix(1);
-      bool digits = !rest.empty() && rest.size() <= 6 &&
-                    std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+      bool digits =
+          !rest.empty() && rest.size() <= 6 &&
+          std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (digits) {
         is_2231 = true;
         sec.extended = ext;
