@@ -400,10 +400,10 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
   std::filesystem::path file = src.file;
   if (file.empty()) file = c->server.data_dir / "nougat.toml";
   std::error_code ec;
-  if (std::filesystem::exists(file, ec)) {
+  if (src.text || std::filesystem::exists(file, ec)) {
     toml::table doc;
     try {
-      doc = toml::parse_file(file.string());
+      doc = src.text ? toml::parse(*src.text, file.string()) : toml::parse_file(file.string());
     } catch (const toml::parse_error& e) {
       return make_error(fmt::format("{}:{}: {}", file.string(), e.source().begin.line,
                                     std::string(e.description())));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,7 @@ struct ConfigSources {
   bool file_required = false;            // --config given: a missing file is an error
   std::filesystem::path data_dir;        // from --data / NOUGAT_DATA; empty: not given
   std::vector<std::string> overrides;    // "KEY=VALUE" from --set
+  std::optional<std::string> text;       // the file's contents, already read (tests, fuzzing)
 };
 
 Result<ConfigPtr> load_config(const ConfigSources& src);
