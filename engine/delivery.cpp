@@ -14,6 +14,7 @@ struct Delivery::Pending {
   Item* item;
   size_t rcpt;
   MaildirCopy copy;
+  bool published = false;
 };
 
 namespace {
@@ -84,7 +85,16 @@ void Delivery::run() {
   for (;;) {
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      for (;;) {
+        auto now = std::chrono::steady_clock::now();
+        while (!retry_.empty() && retry_.begin()->first <= now) {
+          queue_.push_back(std::move(retry_.begin()->second));
+          retry_.erase(retry_.begin());
+        }
+        if (stop_ || !queue_.empty()) break;
+        if (retry_.empty()) cv_.wait(lk);
+        else cv_.wait_until(lk, retry_.begin()->first);
+      }
       if (stop_) return;
       while (!queue_.empty() && batch.size() < kBatch) {
         batch.push_back(std::move(queue_.front()));
@@ -117,11 +127,13 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       }
       m.data = *d;
     }
+    item.retry = false;
     for (size_t i = 0; i < m.envelope.recipients.size(); ++i) {
       if (m.state[i] != RcptState::kPending) continue;
       const auto& rcpt = m.envelope.recipients[i];
       if (!cfg_->is_local_domain(domain_of(rcpt))) {
-        log::line(m.id, "== {} R=remote defer (remote delivery is not available yet)", rcpt);
+        if (item.attempts == 0)
+          log::line(m.id, "== {} R=remote defer (remote delivery is not available yet)", rcpt);
         continue;
       }
       auto user = dir_.find(rcpt);
@@ -143,6 +155,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       auto copy = write_maildir_tmp(user->maildir(), m, i, host);
       if (!copy) {
         log::line(m.id, "== {} T=maildir defer: {}", rcpt, copy.error().detail);
+        item.retry = true;
         continue;
       }
       pending.push_back(Pending{&item, i, std::move(*copy)});
@@ -152,24 +165,35 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   if (durable && !pending.empty() && !sync()) {
     for (auto& p : pending) {
       discard(p.copy);
+      p.item->retry = true;
       log::line(p.item->msg.id, "== {} T=maildir defer: sync failed", p.item->msg.envelope.recipients[p.rcpt]);
     }
-    return;
+    pending.clear();
   }
   for (auto& p : pending) {
     auto& m = p.item->msg;
     if (auto st = publish(p.copy); !st) {
       log::line(m.id, "== {} T=maildir defer: {}", m.envelope.recipients[p.rcpt], st.error().detail);
+      p.item->retry = true;
+      continue;
+    }
+    p.published = true;
+  }
+  // …and every rename is durable before the spool forgets the message. If
+  // that sync fails the copies stay where they are and the retry finds them
+  // (deterministic names), so nothing is delivered twice.
+  bool renames_durable = !durable || pending.empty() || sync();
+  for (auto& p : pending) {
+    auto& m = p.item->msg;
+    if (!p.published) continue;
+    if (!renames_durable) {
+      p.item->retry = true;
+      p.item->recovered = true;  // look for the copy before writing again
       continue;
     }
     m.state[p.rcpt] = RcptState::kDone;
-  }
-  // …and every rename is durable before the spool forgets the message.
-  if (durable && !pending.empty() && !sync()) return;
-  for (auto& p : pending) {
-    auto& m = p.item->msg;
-    if (m.state[p.rcpt] == RcptState::kDone)
-      log::line(m.id, "=> {} R=local_user T=maildir", m.envelope.recipients[p.rcpt]);
+    (void)spool_.record(m.id, p.rcpt, RcptState::kDone);
+    log::line(m.id, "=> {} R=local_user T=maildir", m.envelope.recipients[p.rcpt]);
   }
   for (auto& item : batch) {
     auto& m = item.msg;
@@ -183,10 +207,20 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       log::line(m.id, "Completed");
       continue;
     }
-    for (size_t i = 0; i < m.state.size(); ++i)
-      if (m.state[i] == RcptState::kDone) (void)spool_.record(m.id, i, RcptState::kDone);
     if (!any_pending) log::line(m.id, "kept in the queue: failed recipients await a bounce");
+    if (item.retry) schedule_retry(std::move(item));
   }
+}
+
+void Delivery::schedule_retry(Item&& item) {
+  // 1, 2, 4 … minutes, at most an hour apart (Exim's retry rules come with
+  // the queue runner); the data is read back from the spool next time.
+  auto delay = std::chrono::minutes(1) * (1 << std::min(item.attempts, 6));
+  ++item.attempts;
+  item.msg.data.reset();
+  log::line(item.msg.id, "retry in {}s", std::chrono::duration_cast<std::chrono::seconds>(delay).count());
+  std::lock_guard lk(mu_);
+  retry_.emplace(std::chrono::steady_clock::now() + delay, std::move(item));
 }
 
 }  // namespace nougat::engine

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <condition_variable>
+#include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -39,17 +41,21 @@ class Delivery {
   void submit(SpooledMessage&& m);
   // Queues every complete message found in the spool (at start-up).
   size_t recover();
-  // Waits until nothing is queued or in progress (tests, benchmarks, shutdown).
+  // Waits until nothing is queued or in progress (tests, benchmarks,
+  // shutdown); messages waiting for a retry do not count.
   void drain();
 
  private:
   struct Item {
     SpooledMessage msg;
-    bool recovered = false;
+    bool recovered = false;  // may have been delivered before: check first
+    bool retry = false;      // a local recipient failed temporarily
+    int attempts = 0;
   };
   struct Pending;  // one maildir file written, not yet renamed
   void run();
   void deliver_batch(std::vector<Item>& batch);
+  void schedule_retry(Item&& item);
   bool sync();
 
   ConfigPtr cfg_;
@@ -59,6 +65,7 @@ class Delivery {
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<Item> queue_;
+  std::multimap<std::chrono::steady_clock::time_point, Item> retry_;
   size_t busy_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;
