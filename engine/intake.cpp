@@ -49,6 +49,7 @@ Commit::Step Commit::advance(bool sync_ok) {
         return Step::kFailed;
       }
       log_arrival();
+      id_ = msg_.id;
       for (const auto& r : msg_.envelope.recipients) log::line(msg_.id, "=> {} R=local_user T=maildir", r);
       log::line(msg_.id, "Completed");
       phase_ = Phase::kDone;
@@ -61,6 +62,7 @@ Commit::Step Commit::advance(bool sync_ok) {
         return Step::kFailed;
       }
       log_arrival();
+      id_ = msg_.id;
       intake_->delivery_.submit(std::move(msg_));
       return Step::kAccepted;
     case Phase::kDone:

@@ -35,7 +35,7 @@ class Commit {
   enum class Step { kNeedSync, kAccepted, kFailed };
   // First call with sync_ok = true; later calls pass the result of the sync.
   Step advance(bool sync_ok);
-  const std::string& id() const { return msg_.id; }
+  const std::string& id() const { return id_; }
   // On kFailed: the SMTP reply to give (e.g. "451 4.3.0 Local error in processing").
   const std::string& failure() const { return failure_; }
 
@@ -50,6 +50,7 @@ class Commit {
   std::unique_ptr<Spool::Writer> writer_;
   SpooledMessage msg_;
   std::vector<MaildirCopy> copies_;
+  std::string id_;  // kept: msg_ moves on to Delivery
   Phase phase_ = Phase::kStart;
   std::string failure_;
 };
