@@ -8,6 +8,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <ctime>
@@ -375,7 +376,9 @@ asio::awaitable<bool> Session::dispatch(const std::string& line) {
 
 void Session::on_ehlo(const Command& c, bool extended) {
   std::string name(c.arg);
-  if (name.empty() || name.find(' ') != std::string::npos) {
+  bool bad = name.empty();
+  for (unsigned char ch : name) bad |= ch <= ' ' || ch == 0x7f;
+  if (bad) {
     reply(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
     count_error();
     return;
@@ -440,6 +443,8 @@ void Session::on_mail(const Command& c) {
     return;
   }
   mail_ = std::move(*m);
+  bdat_failed_ = false;  // a refused BDAT before this MAIL belongs to no transaction
+  bdat_error_.clear();
   reply(250, "2.1.0", "OK");
 }
 
@@ -478,7 +483,13 @@ void Session::on_rcpt(const Command& c) {
     if (v.action == Action::kDisconnect) quit_ = true;
     return;
   }
-  rcpts_.push_back(rf.address);
+  // The same mailbox twice gets one copy (local parts of local domains are
+  // case-insensitive, as the user directory treats them).
+  auto same = [&](const std::string& a) {
+    return cfg_.is_local_domain(rf.domain) ? engine::directory_key(a) == engine::directory_key(rf.address)
+                                           : a == rf.address;
+  };
+  if (std::none_of(rcpts_.begin(), rcpts_.end(), same)) rcpts_.push_back(rf.address);
   reply(250, "2.1.5", "OK");
 }
 

@@ -172,7 +172,9 @@ class IntakeTest : public SpoolTest {
       auto step = c->advance(ok);
       if (step != Commit::Step::kNeedSync) {
         if (syncs) *syncs = n;
-        if (step == Commit::Step::kAccepted) EXPECT_FALSE(c->id().empty());  // the 250 names it
+        if (step == Commit::Step::kAccepted) {
+          EXPECT_FALSE(c->id().empty());  // the 250 names it
+        }
         return step;
       }
       ok = sync_->sync_now();
