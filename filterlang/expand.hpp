@@ -1,0 +1,60 @@
+// Exim string expansion ("$var", "${item{..}}", "${op:..}", "${if ..}"),
+// compiled once and run many times.
+//
+// Contract: compile_expansion() parses a string into an immutable Expansion
+// (constant regexes are compiled there too, PCRE2 with JIT and match limits);
+// expand() runs it against an ExpandContext, reading the message only through
+// that interface. Error texts are Exim 4.96's expander messages (the part
+// after "failed to expand ... : "), verified against `exim -bf`; the caller
+// adds the surrounding "Filter error" text. Expansion never performs actions:
+// strings from the message are data, never re-expanded.
+// Limits: output size (ExpandState::max_output), nesting depth, regex match
+// and depth limits; exceeding any of them fails the expansion.
+// Note on error order: Exim parses and evaluates in one pass, so a run-time
+// error (e.g. unknown variable) before a syntax error is reported first by
+// Exim; here compile_expansion() reports the syntax error. Callers that want
+// Exim's order should report a compile error only when the string would have
+// been expanded at run time (which is what Exim does anyway).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "filterlang/result.hpp"
+
+namespace nougat::filterlang {
+
+// What expansion can read. B implements it over the message and the filter-test options.
+class ExpandContext {
+ public:
+  virtual ~ExpandContext() = default;
+  // Plain variables without the '$': "sender_address", "local_part", "domain", "home", "message_body",
+  // "message_body_end", "message_body_size", "message_headers", "message_size", "message_id", "reply_address",
+  // "thisaddress", "spam_score", "malware_name", "tod_full", … and "n0".."n9", "sn0".."sn9". nullopt = unknown
+  // variable (Exim: expansion fails with "unknown variable name \"x\"").
+  virtual std::optional<std::string> variable(std::string_view name) const = 0;
+  // All header fields in order as (name, raw value incl. folding, without the trailing newline), for
+  // $h_/$header_/$bh_/$rh_ and $message_headers. The raw value is the text after the colon (leading space kept).
+  virtual const std::vector<std::pair<std::string, std::string>>& headers() const = 0;
+};
+
+struct ExpandState {                  // per-run mutable state
+  std::vector<std::string> captures;  // $0..$9 from the last successful regex match (filter `matches` sets these too)
+  size_t max_output = 1 << 20;        // limit; exceeding fails the expansion
+};
+
+class Expansion;  // compiled, immutable, shareable across threads
+
+Result<std::shared_ptr<const Expansion>> compile_expansion(std::string_view text);  // syntax errors: Exim's message text
+Result<std::string> expand(const Expansion&, const ExpandContext&, ExpandState&);  // run-time failures: Exim's text
+Result<std::string> expand_string(std::string_view text, const ExpandContext&, ExpandState&);  // compile + expand
+
+// True when the Expansion is a constant (no variables, items or operators): its text is fixed.
+bool is_constant(const Expansion&);
+
+}  // namespace nougat::filterlang
