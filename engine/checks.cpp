@@ -29,6 +29,18 @@ Verdict CheckChain::on_data(const SessionFacts& s, const MailFacts& m) const {
   return walk([&](Check& c) { return c.on_data(s, m); });
 }
 
+Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
+  Verdict merged;
+  for (const auto& c : checks_) {
+    Verdict v = c->on_eod(s, m, msg);
+    if (v.action != Action::kContinue && v.action != Action::kAccept) return v;
+    for (auto& h : v.add_headers) merged.add_headers.push_back(std::move(h));
+    if (!v.folder.empty()) merged.folder = std::move(v.folder);
+    if (v.action == Action::kAccept) break;
+  }
+  return merged;
+}
+
 namespace {
 
 // RFC 6409: the submission ports are for authenticated users only.

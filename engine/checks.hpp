@@ -24,13 +24,24 @@ struct Verdict {
   int code = 0;              // SMTP reply code for reject/tempfail/disconnect
   std::string enhanced;      // "5.7.1"
   std::string text;
+  // End of DATA only, kept from every check that lets the message through:
+  std::vector<std::string> add_headers;  // "Name: value", put on top at delivery
+  std::string folder;                    // deliver local copies into this folder ("Junk")
 
   static Verdict cont() { return {}; }
+  static Verdict make(Action a, int code, std::string enhanced, std::string text) {
+    Verdict v;
+    v.action = a;
+    v.code = code;
+    v.enhanced = std::move(enhanced);
+    v.text = std::move(text);
+    return v;
+  }
   static Verdict reject(int code, std::string enhanced, std::string text) {
-    return {Action::kReject, code, std::move(enhanced), std::move(text)};
+    return make(Action::kReject, code, std::move(enhanced), std::move(text));
   }
   static Verdict tempfail(int code, std::string enhanced, std::string text) {
-    return {Action::kTempfail, code, std::move(enhanced), std::move(text)};
+    return make(Action::kTempfail, code, std::move(enhanced), std::move(text));
   }
 };
 
@@ -49,6 +60,14 @@ struct MailFacts {
   uint64_t declared_size = 0;  // SIZE= parameter, 0 if absent
 };
 
+// End of DATA: the whole message as it will be stored (CRLF line ends,
+// our Received: first). Checks run on a worker thread, never a network one.
+struct MessageFacts {
+  std::string_view id;
+  std::string_view data;
+  const std::vector<std::string>& recipients;
+};
+
 struct RcptFacts {
   std::string address;    // local@domain, domain lowercased
   std::string local_part, domain;
@@ -65,21 +84,33 @@ class Check {
     return Verdict::cont();
   }
   virtual Verdict on_data(const SessionFacts&, const MailFacts&) { return Verdict::cont(); }
+  virtual Verdict on_eod(const SessionFacts&, const MailFacts&, const MessageFacts&) {
+    return Verdict::cont();
+  }
 };
 
 class CheckChain {
  public:
-  void add(std::unique_ptr<Check> c) { checks_.push_back(std::move(c)); }
+  // `eod`: the check implements on_eod (so the session fetches the message).
+  void add(std::unique_ptr<Check> c, bool eod = false) {
+    eod_checks_ += eod ? 1 : 0;
+    checks_.push_back(std::move(c));
+  }
   Verdict on_connect(const SessionFacts& s) const;
   Verdict on_helo(const SessionFacts& s) const;
   Verdict on_mail(const SessionFacts& s, const MailFacts& m) const;
   Verdict on_rcpt(const SessionFacts& s, const MailFacts& m, const RcptFacts& r) const;
   Verdict on_data(const SessionFacts& s, const MailFacts& m) const;
+  // Header edits and the folder of every continuing check are merged into
+  // the result (a later check's folder wins); the first other verdict ends it.
+  Verdict on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const;
+  bool has_eod() const { return eod_checks_ > 0; }
 
  private:
   template <typename F>
   Verdict walk(F&& f) const;
   std::vector<std::unique_ptr<Check>> checks_;
+  size_t eod_checks_ = 0;
 };
 
 // The built-in checks this release needs, in order: submission requires AUTH,

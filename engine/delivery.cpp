@@ -119,6 +119,10 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   const bool durable = cfg_->transports.maildir_fsync;
   for (auto& item : batch) {
     auto& m = item.msg;
+    if (m.envelope.quarantined) {
+      log::line(m.id, "held in quarantine");
+      continue;
+    }
     if (!m.data) {
       auto d = spool_.read_data(m);
       if (!d) {
@@ -145,14 +149,14 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
         continue;
       }
       if (item.recovered) {
-        auto name = maildir_copy_name(user->maildir(), m, i, host);
+        auto name = maildir_copy_name(maildir_folder(user->maildir(), m.envelope.folder), m, i, host);
         if (already_delivered(name)) {
           m.state[i] = RcptState::kDone;
           log::line(m.id, "=> {} (already delivered before restart)", rcpt);
           continue;
         }
       }
-      auto copy = write_maildir_tmp(user->maildir(), m, i, host);
+      auto copy = write_maildir_tmp(maildir_folder(user->maildir(), m.envelope.folder), m, i, host);
       if (!copy) {
         log::line(m.id, "== {} T=maildir defer: {}", rcpt, copy.error().detail);
         item.retry = true;

@@ -73,6 +73,7 @@ Commit::Step Commit::advance(bool sync_ok) {
 
 Commit::Step Commit::start() {
   const auto& cfg = *intake_->cfg_;
+  if (writer_->envelope().quarantined) return to_spool();  // held, never delivered directly
   auto in_memory = writer_->take_in_memory();
   if (!in_memory) return to_spool();
   writer_.reset();
@@ -85,7 +86,7 @@ Commit::Step Commit::start() {
                     ? std::nullopt
                     : intake_->dir_.find(r);
     if (!user) return to_spool();
-    maildirs.push_back(user->maildir());
+    maildirs.push_back(maildir_folder(user->maildir(), msg_.envelope.folder));
   }
   for (size_t i = 0; i < maildirs.size(); ++i) {
     auto c = write_maildir_tmp(maildirs[i], msg_, i, cfg.server.hostname);

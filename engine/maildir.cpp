@@ -23,8 +23,10 @@ std::string safe_host(std::string_view host) {
 }
 
 std::string top_lines(const SpooledMessage& m, size_t rcpt) {
-  return fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
-                     m.envelope.recipients[rcpt]);
+  std::string top = fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
+                                m.envelope.recipients[rcpt]);
+  for (const auto& h : m.envelope.added_headers) top.append(h).push_back('\n');
+  return top;
 }
 
 // Size of the file: the top lines plus the data with CRLF folded to LF.
@@ -42,10 +44,34 @@ Status ensure_dirs(const fs::path& md) {
     fs::create_directories(md / sub, ec);
     if (ec) return make_error("cannot create maildir", (md / sub).string() + ": " + ec.message());
   }
+  // A Maildir++ folder (".Junk") is marked as such for IMAP servers.
+  auto leaf = md.filename().string();
+  if (!leaf.empty() && leaf[0] == '.') {
+    int fd = ::open((md / "maildirfolder").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   return Ok{};
 }
 
 }  // namespace
+
+fs::path maildir_folder(const fs::path& maildir, std::string_view folder) {
+  if (folder.empty()) return maildir;
+  std::string name = ".";
+  for (char c : folder) name += (c == '/' ? '.' : c);  // "Lists/foo" → ".Lists.foo"
+  return maildir / name;
+}
+
+bool valid_folder_name(std::string_view folder) {
+  if (folder.empty() || folder.size() > 200 || folder.front() == '.' || folder.front() == '/') return false;
+  for (size_t i = 0; i < folder.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(folder[i]);
+    if (c < 0x20 || c == 0x7f || c == '\\') return false;
+    if ((c == '/' || c == '.') && i + 1 < folder.size() && (folder[i + 1] == '.' || folder[i + 1] == '/'))
+      return false;
+  }
+  return folder.back() != '/' && folder.back() != '.';
+}
 
 MaildirCopy maildir_copy_name(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
                               std::string_view hostname) {

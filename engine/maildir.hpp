@@ -33,6 +33,12 @@ Status publish(const MaildirCopy& c);  // rename tmp/ → new/
 void discard(const MaildirCopy& c);    // remove the tmp/ or new/ file
 // True when a copy with this name is already in new/ or (with flags) in cur/.
 bool already_delivered(const MaildirCopy& c);
+// The Maildir++ folder inside a Maildir: "" → the Maildir itself (INBOX),
+// "Junk" → <maildir>/.Junk, "Lists/foo" → <maildir>/.Lists.foo.
+std::filesystem::path maildir_folder(const std::filesystem::path& maildir, std::string_view folder);
+// Folder names a check or filter may choose: no "..", no leading '.' or '/',
+// no control characters or backslashes.
+bool valid_folder_name(std::string_view folder);
 // The name write_maildir_tmp would use, without writing anything.
 MaildirCopy maildir_copy_name(const std::filesystem::path& maildir, const SpooledMessage& m,
                               size_t rcpt, std::string_view hostname);

@@ -66,10 +66,20 @@ std::string Spool::new_id() {
 }
 
 Result<std::unique_ptr<Spool::Writer>> Spool::create(const std::string& id, const Envelope& env) {
-  std::string head(kMagic);
+  auto w = std::unique_ptr<Writer>(new Writer);
+  w->path_ = queue_ / id;
+  w->msg_.id = id;
+  w->msg_.envelope = env;
+  w->memory_ = std::make_shared<std::string>();
+  if (!encode_envelope(id, env)) return make_error("bad envelope", "CR or LF in an envelope field");
+  return w;
+}
+
+std::optional<std::string> encode_envelope(const std::string& id, const Envelope& env) {
+  std::string out;
   auto rec = [&](std::string_view k, std::string_view v) -> bool {
     if (!clean_field(v)) return false;
-    head.append(k).append(" ").append(v).append("\n");
+    out.append(k).append(" ").append(v).append("\n");
     return true;
   };
   bool ok = rec("id", id) && rec("time", std::to_string(env.received_at)) &&
@@ -77,19 +87,11 @@ Result<std::unique_ptr<Spool::Writer>> Spool::create(const std::string& id, cons
             rec("auth", env.auth_user) && rec("protocol", env.protocol) &&
             rec("smtputf8", env.smtputf8 ? "1" : "0");
   for (const auto& r : env.recipients) ok = ok && rec("rcpt", r);
-  if (!ok) return make_error("bad envelope", "CR or LF in an envelope field");
-  head += "data\n";
-
-  auto w = std::unique_ptr<Writer>(new Writer);
-  w->path_ = queue_ / id;
-  w->msg_.id = id;
-  w->msg_.envelope = env;
-  w->msg_.state.assign(env.recipients.size(), RcptState::kPending);
-  w->msg_.failure.assign(env.recipients.size(), {});
-  w->header_size_ = head.size();
-  w->head_ = std::move(head);
-  w->memory_ = std::make_shared<std::string>();
-  return w;
+  for (const auto& h : env.added_headers) ok = ok && rec("header", h);
+  if (!env.folder.empty()) ok = ok && rec("folder", env.folder);
+  if (env.quarantined) ok = ok && rec("quarantine", "1");
+  if (!ok) return std::nullopt;
+  return out;
 }
 
 Spool::Writer::~Writer() {
@@ -103,7 +105,7 @@ Status Spool::Writer::open_file() {
   if (fd_ < 0)
     return make_error("local error in processing",
                       fmt::format("create {}: {}", path_.string(), std::strerror(errno)));
-  auto st = write_all(fd_, head_, path_);
+  auto st = write_all(fd_, kMagic, path_);
   if (st && memory_) st = write_all(fd_, *memory_, path_);
   return st;
 }
@@ -123,8 +125,10 @@ Status Spool::Writer::append(std::string_view bytes) {
 
 Result<SpooledMessage> Spool::Writer::finish() {
   Status st = Ok{};
-  if (fd_ < 0) st = open_file();
-  if (st) st = write_all(fd_, fmt::format("end {}\n", size_), path_);
+  auto records = encode_envelope(msg_.id, msg_.envelope);
+  if (!records) st = make_error("bad envelope", "CR or LF in an envelope field");
+  if (st && fd_ < 0) st = open_file();
+  if (st) st = write_all(fd_, *records + fmt::format("end {} {}\n", size_, records->size()), path_);
   if (fd_ >= 0 && ::close(fd_) != 0 && st) st = make_error("local error in processing", "close spool file");
   fd_ = -1;
   finished_ = true;
@@ -132,9 +136,11 @@ Result<SpooledMessage> Spool::Writer::finish() {
     ::unlink(path_.c_str());
     return st.error();
   }
-  msg_.data_offset = header_size_;
+  msg_.data_offset = kMagic.size();
   msg_.data_size = size_;
   msg_.data = std::move(memory_);
+  msg_.state.assign(msg_.envelope.recipients.size(), RcptState::kPending);
+  msg_.failure.assign(msg_.envelope.recipients.size(), {});
   return std::move(msg_);
 }
 
@@ -143,7 +149,19 @@ std::optional<SpooledMessage> Spool::Writer::take_in_memory() {
   finished_ = true;
   msg_.data_size = size_;
   msg_.data = std::move(memory_);
+  msg_.state.assign(msg_.envelope.recipients.size(), RcptState::kPending);
+  msg_.failure.assign(msg_.envelope.recipients.size(), {});
   return std::move(msg_);
+}
+
+Result<std::shared_ptr<const std::string>> Spool::Writer::contents() const {
+  if (memory_) return std::shared_ptr<const std::string>(memory_);
+  std::ifstream in(path_, std::ios::binary);
+  auto data = std::make_shared<std::string>(size_, '\0');
+  in.seekg(static_cast<std::streamoff>(kMagic.size()));
+  in.read(data->data(), static_cast<std::streamsize>(size_));
+  if (!in || static_cast<uint64_t>(in.gcount()) != size_) return make_error("short read", path_.string());
+  return std::shared_ptr<const std::string>(std::move(data));
 }
 
 void Spool::Writer::abort() {
@@ -178,14 +196,39 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
   auto path = queue_ / id;
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot open", path.string());
-  std::string line;
-  if (!std::getline(in, line) || line + "\n" != kMagic) return make_error("bad spool file", "no magic");
+  std::string magic(kMagic.size(), '\0');
+  if (!in.read(magic.data(), static_cast<std::streamsize>(magic.size())) || magic != kMagic)
+    return make_error("bad spool file", "no magic");
+  // The end record "end <data size> <records size>\n" closes the file.
+  std::error_code ec;
+  uint64_t total = fs::file_size(path, ec);
+  if (ec || total < kMagic.size() + 8) return make_error("bad spool file", "truncated");
+  uint64_t tail_len = std::min<uint64_t>(48, total - kMagic.size());
+  std::string tail(tail_len, '\0');
+  in.seekg(static_cast<std::streamoff>(total - tail_len));
+  in.read(tail.data(), static_cast<std::streamsize>(tail_len));
+  auto pos = tail.rfind("end ");
+  if (pos == std::string::npos || tail.back() != '\n' || (pos > 0 && tail[pos - 1] != '\n'))
+    return make_error("bad spool file", "no end record");
+  std::istringstream end(tail.substr(pos + 4));
+  uint64_t size = 0, rec_size = 0;
+  std::string rest;
+  if (!(end >> size >> rec_size) || (end >> rest))
+    return make_error("bad spool file", "bad end record");
+  uint64_t end_len = tail.size() - pos;
+  if (kMagic.size() + size + rec_size + end_len != total)
+    return make_error("bad spool file", "end record does not match size");
   SpooledMessage m;
   m.id = id;
+  m.data_offset = kMagic.size();
+  m.data_size = size;
+  std::string records(rec_size, '\0');
+  in.seekg(static_cast<std::streamoff>(kMagic.size() + size));
+  in.read(records.data(), static_cast<std::streamsize>(rec_size));
   auto& env = m.envelope;
-  for (;;) {
-    if (!std::getline(in, line)) return make_error("bad spool file", "no data record");
-    if (line == "data") break;
+  std::istringstream rs(records);
+  std::string line;
+  while (std::getline(rs, line)) {
     auto sp = line.find(' ');
     std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
     if (k == "sender") env.sender = v;
@@ -196,25 +239,10 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
     else if (k == "auth") env.auth_user = v;
     else if (k == "protocol") env.protocol = v;
     else if (k == "smtputf8") env.smtputf8 = v == "1";
+    else if (k == "header") env.added_headers.push_back(v);
+    else if (k == "folder") env.folder = v;
+    else if (k == "quarantine") env.quarantined = v == "1";
   }
-  m.data_offset = static_cast<uint64_t>(in.tellg());
-  // The end record: "end <size>\n" exactly at data_offset + size.
-  std::error_code ec;
-  uint64_t total = fs::file_size(path, ec);
-  if (ec || total < m.data_offset + 6) return make_error("bad spool file", "truncated");
-  uint64_t tail_len = std::min<uint64_t>(32, total - m.data_offset);
-  std::string tail(tail_len, '\0');
-  in.seekg(static_cast<std::streamoff>(total - tail_len));
-  in.read(tail.data(), static_cast<std::streamsize>(tail_len));
-  auto pos = tail.rfind("end ");
-  if (pos == std::string::npos || tail.back() != '\n') return make_error("bad spool file", "no end record");
-  uint64_t size = 0;
-  auto digits = std::string_view(tail).substr(pos + 4, tail.size() - pos - 5);
-  auto [p, e] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
-  if (e != std::errc() || p != digits.data() + digits.size() ||
-      m.data_offset + size + 5 + digits.size() != total)
-    return make_error("bad spool file", "end record does not match size");
-  m.data_size = size;
   m.state.assign(env.recipients.size(), RcptState::kPending);
   m.failure.assign(env.recipients.size(), {});
   std::ifstream st(queue_ / (id + ".state"));

@@ -1,10 +1,14 @@
 // Spool: where a message lives from the moment it is accepted until every
 // recipient is done. One file per message, `<spool>/queue/<id>`:
 //
-//   nougat-spool 1\n  typed records ("sender …", "rcpt …", …)\n  data\n
+//   nougat-spool 1\n
 //   <message bytes, CRLF line ends, Received: already prepended>
-//   end <size>\n
+//   typed envelope records, one per line ("sender …", "rcpt …", "header …")
+//   end <data size> <records size>\n
 //
+// The envelope comes after the data so that what is only known at the end
+// of DATA (headers the checks add, the target folder, quarantine) is
+// written once, even for a message that spilled to disk while streaming.
 // A file without a valid end record is incomplete: it was never acknowledged
 // and recovery removes it (STYLE 10). Per-recipient progress is appended to
 // `<id>.state` ("done N", "failed N text"); a message with every recipient
@@ -29,6 +33,10 @@ struct Envelope {
   int64_t received_at = 0;               // unix time
   std::string client_ip, helo, auth_user, protocol;
   bool smtputf8 = false;
+  // Decided at end of DATA by the check chain:
+  std::vector<std::string> added_headers;  // "Name: value" lines put on top at delivery
+  std::string folder;                      // Maildir++ folder for local copies ("Junk"); "" = INBOX
+  bool quarantined = false;                // held: never delivered until released
 };
 
 enum class RcptState : uint8_t { kPending, kDone, kFailed };
@@ -63,6 +71,11 @@ class Spool {
     std::optional<SpooledMessage> take_in_memory();
     void abort();  // forgets the message and removes any partial file
     uint64_t size() const { return size_; }
+    // The envelope may still change until finish() (end-of-DATA decisions).
+    Envelope& envelope() { return msg_.envelope; }
+    const std::string& id() const { return msg_.id; }
+    // The message so far: the memory copy, or read back from the file.
+    Result<std::shared_ptr<const std::string>> contents() const;
 
    private:
     friend class Spool;
@@ -71,10 +84,8 @@ class Spool {
     int fd_ = -1;
     bool finished_ = false;
     SpooledMessage msg_;
-    std::string head_;                      // the envelope records
     std::shared_ptr<std::string> memory_;   // whole data while small enough
     uint64_t size_ = 0;
-    uint64_t header_size_ = 0;
   };
   Result<std::unique_ptr<Writer>> create(const std::string& id, const Envelope& env);
 
@@ -90,6 +101,9 @@ class Spool {
   std::filesystem::path dir_;
   std::filesystem::path queue_;
 };
+
+// The envelope as spool records; nullopt if a field holds CR or LF.
+std::optional<std::string> encode_envelope(const std::string& id, const Envelope& env);
 
 // Kept in memory for immediate delivery when at most this big.
 inline constexpr uint64_t kMemoryCopyLimit = 256 << 10;

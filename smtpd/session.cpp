@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "engine/log.hpp"
+#include "engine/maildir.hpp"
 #include "smtpd/command.hpp"
 #include "smtpd/data_reader.hpp"
 #include "smtpd/reply.hpp"
@@ -109,6 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> on_starttls();
   asio::awaitable<bool> on_auth(const Command& c);
   asio::awaitable<void> commit_message();
+  asio::awaitable<bool> eod_checks();
   void reset_transaction();
   bool auth_offered() const;
   std::string received_header(const std::string& id) const;
@@ -556,8 +558,56 @@ asio::awaitable<bool> Session::on_data() {
     reset_transaction();
     co_return true;
   }
-  co_await commit_message();
-  co_return !closed_;
+  if (co_await eod_checks()) co_await commit_message();
+  co_return !closed_ && !quit_;
+}
+
+// Runs the end-of-DATA checks (virus scan, spam classification, …) on the
+// worker pool. True: commit the message (with the checks' header edits and
+// folder); false: the verdict was answered and the transaction is over.
+asio::awaitable<bool> Session::eod_checks() {
+  const engine::CheckChain& chain = env_->deps.checks;
+  if (!chain.has_eod()) co_return true;
+  auto data = writer_->contents();
+  if (!data) {
+    engine::log::line(writer_->id(), "cannot read the message back: {}", data.error().detail);
+    reply(451, "4.3.0", "Local error in processing");
+    reset_transaction();
+    co_return false;
+  }
+  auto run = std::make_shared<std::function<Verdict()>>(
+      [&chain, facts = facts_, mail = mail_facts_, rcpts = rcpts_, d = *data, id = writer_->id()] {
+        return chain.on_eod(facts, mail, engine::MessageFacts{id, *d, rcpts});
+      });
+  Verdict v = co_await on_pool(env_->deps.workers, run);
+  const std::string id = writer_->id();
+  switch (v.action) {
+    case Action::kContinue:
+    case Action::kAccept:
+    case Action::kQuarantine: {
+      auto& env = writer_->envelope();
+      env.added_headers = std::move(v.add_headers);
+      if (!v.folder.empty() && engine::valid_folder_name(v.folder)) env.folder = v.folder;
+      env.quarantined = v.action == Action::kQuarantine;
+      if (env.quarantined) engine::log::line(id, "quarantined: {}", v.text);
+      co_return true;
+    }
+    case Action::kDiscard:
+      engine::log::line(id, "discarded at end of DATA from <{}> {}: {}", mail_->address, peer(), v.text);
+      reply(250, "2.0.0", "OK id=" + id);
+      reset_transaction();
+      co_return false;
+    case Action::kReject:
+    case Action::kTempfail:
+    case Action::kDisconnect:
+      engine::log::line(id, "rejected after DATA from <{}> {}: {} {} {}", mail_->address, peer(), v.code,
+                        v.enhanced, v.text);
+      reply_verdict(v);
+      if (v.action == Action::kDisconnect) quit_ = true;
+      reset_transaction();
+      co_return false;
+  }
+  co_return false;
 }
 
 // Hands the complete message to the engine and waits, one shared sync
@@ -649,8 +699,8 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
     reply(250, "2.0.0", fmt::format("{} octets received", *size));
     co_return true;
   }
-  co_await commit_message();
-  co_return !closed_;
+  if (co_await eod_checks()) co_await commit_message();
+  co_return !closed_ && !quit_;
 }
 
 asio::awaitable<bool> Session::on_starttls() {

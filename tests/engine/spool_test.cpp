@@ -209,6 +209,60 @@ TEST_F(IntakeTest, AllLocalSmallMessageGoesStraightToMaildir) {
   EXPECT_NE(file.filename().string().find(",S=" + std::to_string(text.size())), std::string::npos);
 }
 
+TEST_F(IntakeTest, EndOfDataDecisionsReachTheMaildir) {
+  auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test"}));
+  ASSERT_TRUE((*w)->append("Subject: spam\r\n\r\nbuy\r\n").ok());
+  (*w)->envelope().folder = "Junk";
+  (*w)->envelope().added_headers = {"X-Spam-Flag: YES"};
+  auto c = intake_->begin(std::move(*w));
+  bool ok = true;
+  Commit::Step step;
+  while ((step = c->advance(ok)) == Commit::Step::kNeedSync) ok = sync_->sync_now();
+  ASSERT_EQ(step, Commit::Step::kAccepted);
+  auto junk = dir_ / "home" / "x.test" / "alice" / "Maildir" / ".Junk";
+  EXPECT_TRUE(fs::exists(junk / "maildirfolder"));
+  EXPECT_EQ(count("alice", "new"), 0u);
+  auto file = fs::directory_iterator(junk / "new")->path();
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "Return-Path: <bob@example.org>\nDelivered-To: alice@x.test\nX-Spam-Flag: YES\n"
+                  "Subject: spam\n\nbuy\n");
+}
+
+TEST_F(IntakeTest, QuarantinedMessagesAreHeldInTheSpool) {
+  auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test"}));
+  ASSERT_TRUE((*w)->append("x\r\n").ok());
+  (*w)->envelope().quarantined = true;
+  (*w)->envelope().added_headers = {"X-Virus: Eicar-Test-Signature"};
+  auto c = intake_->begin(std::move(*w));
+  bool ok = true;
+  Commit::Step step;
+  while ((step = c->advance(ok)) == Commit::Step::kNeedSync) ok = sync_->sync_now();
+  ASSERT_EQ(step, Commit::Step::kAccepted);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 0u);
+  auto ids = spool_->recover();
+  ASSERT_EQ(ids.size(), 1u);
+  auto m = spool_->load(ids[0], false);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->envelope.quarantined);
+  EXPECT_EQ(m->envelope.added_headers, std::vector<std::string>{"X-Virus: Eicar-Test-Signature"});
+}
+
+TEST(MaildirFolders, NamesAndValidation) {
+  EXPECT_EQ(maildir_folder("/m", ""), fs::path("/m"));
+  EXPECT_EQ(maildir_folder("/m", "Junk"), fs::path("/m/.Junk"));
+  EXPECT_EQ(maildir_folder("/m", "Lists/foo"), fs::path("/m/.Lists.foo"));
+  EXPECT_TRUE(valid_folder_name("Junk"));
+  EXPECT_TRUE(valid_folder_name("Lists/foo"));
+  EXPECT_FALSE(valid_folder_name(""));
+  EXPECT_FALSE(valid_folder_name("../etc"));
+  EXPECT_FALSE(valid_folder_name(".hidden"));
+  EXPECT_FALSE(valid_folder_name("a/../b"));
+  EXPECT_FALSE(valid_folder_name("a\nb"));
+}
+
 TEST_F(IntakeTest, RemoteRecipientTakesTheSpoolPath) {
   int syncs = 0;
   EXPECT_EQ(run({"alice@x.test", "carol@remote.test"}, "x\r\n", &syncs), Commit::Step::kAccepted);

@@ -1,0 +1,108 @@
+#include "engine/checks.hpp"
+
+#include <gtest/gtest.h>
+
+#include "engine/memory_directory.hpp"
+
+namespace nougat::engine {
+namespace {
+
+class Fixed final : public Check {
+ public:
+  explicit Fixed(Verdict v) : v_(std::move(v)) {}
+  std::string_view name() const override { return "fixed"; }
+  Verdict on_eod(const SessionFacts&, const MailFacts&, const MessageFacts&) override { return v_; }
+
+ private:
+  Verdict v_;
+};
+
+Verdict tag(std::string header, std::string folder = "") {
+  Verdict v;
+  v.add_headers = {std::move(header)};
+  v.folder = std::move(folder);
+  return v;
+}
+
+TEST(CheckChain, EndOfDataMergesTagsUntilATerminalVerdict) {
+  CheckChain chain;
+  chain.add(std::make_unique<Fixed>(tag("X-A: 1")), true);
+  chain.add(std::make_unique<Fixed>(tag("X-B: 2", "Junk")), true);
+  EXPECT_TRUE(chain.has_eod());
+  std::vector<std::string> rcpts{"a@x.test"};
+  MessageFacts msg{"id", "data", rcpts};
+  Verdict v = chain.on_eod({}, {}, msg);
+  EXPECT_EQ(v.action, Action::kContinue);
+  EXPECT_EQ(v.add_headers, (std::vector<std::string>{"X-A: 1", "X-B: 2"}));
+  EXPECT_EQ(v.folder, "Junk");
+
+  chain.add(std::make_unique<Fixed>(Verdict::reject(550, "5.7.1", "virus found: Eicar")), true);
+  chain.add(std::make_unique<Fixed>(tag("X-C: never")), true);
+  v = chain.on_eod({}, {}, msg);
+  EXPECT_EQ(v.action, Action::kReject);
+  EXPECT_EQ(v.code, 550);
+  EXPECT_EQ(v.text, "virus found: Eicar");
+}
+
+struct RcptCase {
+  const char* client;
+  const char* auth_user;
+  ListenerKind listener;
+  const char* rcpt_local;
+  const char* rcpt_domain;
+  int expect_code;  // 0 = continue
+};
+
+TEST(DefaultChain, RelayControlAndRecipientVerification) {
+  MemoryDirectory dir("/tmp/nougat-checks-test");
+  dir.add_user("alice@x.test", "pw");
+  ConfigSources src;
+  src.data_dir = "/tmp/nougat-checks-test";
+  src.overrides = {"domains.local=[\"x.test\"]", "domains.relay_networks=[\"10.0.0.0/8\"]"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  CheckChain chain = default_chain(*cfg, dir);
+  const RcptCase cases[] = {
+      {"127.0.0.1", "", ListenerKind::kSmtp, "alice", "x.test", 0},
+      {"127.0.0.1", "", ListenerKind::kSmtp, "ALICE", "x.test", 0},
+      {"127.0.0.1", "", ListenerKind::kSmtp, "nobody", "x.test", 550},
+      {"127.0.0.1", "", ListenerKind::kSmtp, "bob", "remote.test", 550},   // no open relay
+      {"10.1.2.3", "", ListenerKind::kSmtp, "bob", "remote.test", 0},      // relay network
+      {"127.0.0.1", "alice@x.test", ListenerKind::kSubmission, "bob", "remote.test", 0},
+  };
+  for (const auto& c : cases) {
+    SessionFacts s;
+    s.client = *parse_ip(c.client);
+    s.auth_user = c.auth_user;
+    s.listener = c.listener;
+    RcptFacts r{std::string(c.rcpt_local) + "@" + c.rcpt_domain, c.rcpt_local, c.rcpt_domain};
+    Verdict v = chain.on_rcpt(s, {}, r);
+    EXPECT_EQ(v.code, c.expect_code) << c.client << " " << r.address;
+    if (c.expect_code == 550) {
+      EXPECT_EQ(v.enhanced, std::string(c.rcpt_domain) == "x.test" ? "5.1.1" : "5.7.1");
+    }
+  }
+}
+
+TEST(DefaultChain, SubmissionNeedsAuthAndSizeIsChecked) {
+  MemoryDirectory dir("/tmp/nougat-checks-test");
+  ConfigSources src;
+  src.data_dir = "/tmp/nougat-checks-test";
+  src.overrides = {"limits.message_size=1M"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  CheckChain chain = default_chain(*cfg, dir);
+  SessionFacts s;
+  s.listener = ListenerKind::kSubmission;
+  MailFacts m{"a@b.test", 0};
+  EXPECT_EQ(chain.on_mail(s, m).code, 530);
+  s.auth_user = "a@b.test";
+  EXPECT_EQ(chain.on_mail(s, m).action, Action::kContinue);
+  m.declared_size = (1 << 20) + 1;
+  Verdict v = chain.on_mail(s, m);
+  EXPECT_EQ(v.code, 552);
+  EXPECT_EQ(v.enhanced, "5.3.4");
+}
+
+}  // namespace
+}  // namespace nougat::engine
