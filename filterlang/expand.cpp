@@ -1,65 +1,357 @@
-// Expansion core (temporary minimal version: $name, ${name}, \ escapes, \N..\N).
+// Expansion core: the parser (text → Seq of Nodes) and the evaluator that
+// walks it. Item families live in expand_ops.cpp, expand_items.cpp,
+// expand_cond.cpp and expand_vars.cpp. The grammar and the error texts follow
+// Exim 4.96's expand_string_internal(), checked with `exim -bf`.
 #include "filterlang/expand.hpp"
 
 #include <cctype>
+
+#include "filterlang/expand_ast.hpp"
 
 namespace nougat::filterlang {
 
 class Expansion {
  public:
-  std::string text;
+  detail::Seq seq;
 };
 
+namespace detail {
+namespace {
+
+constexpr int kMaxDepth = 200;  // nesting of braces/items; deeper fails instead of overflowing the stack
+
+bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+void append_text(Seq& out, std::string_view t) {
+  if (t.empty()) return;
+  if (!out.empty() && out.back().kind == NodeKind::Text) {
+    out.back().text.append(t);
+    return;
+  }
+  Node n;
+  n.kind = NodeKind::Text;
+  n.text = std::string(t);
+  out.push_back(std::move(n));
+}
+
+// Exim's string_interpret_escape(): s[pos] is the character after the backslash.
+char interpret_escape(std::string_view s, size_t& pos) {
+  char c = s[pos];
+  auto oct = [](char d) { return d >= '0' && d <= '7'; };
+  if (oct(c)) {
+    int v = c - '0';
+    for (int i = 0; i < 2 && pos + 1 < s.size() && oct(s[pos + 1]); ++i) v = v * 8 + (s[++pos] - '0');
+    return static_cast<char>(v);
+  }
+  switch (c) {
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'v': return '\v';
+    case 'x': {
+      int v = 0;
+      for (int i = 0; i < 2 && pos + 1 < s.size() && std::isxdigit(static_cast<unsigned char>(s[pos + 1])); ++i) {
+        char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s[++pos])));
+        v = v * 16 + (is_digit(d) ? d - '0' : d - 'a' + 10);
+      }
+      return static_cast<char>(v);
+    }
+    default: return c;
+  }
+}
+
+}  // namespace
+
+Error fail(std::string text) { return Error(std::move(text)); }
+
+void Parser::skip_white() {
+  while (pos < s.size() && std::isspace(static_cast<unsigned char>(s[pos]))) ++pos;
+}
+
+Result<Seq> Parser::parse_seq(bool brace_terminated) {
+  if (++depth > kMaxDepth) return fail("expansion nested too deeply");
+  Seq out;
+  std::string lit;
+  while (pos < s.size() && !(brace_terminated && s[pos] == '}')) {
+    char c = s[pos];
+    if (c == '\\') {
+      if (pos + 1 >= s.size()) { ++pos; break; }  // a trailing backslash vanishes
+      if (s[pos + 1] == 'N') {
+        pos += 2;
+        size_t end = s.find("\\N", pos);
+        if (end == std::string_view::npos) end = s.size();
+        lit.append(s.substr(pos, end - pos));
+        pos = end == s.size() ? end : end + 2;
+        continue;
+      }
+      ++pos;
+      lit += interpret_escape(s, pos);
+      ++pos;
+      continue;
+    }
+    if (c != '$') {
+      lit += c;
+      ++pos;
+      continue;
+    }
+    append_text(out, lit);
+    lit.clear();
+    if (auto st = parse_dollar(out); !st) return st.error();
+  }
+  append_text(out, lit);
+  if (brace_terminated && pos >= s.size()) return fail("missing } at end of string");
+  --depth;
+  return out;
+}
+
+Status Parser::parse_dollar(Seq& out) {
+  ++pos;  // '$'
+  if (pos < s.size() && is_alpha(s[pos])) {
+    size_t b = pos;
+    while (pos < s.size() && (is_alnum(s[pos]) || s[pos] == '_')) ++pos;
+    std::string_view name = s.substr(b, pos - b);
+    HeaderKind hk;
+    size_t plen;
+    Node n;
+    if (is_header_var(name, &hk, &plen)) {
+      // The header name runs to ':' or to the first non-graphic character.
+      pos = b + plen;
+      size_t e = pos;
+      while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
+      n.kind = NodeKind::Header;
+      n.num = static_cast<int>(hk);
+      n.text = std::string(s.substr(pos, e - pos));
+      pos = e < s.size() && s[e] == ':' ? e + 1 : e;
+    } else {
+      n.kind = NodeKind::Var;
+      n.text = std::string(name);
+    }
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (pos < s.size() && is_digit(s[pos])) {
+    int v = 0;
+    while (pos < s.size() && is_digit(s[pos])) v = v > 100000 ? v : v * 10 + (s[pos++] - '0');
+    Node n;
+    n.kind = NodeKind::Capture;
+    n.num = v;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (pos >= s.size() || s[pos] != '{') return fail("$ not followed by letter, digit, or {");
+  ++pos;
+  return parse_braced(out);
+}
+
+Status Parser::parse_braced(Seq& out) {
+  if (pos < s.size() && is_digit(s[pos])) {
+    int v = 0;
+    while (pos < s.size() && is_digit(s[pos])) v = v > 100000 ? v : v * 10 + (s[pos++] - '0');
+    if (pos >= s.size() || s[pos] != '}') return fail("} expected after number");
+    ++pos;
+    Node n;
+    n.kind = NodeKind::Capture;
+    n.num = v;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (pos >= s.size() || !is_alpha(s[pos])) return fail("letter or digit expected after ${");
+  size_t b = pos;
+  // After "${" Exim's name reader also takes '-' (for ${substr_-2:...}).
+  while (pos < s.size() && (is_alnum(s[pos]) || s[pos] == '_' || s[pos] == '-')) ++pos;
+  std::string name(s.substr(b, pos - b));
+
+  int min_args = 0, max_args = 0;
+  if (name == "if") {
+    Node n;
+    n.kind = NodeKind::If;
+    auto c = parse_cond();
+    if (!c) return c.error();
+    n.cond = std::make_shared<Cond>(std::move(*c));
+    // yes/no strings, or "fail"
+    skip_white();
+    auto curly = [&](const char* what) {
+      return fail(std::string("curly-bracket problem in conditional yes/no parsing: ") + what +
+                  "\n remaining string is '" + std::string(s.substr(pos)) + "'");
+    };
+    if (pos < s.size() && s[pos] == '{') {
+      ++pos;
+      auto yes = parse_seq(true);
+      if (!yes) return yes.error();
+      ++pos;
+      n.args.push_back(std::move(*yes));
+      skip_white();
+      if (pos < s.size() && s[pos] == '{') {
+        ++pos;
+        auto no = parse_seq(true);
+        if (!no) return no.error();
+        ++pos;
+        n.args.push_back(std::move(*no));
+      } else if (s.substr(pos, 4) == "fail") {
+        pos += 4;
+        n.num = 1;  // forced failure when false
+      }
+    } else if (s.substr(pos, 4) == "fail") {
+      return curly("'yes' part did not start with '{'");
+    } else if (pos < s.size() && s[pos] != '}') {
+      return curly("'yes' part did not start with '{'");
+    }
+    skip_white();
+    if (pos >= s.size() || s[pos] != '}') return curly("did not close with '}'");
+    ++pos;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (known_item(name, &min_args, &max_args)) {
+    Node n;
+    n.kind = NodeKind::Item;
+    n.text = name;
+    if (auto st = read_subs(n.args, min_args, max_args, name, true); !st) return st.error();
+    if (auto st = prepare_item(n); !st) return st.error();
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (pos < s.size() && s[pos] == ':') {
+    ++pos;
+    Node n;
+    n.kind = NodeKind::Op;
+    auto arg = parse_seq(true);
+    if (!arg) return arg.error();
+    ++pos;
+    n.args.push_back(std::move(*arg));
+    if (auto st = prepare_operator(name, n); !st) return st.error();
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (pos < s.size() && s[pos] == '}') {
+    ++pos;
+    Node n;
+    n.kind = NodeKind::Var;
+    n.text = name;
+    n.braced = true;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  return fail("\"${" + name + "\" is not a known operator (or a } is missing in a variable reference)");
+}
+
+// Exim's read_subs(): up to max brace-enclosed arguments, white space allowed before each.
+Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end) {
+  for (int i = 0; i < max; ++i) {
+    skip_white();
+    if (pos >= s.size() || s[pos] != '{') {
+      if (i < min)
+        return fail("Not enough arguments for '" + std::string(name) + "' (min is " + std::to_string(min) + ")");
+      break;
+    }
+    ++pos;
+    auto a = parse_seq(true);
+    if (!a) return a.error();
+    ++pos;
+    args.push_back(std::move(*a));
+  }
+  if (check_end) {
+    skip_white();
+    if (pos < s.size() && s[pos] == '{')
+      return fail("Too many arguments for '" + std::string(name) + "' (max is " + std::to_string(max) + ")");
+    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after '" + std::string(name) + "'");
+    ++pos;
+  }
+  return Ok{};
+}
+
+// ---- evaluation ----
+
+Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
+  if (++run.depth > kMaxDepth * 4) return fail("expansion nested too deeply");
+  for (const Node& n : seq) {
+    switch (n.kind) {
+      case NodeKind::Text:
+        if (!skipping) out += n.text;
+        break;
+      case NodeKind::Var:
+      case NodeKind::Header:
+        if (auto st = eval_variable(n, run, out, skipping); !st) return st;
+        break;
+      case NodeKind::Capture:
+        if (!skipping && n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size())
+          out += run.st.captures[static_cast<size_t>(n.num)];
+        break;
+      case NodeKind::If: {
+        // A match inside the condition sets $0..$9 for the yes/no strings only.
+        struct Restore {
+          std::vector<std::string>& v;
+          std::vector<std::string> saved;
+          ~Restore() { v = std::move(saved); }
+        } restore{run.st.captures, run.st.captures};
+        auto c = eval_cond(*n.cond, run, skipping);
+        if (!c) return c.error();
+        if (n.args.empty()) {
+          if (!skipping && *c) out += "true";
+        } else {
+          if (auto st = eval_seq(n.args[0], run, out, skipping || !*c); !st) return st;
+          if (n.args.size() > 1) {
+            if (auto st = eval_seq(n.args[1], run, out, skipping || *c); !st) return st;
+          } else if (n.num == 1 && !*c && !skipping) {
+            return fail("\"if\" failed and \"fail\" requested");
+          }
+        }
+        break;
+      }
+      case NodeKind::Item:
+        if (auto st = eval_item(n, run, out, skipping); !st) return st;
+        break;
+      case NodeKind::Op: {
+        std::string arg;
+        if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
+        if (!skipping) {
+          auto r = apply_operator(n, std::move(arg), run);
+          if (!r) return r.error();
+          out += *r;
+        }
+        break;
+      }
+    }
+    if (out.size() > run.st.max_output) return fail("expansion result too long");
+  }
+  --run.depth;
+  return Ok{};
+}
+
+Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping) {
+  std::string out;
+  if (auto st = eval_seq(seq, run, out, skipping); !st) return st.error();
+  return out;
+}
+
+bool seq_is_constant(const Seq& seq) {
+  for (const Node& n : seq)
+    if (n.kind != NodeKind::Text) return false;
+  return true;
+}
+
+std::string seq_constant_text(const Seq& seq) { return seq.empty() ? std::string() : seq.front().text; }
+
+}  // namespace detail
+
 Result<std::shared_ptr<const Expansion>> compile_expansion(std::string_view text) {
+  detail::Parser p{text};
+  auto seq = p.parse_seq(false);
+  if (!seq) return seq.error();
   auto e = std::make_shared<Expansion>();
-  e->text = std::string(text);
+  e->seq = std::move(*seq);
   return std::shared_ptr<const Expansion>(std::move(e));
 }
 
-bool is_constant(const Expansion& e) { return e.text.find_first_of("$\\") == std::string::npos; }
+bool is_constant(const Expansion& e) { return detail::seq_is_constant(e.seq); }
 
 Result<std::string> expand(const Expansion& e, const ExpandContext& ctx, ExpandState& st) {
-  std::string_view s = e.text;
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    char c = s[i];
-    if (c == '\\' && i + 1 < s.size()) {
-      char d = s[i + 1];
-      i += 2;
-      if (d == 'N') {
-        size_t end = s.find("\\N", i);
-        if (end == std::string_view::npos) end = s.size();
-        out.append(s.substr(i, end - i));
-        i = end == s.size() ? end : end + 2;
-        continue;
-      }
-      switch (d) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        default: out += d;
-      }
-      continue;
-    }
-    if (c != '$') { out += c; ++i; continue; }
-    ++i;
-    bool braced = i < s.size() && s[i] == '{';
-    if (braced) ++i;
-    size_t b = i;
-    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
-    std::string name(s.substr(b, i - b));
-    if (name.empty()) return make_error("$ not followed by letter, digit, or {");
-    if (braced) {
-      if (i >= s.size() || s[i] != '}') return make_error("missing } at end of string");
-      ++i;
-    }
-    auto v = ctx.variable(name);
-    if (!v) return make_error("unknown variable name \"" + name + "\"");
-    out += *v;
-    if (out.size() > st.max_output) return make_error("expansion too long");
-  }
-  return out;
+  detail::Run run{ctx, st};
+  return detail::eval_to_string(e.seq, run, false);
 }
 
 Result<std::string> expand_string(std::string_view text, const ExpandContext& ctx, ExpandState& st) {

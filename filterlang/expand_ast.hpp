@@ -1,0 +1,139 @@
+// Internal to the expander (expand*.cpp): the compiled form of an expansion
+// string and the helpers the item families share. Not for other users of
+// filterlang: the public interface is expand.hpp.
+//
+// A compiled string is a Seq of Nodes (concatenated at run time). Items,
+// operators and conditions keep their sub-strings as Seqs. Evaluation runs
+// in "skipping" mode for branches that are not taken, doing only what Exim
+// does there (checks that variables exist), so error texts and order follow
+// Exim's one-pass expander.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filterlang/expand.hpp"
+
+namespace nougat::filterlang::detail {
+
+struct Node;
+struct Cond;
+using Seq = std::vector<Node>;
+
+// A PCRE2 pattern compiled once (JIT when available, match/depth limits on).
+class Regex {
+ public:
+  // Compiles; on failure error() holds Exim's message (no exception).
+  Regex(std::string_view pattern, bool caseless);
+  ~Regex();
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+  bool ok() const { return code_ != nullptr; }
+  const std::string& error() const { return error_; }
+  const std::string& pattern() const { return pattern_; }
+  // Matches subject from offset start. Returns -1 on no match, -2 on a match
+  // error (limit hit: message in err), else the number of pairs in ovector.
+  int match(std::string_view subject, size_t start, std::vector<size_t>& ovector, std::string& err) const;
+
+ private:
+  std::string pattern_;
+  std::string error_;
+  void* code_ = nullptr;  // pcre2_code_8*
+};
+
+// Compiles a pattern, or returns the cached error as an Error at run time.
+std::shared_ptr<const Regex> compile_regex(std::string_view pattern, bool caseless);
+
+enum class NodeKind : uint8_t { Text, Var, Header, Capture, Item, Op, If };
+enum class HeaderKind : uint8_t { Decoded, Binary, Raw };
+
+struct Node {
+  NodeKind kind = NodeKind::Text;
+  std::string text;           // Text: literal; Var: name; Header: field name; Item/Op: canonical name
+  int num = 0;                // Capture: index; Header: HeaderKind; Op: count of params
+  bool braced = false;        // Var: written as ${name} (different error text)
+  std::vector<long> params;   // Op/Item params given with underscores (length_3, substr_1_2)
+  std::vector<Seq> args;      // Item: arguments in braces; Op: args[0] = the operand
+  std::shared_ptr<const Cond> cond;   // If / conditions using a constant regex
+  std::shared_ptr<const Regex> re;    // constant regex (sg, match)
+};
+
+enum class CondKind : uint8_t { Str2, Num2, Match, Def, Not, And, Or, Bool, One, ForAny, Const, MatchList };
+
+struct Cond {
+  CondKind kind = CondKind::Str2;
+  std::string name;            // condition name as written ("eq", "<=", "match", "def", ...)
+  std::vector<Seq> args;       // string operands
+  std::vector<Cond> subs;      // and/or/not/forany children
+  std::string def_name;        // def:NAME
+  int def_header = -1;         // def:h_x: → HeaderKind, else -1
+  bool constant_value = false; // Const
+  std::shared_ptr<const Regex> re;  // Match with a constant pattern
+};
+
+// Run-time state shared by the evaluators.
+struct Run {
+  const ExpandContext& ctx;
+  ExpandState& st;
+  int depth = 0;
+  const std::string* item = nullptr;  // $item inside forany/forall/map/filter/reduce
+  const std::string* value = nullptr; // $value inside reduce/extract
+};
+
+using Status = Result<Ok>;
+
+// Core (expand.cpp).
+Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping);
+Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping);
+bool seq_is_constant(const Seq& seq);
+std::string seq_constant_text(const Seq& seq);  // only when seq_is_constant
+
+// Parser (expand_parse.cpp).
+struct Parser {
+  std::string_view s;
+  size_t pos = 0;
+  int depth = 0;
+  Result<Seq> parse_seq(bool brace_terminated);
+  Status parse_dollar(Seq& out);
+  Status parse_braced(Seq& out);
+  Result<Cond> parse_cond();
+  Status read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end);
+  void skip_white();
+};
+
+// Variables and headers (expand_vars.cpp).
+Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping);
+std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists);
+bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len);
+
+// Operators ${op:...} (expand_ops.cpp).
+// Resolves the operator name (aliases, _N parameters) into n.text/n.params, or fails with Exim's text.
+Status prepare_operator(std::string_view name, Node& n);
+Result<std::string> apply_operator(const Node& n, std::string arg, Run& run);
+
+// Items ${item{...}...} (expand_items.cpp).
+bool known_item(std::string_view name, int* min_args, int* max_args);
+Status prepare_item(Node& n);
+Result<std::string> numeric_item(std::string_view name, std::string_view s, long v1, long v2);  // length/substr/hash/nhash  // after parsing: precompile constant regexes etc.
+Status eval_item(const Node& n, Run& run, std::string& out, bool skipping);
+
+// Conditions (expand_cond.cpp).
+bool known_condition(std::string_view name);
+Result<bool> eval_cond(const Cond& c, Run& run, bool skipping);
+Result<bool> eval_forany(const Cond& c, Run& run, bool skipping);                                  // (expand_lists.cpp)
+Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std::string& list, Run& run);  // (expand_lists.cpp)
+std::vector<std::string> split_list(std::string_view list);  // Exim list: ':' separator, "::" escapes, "<;" changes it
+
+// Shared helpers (expand_util.cpp).
+std::string rfc2047_decode(std::string_view in, bool to_utf8);  // (expand_vars.cpp)
+Result<std::string> base64_decode(std::string_view in);          // strict; error text unused
+Result<long long> parse_exim_int(std::string_view s);  // C %i-like with K/M suffixes
+std::string lc(std::string_view s);
+
+Error fail(std::string text);
+
+}  // namespace nougat::filterlang::detail

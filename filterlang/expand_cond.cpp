@@ -1,0 +1,322 @@
+// ${if} conditions: parsing (Parser::parse_cond) and evaluation. Names,
+// argument counts and error texts follow Exim 4.96's eval_condition().
+// Not supported (fail as unknown): conditions needing I/O or system state
+// such as exists, pam, radius, ldapauth, acl, saslauthd.
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+#include "filterlang/expand_ast.hpp"
+
+namespace nougat::filterlang::detail {
+namespace {
+
+struct CondInfo {
+  std::string_view name;
+  CondKind kind;
+  int nargs;
+};
+
+constexpr CondInfo kConds[] = {
+    {"<", CondKind::Num2, 2},        {"<=", CondKind::Num2, 2},         {"=", CondKind::Num2, 2},
+    {"==", CondKind::Num2, 2},       {">", CondKind::Num2, 2},          {">=", CondKind::Num2, 2},
+    {"and", CondKind::And, 0},       {"bool", CondKind::Bool, 1},       {"bool_lax", CondKind::Bool, 1},
+    {"def", CondKind::Def, 0},       {"eq", CondKind::Str2, 2},         {"eqi", CondKind::Str2, 2},
+    {"first_delivery", CondKind::Const, 0},                             {"forall", CondKind::ForAny, 1},
+    {"forany", CondKind::ForAny, 1}, {"ge", CondKind::Str2, 2},         {"gei", CondKind::Str2, 2},
+    {"gt", CondKind::Str2, 2},       {"gti", CondKind::Str2, 2},        {"inlist", CondKind::MatchList, 2},
+    {"inlisti", CondKind::MatchList, 2},                                {"isip", CondKind::One, 1},
+    {"isip4", CondKind::One, 1},     {"isip6", CondKind::One, 1},       {"le", CondKind::Str2, 2},
+    {"lei", CondKind::Str2, 2},      {"lt", CondKind::Str2, 2},         {"lti", CondKind::Str2, 2},
+    {"match", CondKind::Match, 2},   {"match_address", CondKind::MatchList, 2},
+    {"match_domain", CondKind::MatchList, 2},                           {"match_local_part", CondKind::MatchList, 2},
+    {"or", CondKind::Or, 0},         {"queue_running", CondKind::Const, 0},
+};
+
+const CondInfo* find_cond(std::string_view name) {
+  for (const CondInfo& c : kConds)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+int ci_compare(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    int x = std::tolower(static_cast<unsigned char>(a[i])), y = std::tolower(static_cast<unsigned char>(b[i]));
+    if (x != y) return x - y;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+bool is_ip(std::string_view s, int family) {
+  std::string t(s);
+  if (auto slash = t.find('/'); slash != std::string::npos) t.resize(slash);  // Exim accepts a mask only in some contexts
+  unsigned char buf[16];
+  if (family != 6 && inet_pton(AF_INET, t.c_str(), buf) == 1) return true;
+  if (family != 4 && inet_pton(AF_INET6, t.c_str(), buf) == 1) return true;
+  return false;
+}
+
+}  // namespace
+
+bool known_condition(std::string_view name) { return find_cond(name) != nullptr; }
+
+// Exim's expanded_string_integer() (not isplus): decimal, optional K/M/G, blanks around.
+Result<long long> parse_exim_int(std::string_view sv) {
+  std::string s(sv);
+  if (s.empty()) return 0LL;
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (end == s.c_str()) return fail("integer expected but \"" + s + "\" found");
+  bool overflow = errno == ERANGE;
+  long long mult = 1;
+  switch (std::tolower(static_cast<unsigned char>(*end))) {
+    case 'k': mult = 1024; ++end; break;
+    case 'm': mult = 1024 * 1024; ++end; break;
+    case 'g': mult = 1024LL * 1024 * 1024; ++end; break;
+    default: break;
+  }
+  if (mult > 1) {
+    if (v > LLONG_MAX / mult || v < LLONG_MIN / mult) overflow = true;
+    else v *= mult;
+  }
+  if (overflow) return fail("absolute value of integer \"" + s + "\" is too large (overflow)");
+  while (*end && std::isspace(static_cast<unsigned char>(*end))) ++end;
+  if (*end == 0) return v;
+  return fail("invalid integer \"" + s + "\"");
+}
+
+Result<Cond> Parser::parse_cond() {
+  if (++depth > 200) return fail("expansion nested too deeply");
+  skip_white();
+  bool negated = false;
+  while (pos < s.size() && s[pos] == '!') {
+    negated = !negated;
+    ++pos;
+    skip_white();
+  }
+  std::string name;
+  if (pos < s.size() && std::isalpha(static_cast<unsigned char>(s[pos]))) {
+    while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_')) name += s[pos++];
+  } else if (pos < s.size() && (s[pos] == '<' || s[pos] == '>' || s[pos] == '=')) {
+    name += s[pos++];
+    if (pos < s.size() && s[pos] == '=') name += s[pos++];
+  } else {
+    return fail("condition name expected, but found \"" + std::string(s.substr(pos, 16)) + "\"");
+  }
+  const CondInfo* info = find_cond(name);
+  if (!info) return fail("unknown condition \"" + name + "\"");
+  Cond c;
+  c.kind = info->kind;
+  c.name = name;
+  Cond result;
+  switch (info->kind) {
+    case CondKind::Const:
+      c.constant_value = false;  // first_delivery, queue_running: false in filter testing
+      break;
+    case CondKind::Def: {
+      if (pos >= s.size() || s[pos] != ':') return fail("\":\" expected after \"def\"");
+      ++pos;
+      size_t b = pos;
+      while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_')) ++pos;
+      std::string_view vname = s.substr(b, pos - b);
+      if (vname.empty()) return fail("variable name omitted after \"def:\"");
+      HeaderKind hk;
+      size_t plen;
+      if (is_header_var(vname, &hk, &plen)) {
+        pos = b + plen;
+        size_t e = pos;
+        while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
+        c.def_name = std::string(s.substr(pos, e - pos));
+        c.def_header = static_cast<int>(hk);
+        pos = e < s.size() && s[e] == ':' ? e + 1 : e;
+      } else {
+        c.def_name = std::string(vname);
+      }
+      break;
+    }
+    case CondKind::And:
+    case CondKind::Or: {
+      skip_white();
+      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
+      ++pos;
+      for (;;) {
+        skip_white();
+        if (pos < s.size() && s[pos] == '}') break;
+        if (pos >= s.size() || s[pos] != '{')
+          return fail("each subcondition inside an \"" + name + "{...}\" condition must be in its own {}");
+        ++pos;
+        auto sub = parse_cond();
+        if (!sub) return fail(sub.error().text + " inside \"" + name + "{...}\" condition");
+        skip_white();
+        if (pos >= s.size() || s[pos] != '}')
+          return fail("missing } at end of condition inside \"" + name + "\" group");
+        ++pos;
+        c.subs.push_back(std::move(*sub));
+      }
+      ++pos;
+      break;
+    }
+    case CondKind::ForAny: {
+      skip_white();
+      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
+      ++pos;
+      auto list = parse_seq(true);
+      if (!list) return list.error();
+      ++pos;
+      c.args.push_back(std::move(*list));
+      skip_white();
+      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
+      ++pos;
+      auto sub = parse_cond();
+      if (!sub) return sub.error();
+      skip_white();
+      if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of condition inside \"" + name + "\"");
+      ++pos;
+      c.subs.push_back(std::move(*sub));
+      break;
+    }
+    default: {
+      for (int i = 0; i < info->nargs; ++i) {
+        skip_white();
+        if (pos >= s.size() || s[pos] != '{') {
+          if (i == 0) return fail("missing { after \"" + name + "\"");
+          return fail(std::string("missing ") + (i == 1 ? "2nd" : "3rd") + " string in {} after \"" + name + "\"");
+        }
+        ++pos;
+        auto a = parse_seq(true);
+        if (!a) return a.error();
+        ++pos;
+        c.args.push_back(std::move(*a));
+      }
+      if (info->kind == CondKind::Match && seq_is_constant(c.args[1]))
+        c.re = compile_regex(seq_constant_text(c.args[1]), false);
+    }
+  }
+  --depth;
+  if (!negated) return c;
+  result.kind = CondKind::Not;
+  result.name = "!";
+  result.subs.push_back(std::move(c));
+  return result;
+}
+
+namespace {
+
+Result<bool> eval_match(const Cond& c, const std::string& subject, const std::string& pattern, Run& run) {
+  std::shared_ptr<const Regex> re = c.re ? c.re : compile_regex(pattern, false);
+  if (!re->ok()) return fail("regular expression error in \"" + pattern + "\": " + re->error());
+  std::vector<size_t> ov;
+  std::string err;
+  int rc = re->match(subject, 0, ov, err);
+  if (rc == -2) return fail(err);
+  if (rc < 0) return false;
+  run.st.captures.clear();
+  for (int i = 0; i < rc; ++i) {
+    size_t a = ov[2 * i], b = ov[2 * i + 1];
+    run.st.captures.push_back(a == static_cast<size_t>(-1) ? std::string() : subject.substr(a, b - a));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
+  switch (c.kind) {
+    case CondKind::Not: {
+      auto r = eval_cond(c.subs[0], run, skipping);
+      if (!r) return r;
+      return !*r;
+    }
+    case CondKind::Const: return c.constant_value;
+    case CondKind::Def: {
+      if (c.def_header >= 0) {
+        bool exists = false;
+        (void)header_value(run.ctx, c.def_name, static_cast<HeaderKind>(c.def_header), &exists);
+        return exists;
+      }
+      auto v = run.ctx.variable(c.def_name);
+      if (!v) return fail("unknown variable \"" + c.def_name + "\" after \"def:\"");
+      return !v->empty();
+    }
+    case CondKind::And:
+    case CondKind::Or: {
+      bool is_and = c.kind == CondKind::And;
+      bool result = is_and;
+      bool decided = false;
+      for (const Cond& sub : c.subs) {
+        auto r = eval_cond(sub, run, skipping || decided);
+        if (!r) return fail(r.error().text + " inside \"" + c.name + "{...}\" condition");
+        if (!decided && *r != is_and) {
+          result = !is_and;
+          decided = true;
+        }
+      }
+      return result;
+    }
+    case CondKind::ForAny: return eval_forany(c, run, skipping);
+    default: break;
+  }
+  std::vector<std::string> a;
+  for (const Seq& s : c.args) {
+    auto r = eval_to_string(s, run, skipping);
+    if (!r) return r.error();
+    a.push_back(std::move(*r));
+  }
+  if (skipping) return false;
+  const std::string& n = c.name;
+  switch (c.kind) {
+    case CondKind::Num2: {
+      auto x = parse_exim_int(a[0]);
+      if (!x) return x.error();
+      auto y = parse_exim_int(a[1]);
+      if (!y) return y.error();
+      if (n == "<") return *x < *y;
+      if (n == "<=") return *x <= *y;
+      if (n == ">") return *x > *y;
+      if (n == ">=") return *x >= *y;
+      return *x == *y;
+    }
+    case CondKind::Str2: {
+      bool ci = n.size() == 3 && n.back() == 'i';
+      int cmp = ci ? ci_compare(a[0], a[1]) : a[0].compare(a[1]);
+      std::string_view base = std::string_view(n).substr(0, 2);
+      if (base == "eq") return cmp == 0;
+      if (base == "lt") return cmp < 0;
+      if (base == "le") return cmp <= 0;
+      if (base == "gt") return cmp > 0;
+      return cmp >= 0;
+    }
+    case CondKind::Match: return eval_match(c, a[0], a[1], run);
+    case CondKind::One:
+      if (n == "isip") return is_ip(a[0], 0);
+      if (n == "isip4") return is_ip(a[0], 4);
+      return is_ip(a[0], 6);
+    case CondKind::Bool: {
+      std::string v = a[0];
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+      if (n == "bool_lax") {
+        std::string l = lc(v);
+        return !(l.empty() || l == "0" || l == "no" || l == "false");
+      }
+      std::string l = lc(v);
+      if (l.empty() || l == "no" || l == "false") return false;
+      if (l == "yes" || l == "true") return true;
+      bool digits = !l.empty();
+      size_t i = l[0] == '-' ? 1 : 0;
+      if (i == l.size()) digits = false;
+      for (; i < l.size(); ++i) digits = digits && std::isdigit(static_cast<unsigned char>(l[i]));
+      if (digits) return std::strtoll(l.c_str(), nullptr, 10) != 0;
+      return fail("unrecognised boolean value \"" + v + "\"");
+    }
+    case CondKind::MatchList: return eval_matchlist(c, a[0], a[1], run);
+    default: return fail("unknown condition \"" + n + "\"");
+  }
+}
+
+}  // namespace nougat::filterlang::detail

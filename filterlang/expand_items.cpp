@@ -1,0 +1,335 @@
+// Items with brace arguments: ${sg}, ${tr}, ${extract}, ${length}, ${substr},
+// ${hash}, ${nhash}. Semantics follow Exim 4.96 (expand.c), verified with
+// `exim -bf`. ${sg}'s replacement is expanded a second time with $0..$9 set,
+// as Exim does; that second pass has the same limits and no I/O items.
+#include <cctype>
+#include <cstdlib>
+
+#include "filterlang/expand_ast.hpp"
+
+namespace nougat::filterlang::detail {
+namespace {
+
+struct ItemInfo {
+  std::string_view name;
+  int min, max;
+};
+constexpr ItemInfo kItems[] = {{"sg", 3, 3},     {"tr", 3, 3},   {"extract", 2, 5}, {"length", 2, 2},
+                               {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}};
+
+Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string>& a) {
+  for (const Seq& s : n.args) {
+    auto r = eval_to_string(s, run, skipping);
+    if (!r) return r.error();
+    a.push_back(std::move(*r));
+  }
+  return Ok{};
+}
+
+Status eval_sg(const Node& n, Run& run, std::string& out, const std::vector<std::string>& a) {
+  std::shared_ptr<const Regex> re = n.re ? n.re : compile_regex(a[1], false);
+  if (!re->ok()) return fail("regular expression error in \"" + a[1] + "\": " + re->error());
+  const std::string& subject = a[0];
+  std::shared_ptr<const Expansion> repl;
+  auto compiled = compile_expansion(a[2]);
+  if (!compiled) return compiled.error();
+  repl = *compiled;
+  std::vector<std::string> saved = run.st.captures;
+  size_t moffset = 0;
+  std::string result;
+  for (;;) {
+    std::vector<size_t> ov;
+    std::string err;
+    int rc = re->match(subject, moffset, ov, err);
+    if (rc == -2) {
+      run.st.captures = saved;
+      return fail(err);
+    }
+    if (rc < 0) break;
+    result.append(subject, moffset, ov[0] - moffset);
+    run.st.captures.clear();
+    for (int i = 0; i < rc; ++i)
+      run.st.captures.push_back(ov[2 * i] == static_cast<size_t>(-1) ? std::string()
+                                                                      : subject.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]));
+    auto ins = expand(*repl, run.ctx, run.st);
+    if (!ins) {
+      run.st.captures = saved;
+      return ins.error();
+    }
+    result += *ins;
+    if (result.size() > run.st.max_output) {
+      run.st.captures = saved;
+      return fail("expansion result too long");
+    }
+    if (ov[0] == ov[1]) {  // empty match: copy one character and move on (Perl's /g)
+      if (ov[1] >= subject.size()) {
+        moffset = subject.size();
+        break;
+      }
+      result += subject[ov[1]];
+      moffset = ov[1] + 1;
+    } else {
+      moffset = ov[1];
+    }
+  }
+  run.st.captures = saved;
+  if (moffset < subject.size()) result.append(subject, moffset, std::string::npos);
+  out += result;
+  return Ok{};
+}
+
+// Exim's string_dequote().
+std::string dequote(std::string_view s, size_t& i) {
+  std::string out;
+  if (i < s.size() && s[i] == '"') {
+    ++i;
+    while (i < s.size() && s[i] != '"') {
+      if (s[i] == '\\' && i + 1 < s.size()) {
+        ++i;
+        char c = s[i];
+        switch (c) {
+          case 'n': out += '\n'; break;
+          case 't': out += '\t'; break;
+          case 'r': out += '\r'; break;
+          case 'b': out += '\b'; break;
+          case 'f': out += '\f'; break;
+          case 'v': out += '\v'; break;
+          default: out += c;
+        }
+        ++i;
+        continue;
+      }
+      out += s[i++];
+    }
+    if (i < s.size()) ++i;
+  } else {
+    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) out += s[i++];
+  }
+  return out;
+}
+
+std::optional<std::string> get_keyed(std::string_view key, std::string_view s) {
+  size_t i = 0;
+  auto sp = [&](size_t k) { return k < s.size() && std::isspace(static_cast<unsigned char>(s[k])); };
+  while (sp(i)) ++i;
+  while (i < s.size()) {
+    size_t dk = i;
+    while (i < s.size() && s[i] != '=' && !sp(i)) ++i;
+    std::string_view dkey = s.substr(dk, i - dk);
+    while (sp(i)) ++i;
+    if (i < s.size() && s[i] == '=') {
+      ++i;
+      while (sp(i)) ++i;
+    }
+    std::string data = dequote(s, i);
+    if (lc(dkey) == lc(key)) return data;
+    while (sp(i)) ++i;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> get_tokened(long field, std::string_view seps, std::string_view s) {
+  if (field == 0) return std::string(s);
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  for (;;) {
+    size_t e = s.find_first_of(seps, start);
+    if (seps.empty()) e = std::string_view::npos;
+    if (e == std::string_view::npos) {
+      fields.push_back(s.substr(start));
+      break;
+    }
+    fields.push_back(s.substr(start, e - start));
+    start = e + 1;
+  }
+  long k = static_cast<long>(fields.size());
+  if (field > 0) return field <= k ? std::optional<std::string>(std::string(fields[field - 1])) : std::nullopt;
+  if (-field > k) return std::nullopt;
+  return std::string(fields[k + field]);
+}
+
+Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
+  std::vector<std::string> a;
+  if (skipping) {
+    std::string empty;
+    const std::string* saved = run.value;
+    run.value = &empty;
+    auto st = eval_args(n, run, true, a);
+    run.value = saved;
+    return st;
+  }
+  auto first = eval_to_string(n.args[0], run, false);
+  if (!first) return first.error();
+  a.push_back(std::move(*first));
+  std::string k = a[0];
+  while (!k.empty() && std::isspace(static_cast<unsigned char>(k.front()))) k.erase(0, 1);
+  while (!k.empty() && std::isspace(static_cast<unsigned char>(k.back()))) k.pop_back();
+  if (k.empty()) return fail("first argument of \"extract\" must not be empty");
+  bool numeric = true;
+  size_t p = k[0] == '-' ? 1 : 0;
+  for (size_t i = p; i < k.size(); ++i) numeric = numeric && std::isdigit(static_cast<unsigned char>(k[i]));
+  size_t data_args = numeric ? 3 : 2;
+  if (n.args.size() < data_args) return fail("missing '{' for arg " + std::to_string(n.args.size()) + " of extract");
+  for (size_t i = 1; i < data_args; ++i) {
+    auto r = eval_to_string(n.args[i], run, false);
+    if (!r) return r.error();
+    a.push_back(std::move(*r));
+  }
+  std::optional<std::string> v;
+  if (numeric) {
+    long f = std::strtol(k.c_str() + p, nullptr, 10);
+    v = get_tokened(p ? -f : f, a[1], a[2]);
+  } else {
+    v = get_keyed(k, a[1]);
+  }
+  // yes/no strings were expanded above with $value unset; re-expand them with $value when present
+  size_t nyes = n.args.size() - data_args;
+  if (nyes > 2) return fail("curly-bracket problem in conditional yes/no parsing: did not close with '}'");
+  if (nyes == 0) {
+    if (v) out += *v;
+  } else {
+    const Seq& branch = v ? n.args[data_args] : (nyes > 1 ? n.args[data_args + 1] : n.args[data_args]);
+    if (!v && nyes == 1) {
+      if (n.num == 1) return fail("\"extract\" failed and \"fail\" requested");
+      return Ok{};
+    }
+    const std::string* saved = run.value;
+    std::string empty;
+    run.value = v ? &*v : &empty;
+    auto r = eval_to_string(branch, run, false);
+    // the branch not taken is still checked (unknown variables fail in Exim even there)
+    Status other = Ok{};
+    if (nyes > 1) {
+      std::string dummy;
+      other = eval_seq(v ? n.args[data_args + 1] : n.args[data_args], run, dummy, true);
+    }
+    run.value = saved;
+    if (!r) return r.error();
+    if (!other) return other.error();
+    out += *r;
+  }
+  return Ok{};
+}
+
+std::string hash_text(std::string s, long v1, long v2) {
+  static constexpr std::string_view kCodes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  if (v2 < 0) v2 = 26;
+  if (v1 < static_cast<long>(s.size())) {
+    size_t i = 0;
+    for (size_t j = static_cast<size_t>(v1); j < s.size(); ++j) {
+      unsigned c = static_cast<unsigned char>(s[j]);
+      int shift = static_cast<int>((c + j) & 7);
+      s[i] = static_cast<char>(static_cast<unsigned char>(s[i]) ^ static_cast<unsigned char>((c << shift) | (c >> (8 - shift))));
+      if (++i >= static_cast<size_t>(v1)) i = 0;
+    }
+    for (i = 0; i < static_cast<size_t>(v1); ++i) s[i] = kCodes[static_cast<unsigned char>(s[i]) % static_cast<unsigned long>(v2)];
+    s.resize(static_cast<size_t>(v1));
+  }
+  return s;
+}
+
+}  // namespace
+
+// Shared with the operator forms (${length_N:}, ${hash_N_M:}, ...).
+Result<std::string> numeric_item(std::string_view name, std::string_view s, long v1, long v2) {
+  if (name == "hash") {
+    if (v2 > 62) return fail("hash count \"" + std::to_string(v2) + "\" too big");
+    if (v2 == 0) return fail("hash count \"0\" is not valid");
+    return hash_text(std::string(s), v1, v2);
+  }
+  if (name == "nhash") {
+    static constexpr unsigned kPrime[] = {2,  3,  5,  7,  11, 13, 17, 19, 23,  29,  31,  37,  41,  43,  47,
+                                          53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113};
+    unsigned long total = 0;
+    int i = 0;
+    for (unsigned char c : s) {
+      if (i == 0) i = static_cast<int>(std::size(kPrime)) - 1;
+      total += kPrime[i--] * static_cast<unsigned>(c);
+    }
+    if (v1 <= 0 || v2 == 0) return fail("nhash with a zero divisor");
+    if (v2 < 0) return std::to_string(total % static_cast<unsigned long>(v1));
+    total %= static_cast<unsigned long>(v1 * v2);
+    return std::to_string(total / static_cast<unsigned long>(v2)) + "/" + std::to_string(total % static_cast<unsigned long>(v2));
+  }
+  // substr / length (Exim's extract_substr)
+  long len = static_cast<long>(s.size());
+  if (v1 < 0) {
+    v1 += len;
+    if (v1 < 0) {
+      v2 += v1;
+      if (v2 < 0) v2 = 0;
+      v1 = 0;
+    } else if (v2 < 0) {
+      v2 = v1;
+      v1 = 0;
+    }
+  } else if (v1 > len) {
+    v1 = len;
+    v2 = 0;
+  } else if (v2 < 0) {
+    v2 = len;
+  }
+  if (v1 + v2 > len) v2 = len - v1;
+  return std::string(s.substr(static_cast<size_t>(v1), static_cast<size_t>(v2)));
+}
+
+bool known_item(std::string_view name, int* min_args, int* max_args) {
+  for (const ItemInfo& i : kItems)
+    if (i.name == name) {
+      *min_args = i.min;
+      *max_args = i.max;
+      return true;
+    }
+  return false;
+}
+
+Status prepare_item(Node& n) {
+  if (n.text == "sg" && seq_is_constant(n.args[1])) n.re = compile_regex(seq_constant_text(n.args[1]), false);
+  return Ok{};
+}
+
+Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
+  if (n.text == "extract") return eval_extract(n, run, out, skipping);
+  std::vector<std::string> a;
+  if (auto st = eval_args(n, run, skipping, a); !st) return st;
+  if (skipping) return Ok{};
+  if (n.text == "sg") return eval_sg(n, run, out, a);
+  if (n.text == "tr") {
+    std::string s = a[0];
+    if (!a[2].empty()) {
+      size_t o2m = a[2].size() - 1;
+      for (char& c : s) {
+        size_t m = a[1].rfind(c);
+        if (m != std::string::npos) c = a[2][m < o2m ? m : o2m];
+      }
+    }
+    out += s;
+    return Ok{};
+  }
+  // length / substr / hash / nhash
+  std::string str = a.back();
+  std::string nums[2];
+  bool have[2] = {false, false};
+  if (a.size() == 3) {
+    nums[0] = a[0], nums[1] = a[1], have[0] = have[1] = true;
+  } else if (n.text == "length") {
+    nums[1] = a[0], have[1] = true;
+  } else {
+    nums[0] = a[0], have[0] = true;
+  }
+  long val[2] = {0, -1};
+  for (int i = 0; i < 2; ++i) {
+    if (!have[i]) continue;
+    char* end = nullptr;
+    val[i] = std::strtol(nums[i].c_str(), &end, 10);
+    if (*end != 0 || (i != 0 && val[i] < 0))
+      return fail("\"" + nums[i] + "\" is not a" + (i != 0 ? " positive" : "") + " number (in \"" + n.text +
+                  "\" expansion)");
+  }
+  auto r = numeric_item(n.text, str, val[0], val[1]);
+  if (!r) return r.error();
+  out += *r;
+  return Ok{};
+}
+
+}  // namespace nougat::filterlang::detail

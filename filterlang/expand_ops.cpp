@@ -1,0 +1,259 @@
+// Operators ${name:arg} and ${name_N_M:arg}: case, length/substr/hash,
+// digests, base64, quoting, RFC 2047, list counting, ${eval}. Names, aliases
+// and error texts follow Exim 4.96; verified with `exim -bf`.
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <cstdio>
+
+#include "filterlang/expand_ast.hpp"
+
+namespace nougat::filterlang::detail {
+
+Result<std::string> eval_expression(std::string_view s, bool decimal_only);  // (expand_eval.cpp)
+Result<std::string> address_operator(std::string_view op, std::string_view arg);  // (expand_addr.cpp)
+
+namespace {
+
+constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part"};
+constexpr std::string_view kMainOps[] = {
+    "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
+    "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
+    "nhash",   "quote",     "rfc2047", "rfc2047d", "s",    "sha1",   "sha256",  "str2b64", "strlen",
+    "substr",  "uc",        "utf8clean"};
+
+std::string hex(const unsigned char* p, size_t n, bool upper) {
+  static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";
+  const char* d = upper ? kU : kL;
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += d[p[i] >> 4];
+    out += d[p[i] & 15];
+  }
+  return out;
+}
+
+std::string digest(const EVP_MD* md, std::string_view s, bool upper) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), buf, &len, md, nullptr);
+  return hex(buf, len, upper);
+}
+
+std::string base64_encode(std::string_view s) {
+  static constexpr char kB[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
+                 static_cast<unsigned char>(s[i + 2]);
+    out += kB[v >> 18], out += kB[(v >> 12) & 63], out += kB[(v >> 6) & 63], out += kB[v & 63];
+  }
+  if (i < s.size()) {
+    unsigned v = static_cast<unsigned char>(s[i]) << 16;
+    if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
+    out += kB[v >> 18], out += kB[(v >> 12) & 63];
+    out += i + 1 < s.size() ? kB[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Exim's string_printing(): what ${escape:} and the filter's output lines do.
+std::string escape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 32 && c <= 126) || c == '\t') {
+      out += static_cast<char>(c);
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\b': out += "\\b"; break;
+      case '\v': out += "\\v"; break;
+      case '\f': out += "\\f"; break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\%03o", c);
+        out += buf;
+      }
+    }
+  }
+  return out;
+}
+
+std::string quote(std::string_view s, bool local_part) {
+  bool needs = s.empty();
+  for (size_t i = 0; i < s.size() && !needs; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (std::isalnum(c)) continue;
+    if (!local_part) {
+      needs = std::string_view("_-.").find(static_cast<char>(c)) == std::string_view::npos;
+    } else {
+      needs = std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) == std::string_view::npos &&
+              (c != '.' || i == 0 || i + 1 == s.size() || s[i + 1] == '.');
+    }
+  }
+  if (!needs) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else {
+      if (c == '\\' || c == '"') out += '\\';
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// Exim's parse_quote_2047() with headers_charset UTF-8, no folding.
+std::string rfc2047_encode(std::string_view s) {
+  const std::string head = "=?UTF-8?Q?";
+  std::string out = head;
+  size_t line_start = head.size();
+  bool coded = false, first_byte = false;
+  for (unsigned char c : s) {
+    if (out.size() - line_start > 67 && !first_byte) {
+      out += "?= ";
+      line_start = out.size();
+      out += head;
+    }
+    if (c < 33 || c > 126 || std::string_view("?=()<>@,;:\\\".[]_").find(static_cast<char>(c)) != std::string_view::npos) {
+      if (c == ' ') {
+        out += '_';
+        first_byte = false;
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "=%02X", c);
+        out += buf;
+        first_byte = !first_byte;
+      }
+      coded = true;
+    } else {
+      out += static_cast<char>(c);
+      first_byte = false;
+    }
+  }
+  if (!coded) return std::string(s);
+  return out + "?=";
+}
+
+}  // namespace
+
+std::string lc(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Status prepare_operator(std::string_view name, Node& n) {
+  std::string_view base = name;
+  std::string_view arg;
+  bool found = false;
+  for (std::string_view u : kUnderscoreOps)
+    if (u == name) found = true;
+  if (!found) {
+    if (size_t us = name.find('_'); us != std::string_view::npos) {
+      base = name.substr(0, us);
+      arg = name.substr(us + 1);
+    }
+    for (std::string_view m : kMainOps)
+      if (m == base) found = true;
+  }
+  if (!found) return fail("unknown expansion operator \"" + std::string(name) + "\"");
+  std::string canon(base);
+  if (canon == "h") canon = "hash";
+  if (canon == "nh") canon = "nhash";
+  if (canon == "l") canon = "length";
+  if (canon == "s") canon = "substr";
+  if (canon == "str2b64") canon = "base64";
+  n.text = canon;
+  if (canon == "hash" || canon == "nhash" || canon == "length" || canon == "substr") {
+    if (name.find('_') == std::string_view::npos) return fail("missing values after " + std::string(name));
+    // Exim's reader: up to two numbers separated by '_'; only substr's first may be negative.
+    long v1 = 0, v2 = -1;
+    long* pn = &v1;
+    if (canon == "length") {
+      pn = &v2;
+      v2 = 0;
+    }
+    long sign = 1;
+    size_t i = 0;
+    if (canon != "length" && name[0] == 's' && !arg.empty() && arg[0] == '-') {
+      sign = -1;
+      i = 1;
+    }
+    size_t start = i;
+    while (i < arg.size()) {
+      if (i != start && arg[i] == '_' && pn == &v1) {
+        pn = &v2;
+        v2 = 0;
+        if (i + 1 < arg.size()) ++i;
+      } else if (!std::isdigit(static_cast<unsigned char>(arg[i]))) {
+        return fail("non-digit after underscore in \"" + std::string(name) + "\"");
+      } else {
+        if (*pn < 100000000) *pn = *pn * 10 + (arg[i] - '0');
+        ++i;
+      }
+    }
+    n.params = {v1 * sign, v2};
+  }
+  return Ok{};
+}
+
+Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
+  (void)run;
+  const std::string& op = n.text;
+  if (op == "lc") return lc(arg);
+  if (op == "uc") {
+    for (char& c : arg) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return arg;
+  }
+  if (op == "hash" || op == "nhash" || op == "length" || op == "substr")
+    return numeric_item(op, arg, n.params[0], n.params[1]);
+  if (op == "strlen") return std::to_string(arg.size());
+  if (op == "md5") return digest(EVP_md5(), arg, false);
+  if (op == "sha1") return digest(EVP_sha1(), arg, true);
+  if (op == "sha256") return digest(EVP_sha256(), arg, true);
+  if (op == "base64") return base64_encode(arg);
+  if (op == "base64d") {
+    auto r = base64_decode(arg);
+    if (!r) return fail("string \"" + arg + "\" is not well-formed for \"base64d\" operator");
+    return r;
+  }
+  if (op == "hex2b64") {
+    std::string bytes;
+    auto hv = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10; };
+    bool ok = arg.size() % 2 == 0;
+    for (char c : arg) ok = ok && std::isxdigit(static_cast<unsigned char>(c));
+    if (!ok) return fail("\"" + arg + "\" is not a hex string");
+    for (size_t i = 0; i < arg.size(); i += 2) bytes += static_cast<char>(hv(arg[i]) * 16 + hv(arg[i + 1]));
+    return base64_encode(bytes);
+  }
+  if (op == "hexquote") {
+    std::string out;
+    for (unsigned char c : arg) {
+      if (c < 33 || c > 126) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  }
+  if (op == "escape") return escape(arg);
+  if (op == "quote") return quote(arg, false);
+  if (op == "quote_local_part") return quote(arg, true);
+  if (op == "rfc2047") return rfc2047_encode(arg);
+  if (op == "rfc2047d") return rfc2047_decode(arg, true);
+  if (op == "listcount") return std::to_string(split_list(arg).size());
+  if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
+  if (op == "utf8clean") return arg;
+  return address_operator(op, arg);
+}
+
+}  // namespace nougat::filterlang::detail

@@ -1,0 +1,243 @@
+// Variables and header fields: $name, ${name}, $h_/$header_ (trimmed, joined,
+// RFC 2047 decoded to UTF-8), $bh_/$bheader_ (decoded, no charset
+// conversion), $rh_/$rheader_ (raw). Follows Exim 4.96's find_header() and
+// rfc2047_decode2(); headers_charset is UTF-8 as in Debian's build.
+#include <iconv.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "filterlang/expand_ast.hpp"
+
+namespace nougat::filterlang::detail {
+namespace {
+
+constexpr size_t kHeaderInsertMaxLen = 64 * 1024;  // Exim's header_insert_maxlen
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// Exim joins several fields of these with ",\n" (header types B C F R S T; Resent- forms get the same type).
+bool is_address_header(std::string_view name) {
+  if (name.size() > 7 && ieq(name.substr(0, 7), "resent-")) name.remove_prefix(7);
+  for (std::string_view n : {"from", "to", "cc", "bcc", "reply-to", "sender"})
+    if (ieq(name, n)) return true;
+  return false;
+}
+
+int b64val(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool qp_decode(std::string_view in, std::string& out) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '_') {
+      out += ' ';
+    } else if (c == '=') {
+      int a = i + 1 < in.size() ? hexval(in[i + 1]) : -1;
+      int b = i + 2 < in.size() ? hexval(in[i + 2]) : -1;
+      if (a < 0 || b < 0) return false;
+      out += static_cast<char>(a * 16 + b);
+      i += 2;
+    } else if (c == ' ' || c == '\t') {
+      return false;
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
+
+struct MimeWord {
+  size_t start, end;  // [start, end) covers =?...?=
+  std::string charset;
+  std::string data;
+};
+
+// Finds the next decodable encoded word at or after from.
+bool next_mimeword(std::string_view s, size_t from, MimeWord& w) {
+  for (size_t at = from;; ) {
+    size_t mw = s.find("=?", at);
+    if (mw == std::string_view::npos) return false;
+    size_t q1 = s.find('?', mw + 2);
+    if (q1 == std::string_view::npos) return false;
+    size_t q2 = s.find('?', q1 + 1);
+    if (q2 == std::string_view::npos) return false;
+    size_t end = s.find("?=", q2 + 1);
+    if (end == std::string_view::npos) return false;
+    at = mw + 2;
+    if (end - mw > 73 || q2 - q1 != 2) continue;
+    char enc = static_cast<char>(std::toupper(static_cast<unsigned char>(s[q1 + 1])));
+    std::string_view text = s.substr(q2 + 1, end - q2 - 1);
+    std::string data;
+    bool ok = false;
+    if (enc == 'B') {
+      auto r = base64_decode(text);
+      if (r) { data = std::move(*r); ok = true; }
+    } else if (enc == 'Q') {
+      ok = qp_decode(text, data);
+    }
+    if (!ok) continue;
+    w.start = mw;
+    w.end = end + 2;
+    w.charset = std::string(s.substr(mw + 2, q1 - mw - 2));
+    w.data = std::move(data);
+    return true;
+  }
+}
+
+void convert_append(std::string& out, const MimeWord& w, bool to_utf8) {
+  iconv_t icd = reinterpret_cast<iconv_t>(-1);
+  if (to_utf8 && !ieq(w.charset, "UTF-8")) icd = iconv_open("UTF-8", w.charset.c_str());
+  std::string data = w.data;
+  char* in = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    std::string piece;
+    if (icd != reinterpret_cast<iconv_t>(-1)) {
+      char buf[256];
+      char* o = buf;
+      size_t oleft = sizeof buf;
+      (void)iconv(icd, &in, &left, &o, &oleft);
+      if (o > buf) piece.assign(buf, static_cast<size_t>(o - buf));
+    }
+    if (piece.empty()) {
+      piece.assign(in, left);
+      left = 0;
+    }
+    std::replace(piece.begin(), piece.end(), '\0', '?');
+    out += piece;
+  }
+  if (icd != reinterpret_cast<iconv_t>(-1)) iconv_close(icd);
+}
+
+}  // namespace
+
+Result<std::string> base64_decode(std::string_view in) {
+  std::string out;
+  int bits = 0, nbits = 0;
+  size_t i = 0;
+  for (; i < in.size() && in[i] != '='; ++i) {
+    int v = b64val(in[i]);
+    if (v < 0) return fail("bad base64");
+    bits = (bits << 6) | v;
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out += static_cast<char>((bits >> nbits) & 0xff);
+    }
+  }
+  for (; i < in.size(); ++i)
+    if (in[i] != '=') return fail("bad base64");
+  return out;
+}
+
+std::string rfc2047_decode(std::string_view s, bool to_utf8) {
+  MimeWord w;
+  if (!next_mimeword(s, 0, w)) return std::string(s);
+  std::string out;
+  size_t at = 0;
+  for (;;) {
+    out.append(s.substr(at, w.start - at));
+    convert_append(out, w, to_utf8);
+    at = w.end;
+    if (!next_mimeword(s, at, w)) break;
+    size_t p = at;
+    while (p < s.size() && is_space(s[p])) ++p;
+    if (p == w.start) at = p;
+  }
+  out.append(s.substr(at));
+  return out;
+}
+
+bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len) {
+  struct P { std::string_view p; HeaderKind k; };
+  static constexpr P kPrefixes[] = {{"header_", HeaderKind::Decoded}, {"h_", HeaderKind::Decoded},
+                                    {"bheader_", HeaderKind::Binary}, {"bh_", HeaderKind::Binary},
+                                    {"rheader_", HeaderKind::Raw},    {"rh_", HeaderKind::Raw}};
+  for (const P& p : kPrefixes)
+    if (name.substr(0, p.p.size()) == p.p) {
+      *kind = p.k;
+      *prefix_len = p.p.size();
+      return true;
+    }
+  return false;
+}
+
+std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists) {
+  bool found = false;
+  bool comma = false;
+  std::string joined;
+  bool any = false;
+  for (const auto& [hname, value] : ctx.headers()) {
+    if (!ieq(hname, name)) continue;
+    found = true;
+    std::string_view v = value;
+    std::string raw_line;
+    if (kind == HeaderKind::Raw) {
+      raw_line = std::string(v) + "\n";
+      v = raw_line;
+    } else {
+      while (!v.empty() && is_space(v.front())) v.remove_prefix(1);
+      while (!v.empty() && is_space(v.back())) v.remove_suffix(1);
+      if (!comma && is_address_header(hname)) comma = true;
+    }
+    size_t inc = v.size();
+    if (joined.size() + inc > kHeaderInsertMaxLen) inc = kHeaderInsertMaxLen - joined.size();
+    if (kind == HeaderKind::Raw) {
+      joined.append(v.substr(0, inc));
+    } else if (inc > 0) {
+      if (any) joined += comma ? ",\n" : "\n";
+      joined.append(v.substr(0, inc));
+      any = true;
+    }
+    if (joined.size() >= kHeaderInsertMaxLen) break;
+  }
+  if (exists) *exists = found;
+  if (!found || kind == HeaderKind::Raw) return joined;
+  return rfc2047_decode(joined, kind == HeaderKind::Decoded);
+}
+
+Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
+  if (n.kind == NodeKind::Header) {
+    if (!skipping) out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr);
+    return Ok{};
+  }
+  if (n.text == "item" && run.item) {
+    if (!skipping) out += *run.item;
+    return Ok{};
+  }
+  if (n.text == "value" && run.value) {
+    if (!skipping) out += *run.value;
+    return Ok{};
+  }
+  auto v = run.ctx.variable(n.text);
+  if (!v) {
+    if (n.braced) return fail("unknown variable in \"${" + n.text + "}\"");
+    return fail("unknown variable name \"" + n.text + "\"");
+  }
+  if (!skipping) out += *v;
+  return Ok{};
+}
+
+}  // namespace nougat::filterlang::detail

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Regenerate expand_cases.tsv: every case is run through real Exim 4.96
+(`exim -bf` via the exim-oracle tool) as a one-line `testprint` filter.
+
+Usage: tests/filterlang/gen_expand_cases.py [--oracle PATH]
+
+TSV columns (fields escaped: \\\\ \\t \\n \\r \\xHH):
+  expansion  message-name  sender  local_part  domain  home  expected
+expected is "OK:" + the Testprint text exactly as exim printed it (i.e. with
+exim's output escaping applied), or "ERR:" + the expander's message (the text
+after 'in testprint command: '). Messages are stored once, as rows whose
+first column is "#MESSAGE".
+"""
+import argparse, os, subprocess, sys, tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+MESSAGES = {
+    "basic": (
+        "From: Fred Bloggs <fred@example.com>\n"
+        "To: joe@example.org, \"Ann B\" <ann@example.net>\n"
+        "Cc: carol@example.com\n"
+        "Subject: Hello World\n"
+        "Message-Id: <1@example.com>\n"
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+        "X-Spam-Score: 12.4\n"
+        "X-Empty:\n"
+        "X-Multi: one\n"
+        "X-Multi: two\n"
+        "To: second@example.org\n"
+        "X-Folded: first line\n"
+        "  second line\n"
+        "X-Spaces:    padded value   \n"
+        "Received: from a by b;\n"
+        "\tMon, 1 Jan 2024\n"
+        "\n"
+        "Hello body line 1\n"
+        "line 2\n"),
+    "encoded": (
+        "From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.com>\n"
+        "To: x@example.org\n"
+        "Subject: =?UTF-8?B?SGVsbG8gV8O2cmxk?=\n"
+        "X-Latin: =?iso-8859-1?q?caf=E9?= au lait\n"
+        "X-Koi: =?koi8-r?b?8NLJ18XU?=\n"
+        "X-Adjacent: =?utf-8?q?a?= =?utf-8?q?b?=  =?utf-8?q?c?= d =?utf-8?q?e?=\n"
+        "X-Bad: =?utf-8?q?bad space?= and =?unknown-cs?q?x=41?=\n"
+        "X-Long: =?utf-8?q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=\n"
+        "X-Nul: =?utf-8?q?a=00b?=\n"
+        "X-Enc-Multi: =?utf-8?q?one?=\n"
+        "X-Enc-Multi: =?iso-8859-1?q?t=F6o?=\n"
+        "X-Win: =?windows-1252?q?=80uro?=\n"
+        "X-Folded-Enc: =?utf-8?q?fold?=\n"
+        " =?utf-8?q?ed?=\n"
+        "X-B64-Bad: =?utf-8?b?!!!?=\n"
+        "X-Lower: =?utf-8?Q?x_y?=\n"
+        "Message-Id: <2@example.com>\n"
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+        "Resent-To: r1@example.com\n"
+        "Resent-To: r2@example.com\n"
+        "Reply-To: reply@example.com\n"
+        "Sender: s1@example.com\n"
+        "Sender: s2@example.com\n"
+        "\n"
+        "body\n"),
+}
+
+DEFAULT_OPTS = ("fred@example.com", "joe", "example.org", "/home/joe")
+
+# (expansion, message) ; options default to DEFAULT_OPTS
+CASES = [
+    # plain text, escapes
+    ("hello world", "basic"), ("${lc:}", "basic"), ("tab\\there", "basic"), ("nl\\nthere", "basic"),
+    ("back\\\\slash", "basic"), ("dollar \\$x", "basic"), ("\\N$x ${lc:A}\\N done", "basic"),
+    ("\\x41\\101\\q", "basic"), ("a}b{c", "basic"), ("caf\u00e9", "basic"),
+    # variables
+    ("$sender_address", "basic"), ("${sender_address}", "basic"), ("$local_part@$domain", "basic"),
+    ("$home/Mail", "basic"), ("$nosuch", "basic"), ("${nosuch}", "basic"), ("$", "basic"), ("$!", "basic"),
+    ("${}", "basic"), ("${1x}", "basic"), ("$1$2", "basic"), ("${3}", "basic"), ("$_a", "basic"),
+    ("$n0 $sn9", "basic"), ("$message_body_size", "basic"), ("$message_body", "basic"),
+    ("$reply_address", "basic"), ("$reply_address", "encoded"), ("${lc x}", "basic"),
+    # headers
+    ("$h_subject:", "basic"), ("$header_Subject:", "basic"), ("$h_SUBJECT", "basic"), ("$h_subject x", "basic"),
+    ("[$h_nosuch:]", "basic"), ("[$h_x-empty:]", "basic"), ("$h_x-multi:", "basic"), ("$h_to:", "basic"),
+    ("$h_cc:", "basic"), ("$h_from:", "basic"), ("$h_x-folded:", "basic"), ("[$h_x-spaces:]", "basic"),
+    ("[$rh_x-spaces:]", "basic"), ("$rh_x-multi:", "basic"), ("$rheader_to:", "basic"), ("$bh_x-folded:", "basic"),
+    ("$h_received:", "basic"), ("${h_subject:}", "basic"), ("$h_x-spam-score:", "basic"), ("$h_subj:", "basic"),
+    ("$h_subject:$h_x-empty:.", "basic"),
+    ("$h_subject:", "encoded"), ("$h_from:", "encoded"), ("$bh_from:", "encoded"), ("$rh_from:", "encoded"),
+    ("$h_x-latin:", "encoded"), ("$bh_x-latin:", "encoded"), ("$h_x-koi:", "encoded"), ("$h_x-adjacent:", "encoded"),
+    ("$h_x-bad:", "encoded"), ("$h_x-long:", "encoded"), ("$h_x-nul:", "encoded"), ("$h_x-enc-multi:", "encoded"),
+    ("$h_x-win:", "encoded"), ("$h_x-folded-enc:", "encoded"), ("$h_x-b64-bad:", "encoded"), ("$h_x-lower:", "encoded"),
+    ("$h_resent-to:", "encoded"), ("$h_sender:", "encoded"), ("$h_reply-to:", "encoded"),
+    ("${if def:h_subject:{y}{n}}", "basic"), ("${if def:h_nosuch:{y}{n}}", "basic"), ("${if def:h_x-empty:{y}{n}}", "basic"),
+    ("${if def:header_to {y}{n}}", "basic"),
+    # case, length, substr
+    ("${lc:HeLLo}", "basic"), ("${uc:hello}", "basic"), ("${uc:h\u00e9llo}", "basic"), ("${lc:$h_subject:}", "basic"),
+    ("${length_3:abcdef}", "basic"), ("${l_3:abcdef}", "basic"), ("${length_10:abc}", "basic"), ("${length_0:abc}", "basic"),
+    ("${length{3}{abcdef}}", "basic"), ("${length{x}{abc}}", "basic"), ("${length{-1}{abc}}", "basic"),
+    ("${length:abc}", "basic"), ("${length_x:abc}", "basic"), ("${length_3_4:abcdef}", "basic"),
+    ("${substr_1_2:abcdef}", "basic"), ("${substr_1:abcdef}", "basic"), ("${substr_-2:abcdef}", "basic"),
+    ("${substr_-2_1:abcdef}", "basic"), ("${s_2_2:abcdef}", "basic"), ("${substr_9:abc}", "basic"),
+    ("${substr{1}{2}{abcdef}}", "basic"), ("${substr{-3}{abcdef}}", "basic"), ("${substr{-9}{2}{abc}}", "basic"),
+    ("${substr{1}{x}{abc}}", "basic"), ("${substr{y}{1}{abc}}", "basic"), ("${substr_1_2_3:abcdef}", "basic"),
+    ("${strlen:h\u00e9llo}", "basic"), ("${strlen:}", "basic"),
+    # hashes
+    ("${hash_3:abcdef}", "basic"), ("${h_3:abcdef}", "basic"), ("${hash{3}{abcdef}}", "basic"), ("${hash_3_5:abcdef}", "basic"),
+    ("${hash{4}{62}{hello world}}", "basic"), ("${hash_3_63:abc}", "basic"), ("${hash_10:abc}", "basic"),
+    ("${nhash_8:abcdef}", "basic"), ("${nhash_8_64:abcdef}", "basic"), ("${nh_100:hello}", "basic"),
+    ("${nhash{1000}{hello}}", "basic"), ("${nhash{10}{10}{hello}}", "basic"),
+    ("${md5:abc}", "basic"), ("${md5:}", "basic"), ("${sha1:abc}", "basic"), ("${sha256:abc}", "basic"),
+    ("${sha256:$h_subject:}", "basic"),
+    # base64 & friends
+    ("${base64:abc}", "basic"), ("${base64:ab}", "basic"), ("${base64:a}", "basic"), ("${base64:}", "basic"),
+    ("${base64d:YWJj}", "basic"), ("${base64d:YWI=}", "basic"), ("${base64d:!!}", "basic"), ("${str2b64:hello}", "basic"),
+    ("${hex2b64:616263}", "basic"), ("${hex2b64:6x}", "basic"), ("${hexquote:a\\tb\u00e9}", "basic"),
+    # quoting, escape, rfc2047
+    ("${quote:abc}", "basic"), ("${quote:a b\"c\\\\d}", "basic"), ("${quote:}", "basic"), ("${quote:a.b-c_d}", "basic"),
+    ("${quote:a\\nb}", "basic"), ("${quote_local_part:a b}", "basic"), ("${quote_local_part:a.b}", "basic"),
+    ("${quote_local_part:a+b}", "basic"), ("${escape:a\\tb\\ncd\u00e9}", "basic"), ("${escape:\\x01\\x7f}", "basic"),
+    ("${rfc2047:h\u00e9 llo}", "basic"), ("${rfc2047:hello}", "basic"), ("${rfc2047:a=b?c}", "basic"),
+    ("${rfc2047:" + "\u00e9" * 30 + "}", "basic"),
+    ("${rfc2047d:=?iso-8859-1?q?h=E9?=}", "basic"), ("${rfc2047d:plain}", "basic"),
+    # addresses
+    ("${address:Dr L <D@x.example>}", "basic"), ("${address:a@b (c)}", "basic"), ("${address:bad<}", "basic"),
+    ("${address:$h_from:}", "basic"), ("${local_part:Fred <fred@Example.com>}", "basic"),
+    ("${domain:Fred <fred@Example.com>}", "basic"), ("${domain:nodomain}", "basic"), ("${local_part:$h_from:}", "basic"),
+    ("${addresses:a@b, \"x y\" <c@d>, e@f}", "basic"), ("${addresses:>; a@b, c@d}", "basic"),
+    ("${addresses:$h_to:}", "basic"), ("${addresses:}", "basic"), ("${addresses:group: a@b, c@d;, e@f}", "basic"),
+    ("${address:x@y}", "basic"), ("${domain:$h_from:}", "encoded"),
+    # sg, tr, extract
+    ("${sg{abcabc}{b}{X}}", "basic"), ("${sg{abcabc}{(b)(c)}{<\\$2\\$1>}}", "basic"), ("${sg{abc}{x*}{-}}", "basic"),
+    ("${sg{hello}{^}{>}}", "basic"), ("${sg{a.b.c}{\\\\.}{/}}", "basic"), ("${sg{a}{b}}", "basic"),
+    ("${sg{a}{b}{c}{d}}", "basic"), ("${sg{a}{b}{c}", "basic"), ("${sg {a} {a} {b} }", "basic"), ("${sg{abc}{(}{x}}", "basic"),
+    ("${sg{$h_subject:}{o}{0}}", "basic"), ("${sg{aaa}{a}{\\$0\\$0}}", "basic"),
+    ("${tr{abcabc}{ab}{xy}}", "basic"), ("${tr{abc}{ab}{x}}", "basic"), ("${tr{abc}{}{x}}", "basic"), ("${tr{abc}{a}{}}", "basic"),
+    ("${tr{aaa}{aa}{xy}}", "basic"),
+    ("${extract{b}{a=1 b=2}}", "basic"), ("${extract{B}{a=1 b=2}}", "basic"), ("${extract{c}{a=1 b=2}}", "basic"),
+    ("${extract{b}{a=1 b = \"two words\"}}", "basic"), ("${extract{b}{a=1 b=2}{yes:$value}{no}}", "basic"),
+    ("${extract{c}{a=1 b=2}{yes:$value}{no}}", "basic"), ("${extract{c}{a=1 b=2}{yes}}", "basic"),
+    ("${extract{2}{:}{a:b:c}}", "basic"), ("${extract{-1}{:}{a:b:c}}", "basic"), ("${extract{4}{:}{a:b:c}}", "basic"),
+    ("${extract{0}{:}{a:b:c}}", "basic"), ("${extract{2}{:,}{a,b:c}}", "basic"), ("${extract{-3}{:}{a:b:c}}", "basic"),
+    ("${extract{2}{:}{a:b:c}{<$value>}{none}}", "basic"), ("${extract{9}{:}{a:b:c}{<$value>}{none}}", "basic"),
+    ("${extract{ }{a=1}}", "basic"), ("${extract{2}{ }{$h_subject:}}", "basic"),
+    # if
+    ("${if eq{a}{a}{y}{n}}", "basic"), ("${if eq{a}{b}{y}{n}}", "basic"), ("${if eq{a}{A}{y}{n}}", "basic"),
+    ("${if eqi{a}{A}{y}{n}}", "basic"), ("${if !eq{a}{b}{y}{n}}", "basic"), ("${if !!eq{a}{a}{y}{n}}", "basic"),
+    ("${if eq{a}{a}}", "basic"), ("${if eq{a}{b}}", "basic"), ("${if eq{a}{a} {y}}", "basic"), ("${if eq{a}{b}{y}}", "basic"),
+    ("${if eq {a} {a} {yes}fail}", "basic"), ("${if eq {a} {b} {yes}fail}", "basic"), ("${if eq{a}{a}fail}", "basic"),
+    ("${if eq{a}{a}{y}{n}{z}}", "basic"), ("${if eq{a}{a}{y}{n}", "basic"), ("${if eq{a}}", "basic"), ("${if eq}", "basic"),
+    ("${if}", "basic"), ("${if foo{a}{b}}", "basic"), ("${if eq{a}b{y}{n}}", "basic"),
+    ("${if eq{a}{b}{y}{n}x}", "basic"), ("${if eq{a}{b}y}", "basic"),
+    ("${if eq{a}{a}{y}{$nosuch}}", "basic"), ("${if eq{a}{b}{y}{${foo:x}}}", "basic"),
+    ("${if eq{$h_subject:}{Hello World}{match}{nomatch}}", "basic"),
+    ("${if <{1}{2}{y}{n}}", "basic"), ("${if <{a}{1}{y}{n}}", "basic"), ("${if <{}{1}{y}{n}}", "basic"),
+    ("${if < {1k}{1025}{y}{n}}", "basic"), ("${if <{ 2 }{3}{y}{n}}", "basic"), ("${if <{2x}{3}{y}{n}}", "basic"),
+    ("${if <{99999999999999999999}{3}{y}{n}}", "basic"), ("${if ={1g}{1073741824}{y}{n}}", "basic"),
+    ("${if == {1}{1}{y}{n}}", "basic"), ("${if => {1}{1}{y}{n}}", "basic"), ("${if >={2}{2}{y}{n}}", "basic"),
+    ("${if >{-1}{-2}{y}{n}}", "basic"), ("${if <={3}{2}{y}{n}}", "basic"), ("${if >{$h_x-spam-score:}{5}{y}{n}}", "basic"),
+    ("${if lt{a}{b}{y}{n}}", "basic"), ("${if lti{B}{a}{y}{n}}", "basic"), ("${if ge{b}{b}{y}{n}}", "basic"),
+    ("${if gt{b}{a}{y}{n}}", "basic"), ("${if le{abc}{ab}{y}{n}}", "basic"),
+    ("${if def:sender_address{y}{n}}", "basic"), ("${if def:nosuch{y}{n}}", "basic"), ("${if def:{y}{n}}", "basic"),
+    ("${if def:n0{y}{n}}", "basic"),
+    ("${if and{{eq{a}{a}}{eq{b}{b}}}{y}{n}}", "basic"), ("${if and{{eq{a}{a}}{eq{b}{c}}}{y}{n}}", "basic"),
+    ("${if and{}{y}{n}}", "basic"), ("${if or{}{y}{n}}", "basic"), ("${if and {eq{a}{a}} {y}{n}}", "basic"),
+    ("${if or{{eq{a}{b}}{eq{b}{b}}}{y}{n}}", "basic"), ("${if or{ {eq{a}{b}} {eq{b}{c}} }{y}{n}}", "basic"),
+    ("${if and{{eq{a}{a}}{foo}}{y}{n}}", "basic"), ("${if or{{eq{a}{a}}{eq{$nosuch}{x}}}{y}{n}}", "basic"),
+    ("${if match{abc}{b(c)}{$1}{n}}", "basic"), ("${if match{abc}{(}{y}{n}}", "basic"), ("${if match{ABC}{b}{y}{n}}", "basic"),
+    ("${if match{$h_subject:}{^(\\\\w+)\\\\s+(\\\\w+)}{$2 $1}{n}}", "basic"), ("${if match{abc}{x(y)?}{y}{n}}", "basic"),
+    ("${if match{abc}{(a)(x)?}{[$1][$2]}{n}}", "basic"), ("${if match{abc}{b}{y}{n}}$0", "basic"),
+    ("${if match_domain{a.b.c}{*.b.c}{y}{n}}", "basic"), ("${if match_domain{a.b.c}{x.y : a.b.c}{y}{n}}", "basic"),
+    ("${if match_domain{a.b.c}{!a.b.c : *}{y}{n}}", "basic"), ("${if match_address{x@a.b}{*@a.b}{y}{n}}", "basic"),
+    ("${if match_address{x@a.b}{y@a.b}{y}{n}}", "basic"), ("${if match_local_part{x}{x : y}{y}{n}}", "basic"),
+    ("${if inlist{b}{a:b:c}{y}{n}}", "basic"), ("${if inlist{B}{a:b:c}{y}{n}}", "basic"), ("${if inlisti{B}{a:b:c}{y}{n}}", "basic"),
+    ("${if forany{a:b}{eq{$item}{b}}{y}{n}}", "basic"), ("${if forall{a:b}{eq{$item}{b}}{y}{n}}", "basic"),
+    ("${if forall{}{eq{$item}{b}}{y}{n}}", "basic"),
+    ("${if isip{1.2.3.4}{y}{n}}", "basic"), ("${if isip{1.2.3}{y}{n}}", "basic"), ("${if isip4{::1}{y}{n}}", "basic"),
+    ("${if isip6{::1}{y}{n}}", "basic"), ("${if bool{yes}{y}{n}}", "basic"), ("${if bool{ 0 }{y}{n}}", "basic"),
+    ("${if bool{maybe}{y}{n}}", "basic"), ("${if bool_lax{maybe}{y}{n}}", "basic"), ("${if bool_lax{false}{y}{n}}", "basic"),
+    ("${if first_delivery{y}{n}}", "basic"),
+    ("${if eq{${lc:$h_x-multi:}}{one\\ntwo}{multi}{single}}", "basic"),
+    # eval
+    ("${eval:1+2*3}", "basic"), ("${eval:(1+2)*3}", "basic"), ("${eval:1/0}", "basic"), ("${eval:1+}", "basic"),
+    ("${eval:2 x}", "basic"), ("${eval:(1}", "basic"), ("${eval:010+0x10}", "basic"), ("${eval10:010}", "basic"),
+    ("${eval:1k+1M}", "basic"), ("${eval:-5%3}", "basic"), ("${eval:7>>1|8^3&1<<2}", "basic"), ("${eval:~0}", "basic"),
+    ("${eval:}", "basic"), ("${eval:abc}", "basic"), ("${eval:9223372036854775807+1}", "basic"),
+    ("${eval: 2 * ( 3 + 4 ) }", "basic"), ("${eval:-(-3)}", "basic"), ("${eval:7/2}", "basic"), ("${eval:-7/2}", "basic"),
+    ("${eval:5%0}", "basic"), ("${eval:3000000000*3000000000*3}", "basic"), ("${eval:$message_body_size+1}", "basic"),
+    # lists
+    ("${listcount:a:b::c}", "basic"), ("${listcount:}", "basic"), ("${listcount:<; a;b;c}", "basic"),
+    # operators, errors
+    ("${foo:x}", "basic"), ("${foo{x}}", "basic"), ("${foo_3:x}", "basic"), ("${lc_x:AB}", "basic"), ("${lc:x", "basic"),
+    ("${lc:a}}", "basic"), ("${lc:{a}}", "basic"), ("${lc:${uc:${lc:MiXeD}}}", "basic"),
+    ("${lc:${length_2:$h_subject:}}x", "basic"),
+]
+
+
+def esc(s: str) -> str:
+    out = []
+    for b in s.encode("utf-8", "surrogateescape"):
+        c = chr(b)
+        if c == "\\": out.append("\\\\")
+        elif c == "\t": out.append("\\t")
+        elif c == "\n": out.append("\\n")
+        elif c == "\r": out.append("\\r")
+        elif b < 32 or b >= 127: out.append("\\x%02x" % b)
+        else: out.append(c)
+    return "".join(out)
+
+
+def filter_quote(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+
+
+def run_case(oracle, expansion, msg, opts):
+    sender, lp, dom, home = opts
+    with tempfile.TemporaryDirectory() as d:
+        fpath = os.path.join(d, "filter")
+        with open(fpath, "w", encoding="utf-8") as f:
+            f.write("# Exim filter\ntestprint \"" + filter_quote(expansion) + "\"\n")
+        p = subprocess.run([oracle, fpath, "--sender", sender, "--local-part", lp, "--domain", dom, "--home", home],
+                           input=MESSAGES[msg].encode(), capture_output=True)
+    out = p.stdout.decode("utf-8", "surrogateescape")
+    body = out.split("\n\n", 1)[1] if "\n\n" in out else out
+    if body.startswith("Testprint: "):
+        line = body[len("Testprint: "):].split("\n", 1)[0]
+        return "OK:" + line
+    marker = " in testprint command: "
+    if body.startswith("Filter error: ") and marker in body:
+        return "ERR:" + body.split(marker, 1)[1].rstrip("\n")
+    raise RuntimeError("unexpected oracle output for %r: %r / %r" % (expansion, out, p.stderr))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--oracle", default="/work/shared/tools/exim-oracle")
+    ap.add_argument("--out", default=os.path.join(HERE, "expand_cases.tsv"))
+    args = ap.parse_args()
+    rows = ["# generated by gen_expand_cases.py from exim -bf (Exim 4.96); do not edit"]
+    for name, text in MESSAGES.items():
+        rows.append("\t".join(["#MESSAGE", name, esc(text)]))
+    for case in CASES:
+        expansion, msg = case[0], case[1]
+        opts = case[2] if len(case) > 2 else DEFAULT_OPTS
+        expected = run_case(args.oracle, expansion, msg, opts)
+        rows.append("\t".join([esc(expansion), msg, *map(esc, opts), esc(expected)]))
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+    print("%d cases written to %s" % (len(CASES), args.out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
