@@ -1,0 +1,61 @@
+// The message as the Exim filter language sees it: an ExpandContext over the
+// raw message bytes plus the filter-test envelope (sender, recipient, home).
+//
+// It reproduces what `exim -bf` does to a message before filtering:
+// a leading mbox "From " line may give the sender; Return-path: headers are
+// dropped (the last one gives $return_path); CR before LF is removed in the
+// header block; From: (= the sender), Message-Id: and Date: are added when
+// missing. $message_body/$message_body_end are the first/last 500 body bytes
+// with newlines and NULs as spaces.
+// Zero-copy where it matters: the body is a view into the caller's buffer,
+// which must outlive this object. Never fails on input.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "filterlang/expand.hpp"
+
+namespace nougat::engine {
+
+struct FilterEnvelope {
+  std::optional<std::string> sender;  // --sender; nullopt: from the "From " line, else login@qualify
+  std::string local_part, domain, home;
+  std::optional<std::string> prefix, suffix;
+  std::string qualify_domain;         // unqualified addresses get this domain
+  std::string login;                  // caller's login name (default sender)
+};
+
+class FilterMessage final : public filterlang::ExpandContext {
+ public:
+  // `raw`: the message as read (already cut at a lone "." line if the caller wants that).
+  FilterMessage(std::string_view raw, FilterEnvelope env);
+
+  std::optional<std::string> variable(std::string_view name) const override;
+  const std::vector<std::pair<std::string, std::string>>& headers() const override { return headers_; }
+
+  // Facts for the test report's envelope block.
+  bool no_headers() const { return no_headers_; }
+  bool sender_from_line() const { return sender_from_line_; }
+  int return_path_headers() const { return return_path_headers_; }
+  const std::optional<std::string>& return_path_header() const { return return_path_header_; }
+  const std::string& sender() const { return sender_; }
+  const FilterEnvelope& envelope() const { return env_; }
+
+ private:
+  std::string header_text(std::string_view name) const;  // first header's trimmed value
+
+  FilterEnvelope env_;
+  std::string sender_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string_view body_;
+  size_t size_ = 0;
+  bool no_headers_ = false, sender_from_line_ = false;
+  int return_path_headers_ = 0;
+  std::optional<std::string> return_path_header_;
+};
+
+}  // namespace nougat::engine

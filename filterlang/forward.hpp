@@ -1,0 +1,36 @@
+// RFC 2822 address extraction as Exim's parse_extract_address() does it, and
+// traditional (non-filter) .forward lists.
+//
+// extract_address: one mailbox ("Name <a@b>", "a@b (comment)", "a"), returns
+// the bare address (local part as written, quotes kept) or an Exim-style
+// error text. split_addresses: a comma list (quotes, comments and <> aware;
+// group syntax "Name: a, b;" when allow_group).
+// Forward lists: items separated by commas/newlines, "#" comment lines,
+// "\name" (no further forwarding), ":blackhole:", ":fail:" (an error in a
+// user .forward), pipes and files kept as written.
+// Pure functions, no I/O; bounded by the input length.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nougat::filterlang {
+
+std::optional<std::string> extract_address(std::string_view text, std::string& error);
+std::vector<std::string> split_addresses(std::string_view list, bool allow_group);
+
+struct ForwardList {
+  std::vector<std::string> addresses;  // in file order; "\x" already qualified
+  bool blackhole = false;
+  std::string error;                   // non-empty: "error in forward file: ..." text
+};
+
+ForwardList parse_forward_list(std::string_view text, std::string_view domain);
+
+// `nougat filter test` / exim -bf report body for a plain .forward file.
+// Returns the exit status (0, or 1 after an error).
+int forward_report(const ForwardList& list, std::string& out);
+
+}  // namespace nougat::filterlang

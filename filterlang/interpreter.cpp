@@ -1,0 +1,220 @@
+#include "filterlang/interpreter.hpp"
+
+#include <cctype>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "filterlang/conditions.hpp"
+
+namespace nougat::filterlang {
+
+std::string printing(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c >= 32 && c <= 126) || c == '\t') {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\b': out += "\\b"; break;
+      case '\v': out += "\\v"; break;
+      case '\f': out += "\\f"; break;
+      default: out += fmt::format("\\{:03o}", c);
+    }
+  }
+  return out;
+}
+
+namespace detail {
+
+std::optional<std::string> FilterVars::variable(std::string_view name) const {
+  if (name.size() == 2 && name[0] == 'n' && std::isdigit(static_cast<unsigned char>(name[1])))
+    return std::to_string(n[static_cast<size_t>(name[1] - '0')]);
+  if (name.size() == 3 && name.starts_with("sn") && std::isdigit(static_cast<unsigned char>(name[2])))
+    return std::to_string(sn_[static_cast<size_t>(name[2] - '0')]);
+  if (name == "thisaddress") return thisaddress.value_or("");
+  if (name == "headers_charset" && headers_charset) return headers_charset;
+  return base_.variable(name);
+}
+
+std::optional<std::string> RunState::expand(const Arg& a, std::string& err) {
+  if (a.constant) return a.value;
+  auto r = a.exp ? filterlang::expand(*a.exp, vars, est) : expand_string(a.raw, vars, est);
+  if (!r.ok()) {
+    err = r.error().text;
+    return std::nullopt;
+  }
+  return std::move(r.value());
+}
+
+namespace {
+
+std::string_view cstr(const std::string& s) { return std::string_view(s).substr(0, s.find('\0')); }
+
+bool exec_add(RunState& st, const ProgCommand& c) {
+  std::string vals[2];
+  const Arg* args[2] = {&c.arg, &*c.arg2};
+  for (int i = 0; i < 2; ++i) {
+    std::string err;
+    auto v = st.expand(*args[i], err);
+    if (!v) {
+      st.fail(fmt::format("failed to expand \"{}\" in add command: {}", args[i]->raw, err));
+      return false;
+    }
+    vals[i] = std::string(cstr(*v));
+  }
+  long n[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    std::string_view ss = vals[i];
+    if (i == 1) {
+      if (ss.size() != 2 || ss[0] != 'n') {
+        st.fail(fmt::format("unknown variable \"{}\" in \"add\" command", vals[i]));
+        return false;
+      }
+      ss.remove_prefix(1);
+    } else {
+      while (ss.size() >= 2 && ss[0] == '-' && ss[1] == '-') ss.remove_prefix(2);
+    }
+    std::string tmp(ss);
+    char* end = nullptr;
+    n[i] = std::strtol(tmp.c_str(), &end, 0);
+    if (*end != '\0') {
+      st.fail(fmt::format("malformed number \"{}\" in \"add\" command", tmp));
+      return false;
+    }
+  }
+  if (c.seen) st.delivered = true;
+  auto var = static_cast<size_t>(n[1]);
+  int value = static_cast<int>(static_cast<uint32_t>(static_cast<unsigned long>(n[0])));
+  st.vars.n[var] = static_cast<int>(static_cast<uint32_t>(st.vars.n[var]) + static_cast<uint32_t>(value));
+  Action a;
+  a.kind = ActionKind::kAdd;
+  a.add_value = value;
+  a.add_var = static_cast<int>(var);
+  st.out.actions.push_back(std::move(a));
+  return true;
+}
+
+}  // namespace
+
+bool exec_other(RunState& st, const ProgCommand& c) {
+  if (c.kind == CmdKind::kAdd) return exec_add(st, c);
+  static constexpr const char* kNames[] = {"add", "defer", "deliver", "finish", "fail", "freeze", "headers", "if",
+                                           "logfile", "logwrite", "mail", "pipe", "save", "testprint", "vacation"};
+  std::string value;
+  if (c.kind != CmdKind::kFinish && (c.kind != CmdKind::kFail && c.kind != CmdKind::kFreeze &&
+                                     c.kind != CmdKind::kDefer)) {
+    std::string err;
+    auto v = st.expand(c.arg, err);
+    if (!v) {
+      st.fail(fmt::format("failed to expand \"{}\" in {} command: {}", c.arg.raw,
+                          kNames[static_cast<size_t>(c.kind)], err));
+      return false;
+    }
+    value = std::string(cstr(*v));
+  } else if (c.kind != CmdKind::kFinish) {
+    std::string err;
+    auto v = c.has_text ? st.expand(c.arg, err) : std::optional<std::string>("");
+    if (!v) {
+      st.fail(fmt::format("failed to expand \"{}\" in {} command: {}", c.arg.raw,
+                          kNames[static_cast<size_t>(c.kind)], err));
+      return false;
+    }
+    value = std::string(cstr(*v));
+  }
+  if (c.seen) st.delivered = true;
+  Action a;
+  a.seen = c.seen;
+  a.noerror = c.noerror;
+  a.value = value;
+  a.mode = c.mode;
+  switch (c.kind) {
+    case CmdKind::kLogfile: a.kind = ActionKind::kLogfile; break;
+    case CmdKind::kLogwrite: a.kind = ActionKind::kLogwrite; break;
+    case CmdKind::kTestprint: a.kind = ActionKind::kTestprint; break;
+    case CmdKind::kHeaders:
+      a.kind = c.headers_op == HeadersOp::kAdd      ? ActionKind::kHeadersAdd
+               : c.headers_op == HeadersOp::kRemove ? ActionKind::kHeadersRemove
+                                                    : ActionKind::kHeadersCharset;
+      if (c.headers_op == HeadersOp::kCharset) st.vars.headers_charset = value;
+      break;
+    case CmdKind::kFinish: a.kind = ActionKind::kFinish; break;
+    case CmdKind::kFail:
+    case CmdKind::kFreeze:
+    case CmdKind::kDefer: {
+      if (a.value.size() > 1024) a.value = a.value.substr(0, 1000) + " ... (truncated)";
+      a.kind = c.kind == CmdKind::kFail ? ActionKind::kFail
+               : c.kind == CmdKind::kFreeze ? ActionKind::kFreeze : ActionKind::kDefer;
+      break;
+    }
+    default: break;
+  }
+  st.out.actions.push_back(std::move(a));
+  return true;
+}
+
+}  // namespace detail
+
+RunResult run_filter(const Program& program, const ExpandContext& message, const RunOptions& options) {
+  RunResult out;
+  detail::RunState st{program, detail::FilterVars(message, options.sn), {}, options, out};
+  std::vector<std::optional<std::string>> saved;
+  size_t pc = 0;
+  bool finished = false;
+  while (pc < program.code.size() && !finished && !st.failed) {
+    const Instr& in = program.code[pc++];
+    switch (in.op) {
+      case Op::kEnter: saved.push_back(st.vars.thisaddress); break;
+      case Op::kLeave:
+        st.vars.thisaddress = saved.back();
+        saved.pop_back();
+        break;
+      case Op::kJump: pc = in.a; break;
+      case Op::kTest: {
+        bool r = false;
+        if (options.trace) out.trace.push_back("if " + program.cond_texts[in.c]);
+        if (!detail::test_condition(st, static_cast<int32_t>(in.a), true, r)) break;
+        if (!r) pc = in.b;
+        break;
+      }
+      case Op::kCommand: {
+        if (out.actions.size() >= options.max_actions) {
+          st.fail("too many actions");
+          break;
+        }
+        const ProgCommand& c = program.commands[in.a];
+        switch (c.kind) {
+          case CmdKind::kDeliver:
+          case CmdKind::kSave:
+          case CmdKind::kPipe: detail::exec_delivery(st, c); break;
+          case CmdKind::kMail:
+          case CmdKind::kVacation: detail::exec_mail(st, c); break;
+          default:
+            if (!detail::exec_other(st, c)) break;
+            if (c.kind == CmdKind::kFinish) finished = true;
+            if (c.kind == CmdKind::kFail || c.kind == CmdKind::kFreeze || c.kind == CmdKind::kDefer) {
+              out.outcome = c.kind == CmdKind::kFail     ? Outcome::kFail
+                            : c.kind == CmdKind::kFreeze ? Outcome::kFreeze
+                                                         : Outcome::kDefer;
+              out.error = out.actions.back().value;
+              out.n = st.vars.n;
+              return out;
+            }
+        }
+        break;
+      }
+    }
+  }
+  out.n = st.vars.n;
+  if (st.failed)
+    out.outcome = Outcome::kError;
+  else
+    out.outcome = st.delivered ? Outcome::kDelivered : Outcome::kNotDelivered;
+  return out;
+}
+
+}  // namespace nougat::filterlang
