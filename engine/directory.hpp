@@ -58,7 +58,8 @@ struct UserAddress {
 };
 
 // Checks a directory address: exactly one '@', non-empty local part and
-// domain, no ':' (the passwd-file separator), no whitespace, no control
+// domain, no ':' (the passwd-file separator), no '/', neither half "." or
+// "..", no whitespace, no control
 // characters, no leading '#' (a comment in the users file), at most 254
 // bytes (RFC 5321 path limit).
 inline Result<UserAddress> parse_user_address(std::string_view address) {
@@ -77,6 +78,12 @@ inline Result<UserAddress> parse_user_address(std::string_view address) {
   if (address.front() == '#')
     return make_error("address starts with '#' (a comment in the users file)");
   if (at + 1 == address.size()) return make_error("address has an empty domain");
+  // Both halves become path components of the default home: no '/', and
+  // never "." or ".." (which would point outside <data>/home/<domain>/).
+  if (address.find('/') != std::string_view::npos) return make_error("address contains '/'");
+  auto local = address.substr(0, at), domain = address.substr(at + 1);
+  if (local == "." || local == ".." || domain == "." || domain == "..")
+    return make_error("address has a local part or domain of \".\" or \"..\"");
   return UserAddress{std::string(address.substr(0, at)), directory_key(address.substr(at + 1))};
 }
 
