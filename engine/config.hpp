@@ -57,6 +57,14 @@ struct Config {
   struct Transports {
     bool maildir_fsync = true;
   } transports;
+  struct Antivirus {
+    std::string engine = "libclamav";               // "libclamav" | "clamd" | "off"
+    std::vector<std::filesystem::path> signatures;  // libclamav; default: scanners::default_signature_dirs()
+    std::string socket;                             // clamd: "/path", "unix:/path" or "host:port"
+    std::string action = "reject";                  // "reject" | "quarantine" | "tag"
+    std::string on_error = "tempfail";              // "tempfail" | "accept"
+    uint64_t max_size = 25ull << 20;                // larger messages are not scanned
+  } antivirus;
 
   // Effective configuration as TOML text (what `nougat config check` prints).
   std::string to_toml() const;

@@ -1,0 +1,64 @@
+#include "engine/virus_check.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/log.hpp"
+
+namespace nougat::engine {
+
+VirusCheck::VirusCheck(std::shared_ptr<scanners::Antivirus> av, const Config::Antivirus& cfg)
+    : av_(std::move(av)), cfg_(cfg) {}
+
+Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
+  if (msg.data.size() > cfg_.max_size) {
+    ++counters_.skipped;
+    log::line(msg.id, "antivirus: not scanned, {} bytes exceed antivirus.max_size", msg.data.size());
+    return Verdict::cont();
+  }
+  scanners::ScanResult r = av_->scan(msg.data);
+  if (r.is_error()) {
+    ++counters_.error;
+    if (cfg_.on_error == "accept") {
+      log::line(msg.id, "antivirus: scan failed, accepted unscanned (on_error = accept): {}", r.error);
+      return Verdict::cont();
+    }
+    log::line(msg.id, "antivirus: scan failed, temporary rejection: {}", r.error);
+    return Verdict::tempfail(451, "4.7.1", "Virus scan temporarily unavailable, try again later");
+  }
+  if (!r.is_virus()) {
+    ++counters_.clean;
+    return Verdict::cont();
+  }
+  ++counters_.virus;
+  log::line(msg.id, "antivirus: virus found: {} (action {})", r.virus, cfg_.action);
+  if (cfg_.action == "quarantine") {
+    Verdict v = Verdict::make(Action::kQuarantine, 0, "", "virus found: " + r.virus);
+    v.add_headers.push_back("X-Virus: " + r.virus);
+    return v;
+  }
+  if (cfg_.action == "tag") {
+    Verdict v;
+    v.add_headers.push_back("X-Virus: " + r.virus);
+    return v;
+  }
+  return Verdict::reject(550, "5.7.1", "virus found: " + r.virus);
+}
+
+scanners::AntivirusOptions antivirus_options(const Config& cfg) {
+  scanners::AntivirusOptions o;
+  o.engine = cfg.antivirus.engine;
+  o.signatures = cfg.antivirus.signatures;
+  o.socket = cfg.antivirus.socket;
+  o.max_size = cfg.antivirus.max_size;
+  o.log = [](std::string_view line) { log::write("", line); };
+  return o;
+}
+
+Result<std::shared_ptr<scanners::Antivirus>> make_antivirus(const Config& cfg) {
+  if (cfg.antivirus.engine == "off") return std::shared_ptr<scanners::Antivirus>();
+  auto av = scanners::make_antivirus(antivirus_options(cfg));
+  if (!av) return av.error();
+  return std::shared_ptr<scanners::Antivirus>(std::move(*av));
+}
+
+}  // namespace nougat::engine

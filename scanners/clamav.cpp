@@ -1,0 +1,232 @@
+#include "scanners/clamav.hpp"
+
+#include <clamav.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <system_error>
+
+namespace nougat::scanners {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Database file types libclamav's cl_load reads from a directory.
+constexpr std::array<std::string_view, 31> kDbExtensions = {
+    ".cvd", ".cld", ".cud", ".hdb", ".hdu", ".hsb", ".hsu", ".mdb", ".mdu", ".msb", ".msu",
+    ".ndb", ".ndu", ".ldb", ".ldu", ".idb", ".cdb", ".cbc", ".fp",  ".sfp", ".ign", ".ign2",
+    ".pdb", ".gdb", ".wdb", ".ftm", ".crb", ".cat", ".yar", ".yara", ".pwdb"};
+
+bool is_database(const fs::path& p) {
+  auto ext = p.extension().string();
+  return std::find(kDbExtensions.begin(), kDbExtensions.end(), ext) != kDbExtensions.end();
+}
+
+// libclamav prints warnings to stderr by default; keep only errors, prefixed.
+void clamav_message(enum cl_msg severity, const char* full, const char*, void*) {
+  if (severity == CL_MSG_ERROR) std::fprintf(stderr, "libclamav: %s", full);
+}
+
+Status init_once() {
+  static const cl_error_t rc = [] {
+    cl_set_clcb_msg(clamav_message);
+    return cl_init(CL_INIT_DEFAULT);
+  }();
+  if (rc != CL_SUCCESS) return make_error("libclamav failed to initialise", cl_strerror(rc));
+  return Ok{};
+}
+
+// The database files one signature entry stands for: a file, or the
+// database files directly inside a directory. Missing entries yield none.
+std::vector<fs::path> database_files(const fs::path& entry) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (fs::is_regular_file(entry, ec)) {
+    out.push_back(entry);
+    return out;
+  }
+  if (!fs::is_directory(entry, ec)) return out;
+  for (const auto& e : fs::directory_iterator(entry, ec))
+    if (e.is_regular_file(ec) && is_database(e.path())) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What the signatures on disk look like now: changes when any file is
+// added, removed, rewritten or touched.
+std::string fingerprint(const std::vector<fs::path>& entries) {
+  std::string fp;
+  for (const auto& entry : entries) {
+    for (const auto& f : database_files(entry)) {
+      std::error_code ec;
+      auto t = fs::last_write_time(f, ec).time_since_epoch().count();
+      auto size = fs::file_size(f, ec);
+      fp += fmt::format("{}|{}|{}\n", f.string(), t, ec ? 0 : size);
+    }
+  }
+  return fp;
+}
+
+constexpr cl_scan_options kScanOptions = {
+    CL_SCAN_GENERAL_HEURISTICS,
+    // Everything clamscan parses by default: mail (MIME, base64, uuencode),
+    // archives (zip, tar, gzip, 7z, rar, cab …), documents and executables.
+    CL_SCAN_PARSE_ARCHIVE | CL_SCAN_PARSE_ELF | CL_SCAN_PARSE_PDF | CL_SCAN_PARSE_SWF |
+        CL_SCAN_PARSE_HWP3 | CL_SCAN_PARSE_XMLDOCS | CL_SCAN_PARSE_MAIL | CL_SCAN_PARSE_OLE2 |
+        CL_SCAN_PARSE_HTML | CL_SCAN_PARSE_PE | CL_SCAN_PARSE_ONENOTE | CL_SCAN_PARSE_IMAGE |
+        CL_SCAN_PARSE_IMAGE_FUZZY_HASH,
+    0, 0, 0};
+
+}  // namespace
+
+struct ClamavEngine::Compiled {
+  cl_engine* engine = nullptr;
+  unsigned signatures = 0;
+  uint64_t generation = 0;
+  std::string fingerprint;
+  std::vector<fs::path> loaded;  // the entries that contributed signatures
+
+  Compiled() = default;
+  Compiled(const Compiled&) = delete;
+  Compiled& operator=(const Compiled&) = delete;
+  ~Compiled() {
+    if (engine) cl_engine_free(engine);
+  }
+};
+
+namespace {
+
+Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const std::vector<fs::path>& entries,
+                                                        const LogFn& log) {
+  auto c = std::make_shared<ClamavEngine::Compiled>();
+  c->fingerprint = fingerprint(entries);
+  c->engine = cl_engine_new();
+  if (!c->engine) return make_error("libclamav: cannot create an engine", "cl_engine_new failed");
+  std::vector<std::string> skipped;
+  for (const auto& entry : entries) {
+    if (database_files(entry).empty()) {
+      skipped.push_back(entry.string());
+      continue;
+    }
+    unsigned n = 0;
+    cl_error_t rc = cl_load(entry.c_str(), c->engine, &n, CL_DB_STDOPT);
+    if (rc != CL_SUCCESS)
+      return make_error(fmt::format("cannot load ClamAV signatures from {}: {}", entry.string(),
+                                    cl_strerror(rc)));
+    c->signatures += n;
+    c->loaded.push_back(entry);
+  }
+  if (log && !skipped.empty())
+    log(fmt::format("antivirus: no ClamAV database in {} (skipped)", fmt::join(skipped, ", ")));
+  if (c->signatures == 0) {
+    std::vector<std::string> names;
+    for (const auto& e : entries) names.push_back(e.string());
+    return make_error(fmt::format("no ClamAV signatures found in {}",
+                                  names.empty() ? std::string("(no directories configured)")
+                                                : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  if (cl_error_t rc = cl_engine_compile(c->engine); rc != CL_SUCCESS)
+    return make_error(fmt::format("cannot compile ClamAV signatures: {}", cl_strerror(rc)));
+  return c;
+}
+
+}  // namespace
+
+ClamavEngine::ClamavEngine(AntivirusOptions opt) : opt_(std::move(opt)) {}
+
+ClamavEngine::~ClamavEngine() {
+  watcher_.request_stop();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& opt) {
+  if (auto st = init_once(); !st) return st.error();
+  auto c = compile(opt.signatures, opt.log);
+  if (!c) return c.error();
+  (*c)->generation = 1;
+  std::unique_ptr<ClamavEngine> e(new ClamavEngine(opt));
+  e->engine_ = std::move(*c);
+  if (opt.poll_interval.count() > 0)
+    e->watcher_ = std::jthread([p = e.get()](std::stop_token st) { p->watch(st); });
+  return e;
+}
+
+std::shared_ptr<const ClamavEngine::Compiled> ClamavEngine::current() const {
+  std::lock_guard lock(mu_);
+  return engine_;
+}
+
+void ClamavEngine::log(std::string_view line) const {
+  if (opt_.log) opt_.log(line);
+}
+
+ScanResult ClamavEngine::scan(std::string_view message) {
+  if (message.empty()) return ScanResult::clean();
+  if (message.size() > opt_.max_size) return ScanResult::clean();
+  auto eng = current();
+  cl_fmap_t* map = cl_fmap_open_memory(message.data(), message.size());
+  if (!map) return ScanResult::failed("libclamav: cannot map the message");
+  const char* virname = nullptr;
+  unsigned long scanned = 0;
+  cl_scan_options opts = kScanOptions;
+  cl_error_t rc = cl_scanmap_callback(map, "message", &virname, &scanned, eng->engine, &opts, nullptr);
+  cl_fmap_close(map);
+  // virname points into the engine's signature tables: copy it while `eng` lives.
+  if (rc == CL_VIRUS) return ScanResult::found(virname ? virname : "unknown");
+  if (rc == CL_CLEAN) return ScanResult::clean();
+  return ScanResult::failed(fmt::format("libclamav: {}", cl_strerror(rc)));
+}
+
+Status ClamavEngine::reload() {
+  std::lock_guard one(reload_mu_);
+  auto c = compile(opt_.signatures, opt_.log);
+  if (!c) {
+    std::lock_guard lock(mu_);
+    failed_ = fingerprint(opt_.signatures);
+    return c.error();
+  }
+  unsigned n = (*c)->signatures;
+  {
+    std::lock_guard lock(mu_);
+    (*c)->generation = engine_->generation + 1;
+    engine_ = std::move(*c);
+    failed_.clear();
+  }
+  log(fmt::format("antivirus: reloaded {} ClamAV signatures", n));
+  return Ok{};
+}
+
+bool ClamavEngine::reload_if_changed() {
+  std::string now = fingerprint(opt_.signatures);
+  {
+    std::lock_guard lock(mu_);
+    if (now == engine_->fingerprint || now == failed_) return false;
+  }
+  if (auto st = reload(); !st) log(fmt::format("antivirus: reload failed, keeping the old signatures: {}", st.error().text));
+  return true;
+}
+
+void ClamavEngine::watch(std::stop_token st) {
+  std::mutex m;
+  std::unique_lock lock(m);
+  while (!st.stop_requested()) {
+    wake_.wait_for(lock, st, opt_.poll_interval, [] { return false; });
+    if (st.stop_requested()) break;
+    reload_if_changed();
+  }
+}
+
+unsigned ClamavEngine::signature_count() const { return current()->signatures; }
+uint64_t ClamavEngine::generation() const { return current()->generation; }
+
+std::string ClamavEngine::describe() const {
+  auto c = current();
+  std::vector<std::string> names;
+  for (const auto& p : c->loaded) names.push_back(p.string());
+  return fmt::format("libclamav {}, {} signatures from {}", cl_retver(), c->signatures,
+                     fmt::join(names, ", "));
+}
+
+}  // namespace nougat::scanners

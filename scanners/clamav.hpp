@@ -1,0 +1,61 @@
+// ClamavEngine: libclamav in process. Loads the configured signature
+// directories once, compiles them, and scans messages from memory
+// (cl_fmap_open_memory + cl_scanmap_callback) with mail and archive parsing
+// on, so a virus inside a base64 attachment or a zip (in a zip) is found.
+//
+// Promises: scan() is thread-safe and lock-free apart from taking a
+// reference to the current compiled engine. reload() builds a complete new
+// engine beside the old one and swaps a shared_ptr; scans in flight finish on
+// the engine they started with, which is freed when the last one ends. A
+// watcher thread polls the signature files' mtimes/sizes every
+// poll_interval and reloads on change. A failed (re)load keeps the old engine.
+// Limits: messages larger than max_size are not scanned (reported clean, as
+// clamav-milter's MaxFileSize does); libclamav's own recursion/file limits
+// apply inside archives. Memory: one compiled engine, two during a reload.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+
+#include "scanners/antivirus.hpp"
+
+namespace nougat::scanners {
+
+class ClamavEngine final : public Antivirus {
+ public:
+  // Fails when no directory yields a signature or libclamav cannot compile.
+  static Result<std::unique_ptr<ClamavEngine>> open(const AntivirusOptions& opt);
+  ~ClamavEngine() override;
+
+  std::string_view name() const override { return "libclamav"; }
+  ScanResult scan(std::string_view message) override;
+  Status reload() override;
+  std::string describe() const override;
+
+  unsigned signature_count() const;
+  uint64_t generation() const;  // 1 after open, +1 per successful reload
+  // One poll step of the watcher: reloads when a signature file changed.
+  // True if a reload happened (whether it succeeded or not).
+  bool reload_if_changed();
+
+  struct Compiled;  // a compiled cl_engine plus what it was built from
+
+ private:
+  explicit ClamavEngine(AntivirusOptions opt);
+  std::shared_ptr<const Compiled> current() const;
+  void watch(std::stop_token st);
+  void log(std::string_view line) const;
+
+  AntivirusOptions opt_;
+  mutable std::mutex mu_;                   // guards engine_ and failed_
+  std::shared_ptr<const Compiled> engine_;
+  std::string failed_;                      // fingerprint of the last failed load
+  std::mutex reload_mu_;                    // one reload at a time
+  std::condition_variable_any wake_;
+  std::jthread watcher_;                    // last: stopped and joined first
+};
+
+}  // namespace nougat::scanners

@@ -1,0 +1,49 @@
+// ClamdClient: scans through a running clamd over its INSTREAM protocol
+// ("zINSTREAM\0", then <uint32 big-endian length><bytes> chunks, then a zero
+// length; the reply is "stream: OK", "stream: NAME FOUND" or "… ERROR").
+// One connection per scan, over a unix socket ("/path" or "unix:/path") or
+// TCP ("host:port", "tcp:host:port").
+//
+// Promises: scan() is thread-safe (no shared mutable state) and bounded in
+// time: connecting, each send and the reply each wait at most `timeout`.
+// Any failure — clamd down, timeout, a size-limit or other ERROR reply, a
+// reply we cannot parse — is a ScanResult error, never a silent clean.
+// Limits: messages larger than max_size are not sent (reported clean); clamd's
+// StreamMaxLength must be at least max_size or large messages get an error.
+#pragma once
+
+#include "scanners/antivirus.hpp"
+
+namespace nougat::scanners {
+
+class ClamdClient final : public Antivirus {
+ public:
+  // Parses the address only; clamd need not be running yet.
+  static Result<std::unique_ptr<ClamdClient>> open(const AntivirusOptions& opt);
+
+  std::string_view name() const override { return "clamd"; }
+  ScanResult scan(std::string_view message) override;
+  std::string describe() const override;
+  // clamd's "PING" → "PONG": true when the daemon answers.
+  Status ping();
+  // clamd's "VERSION" reply ("ClamAV 1.4.6/…").
+  Result<std::string> version();
+
+  struct Address {
+    bool unix_socket = true;
+    std::string path;        // unix
+    std::string host, port;  // tcp
+  };
+  static Result<Address> parse_address(std::string_view s);
+  // "stream: OK" / "stream: X FOUND" / "… ERROR" → a ScanResult.
+  static ScanResult parse_reply(std::string_view reply);
+
+ private:
+  ClamdClient(AntivirusOptions opt, Address addr) : opt_(std::move(opt)), addr_(std::move(addr)) {}
+  Result<std::string> command(std::string_view cmd);
+
+  AntivirusOptions opt_;
+  Address addr_;
+};
+
+}  // namespace nougat::scanners

@@ -1,0 +1,211 @@
+#include "scanners/clamav.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "tests/scanners/av_fixtures.hpp"
+
+namespace nougat::scanners {
+namespace {
+
+using namespace testing;
+namespace fs = std::filesystem;
+
+constexpr const char* kEicarName = "Nougat.Test.EICAR.UNOFFICIAL";
+constexpr const char* kClamName = "Nougat.Test.ClamAVTestFile.UNOFFICIAL";
+const fs::path kClamExe = "/usr/share/clamav-testfiles/clam.exe";
+
+// Loaded once for the whole test binary.
+ClamavEngine& engine() {
+  static std::unique_ptr<ClamavEngine> e = [] {
+    AntivirusOptions o;
+    o.signatures = {test_rules_dir()};
+    o.poll_interval = std::chrono::milliseconds(0);
+    auto r = ClamavEngine::open(o);
+    if (!r) throw std::runtime_error(r.error().text);
+    return std::move(*r);
+  }();
+  return *e;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/nougat-clamav-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+TEST(Clamav, LoadsTheShippedTestSignatures) {
+  EXPECT_GE(engine().signature_count(), 2u);
+  EXPECT_NE(engine().describe().find("rules/clamav"), std::string::npos);
+}
+
+TEST(Clamav, DefaultDirsSkipMissingAndEmptyDirectories) {
+  TempDir empty;
+  std::vector<std::string> logged;
+  AntivirusOptions o;
+  o.signatures = {"/nonexistent/clamav", empty.path, test_rules_dir()};
+  o.poll_interval = std::chrono::milliseconds(0);
+  o.log = [&](std::string_view l) { logged.emplace_back(l); };
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e) << e.error().text;
+  EXPECT_GE((*e)->signature_count(), 2u);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_NE(logged[0].find("skipped"), std::string::npos);
+}
+
+TEST(Clamav, NoSignaturesAnywhereIsAnError) {
+  TempDir empty;
+  AntivirusOptions o;
+  o.signatures = {"/nonexistent/clamav", empty.path};
+  auto e = ClamavEngine::open(o);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().text.find("no ClamAV signatures found"), std::string::npos) << e.error().text;
+}
+
+TEST(Clamav, BrokenSignatureFileIsAnError) {
+  TempDir d;
+  std::ofstream(d.path / "bad.ndb") << "this is not a signature\n";
+  AntivirusOptions o;
+  o.signatures = {d.path};
+  auto e = ClamavEngine::open(o);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().text.find("cannot load"), std::string::npos) << e.error().text;
+}
+
+TEST(Clamav, CleanMessages) {
+  EXPECT_EQ(engine().scan("").status, ScanResult::Status::kClean);
+  EXPECT_EQ(engine().scan(plain_message("hello")).status, ScanResult::Status::kClean);
+  auto innocent = zip({{"notes.txt", "just some notes\n"}, {"more.txt", std::string(5000, 'a')}});
+  auto r = engine().scan(message_with_attachment("notes.zip", innocent, "application/zip"));
+  EXPECT_EQ(r.status, ScanResult::Status::kClean) << r.virus << r.error;
+}
+
+TEST(Clamav, FindsEicarInThePlainBody) {
+  auto r = engine().scan(plain_message(eicar()));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kEicarName);
+}
+
+TEST(Clamav, FindsEicarInABase64Attachment) {
+  auto r = engine().scan(message_with_attachment("eicar.com", eicar()));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kEicarName);
+}
+
+TEST(Clamav, FindsEicarInAZipAttachment) {
+  auto r = engine().scan(message_with_attachment("eicar.zip", zip({{"eicar.com", eicar()}}), "application/zip"));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kEicarName);
+}
+
+TEST(Clamav, FindsEicarInAZipInsideAZip) {
+  auto inner = zip({{"readme.txt", "hello\n"}, {"eicar.com", eicar()}});
+  auto outer = zip({{"inner.zip", inner}});
+  auto r = engine().scan(message_with_attachment("outer.zip", outer, "application/zip"));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kEicarName);
+}
+
+TEST(Clamav, FindsTheClamavTestFileInAnAttachment) {
+  if (!fs::exists(kClamExe)) GTEST_SKIP() << "clamav-testfiles not installed";
+  auto r = engine().scan(message_with_attachment("clam.exe", read_file(kClamExe)));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kClamName);
+  r = engine().scan(message_with_attachment("clam.zip", read_file("/usr/share/clamav-testfiles/clam.zip")));
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_EQ(r.virus, kClamName);
+}
+
+TEST(Clamav, LargerThanMaxSizeIsNotScanned) {
+  AntivirusOptions o;
+  o.signatures = {test_rules_dir()};
+  o.max_size = 64;
+  o.poll_interval = std::chrono::milliseconds(0);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e);
+  EXPECT_FALSE((*e)->scan(plain_message(eicar())).is_virus());
+}
+
+TEST(Clamav, ConcurrentScansAgreeWithSerialOnes) {
+  const std::string bad = message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}));
+  const std::string good = message_with_attachment("ok.zip", zip({{"ok.txt", "fine"}}));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        if (!engine().scan(bad).is_virus()) ++wrong;
+        if (engine().scan(good).status != ScanResult::Status::kClean) ++wrong;
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// Signatures change on disk: the watcher's poll step swaps in a new engine;
+// scans running meanwhile keep working on the old one.
+TEST(Clamav, ReloadsWhenSignaturesChangeWithoutStoppingScans) {
+  TempDir d;
+  fs::copy_file(test_rules_dir() / "nougat-test.hdb", d.path / "a.hdb");
+  AntivirusOptions o;
+  o.signatures = {d.path};
+  o.poll_interval = std::chrono::milliseconds(0);
+  auto opened = ClamavEngine::open(o);
+  ASSERT_TRUE(opened) << opened.error().text;
+  auto& e = **opened;
+  const std::string msg = message_with_attachment("eicar.com", eicar());
+  EXPECT_FALSE(e.scan(msg).is_virus());
+  EXPECT_FALSE(e.reload_if_changed());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::thread scanner([&] {
+    while (!stop) if (e.scan(msg).is_error()) ++errors;
+  });
+  fs::copy_file(test_rules_dir() / "nougat-test.ndb", d.path / "b.ndb");
+  EXPECT_TRUE(e.reload_if_changed());
+  EXPECT_EQ(e.generation(), 2u);
+  EXPECT_TRUE(e.scan(msg).is_virus());
+  // A broken file: the reload fails, the old signatures stay, and the same
+  // broken state is not retried on every poll.
+  std::ofstream(d.path / "c.ndb") << "garbage\n";
+  EXPECT_TRUE(e.reload_if_changed());
+  EXPECT_FALSE(e.reload_if_changed());
+  EXPECT_EQ(e.generation(), 2u);
+  EXPECT_TRUE(e.scan(msg).is_virus());
+  stop = true;
+  scanner.join();
+  EXPECT_EQ(errors.load(), 0);
+  fs::remove(d.path / "c.ndb");
+  ASSERT_TRUE(e.reload());
+  EXPECT_EQ(e.generation(), 3u);
+}
+
+TEST(Clamav, WatcherThreadPicksUpChanges) {
+  TempDir d;
+  fs::copy_file(test_rules_dir() / "nougat-test.hdb", d.path / "a.hdb");
+  AntivirusOptions o;
+  o.signatures = {d.path};
+  o.poll_interval = std::chrono::milliseconds(20);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e);
+  fs::copy_file(test_rules_dir() / "nougat-test.ndb", d.path / "b.ndb");
+  for (int i = 0; i < 200 && (*e)->generation() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ((*e)->generation(), 2u);
+  EXPECT_TRUE((*e)->scan(plain_message(eicar())).is_virus());
+}
+
+}  // namespace
+}  // namespace nougat::scanners

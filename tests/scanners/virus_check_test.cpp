@@ -1,0 +1,132 @@
+#include "engine/virus_check.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nougat::engine {
+namespace {
+
+class FakeAv final : public scanners::Antivirus {
+ public:
+  explicit FakeAv(scanners::ScanResult r) : r_(std::move(r)) {}
+  std::string_view name() const override { return "fake"; }
+  scanners::ScanResult scan(std::string_view) override {
+    ++scans;
+    return r_;
+  }
+  int scans = 0;
+
+ private:
+  scanners::ScanResult r_;
+};
+
+struct Run {
+  Verdict verdict;
+  int scans;
+};
+
+Run run(scanners::ScanResult r, const std::string& action = "reject", const std::string& on_error = "tempfail",
+        uint64_t max_size = 1 << 20) {
+  auto av = std::make_shared<FakeAv>(std::move(r));
+  Config::Antivirus cfg;
+  cfg.action = action;
+  cfg.on_error = on_error;
+  cfg.max_size = max_size;
+  VirusCheck check(av, cfg);
+  std::vector<std::string> rcpts{"b@example.org"};
+  std::string data = "Subject: x\r\n\r\nbody\r\n";
+  Verdict v = check.on_eod(SessionFacts{}, MailFacts{}, MessageFacts{"id1", data, rcpts});
+  return {v, av->scans};
+}
+
+TEST(VirusCheck, CleanContinues) {
+  auto r = run(scanners::ScanResult::clean());
+  EXPECT_EQ(r.verdict.action, Action::kContinue);
+  EXPECT_TRUE(r.verdict.add_headers.empty());
+}
+
+TEST(VirusCheck, RejectNamesTheVirus) {
+  auto r = run(scanners::ScanResult::found("Eicar-Test"));
+  EXPECT_EQ(r.verdict.action, Action::kReject);
+  EXPECT_EQ(r.verdict.code, 550);
+  EXPECT_EQ(r.verdict.enhanced, "5.7.1");
+  EXPECT_EQ(r.verdict.text, "virus found: Eicar-Test");
+}
+
+TEST(VirusCheck, Quarantine) {
+  auto r = run(scanners::ScanResult::found("Eicar-Test"), "quarantine");
+  EXPECT_EQ(r.verdict.action, Action::kQuarantine);
+  EXPECT_EQ(r.verdict.text, "virus found: Eicar-Test");
+  EXPECT_EQ(r.verdict.add_headers, std::vector<std::string>{"X-Virus: Eicar-Test"});
+}
+
+TEST(VirusCheck, TagAddsAHeaderAndContinues) {
+  auto r = run(scanners::ScanResult::found("Eicar-Test"), "tag");
+  EXPECT_EQ(r.verdict.action, Action::kContinue);
+  EXPECT_EQ(r.verdict.add_headers, std::vector<std::string>{"X-Virus: Eicar-Test"});
+}
+
+TEST(VirusCheck, ScannerErrorIsATemporaryFailure) {
+  auto r = run(scanners::ScanResult::failed("clamd: cannot connect"));
+  EXPECT_EQ(r.verdict.action, Action::kTempfail);
+  EXPECT_EQ(r.verdict.code, 451);
+  EXPECT_EQ(r.verdict.enhanced, "4.7.1");
+  EXPECT_EQ(r.verdict.text.find("clamd"), std::string::npos) << "no internals to the client";
+}
+
+TEST(VirusCheck, ScannerErrorAcceptedWhenConfigured) {
+  auto r = run(scanners::ScanResult::failed("boom"), "reject", "accept");
+  EXPECT_EQ(r.verdict.action, Action::kContinue);
+}
+
+TEST(VirusCheck, LargerThanMaxSizeIsNotScanned) {
+  auto r = run(scanners::ScanResult::found("X"), "reject", "tempfail", 4);
+  EXPECT_EQ(r.verdict.action, Action::kContinue);
+  EXPECT_EQ(r.scans, 0);
+}
+
+TEST(VirusCheck, ConfigKeys) {
+  ConfigSources src;
+  src.text = "";
+  src.overrides = {"antivirus.action=tag", "antivirus.on_error=accept", "antivirus.max_size=10M",
+                   "antivirus.engine=clamd", "antivirus.socket=/tmp/clamd.sock",
+                   "antivirus.signatures=[\"/a\", \"/b\"]"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg) << cfg.error().text;
+  EXPECT_EQ((*cfg)->antivirus.action, "tag");
+  EXPECT_EQ((*cfg)->antivirus.on_error, "accept");
+  EXPECT_EQ((*cfg)->antivirus.max_size, 10u << 20);
+  EXPECT_EQ((*cfg)->antivirus.engine, "clamd");
+  EXPECT_EQ((*cfg)->antivirus.signatures.size(), 2u);
+  auto toml = (*cfg)->to_toml();
+  EXPECT_NE(toml.find("[antivirus]\nengine = \"clamd\""), std::string::npos) << toml;
+  // The printed configuration reads back to the same one.
+  ConfigSources again;
+  again.text = toml;
+  auto cfg2 = load_config(again);
+  ASSERT_TRUE(cfg2) << cfg2.error().text;
+  EXPECT_EQ((*cfg2)->to_toml(), toml);
+
+  for (const char* bad : {"antivirus.action=delete", "antivirus.on_error=ignore", "antivirus.engine=avast",
+                          "antivirus.max_size=1", "antivirus.engine=clamd"}) {
+    ConfigSources b;
+    b.text = "";
+    b.overrides = {bad};
+    EXPECT_FALSE(load_config(b)) << bad;
+  }
+}
+
+TEST(VirusCheck, DefaultsIncludeTheShippedSignatures) {
+  ConfigSources src;
+  src.text = "";
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ((*cfg)->antivirus.engine, "libclamav");
+  EXPECT_EQ((*cfg)->antivirus.action, "reject");
+  EXPECT_EQ((*cfg)->antivirus.on_error, "tempfail");
+  ASSERT_EQ((*cfg)->antivirus.signatures.size(), 2u);
+  EXPECT_EQ((*cfg)->antivirus.signatures[0], "/var/lib/clamav");
+  EXPECT_TRUE(std::filesystem::exists((*cfg)->antivirus.signatures[1] / "nougat-test.ndb"));
+}
+
+}  // namespace
+}  // namespace nougat::engine
