@@ -206,6 +206,26 @@ Status Parser::parse_braced(Seq& out) {
     out.push_back(std::move(n));
     return Ok{};
   }
+  if (name == "filter") {  // ${filter{list}{condition}}
+    Node n;
+    n.kind = NodeKind::Item;
+    n.text = name;
+    if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
+    skip_white();
+    if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for arg 2 of filter");  // unverified text
+    ++pos;
+    auto c = parse_cond();
+    if (!c) return fail(c.error().text + " inside \"filter\" item");
+    skip_white();
+    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after condition in filter");
+    ++pos;
+    skip_white();
+    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after 'filter'");
+    ++pos;
+    n.cond = std::make_shared<Cond>(std::move(*c));
+    out.push_back(std::move(n));
+    return Ok{};
+  }
   if (known_item(name, &min_args, &max_args)) {
     Node n;
     n.kind = NodeKind::Item;
@@ -271,14 +291,14 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
   for (const Node& n : seq) {
     switch (n.kind) {
       case NodeKind::Text:
-        if (!skipping) out += n.text;
+        out += n.text;
         break;
       case NodeKind::Var:
       case NodeKind::Header:
         if (auto st = eval_variable(n, run, out, skipping); !st) return st;
         break;
       case NodeKind::Capture:
-        if (!skipping && n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size())
+        if (n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size())
           out += run.st.captures[static_cast<size_t>(n.num)];
         break;
       case NodeKind::If: {
@@ -290,12 +310,14 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         } restore{run.st.captures, run.st.captures};
         auto c = eval_cond(*n.cond, run, skipping);
         if (!c) return c.error();
+        std::string unused;  // what a branch that is not taken expands to
         if (n.args.empty()) {
           if (!skipping && *c) out += "true";
         } else {
-          if (auto st = eval_seq(n.args[0], run, out, skipping || !*c); !st) return st;
+          bool skip_yes = skipping || !*c, skip_no = skipping || *c;
+          if (auto st = eval_seq(n.args[0], run, skip_yes ? unused : out, skip_yes); !st) return st;
           if (n.args.size() > 1) {
-            if (auto st = eval_seq(n.args[1], run, out, skipping || *c); !st) return st;
+            if (auto st = eval_seq(n.args[1], run, skip_no ? unused : out, skip_no); !st) return st;
           } else if (n.num == 1 && !*c && !skipping) {
             return fail("\"if\" failed and \"fail\" requested");
           }
@@ -309,6 +331,7 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         std::string arg;
         if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
         if (!skipping) {
+          if (!n.deferred_error.empty()) return fail(n.deferred_error);
           auto r = apply_operator(n, std::move(arg), run);
           if (!r) return r.error();
           out += *r;

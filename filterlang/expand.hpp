@@ -57,4 +57,12 @@ Result<std::string> expand_string(std::string_view text, const ExpandContext&, E
 // True when the Expansion is a constant (no variables, items or operators): its text is fixed.
 bool is_constant(const Expansion&);
 
+// Helpers for ExpandContext implementations, so variables built from headers match Exim exactly.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// $message_headers (raw=false: each "Name:value" line right-trimmed, joined by "\n", RFC 2047 decoded
+// without charset conversion) and $message_headers_raw (raw=true: every line plus "\n").
+std::string message_headers_value(const HeaderList& headers, bool raw);
+// $reply_address: Reply-To: if present and non-blank, else From:; newlines become spaces, trimmed.
+std::string reply_address_value(const HeaderList& headers);
+
 }  // namespace nougat::filterlang

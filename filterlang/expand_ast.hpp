@@ -5,8 +5,11 @@
 // A compiled string is a Seq of Nodes (concatenated at run time). Items,
 // operators and conditions keep their sub-strings as Seqs. Evaluation runs
 // in "skipping" mode for branches that are not taken, doing only what Exim
-// does there (checks that variables exist), so error texts and order follow
-// Exim's one-pass expander.
+// does there, so error texts and order follow Exim's one-pass expander: in
+// skipping mode literal text and headers still expand, variables are only
+// checked to exist (and expand to ""), operators and conditions do nothing,
+// but ${sg} still compiles its regex and ${length}/${substr}/${hash}/${nhash}
+// still check their numbers.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +63,7 @@ struct Node {
   std::vector<Seq> args;      // Item: arguments in braces; Op: args[0] = the operand
   std::shared_ptr<const Cond> cond;   // If / conditions using a constant regex
   std::shared_ptr<const Regex> re;    // constant regex (sg, match)
+  std::string deferred_error;         // Op: Exim reports this only when the operator is actually applied
 };
 
 enum class CondKind : uint8_t { Str2, Num2, Match, Def, Not, And, Or, Bool, One, ForAny, Const, MatchList };
@@ -126,7 +130,9 @@ bool known_condition(std::string_view name);
 Result<bool> eval_cond(const Cond& c, Run& run, bool skipping);
 Result<bool> eval_forany(const Cond& c, Run& run, bool skipping);                                  // (expand_lists.cpp)
 Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std::string& list, Run& run);  // (expand_lists.cpp)
-std::vector<std::string> split_list(std::string_view list);  // Exim list: ':' separator, "::" escapes, "<;" changes it
+std::vector<std::string> split_list(std::string_view list, char* sep_out = nullptr);
+Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping);    // map filter reduce sort
+Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping);  // (expand_listitems.cpp)  // Exim list: ':' separator, "::" escapes, "<;" changes it
 
 // Shared helpers (expand_util.cpp).
 std::string rfc2047_decode(std::string_view in, bool to_utf8);  // (expand_vars.cpp)

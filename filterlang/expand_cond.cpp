@@ -267,7 +267,7 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
     if (!r) return r.error();
     a.push_back(std::move(*r));
   }
-  if (skipping) return false;
+  if (skipping) return false;  // Exim checks nothing else in a condition that is skipped
   const std::string& n = c.name;
   switch (c.kind) {
     case CondKind::Num2: {

@@ -71,15 +71,22 @@ class Eval {
   }
 
   bool unary(long long& x) {
+    if (++depth_ > kMaxDepth) {
+      error = "expression nested too deeply";
+      return false;
+    }
     white();
     if (pos < s_.size() && (s_[pos] == '-' || s_[pos] == '+' || s_[pos] == '~')) {
       char op = s_[pos++];
       if (!unary(x)) return false;
       if (op == '-') x = static_cast<long long>(0ULL - static_cast<unsigned long long>(x));
       if (op == '~') x = ~x;
+      --depth_;
       return true;
     }
-    return number(x);
+    bool ok = number(x);
+    --depth_;
+    return ok;
   }
 
   bool mult(long long& x) {
@@ -166,8 +173,10 @@ class Eval {
     return true;
   }
 
+  static constexpr int kMaxDepth = 200;  // parentheses and unary operators; bounds the recursion
   std::string_view s_;
   bool decimal_;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -15,7 +15,8 @@ struct ItemInfo {
   int min, max;
 };
 constexpr ItemInfo kItems[] = {{"sg", 3, 3},     {"tr", 3, 3},   {"extract", 2, 5}, {"length", 2, 2},
-                               {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}};
+                               {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}, {"map", 2, 2},
+                               {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}};
 
 Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string>& a) {
   for (const Seq& s : n.args) {
@@ -290,11 +291,20 @@ Status prepare_item(Node& n) {
 
 Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.text == "extract") return eval_extract(n, run, out, skipping);
+  if (n.text == "listextract") return eval_listextract(n, run, out, skipping);
+  if (n.text == "map" || n.text == "filter" || n.text == "reduce" || n.text == "sort")
+    return eval_list_item(n, run, out, skipping);
   std::vector<std::string> a;
   if (auto st = eval_args(n, run, skipping, a); !st) return st;
-  if (skipping) return Ok{};
-  if (n.text == "sg") return eval_sg(n, run, out, a);
+  if (n.text == "sg") {
+    if (!skipping) return eval_sg(n, run, out, a);
+    // Exim compiles the pattern even in a branch that is not taken.
+    std::shared_ptr<const Regex> re = n.re ? n.re : compile_regex(a[1], false);
+    if (!re->ok()) return fail("regular expression error in \"" + a[1] + "\": " + re->error());
+    return Ok{};
+  }
   if (n.text == "tr") {
+    if (skipping) return Ok{};
     std::string s = a[0];
     if (!a[2].empty()) {
       size_t o2m = a[2].size() - 1;
@@ -326,6 +336,7 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
       return fail("\"" + nums[i] + "\" is not a" + (i != 0 ? " positive" : "") + " number (in \"" + n.text +
                   "\" expansion)");
   }
+  if (skipping) return Ok{};  // the numbers above are checked even when skipping, as in Exim
   auto r = numeric_item(n.text, str, val[0], val[1]);
   if (!r) return r.error();
   out += *r;

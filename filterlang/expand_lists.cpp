@@ -33,7 +33,7 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
 
 }  // namespace
 
-std::vector<std::string> split_list(std::string_view list) {
+std::vector<std::string> split_list(std::string_view list, char* sep_out) {
   char sep = ':';
   size_t i = 0;
   while (i < list.size() && std::isspace(static_cast<unsigned char>(list[i]))) ++i;
@@ -41,6 +41,7 @@ std::vector<std::string> split_list(std::string_view list) {
     sep = list[i + 1];
     i += 2;
   }
+  if (sep_out) *sep_out = sep;
   std::vector<std::string> out;
   while (i < list.size()) {
     while (i < list.size() && std::isspace(static_cast<unsigned char>(list[i]))) ++i;

@@ -20,7 +20,7 @@ constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
     "nhash",   "quote",     "rfc2047", "rfc2047d", "s",    "sha1",   "sha256",  "str2b64", "strlen",
-    "substr",  "uc",        "utf8clean"};
+    "substr",  "uc",        "utf8clean", "escape8bit"};
 
 std::string hex(const unsigned char* p, size_t n, bool upper) {
   static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";
@@ -140,6 +140,26 @@ std::string rfc2047_encode(std::string_view s) {
   return out + "?=";
 }
 
+// Invalid UTF-8 sequences become '?' (one per bad byte run, as Exim's utf8clean).
+std::string utf8clean(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string lc(std::string_view s) {
@@ -171,7 +191,10 @@ Status prepare_operator(std::string_view name, Node& n) {
   if (canon == "str2b64") canon = "base64";
   n.text = canon;
   if (canon == "hash" || canon == "nhash" || canon == "length" || canon == "substr") {
-    if (name.find('_') == std::string_view::npos) return fail("missing values after " + std::string(name));
+    if (name.find('_') == std::string_view::npos) {
+      n.deferred_error = "missing values after " + std::string(name);
+      return Ok{};
+    }
     // Exim's reader: up to two numbers separated by '_'; only substr's first may be negative.
     long v1 = 0, v2 = -1;
     long* pn = &v1;
@@ -192,7 +215,8 @@ Status prepare_operator(std::string_view name, Node& n) {
         v2 = 0;
         if (i + 1 < arg.size()) ++i;
       } else if (!std::isdigit(static_cast<unsigned char>(arg[i]))) {
-        return fail("non-digit after underscore in \"" + std::string(name) + "\"");
+        n.deferred_error = "non-digit after underscore in \"" + std::string(name) + "\"";
+        return Ok{};
       } else {
         if (*pn < 100000000) *pn = *pn * 10 + (arg[i] - '0');
         ++i;
@@ -252,7 +276,20 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "rfc2047d") return rfc2047_decode(arg, true);
   if (op == "listcount") return std::to_string(split_list(arg).size());
   if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
-  if (op == "utf8clean") return arg;
+  if (op == "utf8clean") return utf8clean(arg);
+  if (op == "escape8bit") {
+    std::string out;
+    for (unsigned char c : arg) {
+      if (c < 128) {
+        out += static_cast<char>(c);
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\%03o", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
   return address_operator(op, arg);
 }
 

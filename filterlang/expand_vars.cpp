@@ -14,6 +14,9 @@ namespace nougat::filterlang::detail {
 namespace {
 
 constexpr size_t kHeaderInsertMaxLen = 64 * 1024;  // Exim's header_insert_maxlen
+}  // namespace
+constexpr size_t kHeaderInsertMaxLenPublic = kHeaderInsertMaxLen;
+namespace {
 
 bool ieq(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -220,7 +223,7 @@ std::string header_value(const ExpandContext& ctx, std::string_view name, Header
 
 Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.kind == NodeKind::Header) {
-    if (!skipping) out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr);
+    out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr);  // Exim expands headers even when skipping
     return Ok{};
   }
   if (n.text == "item" && run.item) {
@@ -241,3 +244,40 @@ Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
 }
 
 }  // namespace nougat::filterlang::detail
+
+namespace nougat::filterlang {
+
+std::string message_headers_value(const HeaderList& headers, bool raw) {
+  std::string out;
+  for (const auto& [name, value] : headers) {
+    std::string line = name + ":" + value;
+    if (raw) {
+      out += line + "\n";
+    } else {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (!out.empty()) out += '\n';
+      out += line;
+    }
+    if (out.size() >= detail::kHeaderInsertMaxLenPublic) break;
+  }
+  return raw ? out : detail::rfc2047_decode(out, false);
+}
+
+std::string reply_address_value(const HeaderList& headers) {
+  auto raw_of = [&](std::string_view want) {
+    std::string v;
+    for (const auto& [name, value] : headers)
+      if (detail::lc(name) == want) v += value + "\n";
+    size_t b = 0;
+    while (b < v.size() && std::isspace(static_cast<unsigned char>(v[b]))) ++b;
+    return v.substr(b);
+  };
+  std::string s = raw_of("reply-to");
+  if (s.empty()) s = raw_of("from");
+  for (char& c : s)
+    if (c == '\n') c = ' ';
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+}  // namespace nougat::filterlang

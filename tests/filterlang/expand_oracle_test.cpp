@@ -94,24 +94,9 @@ class MessageContext : public ExpandContext {
     vars_["message_size"] = std::to_string(msg.size());
     for (int i = 0; i < 10; ++i) vars_["n" + std::to_string(i)] = vars_["sn" + std::to_string(i)] = "0";
     vars_["thisaddress"] = "";
-    std::string hdrs;
-    for (const auto& [n, v] : headers_) hdrs += (hdrs.empty() ? "" : "\n") + n + ":" + v;
-    vars_["message_headers"] = hdrs;
-    std::string reply;
-    for (const char* want : {"reply-to", "from"}) {
-      for (const auto& [n, v] : headers_) {
-        std::string ln;
-        for (char c : n) ln += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (ln == want && reply.empty()) reply = v;
-      }
-      size_t b = reply.find_first_not_of(" \t\n");
-      reply = b == std::string::npos ? "" : reply.substr(b);
-      if (!reply.empty()) break;
-    }
-    for (char& c : reply)
-      if (c == '\n') c = ' ';
-    while (!reply.empty() && std::isspace(static_cast<unsigned char>(reply.back()))) reply.pop_back();
-    vars_["reply_address"] = reply;
+    vars_["message_headers"] = message_headers_value(headers_, false);
+    vars_["message_headers_raw"] = message_headers_value(headers_, true);
+    vars_["reply_address"] = reply_address_value(headers_);
   }
   std::optional<std::string> variable(std::string_view name) const override {
     auto it = vars_.find(std::string(name));

@@ -191,6 +191,33 @@ CASES = [
     ("${foo:x}", "basic"), ("${foo{x}}", "basic"), ("${foo_3:x}", "basic"), ("${lc_x:AB}", "basic"), ("${lc:x", "basic"),
     ("${lc:a}}", "basic"), ("${lc:{a}}", "basic"), ("${lc:${uc:${lc:MiXeD}}}", "basic"),
     ("${lc:${length_2:$h_subject:}}x", "basic"),
+    # list items
+    ("${map{a:b}{<$item>}}", "basic"), ("${map{<; a;b}{$item:x}}", "basic"), ("${map{}{x}}", "basic"),
+    ("${filter{a:b:c}{!eq{$item}{b}}}", "basic"), ("${filter{a:b}{foo}}", "basic"),
+    ("${reduce{1:2:3}{0}{${eval:$value+$item}}}", "basic"), ("${reduce{a:b}{}{$value$item}}", "basic"),
+    ("${sort{c:a:b}{lt}{$item}}", "basic"), ("${sort{3:10:2}{<}{$item}}", "basic"), ("${sort{b:A:c}{lti}{$item}}", "basic"),
+    ("${listextract{2}{a:b:c}}", "basic"), ("${listextract{-1}{a:b:c}}", "basic"), ("${listextract{5}{a:b:c}}", "basic"),
+    ("${listextract{2}{a:b:c}{<$value>}{none}}", "basic"), ("${listextract{7}{a:b:c}{<$value>}{none}}", "basic"),
+    ("${listextract{x}{a:b}}", "basic"), ("${if forany{$h_to:}{match{$item}{example\\.net}}{y}{n}}", "basic"),
+    ("${utf8clean:ab\xffc}", "basic"), ("${utf8clean:hé}", "basic"), ("${escape8bit:hé\n}", "basic"),
+    # more headers and variables
+    ("$message_headers", "basic"), ("${if def:h_x-folded:{$h_x-folded:}}", "basic"), ("$h_X-MULTI:", "basic"),
+    ("${bheader_x-enc-multi:}", "encoded"), ("$bh_x-enc-multi:", "encoded"), ("$rh_x-enc-multi:", "encoded"),
+    ("${uc:$h_x-latin:}", "encoded"), ("${strlen:$h_subject:}", "encoded"), ("${length_5:$h_x-koi:}", "encoded"),
+    ("${rfc2047:$h_x-latin:}", "encoded"), ("$h_x-spaces", "basic"), ("$h_x-spaces:", "encoded"),
+    ("${addresses:$h_from:}", "encoded"), ("${addresses:$h_resent-to:}", "encoded"),
+    ("${if match{$message_headers}{\\\\n(X-Latin:[^\\\\n]*)}{$1}}", "encoded"), ("$message_headers_raw", "basic"), ("$message_body_end", "basic"), ("$message_size", "basic"),
+    ("${if eq{$local_part}{joe}{me}{other}}", "basic", ("<>", "bob", "example.net", "/home/bob")),
+    ("[$sender_address]", "basic", ("", "bob", "example.net", "/home/bob")),
+    ("$local_part@$domain", "basic", ("x@y.example", "Mixed.Case", "Dom.Example", "/")),
+    # skipping semantics
+    ("${if eq{a}{b}{$h_nosuch:}{ok}}", "basic"), ("${if eq{a}{b}{${eval:1/0}}{ok}}", "basic"),
+    ("${if eq{a}{b}{${sg{x}{(}{y}}}{ok}}", "basic"), ("${if eq{a}{b}{${if match{x}{(}{y}}}{ok}}", "basic"),
+    ("${if eq{a}{b}{${length_x:abc}}{ok}}", "basic"), ("${if eq{a}{b}{${lc:x}{ok}}", "basic"),
+    ("${if or{{eq{a}{a}}{match{x}{(}}}{y}{n}}", "basic"), ("${if eq{a}{a}{y}{${sg{x}{$h_subject:(}{y}}}}", "basic"),
+    ("${if eq{a}{a}{y}{${hash_3_99:abcdef}}}", "basic"), ("${if eq{a}{a}{y}{${extract{}{x}}}}", "basic"),
+    ("${if eq{a}{a}{y}{${length{x}{y}}}}", "basic"), ("${if eq{a}{a}{y}{${foo:x}}}", "basic"),
+    ("${if eq{a}{a}{y}{${if foo{x}}}}", "basic"), ("${if eq{a}{a}{y}{$nosuch}}", "basic"), ("${if and{{eq{a}{b}}{<{x}{1}}}{y}{n}}", "basic"),
 ]
 
 

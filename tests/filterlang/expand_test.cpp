@@ -1,0 +1,125 @@
+// Unit tests for the expander's API contract (the Exim-compatibility table
+// lives in expand_oracle_test.cpp): compile once / run many, captures,
+// limits, hostile input, and that message data is never re-expanded.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "filterlang/expand.hpp"
+
+namespace nougat::filterlang {
+namespace {
+
+class Ctx : public ExpandContext {
+ public:
+  explicit Ctx(std::string subject = "Hello") { headers_ = {{"Subject", " " + subject}, {"X-Dollar", " $nosuch ${lc:X}"}}; }
+  std::optional<std::string> variable(std::string_view name) const override {
+    if (name == "local_part") return std::string("joe");
+    if (name == "message_body") return std::string("${eval:1/0}");
+    return std::nullopt;
+  }
+  const HeaderList& headers() const override { return headers_; }
+
+ private:
+  HeaderList headers_;
+};
+
+std::string ok(std::string_view text, ExpandState st = {}) {
+  Ctx ctx;
+  auto r = expand_string(text, ctx, st);
+  EXPECT_TRUE(r) << text << ": " << (r ? "" : r.error().text);
+  return r ? *r : std::string();
+}
+
+std::string err(std::string_view text, ExpandState st = {}) {
+  Ctx ctx;
+  auto r = expand_string(text, ctx, st);
+  EXPECT_FALSE(r) << text;
+  return r ? std::string() : r.error().text;
+}
+
+TEST(Expand, CompileOnceRunManyAcrossThreads) {
+  auto c = compile_expansion("${uc:$h_subject:}-$local_part");
+  ASSERT_TRUE(c);
+  std::shared_ptr<const Expansion> e = *c;
+  EXPECT_FALSE(is_constant(*e));
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      Ctx ctx("s" + std::to_string(t));
+      for (int i = 0; i < 200; ++i) {
+        ExpandState st;
+        auto r = expand(*e, ctx, st);
+        if (r && *r == "S" + std::to_string(t) + "-joe") ++good;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good.load(), 800);
+}
+
+TEST(Expand, ConstantStrings) {
+  auto c = compile_expansion("plain \\N$x\\N text\\n");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(is_constant(**c));
+}
+
+TEST(Expand, SyntaxErrorsAtCompileTime) {
+  auto c = compile_expansion("${lc:x");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().text, "missing } at end of string");
+  EXPECT_FALSE(compile_expansion("${foo:x}"));
+}
+
+TEST(Expand, MessageDataIsNeverReexpanded) {
+  EXPECT_EQ(ok("$h_x-dollar:"), "$nosuch ${lc:X}");
+  EXPECT_EQ(ok("$message_body"), "${eval:1/0}");
+  EXPECT_EQ(ok("${lc:$h_x-dollar:}"), "$nosuch ${lc:x}");
+}
+
+TEST(Expand, CapturesFromStateAndRestoredAfterIf) {
+  ExpandState st;
+  st.captures = {"all", "one", "two"};
+  EXPECT_EQ(ok("$1-$2-$3", st), "one-two-");
+  EXPECT_EQ(ok("${if match{abc}{(b)}{$1}}:$1", st), "b:one");
+  EXPECT_EQ(ok("${sg{abc}{(b)}{[\\$1]}}:$1", st), "a[b]c:one");
+}
+
+TEST(Expand, OutputLimit) {
+  ExpandState st;
+  st.max_output = 100;
+  std::string big(200, 'x');
+  EXPECT_FALSE(err(big, st).empty());
+  EXPECT_FALSE(err("${sg{" + std::string(60, 'a') + "}{a}{aaaa}}", st).empty());
+}
+
+TEST(Expand, HostileInputIsBounded) {
+  auto t0 = std::chrono::steady_clock::now();
+  Ctx ctx;
+  ExpandState st;
+  // catastrophic backtracking: the match limit stops it
+  (void)expand_string("${if match{" + std::string(40, 'a') + "!}{^(a+)+\\$}{y}{n}}", ctx, st);
+  (void)expand_string("${sg{" + std::string(2000, 'a') + "}{(a*)*b}{x}}", ctx, st);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  // deep nesting fails cleanly instead of overflowing the stack
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "${lc:";
+  EXPECT_FALSE(compile_expansion(deep + "x"));
+  EXPECT_FALSE(err("${eval:" + std::string(100000, '(') + "1}").empty());
+  EXPECT_FALSE(err("${eval:" + std::string(100000, '-') + "1}").empty());
+  std::string ifs;
+  for (int i = 0; i < 5000; ++i) ifs += "${if !";
+  EXPECT_FALSE(compile_expansion(ifs));
+}
+
+TEST(Expand, HelpersForContexts) {
+  HeaderList h = {{"From", " a@b"}, {"Subject", " =?utf-8?q?caf=C3=A9?=  "}, {"Reply-To", "  "}};
+  EXPECT_EQ(message_headers_value(h, false), "From: a@b\nSubject: caf\xc3\xa9\nReply-To:");
+  EXPECT_EQ(message_headers_value(h, true), "From: a@b\nSubject: =?utf-8?q?caf=C3=A9?=  \nReply-To:  \n");
+  EXPECT_EQ(reply_address_value(h), "a@b");
+}
+
+}  // namespace
+}  // namespace nougat::filterlang
