@@ -7,6 +7,7 @@ namespace nougat::cli {
 int cmd_serve(int argc, char** argv, int first);
 int cmd_config(int argc, char** argv, int first);
 int cmd_user(int argc, char** argv, int first);
+int cmd_bayes(int argc, char** argv, int first);
 int cmd_filter(int argc, char** argv, int first);
 
 }  // namespace nougat::cli

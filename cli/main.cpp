@@ -17,6 +17,10 @@ constexpr std::string_view kUsage =
     "  user del ADDRESS                                          remove a user\n"
     "  user list                                                 list users\n"
     "  filter test FILE [--sender A] [--local-part L] [--domain D] [--home H] [--trace] < MSG   test a .forward file\n"
+    "  bayes train [--user A] (--spam|--ham) [--unlearn] PATH... train the spam classifier\n"
+    "  bayes classify [--user A] [--tsv] PATH...                 classify messages\n"
+    "  bayes stats [--user A] | bayes eval --spam DIR... --ham DIR... [--folds K]\n"
+    "  scan [--database PATH]... [--stats] FILE...               scan files for viruses (like clamscan)\n"
     "  version                                                   print the version\n"
     "\n"
     "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
@@ -32,6 +36,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return nougat::cli::cmd_serve(argc, argv, 2);
   if (cmd == "config") return nougat::cli::cmd_config(argc, argv, 2);
   if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);
+  if (cmd == "bayes") return nougat::cli::cmd_bayes(argc, argv, 2);
   if (cmd == "filter") return nougat::cli::cmd_filter(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "nougat 0.1.0\n";

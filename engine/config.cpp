@@ -46,6 +46,15 @@ Problem want_int(const toml::node& n, Int& out, int64_t min, int64_t max) {
   return std::nullopt;
 }
 
+// A probability: a number (integer or float) between 0 and 1.
+Problem want_fraction(const toml::node& n, double& out) {
+  if (!n.is_number()) return "expected a number between 0 and 1";
+  double v = *n.value<double>();
+  if (!(v >= 0.0 && v <= 1.0)) return "must be between 0 and 1";
+  out = v;
+  return std::nullopt;
+}
+
 // A list key accepts one string or an array of strings.
 Problem want_strings(const toml::node& n, std::vector<std::string>& out) {
   out.clear();
@@ -218,6 +227,26 @@ const std::map<std::string, Setter>& schema() {
        [](const toml::node& n, Config& c) { return want_bool(n, c.routers.forward_files); }},
       {"transports.maildir_fsync",
        [](const toml::node& n, Config& c) { return want_bool(n, c.transports.maildir_fsync); }},
+      {"spam.enabled", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.enabled); }},
+      {"spam.spam_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.spam_cutoff); }},
+      {"spam.ham_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.ham_cutoff); }},
+      {"spam.action",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         s = lower(s);
+         if (s != "tag" && s != "junk" && s != "reject" && s != "off") return "expected tag, junk, reject or off";
+         c.spam.action = s;
+         return std::nullopt;
+       }},
+      {"spam.bigrams", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.bigrams); }},
+      {"spam.store",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         c.spam.store = s;
+         return std::nullopt;
+       }},
   };
   return kSchema;
 }
@@ -400,6 +429,13 @@ std::string Config::to_toml() const {
   o += std::string("forward_files = ") + (routers.forward_files ? "true" : "false") + "\n";
   o += "\n[transports]\n";
   o += std::string("maildir_fsync = ") + (transports.maildir_fsync ? "true" : "false") + "\n";
+  o += "\n[spam]\n";
+  o += std::string("enabled = ") + (spam.enabled ? "true" : "false") + "\n";
+  o += fmt::format("spam_cutoff = {}\n", spam.spam_cutoff);
+  o += fmt::format("ham_cutoff = {}\n", spam.ham_cutoff);
+  o += "action = " + quote(spam.action) + "\n";
+  o += std::string("bigrams = ") + (spam.bigrams ? "true" : "false") + "\n";
+  o += "store = " + quote(spam.store.string()) + "\n";
   return o;
 }
 
@@ -443,6 +479,10 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
   if (!log_set) c->server.log_file = c->server.data_dir / "log" / "nougat.log";
   if (c->tls.cert.empty() != c->tls.key.empty())
     return make_error("tls: set both tls.cert and tls.key, or neither");
+  if (c->spam.ham_cutoff > c->spam.spam_cutoff)
+    return make_error("spam: ham_cutoff must not be above spam_cutoff");
+  if (c->spam.store.empty()) c->spam.store = c->server.data_dir / "bayes";
+  else c->spam.store = std::filesystem::absolute(c->spam.store, ec);
   if (c->tls.cert.empty()) {
     c->tls.cert = c->server.data_dir / "tls" / "cert.pem";
     c->tls.key = c->server.data_dir / "tls" / "key.pem";

@@ -57,6 +57,14 @@ struct Config {
   struct Transports {
     bool maildir_fsync = true;
   } transports;
+  struct Spam {                       // the Bayesian classifier (scanners/bayes.hpp)
+    bool enabled = true;
+    double spam_cutoff = 0.99;        // score >= spam_cutoff: spam
+    double ham_cutoff = 0.45;         // score < ham_cutoff: ham; between: unsure
+    std::string action = "junk";      // tag | junk (tag + Junk folder) | reject | off
+    bool bigrams = true;              // adjacent word pairs as tokens too
+    std::filesystem::path store;      // default: <data>/bayes
+  } spam;
   struct Antivirus {
     std::string engine = "libclamav";               // "libclamav" | "clamd" | "off"
     std::vector<std::filesystem::path> signatures;  // libclamav; default: scanners::default_signature_dirs()

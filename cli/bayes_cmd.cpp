@@ -1,0 +1,441 @@
+// `nougat bayes train|classify|stats|eval`: the Bayesian classifier from the
+// command line (scanners/bayes.hpp over the LMDB token store in
+// spam.store, default <data>/bayes; --user ADDRESS reads that user's store on
+// top of the global one and trains only the user's).
+// PATH arguments: a message file, an mbox file (starts with a "From " line and
+// holds several), a Maildir (cur/ and new/) or a directory whose every regular
+// file is one message.
+// Output contracts scripts rely on: `classify --tsv` prints exactly one line
+// per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (mbox messages are
+// "PATH:N", N from 1). Progress goes to stderr, and only on a terminal.
+// Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "scanners/bayes.hpp"
+#include "scanners/lmdb_store.hpp"
+#include "scanners/memory_store.hpp"
+
+namespace nougat::cli {
+namespace {
+namespace fs = std::filesystem;
+using namespace nougat::scanners;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kBayesUsage =
+    "usage: nougat bayes train [--user ADDRESS] (--spam|--ham) [--unlearn] PATH...\n"
+    "       nougat bayes classify [--user ADDRESS] [--tsv] PATH...\n"
+    "       nougat bayes stats [--user ADDRESS]\n"
+    "       nougat bayes eval --spam DIR... --ham DIR... [--folds K]\n"
+    "  PATH is a message file, a directory of message files, a Maildir or an mbox.\n"
+    "  Every command also takes --data DIR, --config FILE and --set KEY=VALUE\n"
+    "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.store).\n";
+
+int usage(std::string_view msg) {
+  std::cerr << "nougat bayes: " << msg << "\n" << kBayesUsage;
+  return 2;
+}
+
+// One message: a file, or a slice of an mbox file.
+struct Item {
+  std::string path;
+  size_t offset = 0, length = std::string::npos;
+  std::string label;
+};
+
+bool read_file(const std::string& path, std::string& out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  out.clear();
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+// "From sender Mon Jan  1 00:00:00 2024": a From_ line has a time and a year.
+bool from_line(std::string_view line) {
+  if (line.substr(0, 5) != "From ") return false;
+  int digits = 0, best = 0;
+  for (char c : line) {
+    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
+    best = std::max(best, digits);
+  }
+  return line.find(':') != std::string_view::npos && best >= 4;
+}
+
+// Offsets of the messages of an mbox: each From_ line after an empty line.
+std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
+  std::vector<size_t> starts{0};
+  for (size_t p = s.find("\nFrom "); p != std::string_view::npos; p = s.find("\nFrom ", p + 1)) {
+    bool blank_before = p >= 1 && (s[p - 1] == '\n' || (p >= 2 && s[p - 1] == '\r' && s[p - 2] == '\n'));
+    size_t eol = s.find('\n', p + 1);
+    if (blank_before && from_line(s.substr(p + 1, eol == std::string_view::npos ? eol : eol - p - 1)))
+      starts.push_back(p + 1);
+  }
+  std::vector<std::pair<size_t, size_t>> r;
+  for (size_t i = 0; i < starts.size(); ++i)
+    r.emplace_back(starts[i], (i + 1 < starts.size() ? starts[i + 1] : s.size()) - starts[i]);
+  return r;
+}
+
+void add_file(const fs::path& p, std::vector<Item>& items, bool allow_mbox) {
+  std::string head;
+  if (allow_mbox) {
+    std::ifstream in(p, std::ios::binary);
+    head.resize(5);
+    in.read(head.data(), 5);
+    head.resize(size_t(in.gcount()));
+  }
+  if (head == "From ") {
+    std::string data;
+    if (read_file(p.string(), data)) {
+      auto parts = mbox_split(data);
+      if (parts.size() > 1) {
+        for (size_t i = 0; i < parts.size(); ++i)
+          items.push_back({p.string(), parts[i].first, parts[i].second, fmt::format("{}:{}", p.string(), i + 1)});
+        return;
+      }
+    }
+  }
+  items.push_back({p.string(), 0, std::string::npos, p.string()});
+}
+
+void add_dir_files(const fs::path& dir, std::vector<Item>& items) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) items.push_back({f.string(), 0, std::string::npos, f.string()});
+}
+
+Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
+  std::vector<Item> items;
+  for (const auto& s : paths) {
+    fs::path p(s);
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      if (fs::is_directory(p / "cur", ec) && fs::is_directory(p / "new", ec)) {
+        add_dir_files(p / "cur", items);
+        add_dir_files(p / "new", items);
+      } else {
+        add_dir_files(p, items);
+      }
+    } else if (fs::is_regular_file(p, ec)) {
+      add_file(p, items, true);
+    } else {
+      return make_error(s + ": no such file or directory");
+    }
+  }
+  return items;
+}
+
+// Loads an item's bytes; mbox files are read once for all their messages.
+class ItemReader {
+ public:
+  bool load(const Item& it, std::string_view& out) {
+    if (it.path != path_) {
+      path_ = it.path;
+      if (!read_file(it.path, data_)) {
+        path_.clear();
+        return false;
+      }
+    }
+    out = std::string_view(data_).substr(std::min(it.offset, data_.size()), it.length);
+    return true;
+  }
+
+ private:
+  std::string path_, data_;
+};
+
+class Progress {
+ public:
+  Progress(std::string_view what, size_t total) : what_(what), total_(total), on_(::isatty(2)), t0_(Clock::now()) {}
+  void tick(size_t done) {
+    if (!on_ || (done % 50 && done != total_)) return;
+    double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
+    double rate = secs > 0 ? done / secs : 0;
+    double eta = rate > 0 ? (total_ - done) / rate : 0;
+    int width = 30, fill = total_ ? int(width * done / total_) : width;
+    fmt::print(stderr, "\r{} [{}{}] {}/{} {:.0f} msg/s ETA {:.0f}s ", what_, std::string(size_t(fill), '#'),
+               std::string(size_t(width - fill), ' '), done, total_, rate, eta);
+    if (done == total_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  std::string what_;
+  size_t total_;
+  bool on_;
+  Clock::time_point t0_;
+};
+
+struct Context {
+  engine::ConfigPtr cfg;
+  BayesParams params;
+  TokenizerOptions topts;
+};
+
+Context make_context(const engine::ConfigPtr& cfg) {
+  Context c{cfg, {}, {}};
+  c.params.spam_cutoff = cfg->spam.spam_cutoff;
+  c.params.ham_cutoff = cfg->spam.ham_cutoff;
+  c.topts.bigrams = cfg->spam.bigrams;
+  return c;
+}
+
+// The store to use: global, or the user's on top of it. `writable`: create
+// what is missing; else a missing store reads as an empty one.
+Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable) {
+  const fs::path& dir = ctx.cfg->spam.store;
+  auto open = [&](const fs::path& d) -> Result<std::shared_ptr<TokenStore>> {
+    std::error_code ec;
+    if (!writable && !fs::exists(d / "data.mdb", ec)) return std::shared_ptr<TokenStore>(std::make_shared<MemoryStore>());
+    auto s = LmdbStore::open(d);
+    if (!s) return s.error();
+    return std::shared_ptr<TokenStore>(std::move(*s));
+  };
+  if (user.empty()) return open(dir);
+  auto udir = user_store_dir(dir, user);
+  if (!udir) return udir.error();
+  auto u = open(*udir);
+  if (!u) return u;
+  std::error_code ec;
+  if (!fs::exists(dir / "data.mdb", ec)) return u;
+  auto g = open(dir);
+  if (!g) return g;
+  return std::shared_ptr<TokenStore>(std::make_shared<LayeredStore>(*g, *u));
+}
+
+int fail(const Error& e) {
+  std::cerr << "nougat bayes: " << e.text << (e.detail.empty() ? "" : ": " + e.detail) << "\n";
+  return 1;
+}
+
+int train(const Args& a, const Context& ctx) {
+  bool spam = a.has("spam"), ham = a.has("ham");
+  if (spam == ham) return usage("train needs exactly one of --spam or --ham");
+  if (a.positional.size() < 2) return usage("train needs at least one PATH");
+  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  if (!items) return fail(items.error());
+  auto store = open_store(ctx, a.value("user"), true);
+  if (!store) return fail(store.error());
+  constexpr size_t kBatch = 500;
+  std::vector<LearnItem> batch;
+  ItemReader reader;
+  Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
+  size_t done = 0, unreadable = 0;
+  for (const auto& it : *items) {
+    std::string_view raw;
+    if (!reader.load(it, raw)) {
+      std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+      ++unreadable;
+    } else {
+      batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn")});
+    }
+    progress.tick(++done);
+    if (batch.size() >= kBatch || done == items->size()) {
+      if (auto st = (*store)->learn(batch); !st) return fail(st.error());
+      batch.clear();
+    }
+  }
+  if (items->empty()) progress.tick(0);
+  return unreadable ? 1 : 0;
+}
+
+void report(const Item& it, const Classification& c, const TokenList& tl) {
+  fmt::print("{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", it.label,
+             verdict_name(c.verdict), c.score, c.clues.size(), c.tokens, c.totals.spam_messages,
+             c.totals.ham_messages);
+  if (c.clues.empty()) return;
+  fmt::print("  {:<40} {:>6} {:>6} {:>7}\n", "token", "spam", "ham", "prob");
+  for (size_t i = 0; i < std::min<size_t>(10, c.clues.size()); ++i) {
+    const auto& cl = c.clues[i];
+    auto t = tl.text.find(cl.token);
+    std::string name = t == tl.text.end() ? fmt::format("#{:016x}", cl.token) : t->second;
+    for (auto& ch : name)
+      if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+    if (name.size() > 40) name = name.substr(0, 37) + "...";
+    fmt::print("  {:<40} {:>6} {:>6} {:>7.4f}\n", name, cl.spam, cl.ham, cl.prob);
+  }
+}
+
+int classify(const Args& a, const Context& ctx) {
+  if (a.positional.size() < 2) return usage("classify needs at least one PATH");
+  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  if (!items) return fail(items.error());
+  auto store = open_store(ctx, a.value("user"), false);
+  if (!store) return fail(store.error());
+  Classifier clf(**store, ctx.params, ctx.topts);
+  bool tsv = a.has("tsv");
+  ItemReader reader;
+  std::string out;
+  int status = 0;
+  for (const auto& it : *items) {
+    std::string_view raw;
+    if (!reader.load(it, raw)) {
+      std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+      status = 1;
+      continue;
+    }
+    TokenList tl = tokenize(raw, ctx.topts, !tsv);
+    auto c = clf.classify(tl);
+    if (!c) return fail(c.error());
+    if (tsv) {
+      fmt::format_to(std::back_inserter(out), "{}\t{}\t{:.6f}\n", it.label, verdict_name(c->verdict), c->score);
+      if (out.size() > 1 << 16) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
+    } else {
+      report(it, *c, tl);
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return status;
+}
+
+int stats(const Args& a, const Context& ctx) {
+  auto store = open_store(ctx, a.value("user"), false);
+  if (!store) return fail(store.error());
+  auto t = (*store)->totals();
+  if (!t) return fail(t.error());
+  fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", ctx.cfg->spam.store.string(),
+             t->spam_messages, t->ham_messages, t->tokens);
+  return 0;
+}
+
+// K-fold cross-validation in memory: tokenize once, train on K-1 folds,
+// classify the remaining one; folds come from a fixed-seed shuffle.
+struct EvalArgs {
+  std::vector<std::string> raw;
+  std::string value(const std::string& flag, const std::string& dflt) const {
+    for (size_t i = 0; i + 1 < raw.size(); ++i)
+      if (raw[i] == "--" + flag) return raw[i + 1];
+    return dflt;
+  }
+};
+
+int eval(const EvalArgs& a, const Context& ctx) {
+  // --spam DIR... --ham DIR...: each flag takes the paths up to the next flag.
+  std::vector<std::string> spam_paths, ham_paths, *into = nullptr;
+  for (const auto& s : a.raw) {
+    if (s == "--spam" || s == "--ham") into = s == "--spam" ? &spam_paths : &ham_paths;
+    else if (s.rfind("--spam=", 0) == 0) spam_paths.push_back(s.substr(7));
+    else if (s.rfind("--ham=", 0) == 0) ham_paths.push_back(s.substr(6));
+    else if (s.rfind("--", 0) == 0) into = nullptr;
+    else if (into) into->push_back(s);
+  }
+  if (spam_paths.empty() || ham_paths.empty()) return usage("eval needs --spam DIR and --ham DIR");
+  int folds = std::atoi(a.value("folds", "5").c_str());
+  if (folds < 2 || folds > 100) return usage("--folds must be between 2 and 100");
+  struct Sample {
+    std::vector<uint64_t> tokens;
+    bool spam;
+    int fold;
+  };
+  std::vector<Sample> samples;
+  for (int cls = 0; cls < 2; ++cls) {
+    auto items = collect(cls ? spam_paths : ham_paths);
+    if (!items) return fail(items.error());
+    ItemReader reader;
+    for (const auto& it : *items) {
+      std::string_view raw;
+      if (reader.load(it, raw)) samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0});
+    }
+  }
+  std::mt19937_64 rng(20020801);
+  std::vector<size_t> order(samples.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  for (size_t i = 0; i < order.size(); ++i) samples[order[i]].fold = int(i % size_t(folds));
+  size_t n_spam = 0, n_ham = 0, fp = 0, fn = 0, spam_unsure = 0, ham_unsure = 0, caught = 0;
+  for (int f = 0; f < folds; ++f) {
+    MemoryStore store;
+    std::vector<LearnItem> learn;
+    for (const auto& s : samples)
+      if (s.fold != f) learn.push_back({s.tokens, s.spam, false});
+    if (auto st = store.learn(learn); !st) return fail(st.error());
+    Classifier clf(store, ctx.params, ctx.topts);
+    for (const auto& s : samples) {
+      if (s.fold != f) continue;
+      TokenList tl;
+      tl.hashes = s.tokens;
+      auto c = clf.classify(tl);
+      if (!c) return fail(c.error());
+      if (s.spam) {
+        ++n_spam;
+        fn += c->verdict == SpamVerdict::kHam;
+        spam_unsure += c->verdict == SpamVerdict::kUnsure;
+        caught += c->verdict == SpamVerdict::kSpam;
+      } else {
+        ++n_ham;
+        fp += c->verdict == SpamVerdict::kSpam;
+        ham_unsure += c->verdict == SpamVerdict::kUnsure;
+      }
+    }
+  }
+  auto pct = [](size_t a, size_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
+  fmt::print("messages: {} ham, {} spam, {} folds\n", n_ham, n_spam, folds);
+  fmt::print("false positives (ham -> spam): {} ({:.3f}%)\n", fp, pct(fp, n_ham));
+  fmt::print("false negatives (spam -> ham): {} ({:.3f}%)\n", fn, pct(fn, n_spam));
+  fmt::print("unsure: {} ham ({:.3f}%), {} spam ({:.3f}%)\n", ham_unsure, pct(ham_unsure, n_ham), spam_unsure,
+             pct(spam_unsure, n_spam));
+  fmt::print("spam caught (spam -> spam): {} ({:.3f}%)\n", caught, pct(caught, n_spam));
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bayes(int argc, char** argv, int first) {
+  if (first < argc && std::string_view(argv[first]) == "eval") {
+    // eval's --spam/--ham take lists, which Args cannot express: only the
+    // common flags go through it.
+    EvalArgs ea;
+    std::vector<char*> common{argv[0]};
+    for (int i = first + 1; i < argc; ++i) {
+      std::string s = argv[i];
+      bool common_flag = s == "--data" || s == "--config" || s == "--set";
+      if (common_flag && i + 1 < argc) {
+        common.push_back(argv[i]);
+        common.push_back(argv[++i]);
+      } else if (s.rfind("--data=", 0) == 0 || s.rfind("--config=", 0) == 0 || s.rfind("--set=", 0) == 0) {
+        common.push_back(argv[i]);
+      } else {
+        ea.raw.push_back(s);
+      }
+    }
+    auto cargs = parse_args(int(common.size()), common.data(), 1, {}, {});
+    if (!cargs) return usage(cargs.error().text);
+    auto cfg = load_config_or_report(*cargs);
+    if (!cfg) return 1;
+    return eval(ea, make_context(cfg));
+  }
+  auto args = parse_args(argc, argv, first, {"user"}, {"tsv", "unlearn", "spam", "ham"});
+  if (!args) return usage(args.error().text);
+  if (args->positional.empty()) return usage("missing subcommand");
+  auto cfg = load_config_or_report(*args);
+  if (!cfg) return 1;
+  Context ctx = make_context(cfg);
+  const std::string& sub = args->positional[0];
+  if (sub == "train") return train(*args, ctx);
+  if (sub == "classify") return classify(*args, ctx);
+  if (sub == "stats") return stats(*args, ctx);
+  return usage("unknown subcommand '" + sub + "'");
+}
+
+}  // namespace nougat::cli

@@ -1,0 +1,104 @@
+#include "scanners/bayes.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace nougat::scanners {
+
+std::string_view verdict_name(SpamVerdict v) {
+  switch (v) {
+    case SpamVerdict::kHam: return "ham";
+    case SpamVerdict::kSpam: return "spam";
+    case SpamVerdict::kUnsure: break;
+  }
+  return "unsure";
+}
+
+double chi2q(double x2, size_t v) {
+  if (v < 2 || x2 <= 0) return 1.0;
+  // Q = exp(-m) * sum_{i < v/2} m^i / i!  computed as exp(log-sum-exp).
+  double m = x2 / 2, log_term = -m, log_sum = -m;
+  for (size_t i = 1; i < v / 2; ++i) {
+    log_term += std::log(m / double(i));
+    double hi = std::max(log_sum, log_term), lo = std::min(log_sum, log_term);
+    log_sum = hi + std::log1p(std::exp(lo - hi));
+  }
+  return std::min(1.0, std::exp(log_sum));
+}
+
+Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<const TokenCounts> counts,
+                                   const StoreTotals& totals) const {
+  Classification c;
+  c.totals = totals;
+  c.tokens = tokens.size();
+  if (totals.spam_messages == 0 || totals.ham_messages == 0) return c;  // untrained: unsure at 0.5
+  const double S = double(totals.spam_messages), H = double(totals.ham_messages);
+  const double s = params_.unknown_strength, x = params_.unknown_prob;
+  const double small = std::min(S, H);
+  c.clues.reserve(64);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto& k = counts[i];
+    if (k.spam == 0 && k.ham == 0) continue;
+    double sr = std::min(1.0, k.spam / S), hr = std::min(1.0, k.ham / H);
+    double p = sr / (sr + hr);
+    // Evidence counts as if both classes had been trained equally often: a
+    // token in 47 of 2750 hams and none of 500 spams is weaker evidence than
+    // 47 hams against none of 2750 spams (SpamBayes' imbalance adjustment).
+    double n = params_.imbalance_adjust ? k.spam * (small / S) + k.ham * (small / H) : double(k.spam) + double(k.ham);
+    double f = (s * x + n * p) / (s + n);
+    if (std::fabs(f - 0.5) < params_.min_dev) continue;
+    c.clues.push_back({tokens[i], f, k.spam, k.ham});
+  }
+  auto stronger = [](const Clue& a, const Clue& b) {
+    double da = std::fabs(a.prob - 0.5), db = std::fabs(b.prob - 0.5);
+    return da != db ? da > db : a.token < b.token;  // deterministic order
+  };
+  if (c.clues.size() > params_.max_tokens) {
+    std::nth_element(c.clues.begin(), c.clues.begin() + long(params_.max_tokens), c.clues.end(), stronger);
+    c.clues.resize(params_.max_tokens);
+  }
+  std::sort(c.clues.begin(), c.clues.end(), stronger);
+  if (c.clues.empty()) return c;
+  double ln_ham = 0, ln_spam = 0;
+  for (const auto& cl : c.clues) {
+    double f = std::clamp(cl.prob, 1e-9, 1 - 1e-9);
+    ln_ham += std::log(f);
+    ln_spam += std::log1p(-f);
+  }
+  size_t v = 2 * c.clues.size();
+  double spamminess = 1.0 - chi2q(-2.0 * ln_spam, v);
+  double hamminess = 1.0 - chi2q(-2.0 * ln_ham, v);
+  c.score = std::clamp((1.0 + spamminess - hamminess) / 2.0, 0.0, 1.0);
+  c.verdict = c.score >= params_.spam_cutoff ? SpamVerdict::kSpam
+              : c.score < params_.ham_cutoff ? SpamVerdict::kHam
+                                             : SpamVerdict::kUnsure;
+  return c;
+}
+
+Result<Classification> Classifier::classify(const TokenList& tokens) const {
+  std::vector<TokenCounts> counts(tokens.hashes.size());
+  auto totals = store_.lookup(tokens.hashes, counts);
+  if (!totals) return totals.error();
+  return combine(tokens.hashes, counts, *totals);
+}
+
+std::vector<std::string> spam_headers(const Classification& c, const BayesParams& p) {
+  bool spam = c.verdict == SpamVerdict::kSpam;
+  return {
+      fmt::format("X-Spam-Score: {:.4f}", c.score),
+      fmt::format("X-Spam-Status: {}, score={:.3f} required={:.3f} verdict={} tokens={}", spam ? "Yes" : "No",
+                  c.score, p.spam_cutoff, verdict_name(c.verdict), c.clues.size()),
+      fmt::format("X-Spam-Flag: {}", spam ? "YES" : "NO"),
+  };
+}
+
+std::vector<std::pair<std::string, std::string>> spam_variables(const Classification& c) {
+  long tenths = std::lround(c.score * 10);
+  return {{"spam_score", fmt::format("{:.3f}", c.score)},
+          {"spam_score_int", std::to_string(std::lround(c.score * 1000))},
+          {"spam_bar", tenths > 0 ? std::string(size_t(tenths), '+') : std::string("/")}};
+}
+
+}  // namespace nougat::scanners

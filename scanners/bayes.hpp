@@ -1,0 +1,89 @@
+// The Bayesian spam classifier: Robinson's per-token probabilities combined
+// with Fisher's chi-square method (as in SpamBayes and bogofilter), over the
+// tokens of scanners/tokenizer.hpp and the counts of a TokenStore.
+//
+// Per token, with s spam and h ham messages seen among S spam and H ham:
+//   p = (s/S) / (s/S + h/H),   f = (strength * x + n * p) / (strength + n),  n = s + h
+// Tokens with |f - 0.5| < min_dev carry no evidence; the max_tokens strongest
+// remain. Their spamminess S' = 1 - chi2Q(-2 sum ln(1 - f), 2k) and hamminess
+// H' = 1 - chi2Q(-2 sum ln f, 2k) give score = (1 + S' - H') / 2 in [0, 1]:
+// near 1 spam, near 0 ham, near 0.5 either no evidence or strong evidence both
+// ways (which is what "unsure" is for).
+// Defaults are SpamBayes' published, cross-validated ones (strength 0.45,
+// x 0.5, min_dev 0.1, 150 tokens); the cut-offs are bogofilter's (ham below
+// 0.45, spam from 0.99), i.e. a false positive costs far more than a miss.
+// A store without both spam and ham messages classifies everything as unsure
+// at exactly 0.5.
+// Failure: only the store's errors (Result).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "scanners/token_store.hpp"
+#include "scanners/tokenizer.hpp"
+
+namespace nougat::scanners {
+
+struct BayesParams {
+  double unknown_strength = 0.45;  // weight of the prior x against the counts
+  double unknown_prob = 0.5;       // x: the probability of a token never seen
+  double min_dev = 0.1;            // ignore tokens this close to 0.5
+  size_t max_tokens = 150;         // strongest tokens combined per message
+  double ham_cutoff = 0.45;        // score < ham_cutoff: ham
+  double spam_cutoff = 0.99;       // score >= spam_cutoff: spam
+  bool imbalance_adjust = true;    // scale counts to the smaller class (see bayes.cpp)
+};
+
+enum class SpamVerdict { kHam, kUnsure, kSpam };
+std::string_view verdict_name(SpamVerdict v);  // "ham", "unsure", "spam"
+
+struct Clue {
+  uint64_t token = 0;
+  double prob = 0.5;  // f above
+  uint32_t spam = 0, ham = 0;
+};
+
+struct Classification {
+  double score = 0.5;
+  SpamVerdict verdict = SpamVerdict::kUnsure;
+  std::vector<Clue> clues;  // strongest first (only those combined)
+  StoreTotals totals;
+  size_t tokens = 0;        // distinct tokens in the message
+};
+
+class Classifier {
+ public:
+  Classifier(const TokenStore& store, BayesParams p = {}, TokenizerOptions t = {})
+      : store_(store), params_(p), topts_(t) {}
+
+  Result<Classification> classify(const TokenList& tokens) const;
+  Result<Classification> classify(std::string_view raw_message) const {
+    return classify(tokenize(raw_message, topts_));
+  }
+  // The score and verdict of a message's counts (pure; used by the above).
+  Classification combine(std::span<const uint64_t> tokens, std::span<const TokenCounts> counts,
+                         const StoreTotals& totals) const;
+
+  const BayesParams& params() const { return params_; }
+  const TokenizerOptions& tokenizer_options() const { return topts_; }
+
+ private:
+  const TokenStore& store_;
+  BayesParams params_;
+  TokenizerOptions topts_;
+};
+
+// Chi-square survival function Q(x2, v) for even v (exact series, log space).
+double chi2q(double x2, size_t v);
+
+// X-Spam-Score, X-Spam-Status ("Yes, score=0.998 required=0.990 tokens=…"),
+// X-Spam-Flag (YES / NO), as "Name: value" lines without line breaks.
+std::vector<std::string> spam_headers(const Classification& c, const BayesParams& p);
+// The filter variables: spam_score ("0.998"), spam_score_int (score in
+// thousandths, "998"), spam_bar ("+" per tenth, "/" when below 0.05).
+std::vector<std::pair<std::string, std::string>> spam_variables(const Classification& c);
+
+}  // namespace nougat::scanners

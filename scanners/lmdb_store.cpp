@@ -1,0 +1,174 @@
+#include "scanners/lmdb_store.hpp"
+
+#include <fmt/format.h>
+#include <lmdb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+
+namespace nougat::scanners {
+namespace {
+
+constexpr uint64_t kMetaKey = 0;
+constexpr uint64_t kFormat = 1;
+
+struct Meta {
+  uint64_t format = kFormat, spam = 0, ham = 0;
+};
+
+Error lmdb_error(std::string_view what, int rc) {
+  return make_error(fmt::format("token store: {} failed", what), mdb_strerror(rc));
+}
+
+struct ReadTxn {
+  MDB_txn* txn = nullptr;
+  ~ReadTxn() {
+    if (txn) mdb_txn_abort(txn);
+  }
+};
+
+Meta read_meta(MDB_txn* txn, MDB_dbi dbi) {
+  Meta m;
+  uint64_t k = kMetaKey;
+  MDB_val key{sizeof k, &k}, val;
+  if (mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size >= sizeof(Meta)) std::memcpy(&m, val.mv_data, sizeof m);
+  return m;
+}
+
+}  // namespace
+
+LmdbStore::~LmdbStore() {
+  if (env_) mdb_env_close(env_);
+}
+
+Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& dir, Options opt) {
+  std::error_code ec;
+  if (!opt.read_only) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error("token store: cannot create " + dir.string(), ec.message());
+  } else if (!std::filesystem::exists(dir / "data.mdb", ec)) {
+    return make_error("token store: no store in " + dir.string() + " (train it first)");
+  }
+  std::unique_ptr<LmdbStore> s(new LmdbStore());
+  if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
+  mdb_env_set_mapsize(s->env_, opt.map_size);
+  mdb_env_set_maxreaders(s->env_, 512);
+  unsigned flags = MDB_NOTLS | (opt.read_only ? MDB_RDONLY : 0);
+  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc)
+    return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
+  int dead = 0;
+  mdb_reader_check(s->env_, &dead);
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(s->env_, nullptr, opt.read_only ? MDB_RDONLY : 0, &txn); rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  MDB_dbi dbi;
+  if (int rc = mdb_dbi_open(txn, nullptr, MDB_INTEGERKEY | (opt.read_only ? 0 : MDB_CREATE), &dbi); rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error("mdb_dbi_open", rc);
+  }
+  Meta m = read_meta(txn, dbi);
+  if (m.format != kFormat) {
+    mdb_txn_abort(txn);
+    return make_error(fmt::format("token store: {} has format {}, expected {}", dir.string(), m.format, kFormat));
+  }
+  if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
+  s->dbi_ = dbi;
+  return s;
+}
+
+Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const {
+  ReadTxn r;
+  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  // Visiting the keys in order keeps the B-tree walk on warm pages.
+  std::vector<uint32_t> order(tokens.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tokens[a] < tokens[b]; });
+  for (uint32_t i : order) {
+    uint64_t k = tokens[i];
+    MDB_val key{sizeof k, &k}, val;
+    int rc = mdb_get(r.txn, dbi_, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(TokenCounts) && k != kMetaKey) {
+      std::memcpy(&out[i], val.mv_data, sizeof(TokenCounts));
+    } else if (rc == 0 || rc == MDB_NOTFOUND) {
+      out[i] = {};
+    } else {
+      return lmdb_error("mdb_get", rc);
+    }
+  }
+  Meta m = read_meta(r.txn, dbi_);
+  MDB_stat st{};
+  mdb_stat(r.txn, dbi_, &st);
+  return StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0};
+}
+
+Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
+
+Status LmdbStore::learn(std::span<const LearnItem> batch) {
+  // Sum the batch first: one get/put per distinct token, in key order.
+  struct Delta {
+    int64_t spam = 0, ham = 0;
+  };
+  std::unordered_map<uint64_t, Delta> deltas;
+  int64_t dspam = 0, dham = 0;
+  for (const auto& item : batch) {
+    int64_t d = item.unlearn ? -1 : 1;
+    (item.spam ? dspam : dham) += d;
+    for (uint64_t t : item.tokens) {
+      if (t == kMetaKey) continue;
+      auto& e = deltas[t];
+      (item.spam ? e.spam : e.ham) += d;
+    }
+  }
+  std::vector<std::pair<uint64_t, Delta>> sorted(deltas.begin(), deltas.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  auto fail = [&](std::string_view what, int rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error(what, rc);
+  };
+  auto apply = [](uint32_t v, int64_t d) -> uint32_t {
+    int64_t r = int64_t(v) + d;
+    return uint32_t(std::clamp<int64_t>(r, 0, UINT32_MAX));
+  };
+  for (auto& [tok, d] : sorted) {
+    uint64_t k = tok;
+    MDB_val key{sizeof k, &k}, val;
+    TokenCounts c;
+    int rc = mdb_get(txn, dbi_, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof c) std::memcpy(&c, val.mv_data, sizeof c);
+    else if (rc != 0 && rc != MDB_NOTFOUND) return fail("mdb_get", rc);
+    c.spam = apply(c.spam, d.spam);
+    c.ham = apply(c.ham, d.ham);
+    if (c.spam == 0 && c.ham == 0) {
+      if (rc == 0) {
+        if (int r2 = mdb_del(txn, dbi_, &key, nullptr); r2 && r2 != MDB_NOTFOUND) return fail("mdb_del", r2);
+      }
+      continue;
+    }
+    MDB_val nv{sizeof c, &c};
+    if (int r2 = mdb_put(txn, dbi_, &key, &nv, 0); r2) return fail("mdb_put", r2);
+  }
+  Meta m = read_meta(txn, dbi_);
+  m.spam = uint64_t(std::max<int64_t>(0, int64_t(m.spam) + dspam));
+  m.ham = uint64_t(std::max<int64_t>(0, int64_t(m.ham) + dham));
+  uint64_t k = kMetaKey;
+  MDB_val key{sizeof k, &k}, nv{sizeof m, &m};
+  if (int rc = mdb_put(txn, dbi_, &key, &nv, 0); rc) return fail("mdb_put", rc);
+  if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
+  return Ok{};
+}
+
+Result<std::filesystem::path> user_store_dir(const std::filesystem::path& bayes_dir, std::string_view address) {
+  std::string a;
+  for (char c : address) a += char(std::tolower(static_cast<unsigned char>(c)));
+  bool bad = a.empty() || a.front() == '.' || a.size() > 320 ||
+             std::any_of(a.begin(), a.end(), [](unsigned char c) { return c == '/' || c == '\\' || c < 0x21 || c == 0x7f; });
+  if (bad) return make_error("bad user address \"" + std::string(address) + "\"");
+  return bayes_dir / "users" / a;
+}
+
+}  // namespace nougat::scanners

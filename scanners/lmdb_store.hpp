@@ -1,0 +1,55 @@
+// LmdbStore: the TokenStore on disk, one LMDB environment per directory
+// (<data>/bayes for the global store, <data>/bayes/users/<address> for a
+// user's own). Keys are the 64-bit token hashes (MDB_INTEGERKEY), values two
+// 32-bit counts; key 0 holds the format version and the message totals.
+//
+// Promises: many readers (threads and processes) and one writer at a time;
+// readers never block the writer. Classification reads only the pages of the
+// tokens it asks for (the file is memory-mapped), so a store of millions of
+// tokens classifies without being loaded. Each learn() batch is one write
+// transaction, durable (fsync'd) on return; a process killed at any point
+// leaves the store as of its last committed batch, and stale reader slots of
+// killed processes are cleared when the store is opened.
+// Limits: map size 4 GiB of address space by default (about 100M tokens).
+// Failure: open() and every operation return errors carrying LMDB's text.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "scanners/token_store.hpp"
+
+struct MDB_env;
+
+namespace nougat::scanners {
+
+class LmdbStore final : public TokenStore {
+ public:
+  struct Options {
+    bool read_only = false;
+    size_t map_size = size_t(4) << 30;
+  };
+  // Creates the directory (and an empty store) unless read_only.
+  static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir, Options opt);
+  static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir) {
+    return open(dir, Options{});
+  }
+  ~LmdbStore() override;
+  LmdbStore(const LmdbStore&) = delete;
+  LmdbStore& operator=(const LmdbStore&) = delete;
+
+  Result<StoreTotals> lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const override;
+  Status learn(std::span<const LearnItem> batch) override;
+  Result<StoreTotals> totals() const override;
+
+ private:
+  LmdbStore() = default;
+  MDB_env* env_ = nullptr;
+  unsigned dbi_ = 0;
+};
+
+// Where a user's store lives: <bayes>/users/<address lowercased>; an address
+// that could escape that directory is an error.
+Result<std::filesystem::path> user_store_dir(const std::filesystem::path& bayes_dir, std::string_view address);
+
+}  // namespace nougat::scanners

@@ -1,0 +1,65 @@
+// Tokenizer: turns a message (engine::Message) into the distinct tokens the
+// Bayesian classifier counts, as 64-bit hashes.
+//
+// What becomes a token:
+//  - header fields: each field name ("hdr:subject"); the words of Subject,
+//    From/To/Cc/Reply-To/Sender/Return-Path (with "@domain" tokens),
+//    Content-Type/charset/encoding/filename of every part, Received hosts and
+//    IP prefixes (never its date), and the words of any other field, each
+//    prefixed by the lowercased field name. Our own verdict headers
+//    (X-Spam-*, X-Bogosity) and Date are ignored: training on delivered mail
+//    must not learn the previous verdict or the clock.
+//  - the decoded text of every text/* part (transfer decoding, charset to
+//    UTF-8): words of 3..40 bytes, lowercased (ASCII), pure numbers dropped;
+//    longer runs become "skip:" length-bucket tokens; URLs become "url:"
+//    host, parent-domain and path-word tokens; optional bigrams of adjacent
+//    words.
+//  - HTML is reduced to its text; tags give "html:" tokens, href/src give URL
+//    tokens; comments, scripts and styles are not text.
+// Limits: the first kMaxPartBytes of each part's text, kMaxHeaderBytes of each
+// field value, and at most TokenizerOptions::max_tokens tokens per message.
+// Failure: none; any input yields some (possibly empty) token list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/message.hpp"
+
+namespace nougat::scanners {
+
+inline constexpr size_t kMaxPartBytes = 256 * 1024;
+inline constexpr size_t kMaxHeaderBytes = 2048;
+
+struct TokenizerOptions {
+  bool bigrams = true;        // adjacent body/subject words as one more token
+  size_t max_tokens = 20000;  // emitted (before removing duplicates) per message
+};
+
+struct TokenList {
+  std::vector<uint64_t> hashes;                     // distinct, sorted
+  std::unordered_map<uint64_t, std::string> text;   // only when asked for (reports)
+};
+
+// The hash of one token: prefix and word (word lowercased, ASCII); never 0.
+uint64_t token_hash(std::string_view prefix, std::string_view word);
+
+TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool keep_text = false);
+TokenList tokenize(std::string_view raw, const TokenizerOptions& opt, bool keep_text = false);
+
+// Sees each HTML tag (attr "" once per tag, name lowercased) and each of its
+// attributes (attr lowercased, value unquoted).
+class HtmlTagSink {
+ public:
+  virtual ~HtmlTagSink() = default;
+  virtual void tag(std::string_view name, std::string_view attr, std::string_view value) = 0;
+};
+
+// HTML to text: common entities decoded, tags, comments, <script> and <style>
+// contents dropped, every tag a word break. Exposed for tests.
+std::string html_to_text(std::string_view html, HtmlTagSink* sink);
+
+}  // namespace nougat::scanners
