@@ -21,6 +21,7 @@ constexpr std::string_view kUsage =
     "  bayes classify [--user A] [--tsv] PATH...                 classify messages\n"
     "  bayes stats [--user A] | bayes eval --spam DIR... --ham DIR... [--folds K]\n"
     "  scan [--database PATH]... [--stats] FILE...               scan files for viruses (like clamscan)\n"
+    "  scan [--database PATH]... [--stats] FILE...               scan files for viruses (like clamscan)\n"
     "  version                                                   print the version\n"
     "\n"
     "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);
   if (cmd == "bayes") return nougat::cli::cmd_bayes(argc, argv, 2);
   if (cmd == "filter") return nougat::cli::cmd_filter(argc, argv, 2);
+  if (cmd == "scan") return nougat::cli::cmd_scan(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "nougat 0.1.0\n";
     return 0;

@@ -3,9 +3,11 @@
 // SIGINT/SIGTERM. Each component reports its own start-up problem; serve
 // exits 1 with that message rather than running half-configured.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "engine/spool.hpp"
 #include "engine/sync.hpp"
 #include "engine/tls_cert.hpp"
+#include "engine/virus_check.hpp"
 #include "smtpd/server.hpp"
 
 namespace nougat::cli {
@@ -61,6 +64,17 @@ int cmd_serve(int argc, char** argv, int first) {
   engine::SyncGroup sync(spool.dir());
   engine::Delivery delivery(cfg, spool, directory, sync);
   auto checks = engine::default_chain(cfg, directory);
+  // Antivirus: signatures load (and compile) once, here; no signatures, no start.
+  auto antivirus = engine::make_antivirus(*cfg);
+  if (!antivirus) {
+    std::cerr << "nougat serve: antivirus: " << antivirus.error().text << "\n"
+              << "  (set antivirus.signatures to a ClamAV database directory, or antivirus.engine = \"off\")\n";
+    return 1;
+  }
+  if (*antivirus) {
+    engine::log::line("", "antivirus: {}", (*antivirus)->describe());
+    checks.add(std::make_unique<engine::VirusCheck>(*antivirus, cfg->antivirus), /*eod=*/true);
+  }
 
   unsigned threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
@@ -75,12 +89,26 @@ int cmd_serve(int argc, char** argv, int first) {
   if (recovered) engine::log::line("", "recovered {} queued messages from the spool", recovered);
   delivery.start(1);
 
+  // SIGHUP: reload the virus signatures on a worker, connections stay up.
+  asio::signal_set hup(io, SIGHUP);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     engine::log::line("", "signal {} received, shutting down", sig);
     smtp.stop();
+    hup.cancel();
     io.stop();
   });
+  std::function<void()> on_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (*antivirus)
+        asio::post(workers, [av = *antivirus] {
+          if (auto st = av->reload(); !st) engine::log::line("", "antivirus: reload failed: {}", st.error().text);
+        });
+      on_hup();
+    });
+  };
+  on_hup();
   std::signal(SIGPIPE, SIG_IGN);
   engine::log::line("", "nougat ready: data {} host {}", data.string(), cfg->server.hostname);
 

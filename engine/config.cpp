@@ -11,6 +11,8 @@
 #include <optional>
 #include <toml++/toml.h>
 
+#include "scanners/antivirus.hpp"
+
 namespace nougat::engine {
 namespace {
 
@@ -115,6 +117,19 @@ Setter duration_key(std::chrono::seconds Config::Limits::*member) {
     if (!r) return r.error().text;
     if (r->count() < 1) return "must be at least 1s";
     c.limits.*member = *r;
+    return std::nullopt;
+  };
+}
+
+// A string key limited to a few words.
+Setter one_of(std::string Config::Antivirus::*member, std::vector<std::string> allowed) {
+  return [=](const toml::node& n, Config& c) -> Problem {
+    std::string s;
+    if (auto p = want_string(n, s)) return p;
+    s = lower(s);
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+      return fmt::format("expected one of: {}", fmt::join(allowed, ", "));
+    c.antivirus.*member = s;
     return std::nullopt;
   };
 }
@@ -227,6 +242,25 @@ const std::map<std::string, Setter>& schema() {
        [](const toml::node& n, Config& c) { return want_bool(n, c.routers.forward_files); }},
       {"transports.maildir_fsync",
        [](const toml::node& n, Config& c) { return want_bool(n, c.transports.maildir_fsync); }},
+      {"antivirus.engine", one_of(&Config::Antivirus::engine, {"libclamav", "clamd", "off"})},
+      {"antivirus.signatures",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::vector<std::string> v;
+         if (auto p = want_strings(n, v)) return p;
+         c.antivirus.signatures.assign(v.begin(), v.end());
+         return std::nullopt;
+       }},
+      {"antivirus.socket",
+       [](const toml::node& n, Config& c) { return want_string(n, c.antivirus.socket); }},
+      {"antivirus.action", one_of(&Config::Antivirus::action, {"reject", "quarantine", "tag"})},
+      {"antivirus.on_error", one_of(&Config::Antivirus::on_error, {"tempfail", "accept"})},
+      {"antivirus.max_size",
+       [](const toml::node& n, Config& c) -> Problem {
+         Config tmp;
+         if (auto p = size_key(&Config::Limits::message_size, 1024, 1ull << 32)(n, tmp)) return p;
+         c.antivirus.max_size = tmp.limits.message_size;
+         return std::nullopt;
+       }},
       {"spam.enabled", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.enabled); }},
       {"spam.spam_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.spam_cutoff); }},
       {"spam.ham_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.ham_cutoff); }},
@@ -264,6 +298,7 @@ Config defaults() {
   c.listen.smtp = {*parse_endpoint("127.0.0.1:2525")};
   c.listen.submission = {*parse_endpoint("127.0.0.1:2587")};
   c.listen.submissions = {*parse_endpoint("127.0.0.1:2465")};
+  c.antivirus.signatures = scanners::default_signature_dirs();
   return c;
 }
 
@@ -429,6 +464,13 @@ std::string Config::to_toml() const {
   o += std::string("forward_files = ") + (routers.forward_files ? "true" : "false") + "\n";
   o += "\n[transports]\n";
   o += std::string("maildir_fsync = ") + (transports.maildir_fsync ? "true" : "false") + "\n";
+  o += "\n[antivirus]\n";
+  o += "engine = " + quote(antivirus.engine) + "\n";
+  o += "signatures = " + array(antivirus.signatures, [](const auto& p) { return p.string(); }) + "\n";
+  o += "socket = " + quote(antivirus.socket) + "\n";
+  o += "action = " + quote(antivirus.action) + "\n";
+  o += "on_error = " + quote(antivirus.on_error) + "\n";
+  o += "max_size = " + quote(size_text(antivirus.max_size)) + "\n";
   o += "\n[spam]\n";
   o += std::string("enabled = ") + (spam.enabled ? "true" : "false") + "\n";
   o += fmt::format("spam_cutoff = {}\n", spam.spam_cutoff);
@@ -479,6 +521,8 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
   if (!log_set) c->server.log_file = c->server.data_dir / "log" / "nougat.log";
   if (c->tls.cert.empty() != c->tls.key.empty())
     return make_error("tls: set both tls.cert and tls.key, or neither");
+  if (c->antivirus.engine == "clamd" && c->antivirus.socket.empty())
+    return make_error("antivirus: engine = \"clamd\" needs antivirus.socket");
   if (c->spam.ham_cutoff > c->spam.spam_cutoff)
     return make_error("spam: ham_cutoff must not be above spam_cutoff");
   if (c->spam.store.empty()) c->spam.store = c->server.data_dir / "bayes";

@@ -1,0 +1,269 @@
+"""Antivirus at end of DATA, end to end: a real `nougat serve` with the
+in-process libclamav engine and the test signatures in rules/clamav, and
+with engine "clamd" against Debian's real clamd (clamav-daemon) started by
+the test on a socket in a temp dir. EICAR plain, in a base64 attachment, in
+a zip and in a zip in a zip is refused with 550 5.7.1 naming the virus; a
+clean message with an innocent zip is delivered; quarantine and tag
+actions; a scanner error is 451 (or accepted when on_error = accept);
+signatures reload on SIGHUP without dropping a connection.
+"""
+import io
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from harness import REPO, Nougat
+
+RULES = REPO / "rules" / "clamav"
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + b"ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR_NAME = "Nougat.Test.EICAR.UNOFFICIAL"
+CLAM_EXE = Path("/usr/share/clamav-testfiles/clam.exe")
+CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
+
+
+def zipped(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def message(to, subject, attachment=None, filename="file.bin", body="Hello.\n"):
+    m = EmailMessage()
+    m["From"] = "sender@remote.test"
+    m["To"] = to
+    m["Subject"] = subject
+    m.set_content(body)
+    if attachment is not None:
+        m.add_attachment(attachment, maintype="application", subtype="octet-stream", filename=filename)
+    return m.as_bytes().replace(b"\n", b"\r\n")
+
+
+def send(port, to, msg):
+    """(code, text): 250 on acceptance, else the refusal at end of DATA."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+        try:
+            s.sendmail("sender@remote.test", [to], msg)
+            return 250, ""
+        except smtplib.SMTPDataError as e:
+            return e.smtp_code, e.smtp_error.decode()
+
+
+class VirusCases:
+    """Shared cases: self.n is a running server whose users include the USERS."""
+
+    def check_rejected(self, user, msg):
+        code, text = send(self.n.port(), f"{user}@localhost", msg)
+        self.assertEqual(code, 550, text)
+        self.assertIn("5.7.1 virus found: " + EICAR_NAME, text)
+        time.sleep(0.05)
+        self.assertEqual(self.n.messages(f"{user}@localhost"), [])
+
+    def test_eicar_plain(self):
+        self.check_rejected("plain", message("plain@localhost", "plain", body=EICAR.decode() + "\n"))
+
+    def test_eicar_base64_attachment(self):
+        msg = message("b64@localhost", "attachment", EICAR, "eicar.com")
+        self.assertNotIn(EICAR, msg, "the attachment must be base64 on the wire")
+        self.check_rejected("b64", msg)
+
+    def test_eicar_in_zip(self):
+        self.check_rejected("zip", message("zip@localhost", "zip", zipped({"eicar.com": EICAR}), "e.zip"))
+
+    def test_eicar_in_zip_in_zip(self):
+        inner = zipped({"readme.txt": b"nothing here\n", "eicar.com": EICAR})
+        outer = zipped({"inner.zip": inner})
+        self.check_rejected("zipzip", message("zipzip@localhost", "zip in zip", outer, "outer.zip"))
+
+    def test_clean_message_with_innocent_zip_is_delivered(self):
+        z = zipped({"notes.txt": b"meeting at noon\n" * 100, "data.csv": b"a,b\n1,2\n"})
+        msg = message("clean@localhost", "clean zip", z, "notes.zip")
+        self.assertEqual(send(self.n.port(), "clean@localhost", msg)[0], 250)
+        got = self.n.wait_for_mail("clean@localhost", 1)
+        self.assertEqual(len(got), 1)
+        self.assertNotIn(b"X-Virus", got[0])
+
+
+USERS = ["plain", "b64", "zip", "zipzip", "clean", "clamexe", "hup"]
+
+
+class LibclamavTest(VirusCases, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.n = Nougat(sets=[f'antivirus.signatures=["{RULES}"]']).start()
+        for u in USERS:
+            cls.n.add_user(f"{u}@localhost")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.n.__exit__(None, None, None)
+
+    def test_log_names_the_engine(self):
+        self.assertIn("antivirus: libclamav", self.n.log())
+
+    @unittest.skipUnless(CLAM_EXE.exists(), "clamav-testfiles not installed")
+    def test_clamav_test_file(self):
+        code, text = send(self.n.port(), "clamexe@localhost",
+                          message("clamexe@localhost", "exe", CLAM_EXE.read_bytes(), "clam.exe"))
+        self.assertEqual(code, 550)
+        self.assertIn("virus found: Nougat.Test.ClamAVTestFile.UNOFFICIAL", text)
+
+
+class DefaultConfigTest(unittest.TestCase):
+    def test_default_signatures_start_and_reject(self):
+        # No antivirus settings at all: /var/lib/clamav (if filled) + rules/clamav.
+        with Nougat() as n:
+            n.add_user("d@localhost")
+            self.assertIn("antivirus: libclamav", n.log())
+            code, text = send(n.port(), "d@localhost", message("d@localhost", "x", EICAR, "e.com"))
+            self.assertEqual(code, 550, text)
+
+    def test_no_signatures_refuses_to_start(self):
+        empty = tempfile.mkdtemp(prefix="nougat-nosigs-")
+        try:
+            n = Nougat(sets=[f'antivirus.signatures=["{empty}"]'])
+            with self.assertRaises(RuntimeError) as cm:
+                n.start(timeout=10)
+            self.assertIn("no ClamAV signatures found", str(cm.exception))
+            n.stop()
+            shutil.rmtree(n.data, ignore_errors=True)
+        finally:
+            shutil.rmtree(empty, ignore_errors=True)
+
+    def test_engine_off(self):
+        with Nougat(sets=["antivirus.engine=off"]) as n:
+            n.add_user("off@localhost")
+            self.assertEqual(send(n.port(), "off@localhost", message("o@localhost", "x", EICAR, "e.com"))[0], 250)
+
+
+class ActionsTest(unittest.TestCase):
+    def test_quarantine_holds_in_spool(self):
+        with Nougat(sets=[f'antivirus.signatures=["{RULES}"]', "antivirus.action=quarantine"]) as n:
+            n.add_user("q@localhost")
+            code, _ = send(n.port(), "q@localhost", message("q@localhost", "q", EICAR, "e.com"))
+            self.assertEqual(code, 250)
+            time.sleep(0.3)
+            self.assertEqual(n.messages("q@localhost"), [])
+            self.assertTrue(n.spool_files(), "the message is held in the spool")
+            self.assertIn("quarantined: virus found: " + EICAR_NAME, n.log())
+
+    def test_tag_adds_header(self):
+        with Nougat(sets=[f'antivirus.signatures=["{RULES}"]', "antivirus.action=tag"]) as n:
+            n.add_user("t@localhost")
+            self.assertEqual(send(n.port(), "t@localhost", message("t@localhost", "t", EICAR, "e.com"))[0], 250)
+            got = n.wait_for_mail("t@localhost", 1)
+            self.assertEqual(len(got), 1)
+            self.assertIn(b"X-Virus: " + EICAR_NAME.encode(), got[0])
+
+
+class ReloadTest(unittest.TestCase):
+    def test_sighup_reload_keeps_connections(self):
+        sigs = Path(tempfile.mkdtemp(prefix="nougat-sigs-"))
+        self.addCleanup(shutil.rmtree, sigs, True)
+        shutil.copy(RULES / "nougat-test.hdb", sigs)
+        with Nougat(sets=[f'antivirus.signatures=["{sigs}"]']) as n:
+            n.add_user("r@localhost")
+            msg = message("r@localhost", "r", EICAR, "e.com")
+            s = smtplib.SMTP("127.0.0.1", n.port(), timeout=20)
+            s.ehlo()
+            self.assertEqual(s.sendmail("a@remote.test", ["r@localhost"], msg), {})  # not known yet
+            shutil.copy(RULES / "nougat-test.ndb", sigs)
+            n.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "reloaded" not in n.log() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("antivirus: reloaded", n.log())
+            # same connection, new signatures
+            with self.assertRaises(smtplib.SMTPDataError) as cm:
+                s.sendmail("a@remote.test", ["r@localhost"], msg)
+            self.assertEqual(cm.exception.smtp_code, 550)
+            s.quit()
+
+
+def start_clamd(tmp):
+    db = tmp / "db"
+    db.mkdir()
+    for f in RULES.glob("*.*db"):
+        shutil.copy(f, db)
+    sock = tmp / "clamd.sock"
+    conf = tmp / "clamd.conf"
+    conf.write_text(
+        f"LocalSocket {sock}\nDatabaseDirectory {db}\nForeground yes\nLogFile {tmp}/clamd.log\n"
+        f"PidFile {tmp}/clamd.pid\nTemporaryDirectory {tmp}\nStreamMaxLength 30M\n"
+        "ScanMail yes\nScanArchive yes\nSelfCheck 0\nLogTime yes\n")
+    with open(tmp / "clamd.stderr", "wb") as err:
+        proc = subprocess.Popen([CLAMD, "--foreground", f"--config-file={conf}"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("clamd exited: " + (tmp / "clamd.stderr").read_text())
+        try:
+            with socket.socket(socket.AF_UNIX) as c:
+                c.settimeout(5)
+                c.connect(str(sock))
+                c.sendall(b"zPING\0")
+                if c.recv(16).startswith(b"PONG"):
+                    return proc, sock
+        except OSError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("clamd did not answer PING")
+
+
+@unittest.skipUnless(os.path.exists(CLAMD), "clamd not installed (apt package clamav-daemon)")
+class ClamdTest(VirusCases, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-clamd-"))
+        cls.clamd, cls.sock = start_clamd(cls.tmp)
+        cls.n = Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={cls.sock}"]).start()
+        for u in USERS:
+            cls.n.add_user(f"{u}@localhost")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.n.__exit__(None, None, None)
+        cls.clamd.terminate()
+        try:
+            cls.clamd.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.clamd.kill()
+            cls.clamd.wait()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_log_names_clamd(self):
+        self.assertIn(f"antivirus: clamd at unix:{self.sock}", self.n.log())
+
+
+class ScannerErrorTest(unittest.TestCase):
+    def test_clamd_down_is_451(self):
+        with Nougat(sets=["antivirus.engine=clamd", "antivirus.socket=/nonexistent/clamd.sock"]) as n:
+            n.add_user("e@localhost")
+            code, text = send(n.port(), "e@localhost", message("e@localhost", "e"))
+            self.assertEqual(code, 451, text)
+            self.assertIn("4.7.1", text)
+            self.assertEqual(n.messages("e@localhost"), [])
+
+    def test_clamd_down_accepted_when_configured(self):
+        with Nougat(sets=["antivirus.engine=clamd", "antivirus.socket=/nonexistent/clamd.sock",
+                          "antivirus.on_error=accept"]) as n:
+            n.add_user("e@localhost")
+            self.assertEqual(send(n.port(), "e@localhost", message("e@localhost", "e"))[0], 250)
+            self.assertEqual(len(n.wait_for_mail("e@localhost", 1)), 1)
+            self.assertIn("accepted unscanned", n.log())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
