@@ -18,7 +18,7 @@ class Expansion {
 namespace detail {
 namespace {
 
-constexpr int kMaxDepth = 200;  // nesting of braces/items; deeper fails instead of overflowing the stack
+constexpr int kMaxDepth = 100;  // nesting of braces/items; deeper fails instead of overflowing the stack
 
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
@@ -135,7 +135,7 @@ Status Parser::parse_dollar(Seq& out) {
   }
   if (pos < s.size() && is_digit(s[pos])) {
     int v = 0;
-    while (pos < s.size() && is_digit(s[pos])) v = v > 100000 ? v : v * 10 + (s[pos++] - '0');
+    for (; pos < s.size() && is_digit(s[pos]); ++pos) v = v > 100000 ? v : v * 10 + (s[pos] - '0');
     Node n;
     n.kind = NodeKind::Capture;
     n.num = v;
@@ -150,7 +150,7 @@ Status Parser::parse_dollar(Seq& out) {
 Status Parser::parse_braced(Seq& out) {
   if (pos < s.size() && is_digit(s[pos])) {
     int v = 0;
-    while (pos < s.size() && is_digit(s[pos])) v = v > 100000 ? v : v * 10 + (s[pos++] - '0');
+    for (; pos < s.size() && is_digit(s[pos]); ++pos) v = v > 100000 ? v : v * 10 + (s[pos] - '0');
     if (pos >= s.size() || s[pos] != '}') return fail("} expected after number");
     ++pos;
     Node n;
@@ -166,66 +166,8 @@ Status Parser::parse_braced(Seq& out) {
   std::string name(s.substr(b, pos - b));
 
   int min_args = 0, max_args = 0;
-  if (name == "if") {
-    Node n;
-    n.kind = NodeKind::If;
-    auto c = parse_cond();
-    if (!c) return c.error();
-    n.cond = std::make_shared<Cond>(std::move(*c));
-    // yes/no strings, or "fail"
-    skip_white();
-    auto curly = [&](const char* what) {
-      return fail(std::string("curly-bracket problem in conditional yes/no parsing: ") + what +
-                  "\n remaining string is '" + std::string(s.substr(pos)) + "'");
-    };
-    if (pos < s.size() && s[pos] == '{') {
-      ++pos;
-      auto yes = parse_seq(true);
-      if (!yes) return yes.error();
-      ++pos;
-      n.args.push_back(std::move(*yes));
-      skip_white();
-      if (pos < s.size() && s[pos] == '{') {
-        ++pos;
-        auto no = parse_seq(true);
-        if (!no) return no.error();
-        ++pos;
-        n.args.push_back(std::move(*no));
-      } else if (s.substr(pos, 4) == "fail") {
-        pos += 4;
-        n.num = 1;  // forced failure when false
-      }
-    } else if (s.substr(pos, 4) == "fail") {
-      return curly("'yes' part did not start with '{'");
-    } else if (pos < s.size() && s[pos] != '}') {
-      return curly("'yes' part did not start with '{'");
-    }
-    skip_white();
-    if (pos >= s.size() || s[pos] != '}') return curly("did not close with '}'");
-    ++pos;
-    out.push_back(std::move(n));
-    return Ok{};
-  }
-  if (name == "filter") {  // ${filter{list}{condition}}
-    Node n;
-    n.kind = NodeKind::Item;
-    n.text = name;
-    if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
-    skip_white();
-    if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for arg 2 of filter");  // unverified text
-    ++pos;
-    auto c = parse_cond();
-    if (!c) return fail(c.error().text + " inside \"filter\" item");
-    skip_white();
-    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after condition in filter");
-    ++pos;
-    skip_white();
-    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after 'filter'");
-    ++pos;
-    n.cond = std::make_shared<Cond>(std::move(*c));
-    out.push_back(std::move(n));
-    return Ok{};
-  }
+  if (name == "if") return parse_if(out);
+  if (name == "filter") return parse_filter(out);
   if (known_item(name, &min_args, &max_args)) {
     Node n;
     n.kind = NodeKind::Item;
@@ -259,6 +201,70 @@ Status Parser::parse_braced(Seq& out) {
   return fail("\"${" + name + "\" is not a known operator (or a } is missing in a variable reference)");
 }
 
+// ${if COND {yes}{no}} / {yes}fail / nothing (yields "true" or "").
+Status Parser::parse_if(Seq& out) {
+  Node n;
+  n.kind = NodeKind::If;
+  auto c = parse_cond();
+  if (!c) return c.error();
+  n.cond = std::make_shared<Cond>(std::move(*c));
+  // yes/no strings, or "fail"
+  skip_white();
+  auto curly = [&](const char* what) {
+    return fail(std::string("curly-bracket problem in conditional yes/no parsing: ") + what +
+                "\n remaining string is '" + std::string(s.substr(pos)) + "'");
+  };
+  if (pos < s.size() && s[pos] == '{') {
+    ++pos;
+    auto yes = parse_seq(true);
+    if (!yes) return yes.error();
+    ++pos;
+    n.args.push_back(std::move(*yes));
+    skip_white();
+    if (pos < s.size() && s[pos] == '{') {
+      ++pos;
+      auto no = parse_seq(true);
+      if (!no) return no.error();
+      ++pos;
+      n.args.push_back(std::move(*no));
+    } else if (s.substr(pos, 4) == "fail") {
+      pos += 4;
+      n.num = 1;  // forced failure when false
+    }
+  } else if (s.substr(pos, 4) == "fail") {
+    return curly("'yes' part did not start with '{'");
+  } else if (pos < s.size() && s[pos] != '}') {
+    return curly("'yes' part did not start with '{'");
+  }
+  skip_white();
+  if (pos >= s.size() || s[pos] != '}') return curly("did not close with '}'");
+  ++pos;
+  out.push_back(std::move(n));
+  return Ok{};
+}
+
+// ${filter{list}{condition}}: the second argument is a condition, not a string.
+Status Parser::parse_filter(Seq& out) {
+  Node n;
+  n.kind = NodeKind::Item;
+  n.text = "filter";
+  if (auto st = read_subs(n.args, 1, 1, "filter", false); !st) return st.error();
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for arg 2 of filter");  // unverified text
+  ++pos;
+  auto c = parse_cond();
+  if (!c) return fail(c.error().text + " inside \"filter\" item");
+  skip_white();
+  if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after condition in filter");
+  ++pos;
+  skip_white();
+  if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after 'filter'");
+  ++pos;
+  n.cond = std::make_shared<Cond>(std::move(*c));
+  out.push_back(std::move(n));
+  return Ok{};
+}
+
 // Exim's read_subs(): up to max brace-enclosed arguments, white space allowed before each.
 Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end) {
   for (int i = 0; i < max; ++i) {
@@ -286,6 +292,30 @@ Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_v
 
 // ---- evaluation ----
 
+Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
+  // A match inside the condition sets $0..$9 for the yes/no strings only.
+  struct Restore {
+    std::vector<std::string>& v;
+    std::vector<std::string> saved;
+    ~Restore() { v = std::move(saved); }
+  } restore{run.st.captures, run.st.captures};
+  auto c = eval_cond(*n.cond, run, skipping);
+  if (!c) return c.error();
+  std::string unused;  // what a branch that is not taken expands to
+  if (n.args.empty()) {
+    if (!skipping && *c) out += "true";
+  } else {
+    bool skip_yes = skipping || !*c, skip_no = skipping || *c;
+    if (auto st = eval_seq(n.args[0], run, skip_yes ? unused : out, skip_yes); !st) return st;
+    if (n.args.size() > 1) {
+      if (auto st = eval_seq(n.args[1], run, skip_no ? unused : out, skip_no); !st) return st;
+    } else if (n.num == 1 && !*c && !skipping) {
+      return fail("\"if\" failed and \"fail\" requested");
+    }
+  }
+  return Ok{};
+}
+
 Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
   if (++run.depth > kMaxDepth * 4) return fail("expansion nested too deeply");
   for (const Node& n : seq) {
@@ -301,29 +331,9 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         if (n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size())
           out += run.st.captures[static_cast<size_t>(n.num)];
         break;
-      case NodeKind::If: {
-        // A match inside the condition sets $0..$9 for the yes/no strings only.
-        struct Restore {
-          std::vector<std::string>& v;
-          std::vector<std::string> saved;
-          ~Restore() { v = std::move(saved); }
-        } restore{run.st.captures, run.st.captures};
-        auto c = eval_cond(*n.cond, run, skipping);
-        if (!c) return c.error();
-        std::string unused;  // what a branch that is not taken expands to
-        if (n.args.empty()) {
-          if (!skipping && *c) out += "true";
-        } else {
-          bool skip_yes = skipping || !*c, skip_no = skipping || *c;
-          if (auto st = eval_seq(n.args[0], run, skip_yes ? unused : out, skip_yes); !st) return st;
-          if (n.args.size() > 1) {
-            if (auto st = eval_seq(n.args[1], run, skip_no ? unused : out, skip_no); !st) return st;
-          } else if (n.num == 1 && !*c && !skipping) {
-            return fail("\"if\" failed and \"fail\" requested");
-          }
-        }
+      case NodeKind::If:
+        if (auto st = eval_if(n, run, out, skipping); !st) return st;
         break;
-      }
       case NodeKind::Item:
         if (auto st = eval_item(n, run, out, skipping); !st) return st;
         break;

@@ -92,6 +92,7 @@ using Status = Result<Ok>;
 
 // Core (expand.cpp).
 Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping);
+Status eval_if(const Node& n, Run& run, std::string& out, bool skipping);
 Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping);
 bool seq_is_constant(const Seq& seq);
 std::string seq_constant_text(const Seq& seq);  // only when seq_is_constant
@@ -104,6 +105,11 @@ struct Parser {
   Result<Seq> parse_seq(bool brace_terminated);
   Status parse_dollar(Seq& out);
   Status parse_braced(Seq& out);
+  Status parse_if(Seq& out);
+  Status parse_filter(Seq& out);
+  Status parse_group(Cond& c);   // and{..} or{..}
+  Status parse_forany(Cond& c);  // forany{list}{cond} forall{..}{..}
+  Status parse_def(Cond& c);     // def:name
   Result<Cond> parse_cond();
   Status read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end);
   void skip_white();
@@ -128,6 +134,7 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping);
 // Conditions (expand_cond.cpp).
 bool known_condition(std::string_view name);
 Result<bool> eval_cond(const Cond& c, Run& run, bool skipping);
+Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& operands, Run& run);
 Result<bool> eval_forany(const Cond& c, Run& run, bool skipping);                                  // (expand_lists.cpp)
 Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std::string& list, Run& run);  // (expand_lists.cpp)
 std::vector<std::string> split_list(std::string_view list, char* sep_out = nullptr);

@@ -90,8 +90,72 @@ Result<long long> parse_exim_int(std::string_view sv) {
   return fail("invalid integer \"" + s + "\"");
 }
 
+Status Parser::parse_def(Cond& c) {
+  if (pos >= s.size() || s[pos] != ':') return fail("\":\" expected after \"def\"");
+  ++pos;
+  size_t b = pos;
+  while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_')) ++pos;
+  std::string_view vname = s.substr(b, pos - b);
+  if (vname.empty()) return fail("variable name omitted after \"def:\"");
+  HeaderKind hk;
+  size_t plen;
+  if (is_header_var(vname, &hk, &plen)) {
+    pos = b + plen;
+    size_t e = pos;
+    while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
+    c.def_name = std::string(s.substr(pos, e - pos));
+    c.def_header = static_cast<int>(hk);
+    pos = e < s.size() && s[e] == ':' ? e + 1 : e;
+  } else {
+    c.def_name = std::string(vname);
+  }
+  return Ok{};
+}
+
+Status Parser::parse_group(Cond& c) {
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + c.name + "\"");
+  ++pos;
+  for (;;) {
+    skip_white();
+    if (pos < s.size() && s[pos] == '}') break;
+    if (pos >= s.size() || s[pos] != '{')
+      return fail("each subcondition inside an \"" + c.name + "{...}\" condition must be in its own {}");
+    ++pos;
+    auto sub = parse_cond();
+    if (!sub) return fail(sub.error().text + " inside \"" + c.name + "{...}\" condition");
+    skip_white();
+    if (pos >= s.size() || s[pos] != '}')
+      return fail("missing } at end of condition inside \"" + c.name + "\" group");
+    ++pos;
+    c.subs.push_back(std::move(*sub));
+  }
+  ++pos;
+  return Ok{};
+}
+
+Status Parser::parse_forany(Cond& c) {
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + c.name + "\"");
+  ++pos;
+  auto list = parse_seq(true);
+  if (!list) return list.error();
+  ++pos;
+  c.args.push_back(std::move(*list));
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + c.name + "\"");
+  ++pos;
+  auto sub = parse_cond();
+  if (!sub) return sub.error();
+  skip_white();
+  if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of condition inside \"" + c.name + "\"");
+  ++pos;
+  c.subs.push_back(std::move(*sub));
+  return Ok{};
+}
+
 Result<Cond> Parser::parse_cond() {
-  if (++depth > 200) return fail("expansion nested too deeply");
+  if (++depth > 100) return fail("expansion nested too deeply");
   skip_white();
   bool negated = false;
   while (pos < s.size() && s[pos] == '!') {
@@ -119,65 +183,16 @@ Result<Cond> Parser::parse_cond() {
       c.constant_value = false;  // first_delivery, queue_running: false in filter testing
       break;
     case CondKind::Def: {
-      if (pos >= s.size() || s[pos] != ':') return fail("\":\" expected after \"def\"");
-      ++pos;
-      size_t b = pos;
-      while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_')) ++pos;
-      std::string_view vname = s.substr(b, pos - b);
-      if (vname.empty()) return fail("variable name omitted after \"def:\"");
-      HeaderKind hk;
-      size_t plen;
-      if (is_header_var(vname, &hk, &plen)) {
-        pos = b + plen;
-        size_t e = pos;
-        while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
-        c.def_name = std::string(s.substr(pos, e - pos));
-        c.def_header = static_cast<int>(hk);
-        pos = e < s.size() && s[e] == ':' ? e + 1 : e;
-      } else {
-        c.def_name = std::string(vname);
-      }
+      if (auto st = parse_def(c); !st) return st.error();
       break;
     }
     case CondKind::And:
     case CondKind::Or: {
-      skip_white();
-      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
-      ++pos;
-      for (;;) {
-        skip_white();
-        if (pos < s.size() && s[pos] == '}') break;
-        if (pos >= s.size() || s[pos] != '{')
-          return fail("each subcondition inside an \"" + name + "{...}\" condition must be in its own {}");
-        ++pos;
-        auto sub = parse_cond();
-        if (!sub) return fail(sub.error().text + " inside \"" + name + "{...}\" condition");
-        skip_white();
-        if (pos >= s.size() || s[pos] != '}')
-          return fail("missing } at end of condition inside \"" + name + "\" group");
-        ++pos;
-        c.subs.push_back(std::move(*sub));
-      }
-      ++pos;
+      if (auto st = parse_group(c); !st) return st.error();
       break;
     }
     case CondKind::ForAny: {
-      skip_white();
-      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
-      ++pos;
-      auto list = parse_seq(true);
-      if (!list) return list.error();
-      ++pos;
-      c.args.push_back(std::move(*list));
-      skip_white();
-      if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + name + "\"");
-      ++pos;
-      auto sub = parse_cond();
-      if (!sub) return sub.error();
-      skip_white();
-      if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of condition inside \"" + name + "\"");
-      ++pos;
-      c.subs.push_back(std::move(*sub));
+      if (auto st = parse_forany(c); !st) return st.error();
       break;
     }
     default: {
@@ -225,49 +240,8 @@ Result<bool> eval_match(const Cond& c, const std::string& subject, const std::st
 
 }  // namespace
 
-Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
-  switch (c.kind) {
-    case CondKind::Not: {
-      auto r = eval_cond(c.subs[0], run, skipping);
-      if (!r) return r;
-      return !*r;
-    }
-    case CondKind::Const: return c.constant_value;
-    case CondKind::Def: {
-      if (c.def_header >= 0) {
-        bool exists = false;
-        (void)header_value(run.ctx, c.def_name, static_cast<HeaderKind>(c.def_header), &exists);
-        return exists;
-      }
-      auto v = run.ctx.variable(c.def_name);
-      if (!v) return fail("unknown variable \"" + c.def_name + "\" after \"def:\"");
-      return !v->empty();
-    }
-    case CondKind::And:
-    case CondKind::Or: {
-      bool is_and = c.kind == CondKind::And;
-      bool result = is_and;
-      bool decided = false;
-      for (const Cond& sub : c.subs) {
-        auto r = eval_cond(sub, run, skipping || decided);
-        if (!r) return fail(r.error().text + " inside \"" + c.name + "{...}\" condition");
-        if (!decided && *r != is_and) {
-          result = !is_and;
-          decided = true;
-        }
-      }
-      return result;
-    }
-    case CondKind::ForAny: return eval_forany(c, run, skipping);
-    default: break;
-  }
-  std::vector<std::string> a;
-  for (const Seq& s : c.args) {
-    auto r = eval_to_string(s, run, skipping);
-    if (!r) return r.error();
-    a.push_back(std::move(*r));
-  }
-  if (skipping) return false;  // Exim checks nothing else in a condition that is skipped
+// Conditions on already expanded string operands.
+Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& a, Run& run) {
   const std::string& n = c.name;
   switch (c.kind) {
     case CondKind::Num2: {
@@ -317,6 +291,52 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
     case CondKind::MatchList: return eval_matchlist(c, a[0], a[1], run);
     default: return fail("unknown condition \"" + n + "\"");
   }
+}
+
+Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
+  switch (c.kind) {
+    case CondKind::Not: {
+      auto r = eval_cond(c.subs[0], run, skipping);
+      if (!r) return r;
+      return !*r;
+    }
+    case CondKind::Const: return c.constant_value;
+    case CondKind::Def: {
+      if (c.def_header >= 0) {
+        bool exists = false;
+        (void)header_value(run.ctx, c.def_name, static_cast<HeaderKind>(c.def_header), &exists);
+        return exists;
+      }
+      auto v = run.ctx.variable(c.def_name);
+      if (!v) return fail("unknown variable \"" + c.def_name + "\" after \"def:\"");
+      return !v->empty();
+    }
+    case CondKind::And:
+    case CondKind::Or: {
+      bool is_and = c.kind == CondKind::And;
+      bool result = is_and;
+      bool decided = false;
+      for (const Cond& sub : c.subs) {
+        auto r = eval_cond(sub, run, skipping || decided);
+        if (!r) return fail(r.error().text + " inside \"" + c.name + "{...}\" condition");
+        if (!decided && *r != is_and) {
+          result = !is_and;
+          decided = true;
+        }
+      }
+      return result;
+    }
+    case CondKind::ForAny: return eval_forany(c, run, skipping);
+    default: break;
+  }
+  std::vector<std::string> a;
+  for (const Seq& s : c.args) {
+    auto r = eval_to_string(s, run, skipping);
+    if (!r) return r.error();
+    a.push_back(std::move(*r));
+  }
+  if (skipping) return false;  // Exim checks nothing else in a condition that is skipped
+  return eval_leaf(c, a, run);
 }
 
 }  // namespace nougat::filterlang::detail
