@@ -46,6 +46,10 @@ class ExpandContext {
 struct ExpandState {                  // per-run mutable state
   std::vector<std::string> captures;  // $0..$9 from the last successful regex match (filter `matches` sets these too)
   size_t max_output = 1 << 20;        // limit; exceeding fails the expansion
+  // Added after the first commit (defaulted, so existing code is unaffected): the filter's
+  // `headers charset X` command sets this; $h_ and ${rfc2047d:} convert encoded words to it
+  // and ${rfc2047:} names it. Exim's default (Debian build) is UTF-8.
+  std::string headers_charset = "UTF-8";
 };
 
 class Expansion;  // compiled, immutable, shareable across threads

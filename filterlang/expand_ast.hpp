@@ -117,7 +117,8 @@ struct Parser {
 
 // Variables and headers (expand_vars.cpp).
 Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping);
-std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists);
+std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists,
+                         const std::string& charset = "UTF-8");
 bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len);
 
 // Operators ${op:...} (expand_ops.cpp).
@@ -142,7 +143,7 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping);
 Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping);  // (expand_listitems.cpp)  // Exim list: ':' separator, "::" escapes, "<;" changes it
 
 // Shared helpers (expand_util.cpp).
-std::string rfc2047_decode(std::string_view in, bool to_utf8);  // (expand_vars.cpp)
+std::string rfc2047_decode(std::string_view in, const char* target_charset);  // nullptr: no conversion (expand_vars.cpp)
 Result<std::string> base64_decode(std::string_view in);          // strict; error text unused
 Result<long long> parse_exim_int(std::string_view s);  // C %i-like with K/M suffixes
 std::string lc(std::string_view s);

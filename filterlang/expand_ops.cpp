@@ -108,9 +108,9 @@ std::string quote(std::string_view s, bool local_part) {
   return out + "\"";
 }
 
-// Exim's parse_quote_2047() with headers_charset UTF-8, no folding.
-std::string rfc2047_encode(std::string_view s) {
-  const std::string head = "=?UTF-8?Q?";
+// Exim's parse_quote_2047() with the headers charset, no folding.
+std::string rfc2047_encode(std::string_view s, const std::string& charset) {
+  const std::string head = "=?" + charset + "?Q?";
   std::string out = head;
   size_t line_start = head.size();
   bool coded = false, first_byte = false;
@@ -228,7 +228,6 @@ Status prepare_operator(std::string_view name, Node& n) {
 }
 
 Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
-  (void)run;
   const std::string& op = n.text;
   if (op == "lc") return lc(arg);
   if (op == "uc") {
@@ -272,8 +271,8 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "escape") return escape(arg);
   if (op == "quote") return quote(arg, false);
   if (op == "quote_local_part") return quote(arg, true);
-  if (op == "rfc2047") return rfc2047_encode(arg);
-  if (op == "rfc2047d") return rfc2047_decode(arg, true);
+  if (op == "rfc2047") return rfc2047_encode(arg, run.st.headers_charset);
+  if (op == "rfc2047d") return rfc2047_decode(arg, run.st.headers_charset.c_str());
   if (op == "listcount") return std::to_string(split_list(arg).size());
   if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
   if (op == "utf8clean") return utf8clean(arg);

@@ -109,9 +109,9 @@ bool next_mimeword(std::string_view s, size_t from, MimeWord& w) {
   }
 }
 
-void convert_append(std::string& out, const MimeWord& w, bool to_utf8) {
+void convert_append(std::string& out, const MimeWord& w, const char* target) {
   iconv_t icd = reinterpret_cast<iconv_t>(-1);
-  if (to_utf8 && !ieq(w.charset, "UTF-8")) icd = iconv_open("UTF-8", w.charset.c_str());
+  if (target && !ieq(w.charset, target)) icd = iconv_open(target, w.charset.c_str());
   std::string data = w.data;
   char* in = data.data();
   size_t left = data.size();
@@ -155,14 +155,14 @@ Result<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-std::string rfc2047_decode(std::string_view s, bool to_utf8) {
+std::string rfc2047_decode(std::string_view s, const char* target) {
   MimeWord w;
   if (!next_mimeword(s, 0, w)) return std::string(s);
   std::string out;
   size_t at = 0;
   for (;;) {
     out.append(s.substr(at, w.start - at));
-    convert_append(out, w, to_utf8);
+    convert_append(out, w, target);
     at = w.end;
     if (!next_mimeword(s, at, w)) break;
     size_t p = at;
@@ -187,7 +187,8 @@ bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len) 
   return false;
 }
 
-std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists) {
+std::string header_value(const ExpandContext& ctx, std::string_view name, HeaderKind kind, bool* exists,
+                         const std::string& charset) {
   bool found = false;
   bool comma = false;
   std::string joined;
@@ -218,12 +219,12 @@ std::string header_value(const ExpandContext& ctx, std::string_view name, Header
   }
   if (exists) *exists = found;
   if (!found || kind == HeaderKind::Raw) return joined;
-  return rfc2047_decode(joined, kind == HeaderKind::Decoded);
+  return rfc2047_decode(joined, kind == HeaderKind::Decoded ? charset.c_str() : nullptr);
 }
 
 Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.kind == NodeKind::Header) {
-    out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr);  // Exim expands headers even when skipping
+    out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr, run.st.headers_charset);  // Exim expands headers even when skipping
     return Ok{};
   }
   if (n.text == "item" && run.item) {
@@ -260,7 +261,7 @@ std::string message_headers_value(const HeaderList& headers, bool raw) {
     }
     if (out.size() >= detail::kHeaderInsertMaxLenPublic) break;
   }
-  return raw ? out : detail::rfc2047_decode(out, false);
+  return raw ? out : detail::rfc2047_decode(out, nullptr);
 }
 
 std::string reply_address_value(const HeaderList& headers) {

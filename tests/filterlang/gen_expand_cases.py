@@ -5,11 +5,12 @@
 Usage: tests/filterlang/gen_expand_cases.py [--oracle PATH]
 
 TSV columns (fields escaped: \\\\ \\t \\n \\r \\xHH):
-  expansion  message-name  sender  local_part  domain  home  expected
+  expansion  message-name  sender  local_part  domain  home  expected  headers-charset
 expected is "OK:" + the Testprint text exactly as exim printed it (i.e. with
 exim's output escaping applied), or "ERR:" + the expander's message (the text
 after 'in testprint command: '). Messages are stored once, as rows whose
-first column is "#MESSAGE".
+first column is "#MESSAGE". headers-charset is empty for the default (UTF-8);
+otherwise the filter runs `headers charset "X"` before the testprint.
 """
 import argparse, os, subprocess, sys, tempfile
 
@@ -211,6 +212,18 @@ CASES = [
     ("[$sender_address]", "basic", ("", "bob", "example.net", "/home/bob")),
     ("$local_part@$domain", "basic", ("x@y.example", "Mixed.Case", "Dom.Example", "/")),
     # skipping semantics
+    # headers charset
+    ("$h_subject:", "encoded", None, "ISO-8859-1"), ("$h_x-latin:", "encoded", None, "ISO-8859-1"),
+    ("$h_x-koi:", "encoded", None, "ISO-8859-1"), ("$h_x-koi:", "encoded", None, "KOI8-R"),
+    ("$bh_x-latin:", "encoded", None, "ISO-8859-1"), ("$h_from:", "encoded", None, "utf-8"),
+    ("${rfc2047:caf\xe9}", "basic", None, "ISO-8859-1"), ("${rfc2047d:=?utf-8?q?caf=C3=A9?=}", "basic", None, "ISO-8859-1"),
+    ("$h_x-win:", "encoded", None, "ISO-8859-15"),
+    # more address forms
+    ("${address:<a@b>}", "basic"), ("${address:\"q u\"@x.example}", "basic"), ("${address:a @ b . c}", "basic"),
+    ("${address:<@route,@r2:u@d>}", "basic"), ("${address:Name <a@b> trailing}", "basic"), ("${address:a b@c}", "basic"),
+    ("${local_part:\"q u\"@x.example}", "basic"), ("${domain:a@B.Example}", "basic"), ("${address:}", "basic"),
+    ("${addresses:a@b, , c@d}", "basic"), ("${addresses:x:y@z}", "basic"), ("${addresses:>, a@b, c@d}", "basic"),
+    ("${address:(comment) a@b}", "basic"), ("${address:a@b}}", "basic"),
     ("${if eq{a}{b}{$h_nosuch:}{ok}}", "basic"), ("${if eq{a}{b}{${eval:1/0}}{ok}}", "basic"),
     ("${if eq{a}{b}{${sg{x}{(}{y}}}{ok}}", "basic"), ("${if eq{a}{b}{${if match{x}{(}{y}}}{ok}}", "basic"),
     ("${if eq{a}{b}{${length_x:abc}}{ok}}", "basic"), ("${if eq{a}{b}{${lc:x}{ok}}", "basic"),
@@ -238,16 +251,21 @@ def filter_quote(s: str) -> str:
     return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 
-def run_case(oracle, expansion, msg, opts):
+def run_case(oracle, expansion, msg, opts, charset=""):
     sender, lp, dom, home = opts
     with tempfile.TemporaryDirectory() as d:
         fpath = os.path.join(d, "filter")
         with open(fpath, "w", encoding="utf-8") as f:
-            f.write("# Exim filter\ntestprint \"" + filter_quote(expansion) + "\"\n")
+            f.write("# Exim filter\n")
+            if charset:
+                f.write("headers charset \"" + filter_quote(charset) + "\"\n")
+            f.write("testprint \"" + filter_quote(expansion) + "\"\n")
         p = subprocess.run([oracle, fpath, "--sender", sender, "--local-part", lp, "--domain", dom, "--home", home],
                            input=MESSAGES[msg].encode(), capture_output=True)
     out = p.stdout.decode("utf-8", "surrogateescape")
     body = out.split("\n\n", 1)[1] if "\n\n" in out else out
+    if body.startswith("Headers charset "):
+        body = body.split("\n", 1)[1]
     if body.startswith("Testprint: "):
         line = body[len("Testprint: "):].split("\n", 1)[0]
         return "OK:" + line
@@ -267,9 +285,10 @@ def main():
         rows.append("\t".join(["#MESSAGE", name, esc(text)]))
     for case in CASES:
         expansion, msg = case[0], case[1]
-        opts = case[2] if len(case) > 2 else DEFAULT_OPTS
-        expected = run_case(args.oracle, expansion, msg, opts)
-        rows.append("\t".join([esc(expansion), msg, *map(esc, opts), esc(expected)]))
+        opts = case[2] if len(case) > 2 and case[2] else DEFAULT_OPTS
+        charset = case[3] if len(case) > 3 else ""
+        expected = run_case(args.oracle, expansion, msg, opts, charset)
+        rows.append("\t".join([esc(expansion), msg, *map(esc, opts), esc(expected), esc(charset)]))
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
     print("%d cases written to %s" % (len(CASES), args.out))
