@@ -37,7 +37,8 @@ constexpr std::string_view kBayesUsage =
     "usage: nougat bayes train [--user ADDRESS] (--spam|--ham) [--unlearn] PATH...\n"
     "       nougat bayes classify [--user ADDRESS] [--tsv] PATH...\n"
     "       nougat bayes stats [--user ADDRESS]\n"
-    "       nougat bayes eval --spam DIR... --ham DIR... [--folds K]\n"
+    "       nougat bayes tokens PATH...          (print each message's tokens)\n"
+    "       nougat bayes eval --spam DIR... --ham DIR... [--folds K] [--list]\n"
     "  PATH is a message file, a directory of message files, a Maildir or an mbox.\n"
     "  Every command also takes --data DIR, --config FILE and --set KEY=VALUE\n"
     "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.store).\n";
@@ -190,11 +191,17 @@ struct Context {
   TokenizerOptions topts;
 };
 
+int imb_tmp = 1;
 Context make_context(const engine::ConfigPtr& cfg) {
   Context c{cfg, {}, {}};
   c.params.spam_cutoff = cfg->spam.spam_cutoff;
   c.params.ham_cutoff = cfg->spam.ham_cutoff;
   c.topts.bigrams = cfg->spam.bigrams;
+  if (const char* x = std::getenv("NOUGAT_BAYES_EXPERIMENT")) {  // TEMP exploration
+    std::sscanf(x, "%lf,%lf,%lf,%zu,%d,%lf", &c.params.unknown_strength, &c.params.unknown_prob, &c.params.min_dev,
+                &c.params.max_tokens, &imb_tmp, &c.params.ham_weight);
+    c.params.imbalance_adjust = imb_tmp;
+  }
   return c;
 }
 
@@ -309,6 +316,23 @@ int classify(const Args& a, const Context& ctx) {
   return status;
 }
 
+// Debugging aid: the distinct tokens of each message, one a line.
+int tokens(const Args& a, const Context& ctx) {
+  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  if (!items) return fail(items.error());
+  ItemReader reader;
+  for (const auto& it : *items) {
+    std::string_view raw;
+    if (!reader.load(it, raw)) return fail(make_error("cannot read " + it.label));
+    auto tl = tokenize(raw, ctx.topts, true);
+    std::vector<std::string> names;
+    for (auto& [h, t] : tl.text) names.push_back(t);
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) fmt::print("{}\t{}\n", it.label, n);
+  }
+  return 0;
+}
+
 int stats(const Args& a, const Context& ctx) {
   auto store = open_store(ctx, a.value("user"), false);
   if (!store) return fail(store.error());
@@ -337,16 +361,18 @@ int eval(const EvalArgs& a, const Context& ctx) {
     if (s == "--spam" || s == "--ham") into = s == "--spam" ? &spam_paths : &ham_paths;
     else if (s.rfind("--spam=", 0) == 0) spam_paths.push_back(s.substr(7));
     else if (s.rfind("--ham=", 0) == 0) ham_paths.push_back(s.substr(6));
-    else if (s.rfind("--", 0) == 0) into = nullptr;
+    else if (s.rfind("--", 0) == 0) into = nullptr;  // --folds, --list
     else if (into) into->push_back(s);
   }
   if (spam_paths.empty() || ham_paths.empty()) return usage("eval needs --spam DIR and --ham DIR");
   int folds = std::atoi(a.value("folds", "5").c_str());
   if (folds < 2 || folds > 100) return usage("--folds must be between 2 and 100");
+  bool list_errors = std::find(a.raw.begin(), a.raw.end(), "--list") != a.raw.end();
   struct Sample {
     std::vector<uint64_t> tokens;
     bool spam;
     int fold;
+    std::string label;
   };
   std::vector<Sample> samples;
   for (int cls = 0; cls < 2; ++cls) {
@@ -355,7 +381,7 @@ int eval(const EvalArgs& a, const Context& ctx) {
     ItemReader reader;
     for (const auto& it : *items) {
       std::string_view raw;
-      if (reader.load(it, raw)) samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0});
+      if (reader.load(it, raw)) samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
     }
   }
   std::mt19937_64 rng(20020801);
@@ -377,6 +403,8 @@ int eval(const EvalArgs& a, const Context& ctx) {
       tl.hashes = s.tokens;
       auto c = clf.classify(tl);
       if (!c) return fail(c.error());
+      if (list_errors && (s.spam ? c->verdict != SpamVerdict::kSpam : c->verdict != SpamVerdict::kHam))
+        fmt::print("{}\t{}\t{}\t{:.6f}\n", s.spam ? "spam" : "ham", s.label, verdict_name(c->verdict), c->score);
       if (s.spam) {
         ++n_spam;
         fn += c->verdict == SpamVerdict::kHam;
@@ -435,6 +463,7 @@ int cmd_bayes(int argc, char** argv, int first) {
   if (sub == "train") return train(*args, ctx);
   if (sub == "classify") return classify(*args, ctx);
   if (sub == "stats") return stats(*args, ctx);
+  if (sub == "tokens") return tokens(*args, ctx);
   return usage("unknown subcommand '" + sub + "'");
 }
 

@@ -20,6 +20,7 @@
 #include "engine/log.hpp"
 #include "engine/passwd_file.hpp"
 #include "engine/spool.hpp"
+#include "engine/spam_check.hpp"  // [bayes]
 #include "engine/sync.hpp"
 #include "engine/tls_cert.hpp"
 #include "engine/virus_check.hpp"
@@ -64,6 +65,8 @@ int cmd_serve(int argc, char** argv, int first) {
   engine::SyncGroup sync(spool.dir());
   engine::Delivery delivery(cfg, spool, directory, sync);
   auto checks = engine::default_chain(cfg, directory);
+  if (auto spam = engine::make_spam_check(*cfg); !spam) engine::log::line("", "spam check disabled: {}: {}", spam.error().text, spam.error().detail);  // [bayes]
+  else if (*spam) checks.add(std::move(*spam), /*eod=*/true);  // [bayes]
   // Antivirus: signatures load (and compile) once, here; no signatures, no start.
   auto antivirus = engine::make_antivirus(*cfg);
   if (!antivirus) {

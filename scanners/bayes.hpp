@@ -35,6 +35,7 @@ struct BayesParams {
   double ham_cutoff = 0.45;        // score < ham_cutoff: ham
   double spam_cutoff = 0.99;       // score >= spam_cutoff: spam
   bool imbalance_adjust = true;    // scale counts to the smaller class (see bayes.cpp)
+  double ham_weight = 1.0;
 };
 
 enum class SpamVerdict { kHam, kUnsure, kSpam };

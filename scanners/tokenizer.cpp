@@ -290,8 +290,9 @@ void scan_headers(Emitter& e, const MimePart& root) {
     if (e.full()) return;
     std::string_view name = f.name;
     if (name.size() > 64) name = name.substr(0, 64);
+    if (in(name, kSkipFields)) continue;
     e.emit("hdr", name);
-    if (in(name, kSkipFields) || iequals(name, "content-type") ||
+    if ( iequals(name, "content-type") ||
         iequals(name, "content-transfer-encoding") || iequals(name, "content-disposition"))
       continue;
     std::string lname = lowered(name);

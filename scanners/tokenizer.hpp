@@ -7,8 +7,10 @@
 //    Content-Type/charset/encoding/filename of every part, Received hosts and
 //    IP prefixes (never its date), and the words of any other field, each
 //    prefixed by the lowercased field name. Our own verdict headers
-//    (X-Spam-*, X-Bogosity) and Date are ignored: training on delivered mail
-//    must not learn the previous verdict or the clock.
+//    (X-Spam-*, X-Bogosity), Date and the fields mail readers add to stored
+//    mail (Status, X-Status, X-Keywords, X-UID, Lines, Content-Length) are
+//    ignored entirely: training on stored mail must learn neither a previous
+//    verdict, nor the clock, nor which program kept the mailbox.
 //  - the decoded text of every text/* part (transfer decoding, charset to
 //    UTF-8): words of 3..40 bytes, lowercased (ASCII), pure numbers dropped;
 //    longer runs become "skip:" length-bucket tokens; URLs become "url:"

@@ -1,0 +1,152 @@
+// Classifier: the chi-square arithmetic, the verdicts and cut-offs, the
+// untrained case, learning and unlearning, and the headers it produces.
+#include "scanners/bayes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "scanners/memory_store.hpp"
+
+namespace nougat::scanners {
+namespace {
+
+std::string msg(std::string_view subject, std::string_view body) {
+  return "From: someone@example.org\r\nSubject: " + std::string(subject) + "\r\n\r\n" + std::string(body) + "\r\n";
+}
+
+const char* kSpam[] = {"buy cheap viagra now limited offer", "cheap pills online best price guaranteed",
+                       "limited offer make money fast click now", "viagra cialis cheap offer online now",
+                       "make money fast guaranteed income click here"};
+const char* kHam[] = {"meeting notes for the project review tomorrow", "the build failed on the release branch",
+                      "lunch tomorrow with the project team", "please review the patch for the parser",
+                      "notes from the release planning meeting"};
+
+void train(TokenStore& store, bool bigrams = true) {
+  TokenizerOptions o;
+  o.bigrams = bigrams;
+  std::vector<LearnItem> batch;
+  for (int round = 0; round < 4; ++round) {
+    for (auto* s : kSpam) batch.push_back({tokenize(msg("offer", s), o).hashes, true, false});
+    for (auto* h : kHam) batch.push_back({tokenize(msg("project", h), o).hashes, false, false});
+  }
+  ASSERT_TRUE(store.learn(batch).ok());
+}
+
+TEST(Bayes, Chi2Q) {
+  EXPECT_DOUBLE_EQ(chi2q(0, 10), 1.0);
+  EXPECT_NEAR(chi2q(2.0, 2), std::exp(-1.0), 1e-12);
+  EXPECT_NEAR(chi2q(10.0, 4), std::exp(-5.0) * (1 + 5.0), 1e-12);
+  EXPECT_NEAR(chi2q(18.307, 10), 0.05, 1e-4);  // the textbook 95% point
+  EXPECT_GE(chi2q(5000, 300), 0.0);
+  EXPECT_LT(chi2q(5000, 300), 1e-100);
+}
+
+TEST(Bayes, UntrainedStoreIsUnsureAtOneHalf) {
+  MemoryStore store;
+  Classifier c(store);
+  auto r = c.classify(msg("hi", "buy cheap viagra"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->score, 0.5);
+  EXPECT_EQ(r->verdict, SpamVerdict::kUnsure);
+  EXPECT_TRUE(r->clues.empty());
+  // Only spam trained: still unsure.
+  ASSERT_TRUE(store.learn(std::vector<LearnItem>{{tokenize(msg("x", "spam words"), {}).hashes, true, false}}).ok());
+  EXPECT_EQ(c.classify(msg("hi", "spam words"))->verdict, SpamVerdict::kUnsure);
+}
+
+TEST(Bayes, SeparatesTrainedClasses) {
+  MemoryStore store;
+  train(store);
+  Classifier c(store);
+  auto spam = c.classify(msg("offer", "cheap viagra offer click now make money"));
+  auto ham = c.classify(msg("project", "the project meeting notes for review"));
+  ASSERT_TRUE(spam.ok() && ham.ok());
+  EXPECT_EQ(spam->verdict, SpamVerdict::kSpam) << spam->score;
+  EXPECT_EQ(ham->verdict, SpamVerdict::kHam) << ham->score;
+  EXPECT_GT(spam->score, 0.99);
+  EXPECT_LT(ham->score, 0.01);
+  // Clues are strongest first and limited.
+  for (size_t i = 1; i < spam->clues.size(); ++i)
+    EXPECT_GE(std::fabs(spam->clues[i - 1].prob - 0.5), std::fabs(spam->clues[i].prob - 0.5));
+  // Words never seen: no evidence.
+  auto unknown = c.classify("\r\n\r\nzyxwv qwertz asdfgh\r\n");
+  EXPECT_EQ(unknown->score, 0.5);
+}
+
+TEST(Bayes, CutoffsDecideTheVerdict) {
+  MemoryStore store;
+  train(store);
+  BayesParams p;
+  p.spam_cutoff = 1.0;
+  p.ham_cutoff = 0.0;
+  Classifier c(store, p);
+  EXPECT_EQ(c.classify(msg("offer", "cheap viagra offer"))->verdict, SpamVerdict::kUnsure);
+}
+
+TEST(Bayes, MixedEvidenceIsUnsure) {
+  MemoryStore store;
+  train(store);
+  Classifier c(store);
+  auto r = c.classify(msg("offer project", "cheap viagra offer meeting notes project review release"));
+  EXPECT_EQ(r->verdict, SpamVerdict::kUnsure) << r->score;
+}
+
+TEST(Bayes, UnlearnRestores) {
+  MemoryStore store;
+  train(store);
+  auto before = store.totals();
+  auto extra = tokenize(msg("new", "completely different words"), {}).hashes;
+  ASSERT_TRUE(store.learn(std::vector<LearnItem>{{extra, true, false}}).ok());
+  ASSERT_TRUE(store.learn(std::vector<LearnItem>{{extra, true, true}}).ok());
+  auto after = store.totals();
+  EXPECT_EQ(before->spam_messages, after->spam_messages);
+  EXPECT_EQ(before->tokens, after->tokens);
+  // Unlearning what was never learnt saturates at zero.
+  MemoryStore fresh;
+  ASSERT_TRUE(fresh.learn(std::vector<LearnItem>{{extra, false, true}}).ok());
+  std::vector<TokenCounts> counts(extra.size());
+  auto t = fresh.lookup(extra, counts);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ham_messages, 0u);
+  for (auto& k : counts) EXPECT_EQ(k.ham, 0u);
+}
+
+TEST(Bayes, StoreErrorsAreResults) {
+  MemoryStore store(/*fail=*/true);
+  Classifier c(store);
+  EXPECT_FALSE(c.classify(msg("x", "y")).ok());
+}
+
+TEST(Bayes, LayeredStoreAddsUserCounts) {
+  auto global = std::make_shared<MemoryStore>();
+  auto user = std::make_shared<MemoryStore>();
+  train(*global);
+  LayeredStore layered(global, user);
+  auto t = tokenize(msg("project", "project meeting"), {}).hashes;
+  ASSERT_TRUE(layered.learn(std::vector<LearnItem>{{t, true, false}}).ok());
+  EXPECT_EQ(user->totals()->spam_messages, 1u);
+  EXPECT_EQ(layered.totals()->spam_messages, global->totals()->spam_messages + 1);
+}
+
+TEST(Bayes, HeadersAndVariables) {
+  Classification c;
+  c.score = 0.9987;
+  c.verdict = SpamVerdict::kSpam;
+  auto h = spam_headers(c, BayesParams{});
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0], "X-Spam-Score: 0.9987");
+  EXPECT_EQ(h[1].rfind("X-Spam-Status: Yes, score=0.999 required=0.990", 0), 0u) << h[1];
+  EXPECT_EQ(h[2], "X-Spam-Flag: YES");
+  auto v = spam_variables(c);
+  EXPECT_EQ(v[0].second, "0.999");
+  EXPECT_EQ(v[1].second, "999");
+  EXPECT_EQ(v[2].second, "++++++++++");
+  c.score = 0.01;
+  c.verdict = SpamVerdict::kHam;
+  EXPECT_EQ(spam_headers(c, BayesParams{})[2], "X-Spam-Flag: NO");
+  EXPECT_EQ(spam_variables(c)[2].second, "/");
+}
+
+}  // namespace
+}  // namespace nougat::scanners

@@ -1,0 +1,118 @@
+// LmdbStore: persistence, batches, totals, concurrent readers, reopen, and
+// the user-directory rule.
+#include "scanners/lmdb_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace nougat::scanners {
+namespace {
+namespace fs = std::filesystem;
+
+class LmdbStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nougat-lmdb-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(LmdbStoreTest, LearnLookupAndReopen) {
+  {
+    auto s = LmdbStore::open(dir_);
+    ASSERT_TRUE(s.ok()) << s.error().detail;
+    std::vector<LearnItem> batch{{{1, 2, 3}, true, false}, {{2, 3, 4}, false, false}, {{3}, false, false}};
+    ASSERT_TRUE((*s)->learn(batch).ok());
+    std::vector<uint64_t> keys{4, 3, 99, 1};
+    std::vector<TokenCounts> out(keys.size());
+    auto t = (*s)->lookup(keys, out);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->spam_messages, 1u);
+    EXPECT_EQ(t->ham_messages, 2u);
+    EXPECT_EQ(t->tokens, 4u);
+    EXPECT_EQ(out[0].spam, 0u);
+    EXPECT_EQ(out[0].ham, 1u);
+    EXPECT_EQ(out[1].spam, 1u);
+    EXPECT_EQ(out[1].ham, 2u);
+    EXPECT_EQ(out[2].spam + out[2].ham, 0u);
+    EXPECT_EQ(out[3].spam, 1u);
+  }
+  auto s = LmdbStore::open(dir_, {.read_only = true});
+  ASSERT_TRUE(s.ok());
+  auto t = (*s)->totals();
+  EXPECT_EQ(t->ham_messages, 2u);
+  EXPECT_FALSE((*s)->learn(std::vector<LearnItem>{{{7}, true, false}}).ok());
+}
+
+TEST_F(LmdbStoreTest, UnlearnDeletesEmptyRecords) {
+  auto s = LmdbStore::open(dir_);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->learn(std::vector<LearnItem>{{{5, 6}, true, false}}).ok());
+  ASSERT_TRUE((*s)->learn(std::vector<LearnItem>{{{5, 6}, true, true}}).ok());
+  auto t = (*s)->totals();
+  EXPECT_EQ(t->spam_messages, 0u);
+  EXPECT_EQ(t->tokens, 0u);
+  // Token 0 is reserved for the totals and ignored.
+  ASSERT_TRUE((*s)->learn(std::vector<LearnItem>{{{0}, false, false}}).ok());
+  EXPECT_EQ((*s)->totals()->tokens, 0u);
+}
+
+TEST_F(LmdbStoreTest, ReadOnlyOpenOfMissingStoreFails) {
+  EXPECT_FALSE(LmdbStore::open(dir_ / "none", {.read_only = true}).ok());
+}
+
+TEST_F(LmdbStoreTest, ManyReadersWhileWriting) {
+  auto s = LmdbStore::open(dir_);
+  ASSERT_TRUE(s.ok());
+  LmdbStore& store = **s;
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r)
+    readers.emplace_back([&] {
+      std::vector<uint64_t> keys{1, 2, 3};
+      std::vector<TokenCounts> out(3);
+      while (!stop) {
+        auto t = store.lookup(keys, out);
+        // Every batch adds one spam message containing all three tokens.
+        if (!t || out[0].spam != t->spam_messages || out[2].spam != t->spam_messages) ++bad;
+      }
+    });
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store.learn(std::vector<LearnItem>{{{1, 2, 3}, true, false}}).ok());
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(store.totals()->spam_messages, 50u);
+}
+
+TEST_F(LmdbStoreTest, LargeStoreLooksUpWithoutLoading) {
+  auto s = LmdbStore::open(dir_);
+  ASSERT_TRUE(s.ok());
+  std::vector<LearnItem> batch(1);
+  batch[0].spam = true;
+  for (uint64_t i = 1; i <= 200000; ++i) batch[0].tokens.push_back(i * 2654435761u);
+  ASSERT_TRUE((*s)->learn(batch).ok());
+  std::vector<uint64_t> keys{2654435761u, 3};
+  std::vector<TokenCounts> out(2);
+  auto t = (*s)->lookup(keys, out);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->tokens, 200000u);
+  EXPECT_EQ(out[0].spam, 1u);
+  EXPECT_EQ(out[1].spam, 0u);
+}
+
+TEST(UserStoreDir, RejectsEscapes) {
+  EXPECT_EQ(*user_store_dir("/d/bayes", "Alice@Example.ORG"), fs::path("/d/bayes/users/alice@example.org"));
+  EXPECT_FALSE(user_store_dir("/d", "../x").ok());
+  EXPECT_FALSE(user_store_dir("/d", "a/b@c").ok());
+  EXPECT_FALSE(user_store_dir("/d", "").ok());
+  EXPECT_FALSE(user_store_dir("/d", "a b@c").ok());
+}
+
+}  // namespace
+}  // namespace nougat::scanners

@@ -1,0 +1,151 @@
+// Tokenizer: which tokens a message yields (by their report text), the
+// decoding it relies on, and its limits.
+#include "scanners/tokenizer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace nougat::scanners {
+namespace {
+
+std::set<std::string> texts(std::string_view raw, TokenizerOptions opt = {}) {
+  auto tl = tokenize(raw, opt, true);
+  std::set<std::string> r;
+  for (auto& [h, t] : tl.text) r.insert(t);
+  EXPECT_EQ(tl.hashes.size(), tl.text.size());
+  EXPECT_TRUE(std::is_sorted(tl.hashes.begin(), tl.hashes.end()));
+  return r;
+}
+
+bool has(const std::set<std::string>& s, const std::string& t) { return s.count(t) > 0; }
+
+TEST(Tokenizer, HeaderTokensArePrefixedByField) {
+  auto t = texts(
+      "From: \"Alice Smith\" <alice@example.org>\r\n"
+      "To: bob@example.net\r\n"
+      "Subject: Cheap Watches!!!\r\n"
+      "Received: from mx.spam.example ([192.0.2.10]) by mail.example.net; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+      "Message-ID: <abc@host.spam.example>\r\n"
+      "X-Mailer: SuperMailer 5\r\n"
+      "\r\n"
+      "hello there friend\r\n");
+  EXPECT_TRUE(has(t, "subj cheap"));
+  EXPECT_TRUE(has(t, "subj watches"));
+  EXPECT_TRUE(has(t, "subj cheap watches"));
+  EXPECT_TRUE(has(t, "subj !!!"));
+  EXPECT_TRUE(has(t, "from alice@example.org"));
+  EXPECT_TRUE(has(t, "from @example.org"));
+  EXPECT_TRUE(has(t, "from alice"));
+  EXPECT_TRUE(has(t, "to bob@example.net"));
+  EXPECT_TRUE(has(t, "rcvd mx.spam.example"));
+  EXPECT_TRUE(has(t, "rcvd spam.example"));
+  EXPECT_TRUE(has(t, "rcvd:ip 192.0.2.10"));
+  EXPECT_TRUE(has(t, "rcvd:ip 192.0.2"));
+  EXPECT_TRUE(has(t, "msgid host.spam.example"));
+  EXPECT_TRUE(has(t, "x-mailer supermailer"));
+  EXPECT_TRUE(has(t, "hdr subject"));
+  EXPECT_TRUE(has(t, "hello"));
+  EXPECT_TRUE(has(t, "there friend"));
+  // The date of Received is not a token.
+  EXPECT_FALSE(has(t, "rcvd jan"));
+  EXPECT_FALSE(has(t, "rcvd 2024"));
+}
+
+TEST(Tokenizer, OwnVerdictHeadersAndDateAreIgnored) {
+  auto t = texts("X-Spam-Status: Yes, score=0.999\r\nX-Spam-Flag: YES\r\nDate: Mon, 1 Jan 2024\r\n\r\nbody\r\n");
+  for (const auto& s : t) {
+    EXPECT_EQ(s.find("x-spam"), std::string::npos) << s;
+    EXPECT_EQ(s.find("date"), std::string::npos) << s;
+  }
+}
+
+TEST(Tokenizer, DecodesTransferEncodingsAndCharsets) {
+  auto t = texts(
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+      "caf=E9 cr=E8me=\r\nbrulee\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "bW9uZXkgYmFjayBndWFyYW50ZWU=\r\n"
+      "--b\r\nContent-Type: application/octet-stream; name=\"setup.exe\"\r\n\r\nMZ\r\n--b--\r\n");
+  EXPECT_TRUE(has(t, "caf\xc3\xa9"));
+  EXPECT_TRUE(has(t, "cr\xc3\xa8mebrulee"));
+  EXPECT_TRUE(has(t, "money back"));
+  EXPECT_TRUE(has(t, "guarantee"));
+  EXPECT_TRUE(has(t, "cte quoted-printable"));
+  EXPECT_TRUE(has(t, "charset iso-8859-1"));
+  EXPECT_TRUE(has(t, "ct application/octet-stream"));
+  EXPECT_TRUE(has(t, "fname .exe"));
+}
+
+TEST(Tokenizer, HtmlBecomesTextTagsAndUrls) {
+  auto t = texts(
+      "Content-Type: text/html\r\n\r\n"
+      "<html><body bgcolor=\"#ff0000\"><p>Buy <b>now</b> vi<!-- x -->agra</p>"
+      "<a href=\"http://www.shop.example.com/cheap/pills?id=1\">click here</a>"
+      "<script>var hidden = 1;</script>&amp;&#65;&nbsp;tom&lt;</body></html>\r\n");
+  EXPECT_TRUE(has(t, "buy"));
+  EXPECT_TRUE(has(t, "now"));
+  EXPECT_TRUE(has(t, "viagra"));
+  EXPECT_TRUE(has(t, "click here"));
+  EXPECT_TRUE(has(t, "html a"));
+  EXPECT_TRUE(has(t, "html body:bgcolor=#ff0000"));
+  EXPECT_TRUE(has(t, "url www.shop.example.com"));
+  EXPECT_TRUE(has(t, "url example.com"));
+  EXPECT_TRUE(has(t, "url cheap"));
+  EXPECT_TRUE(has(t, "url pills"));
+  EXPECT_TRUE(has(t, "url scheme:http"));
+  EXPECT_FALSE(has(t, "hidden"));
+  EXPECT_FALSE(has(t, "body"));
+}
+
+TEST(Tokenizer, HtmlToText) {
+  EXPECT_EQ(html_to_text("a&amp;b &#x41;&#66; <br>c", nullptr), "a&b AB \nc");
+  EXPECT_EQ(html_to_text("x <- y", nullptr), "x <- y");
+  EXPECT_EQ(html_to_text("<style>p{}</style>ok", nullptr), "\n\nok");
+  EXPECT_EQ(html_to_text("unterminated <a href='x", nullptr), "unterminated ");
+}
+
+TEST(Tokenizer, WordsNumbersAndLongRuns) {
+  auto t = texts("Subject: x\r\n\r\nonly $100 today 12345 at I ok dont's " + std::string(60, 'z') + "\r\n");
+  EXPECT_TRUE(has(t, "$100"));
+  EXPECT_TRUE(has(t, "only $100"));
+  EXPECT_TRUE(has(t, "today"));
+  EXPECT_FALSE(has(t, "12345"));
+  EXPECT_FALSE(has(t, "at"));
+  EXPECT_TRUE(has(t, "dont's"));
+  EXPECT_TRUE(has(t, "skip:z 60"));
+}
+
+TEST(Tokenizer, BigramsCanBeTurnedOff) {
+  TokenizerOptions o;
+  o.bigrams = false;
+  auto t = texts("Subject: free money\r\n\r\nbuy cheap pills\r\n", o);
+  EXPECT_TRUE(has(t, "buy"));
+  EXPECT_FALSE(has(t, "buy cheap"));
+  EXPECT_FALSE(has(t, "subj free money"));
+}
+
+TEST(Tokenizer, CaseInsensitiveAndHashMatchesTokenHash) {
+  auto a = tokenize("Subject: x\r\n\r\nHELLO\r\n", {});
+  auto b = tokenize("Subject: x\r\n\r\nhello\r\n", {});
+  EXPECT_EQ(a.hashes, b.hashes);
+  EXPECT_TRUE(std::binary_search(a.hashes.begin(), a.hashes.end(), token_hash("", "hello")));
+  EXPECT_NE(token_hash("", "hello"), token_hash("subj", "hello"));
+}
+
+TEST(Tokenizer, LimitsHold) {
+  TokenizerOptions o;
+  o.max_tokens = 50;
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "word" + std::string(1, char('a' + i % 26)) + std::string(1, char('a' + i / 26 % 26)) + " ";
+  auto tl = tokenize("Subject: x\r\n\r\n" + body, o);
+  EXPECT_LE(tl.hashes.size(), 50u);
+  // Garbage and empty input yield something or nothing, never a crash.
+  tokenize(std::string_view(), {});
+  tokenize(std::string("\0\0<<<&#99999999999;<a href=", 27), {});
+}
+
+}  // namespace
+}  // namespace nougat::scanners
