@@ -1,0 +1,151 @@
+"""`nougat bayes` end to end: train/classify round trips over every input
+form (files, directories, Maildir, mbox), the --tsv contract, --user stores,
+--unlearn, stats and eval, and the LMDB store surviving SIGKILL mid-training.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from bayes_corpus import message, write_corpus
+from harness import nougat_bin
+
+
+def run(*args, check=True, **kw):
+    return subprocess.run([nougat_bin(), "bayes", *map(str, args)], capture_output=True, text=True,
+                          check=check, **kw)
+
+
+def stats(data, *extra):
+    out = run("stats", "--data", data, *extra).stdout
+    return {k.strip(): v.strip() for k, v in (l.split(":", 1) for l in out.splitlines())}
+
+
+def tsv(data, *paths, extra=()):
+    out = run("classify", "--data", data, "--tsv", *extra, *paths).stdout
+    rows = [l.split("\t") for l in out.splitlines()]
+    for r in rows:
+        assert len(r) == 3 and r[1] in ("ham", "unsure", "spam") and 0.0 <= float(r[2]) <= 1.0, r
+    return rows
+
+
+class BayesCli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-bayes-"))
+        cls.spam, cls.ham = write_corpus(cls.tmp / "train", 300, 300)
+        cls.tspam, cls.tham = write_corpus(cls.tmp / "test", 40, 40, seed=7)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def trained(self, name):
+        data = self.tmp / name
+        run("train", "--data", data, "--spam", self.spam)
+        run("train", "--data", data, "--ham", self.ham)
+        return data
+
+    def test_untrained_store_is_unsure(self):
+        rows = tsv(self.tmp / "empty", self.tspam)
+        self.assertEqual(len(rows), 40)
+        self.assertTrue(all(r[1] == "unsure" and float(r[2]) == 0.5 for r in rows))
+
+    def test_round_trip_tsv_one_line_per_message(self):
+        data = self.trained("rt")
+        s = stats(data)
+        self.assertEqual(s["spam messages"], "300")
+        self.assertEqual(s["ham messages"], "300")
+        spam_rows = tsv(data, self.tspam)
+        ham_rows = tsv(data, self.tham)
+        self.assertEqual(len(spam_rows), 40)
+        self.assertEqual([r[0] for r in spam_rows], sorted(str(p) for p in self.tspam.iterdir()))
+        self.assertGreaterEqual(sum(r[1] == "spam" for r in spam_rows), 36)
+        self.assertEqual(sum(r[1] == "spam" for r in ham_rows), 0)
+        self.assertGreaterEqual(sum(r[1] == "ham" for r in ham_rows), 36)
+
+    def test_report_shows_deciding_tokens(self):
+        data = self.trained("report")
+        out = run("classify", "--data", data, sorted(self.tspam.iterdir())[0]).stdout
+        self.assertIn(": spam (score", out)
+        lines = [l for l in out.splitlines() if l.startswith("  ") and "token" not in l]
+        self.assertEqual(len(lines), 10)
+
+    def test_input_forms_maildir_mbox_files(self):
+        data = self.trained("forms")
+        md = self.tmp / "Maildir"
+        for sub in ("cur", "new", "tmp"):
+            (md / sub).mkdir(parents=True, exist_ok=True)
+        (md / "new" / "1.host").write_text(message(True, 99))
+        (md / "cur" / "2.host:2,S").write_text(message(False, 98))
+        rows = tsv(data, md)
+        self.assertEqual([r[1] for r in rows], ["ham", "spam"])  # cur/ before new/
+        mbox = self.tmp / "box.mbox"
+        with open(mbox, "w") as f:
+            for i in range(3):
+                f.write(f"From someone@example.org Mon Jan  1 00:00:0{i} 2024\n")
+                f.write(message(i != 1, 200 + i).replace("\r\n", "\n") + "\n")
+        rows = tsv(data, mbox)
+        self.assertEqual([r[0] for r in rows], [f"{mbox}:1", f"{mbox}:2", f"{mbox}:3"])
+        self.assertEqual([r[1] for r in rows], ["spam", "ham", "spam"])
+        one = sorted(self.tham.iterdir())[0]
+        self.assertEqual(len(tsv(data, one, one)), 2)
+        bad = run("classify", "--data", data, "--tsv", self.tmp / "missing", check=False)
+        self.assertEqual(bad.returncode, 1)
+
+    def test_unlearn_and_user_store(self):
+        data = self.trained("user")
+        run("train", "--data", data, "--spam", "--unlearn", self.spam)
+        self.assertEqual(stats(data)["spam messages"], "0")
+        self.assertTrue(all(r[1] == "unsure" for r in tsv(data, self.tspam)))
+        run("train", "--data", data, "--user", "alice@localhost", "--spam", self.spam)
+        self.assertEqual(stats(data, "--user", "alice@localhost")["spam messages"], "300")
+        self.assertEqual(stats(data)["spam messages"], "0")
+        rows = tsv(data, self.tspam, extra=("--user", "alice@localhost"))
+        self.assertGreaterEqual(sum(r[1] == "spam" for r in rows), 36)
+        bad = run("train", "--data", data, "--user", "../x", "--spam", self.spam, check=False)
+        self.assertEqual(bad.returncode, 1)
+
+    def test_usage_errors(self):
+        self.assertEqual(run("train", "--spam", "--ham", "x", check=False).returncode, 2)
+        self.assertEqual(run("frobnicate", check=False).returncode, 2)
+        self.assertEqual(run("eval", "--spam", self.spam, check=False).returncode, 2)
+
+    def test_eval(self):
+        out = run("eval", "--data", self.tmp / "ev", "--spam", self.spam, "--ham", self.ham, "--folds", "3").stdout
+        self.assertIn("messages: 300 ham, 300 spam, 3 folds", out)
+        self.assertIn("false positives (ham -> spam): 0 ", out)
+
+    def test_sigkill_during_training_leaves_a_usable_store(self):
+        big_spam, big_ham = write_corpus(self.tmp / "big", 6000, 600, seed=3)
+        data = self.tmp / "killed"
+        run("train", "--data", data, "--ham", big_ham)
+        proc = subprocess.Popen([nougat_bin(), "bayes", "train", "--data", str(data), "--spam", str(big_spam)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        seen = 0
+        while time.time() < deadline and proc.poll() is None:
+            seen = int(stats(data)["spam messages"])  # a concurrent reader while training
+            if seen >= 500:
+                break
+            time.sleep(0.01)
+        self.assertIsNone(proc.poll(), "training finished before it could be killed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # Opens, holds only whole batches, classifies, and takes more training.
+        n = int(stats(data)["spam messages"])
+        self.assertGreaterEqual(n, seen)
+        self.assertLess(n, 6000)
+        self.assertEqual(n % 500, 0)
+        rows = tsv(data, self.tspam)
+        self.assertGreaterEqual(sum(r[1] == "spam" for r in rows), 36)
+        run("train", "--data", data, "--spam", self.spam)
+        self.assertEqual(int(stats(data)["spam messages"]), n + 300)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

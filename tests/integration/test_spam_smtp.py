@@ -1,0 +1,109 @@
+"""The Bayes check over SMTP: with a trained store a spammy message lands in
+Maildir/.Junk with X-Spam-Flag: YES and a hammy one in INBOX; an untrained
+store tags everything unsure and junks nothing; action=reject refuses spam;
+spam.enabled=false adds no headers.
+"""
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from bayes_corpus import message, write_corpus
+from harness import Nougat, nougat_bin
+
+
+def headers_of(raw):
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    out = {}
+    for line in head.replace("\r\n", "\n").split("\n"):
+        if ":" in line and not line[0].isspace():
+            k, v = line.split(":", 1)
+            out.setdefault(k.strip().lower(), v.strip())
+    return out
+
+
+def wait_for(path, count, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        files = sorted(path.iterdir()) if path.is_dir() else []
+        if len(files) >= count:
+            return [f.read_bytes() for f in files]
+        time.sleep(0.02)
+    return [f.read_bytes() for f in sorted(path.iterdir())] if path.is_dir() else []
+
+
+class SpamSmtp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-spam-"))
+        cls.spam_dir, cls.ham_dir = write_corpus(cls.tmp / "corpus", 200, 200)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def server(self, name, trained=True, sets=()):
+        data = self.tmp / name
+        data.mkdir()
+        if trained:
+            for cls_, d in (("--spam", self.spam_dir), ("--ham", self.ham_dir)):
+                subprocess.run([nougat_bin(), "bayes", "train", "--data", str(data), cls_, str(d)], check=True,
+                               capture_output=True)
+        n = Nougat(data=str(data), sets=list(sets))
+        n.start()
+        self.addCleanup(n.stop)
+        n.add_user("alice@localhost")
+        return n
+
+    def send(self, n, body):
+        with smtplib.SMTP("127.0.0.1", n.port("smtp"), timeout=10) as s:
+            s.sendmail("sender@example.org", ["alice@localhost"], body.encode())
+
+    def test_spam_goes_to_junk_ham_to_inbox(self):
+        n = self.server("junk")
+        self.send(n, message(True, 424242))
+        self.send(n, message(False, 434343))
+        md = n.maildir("alice@localhost")
+        junk = wait_for(md / ".Junk" / "new", 1)
+        inbox = wait_for(md / "new", 1)
+        self.assertEqual(len(junk), 1)
+        self.assertEqual(len(inbox), 1)
+        hj, hi = headers_of(junk[0]), headers_of(inbox[0])
+        self.assertEqual(hj["x-spam-flag"], "YES")
+        self.assertTrue(hj["x-spam-status"].startswith("Yes, score="), hj["x-spam-status"])
+        self.assertGreaterEqual(float(hj["x-spam-score"]), 0.99)
+        self.assertEqual(hi["x-spam-flag"], "NO")
+        self.assertTrue(hi["x-spam-status"].startswith("No, score="))
+        self.assertLess(float(hi["x-spam-score"]), 0.45)
+
+    def test_untrained_store_is_unsure_and_delivers_to_inbox(self):
+        n = self.server("untrained", trained=False)
+        self.send(n, message(True, 515151))
+        inbox = wait_for(n.maildir("alice@localhost") / "new", 1)
+        self.assertEqual(len(inbox), 1)
+        h = headers_of(inbox[0])
+        self.assertEqual(h["x-spam-flag"], "NO")
+        self.assertEqual(float(h["x-spam-score"]), 0.5)
+        self.assertFalse((n.maildir("alice@localhost") / ".Junk").exists())
+
+    def test_reject_action(self):
+        n = self.server("reject", sets=["spam.action=reject"])
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            self.send(n, message(True, 616161))
+        self.assertEqual(cm.exception.smtp_code, 550)
+        self.send(n, message(False, 626262))
+        self.assertEqual(len(wait_for(n.maildir("alice@localhost") / "new", 1)), 1)
+
+    def test_disabled_adds_nothing(self):
+        n = self.server("off", sets=["spam.enabled=false"])
+        self.send(n, message(True, 717171))
+        inbox = wait_for(n.maildir("alice@localhost") / "new", 1)
+        self.assertEqual(len(inbox), 1)
+        self.assertNotIn("x-spam-flag", headers_of(inbox[0]))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
