@@ -166,6 +166,10 @@ Status Parser::parse_braced(Seq& out) {
   std::string name(s.substr(b, pos - b));
 
   int min_args = 0, max_args = 0;
+  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "env", "prvs",
+                              "prvscheck", "certextract", "imapfolder", "srs_encode", "authresults"})
+    if (name == io)  // deliberately absent: filters are pure (no files, commands, sockets or lookups)
+      return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
   if (name == "filter") return parse_filter(out);
   if (known_item(name, &min_args, &max_args)) {

@@ -125,6 +125,8 @@ bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len);
 // Resolves the operator name (aliases, _N parameters) into n.text/n.params, or fails with Exim's text.
 Status prepare_operator(std::string_view name, Node& n);
 Result<std::string> apply_operator(const Node& n, std::string arg, Run& run);
+std::optional<Result<std::string>> extra_operator(const Node& n, const std::string& arg);  // (expand_ops_extra.cpp)
+Result<std::string> hmac_item(const std::string& algo, const std::string& secret, const std::string& text);
 
 // Items ${item{...}...} (expand_items.cpp).
 bool known_item(std::string_view name, int* min_args, int* max_args);

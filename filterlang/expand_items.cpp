@@ -16,7 +16,7 @@ struct ItemInfo {
 };
 constexpr ItemInfo kItems[] = {{"sg", 3, 3},     {"tr", 3, 3},   {"extract", 2, 5}, {"length", 2, 2},
                                {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}, {"map", 2, 2},
-                               {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}};
+                               {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}, {"hmac", 3, 3}};
 
 Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string>& a) {
   for (const Seq& s : n.args) {
@@ -301,6 +301,13 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
     // Exim compiles the pattern even in a branch that is not taken.
     std::shared_ptr<const Regex> re = n.re ? n.re : compile_regex(a[1], false);
     if (!re->ok()) return fail("regular expression error in \"" + a[1] + "\": " + re->error());
+    return Ok{};
+  }
+  if (n.text == "hmac") {
+    if (skipping) return Ok{};
+    auto r = hmac_item(a[0], a[1], a[2]);
+    if (!r) return r.error();
+    out += *r;
     return Ok{};
   }
   if (n.text == "tr") {

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 
 #include "filterlang/expand_ast.hpp"
 
@@ -15,12 +16,12 @@ Result<std::string> address_operator(std::string_view op, std::string_view arg);
 
 namespace {
 
-constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part"};
+constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval"};
 constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
     "nhash",   "quote",     "rfc2047", "rfc2047d", "s",    "sha1",   "sha256",  "str2b64", "strlen",
-    "substr",  "uc",        "utf8clean", "escape8bit"};
+    "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask"};
 
 std::string hex(const unsigned char* p, size_t n, bool upper) {
   static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";
@@ -224,6 +225,11 @@ Status prepare_operator(std::string_view name, Node& n) {
     }
     n.params = {v1 * sign, v2};
   }
+  if ((canon == "sha2" || canon == "sha3") && !arg.empty()) {
+    bool digits = arg.size() < 6;
+    for (char c : arg) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+    n.params = {digits ? std::atol(std::string(arg).c_str()) : 0};
+  }
   return Ok{};
 }
 
@@ -275,6 +281,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "rfc2047d") return rfc2047_decode(arg, run.st.headers_charset.c_str());
   if (op == "listcount") return std::to_string(split_list(arg).size());
   if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
+  if (auto r = extra_operator(n, arg)) return std::move(*r);
   if (op == "utf8clean") return utf8clean(arg);
   if (op == "escape8bit") {
     std::string out;
