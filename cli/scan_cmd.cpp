@@ -1,10 +1,11 @@
-// `nougat scan [--data DIR] [--database PATH]... [--stats] FILE...`: scans
-// files (or "-" for stdin) with the configured antivirus engine, one line
-// each like clamscan: "FILE: OK" or "FILE: NAME FOUND" ("FILE: ERROR: why"
-// on a scan error). Signatures come from antivirus.signatures, or from the
-// --database flags. With engine "off" the libclamav engine is used anyway:
-// an explicit scan is always wanted. --stats prints files, bytes and the
-// scan time (signature loading excluded) to stderr, for bench/clamav-scan.
+// `nougat scan [--data DIR] [--database PATH]... [--file-list F] [--stats] FILE...`:
+// scans files ("-" is stdin; --file-list names one file a line, as
+// clamscan's) with the configured antivirus engine and prints one line each,
+// like clamscan: "FILE: OK", "FILE: NAME FOUND" or "FILE: ERROR: why".
+// Signatures come from antivirus.signatures, or from the --database flags.
+// With engine "off" libclamav is used anyway: an explicit scan is wanted.
+// --stats prints files, bytes and the scan time (signature loading and file
+// reading excluded) to stderr, for bench/clamav-scan.
 // Exit status like clamscan: 0 all clean, 1 a virus found, 2 an error.
 #include <chrono>
 #include <fstream>
@@ -33,13 +34,23 @@ bool read_input(const std::string& name, std::string& out) {
 }  // namespace
 
 int cmd_scan(int argc, char** argv, int first) {
-  auto args = parse_args(argc, argv, first, {"database"}, {"stats"});
+  auto args = parse_args(argc, argv, first, {"database", "file-list"}, {"stats"});
   if (!args) {
     std::cerr << "nougat scan: " << args.error().text << "\n";
     return 2;
   }
-  if (args->positional.empty()) {
-    std::cerr << "usage: nougat scan [--data DIR] [--database PATH]... [--stats] FILE...\n";
+  std::vector<std::string> names = args->positional;
+  if (auto list = args->value("file-list"); !list.empty()) {
+    std::ifstream in(list);
+    if (!in) {
+      std::cerr << "nougat scan: cannot read " << list << "\n";
+      return 2;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) names.push_back(line);
+  }
+  if (names.empty()) {
+    std::cerr << "usage: nougat scan [--data DIR] [--database PATH]... [--file-list F] [--stats] FILE...\n";
     return 2;
   }
   auto cfg = load_config_or_report(*args);
@@ -63,7 +74,7 @@ int cmd_scan(int argc, char** argv, int first) {
   uint64_t files = 0, bytes = 0;
   std::chrono::steady_clock::duration spent{};
   std::string data;
-  for (const auto& name : args->positional) {
+  for (const auto& name : names) {
     if (!read_input(name, data)) {
       std::cout << name << ": ERROR: cannot read" << std::endl;
       status = std::max(status, 2);

@@ -261,6 +261,13 @@ const std::map<std::string, Setter>& schema() {
          c.antivirus.max_size = tmp.limits.message_size;
          return std::nullopt;
        }},
+      {"antivirus.tmpdir",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         c.antivirus.tmpdir = s;
+         return std::nullopt;
+       }},
       {"spam.enabled", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.enabled); }},
       {"spam.spam_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.spam_cutoff); }},
       {"spam.ham_cutoff", [](const toml::node& n, Config& c) { return want_fraction(n, c.spam.ham_cutoff); }},
@@ -471,6 +478,7 @@ std::string Config::to_toml() const {
   o += "action = " + quote(antivirus.action) + "\n";
   o += "on_error = " + quote(antivirus.on_error) + "\n";
   o += "max_size = " + quote(size_text(antivirus.max_size)) + "\n";
+  o += "tmpdir = " + quote(antivirus.tmpdir.string()) + "\n";
   o += "\n[spam]\n";
   o += std::string("enabled = ") + (spam.enabled ? "true" : "false") + "\n";
   o += fmt::format("spam_cutoff = {}\n", spam.spam_cutoff);

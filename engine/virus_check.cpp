@@ -50,6 +50,7 @@ scanners::AntivirusOptions antivirus_options(const Config& cfg) {
   o.signatures = cfg.antivirus.signatures;
   o.socket = cfg.antivirus.socket;
   o.max_size = cfg.antivirus.max_size;
+  o.tmpdir = cfg.antivirus.tmpdir;
   o.log = [](std::string_view line) { log::write("", line); };
   return o;
 }

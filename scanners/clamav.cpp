@@ -98,12 +98,20 @@ struct ClamavEngine::Compiled {
 
 namespace {
 
-Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const std::vector<fs::path>& entries,
-                                                        const LogFn& log) {
+Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& opt) {
+  const auto& entries = opt.signatures;
+  const auto& log = opt.log;
   auto c = std::make_shared<ClamavEngine::Compiled>();
   c->fingerprint = fingerprint(entries);
   c->engine = cl_engine_new();
   if (!c->engine) return make_error("libclamav: cannot create an engine", "cl_engine_new failed");
+  // Mail parts and archive members are unpacked to temporary files: a tmpfs
+  // here makes scanning an order of magnitude faster than a busy disk.
+  std::error_code ec;
+  if (!opt.tmpdir.empty() && !fs::is_directory(opt.tmpdir, ec))
+    return make_error(fmt::format("antivirus temporary directory {} does not exist", opt.tmpdir.string()));
+  if (!opt.tmpdir.empty() && cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, opt.tmpdir.c_str()) != CL_SUCCESS)
+    return make_error(fmt::format("libclamav: cannot use {} for temporary files", opt.tmpdir.string()));
   std::vector<std::string> skipped;
   for (const auto& entry : entries) {
     if (database_files(entry).empty()) {
@@ -143,7 +151,7 @@ ClamavEngine::~ClamavEngine() {
 
 Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& opt) {
   if (auto st = init_once(); !st) return st.error();
-  auto c = compile(opt.signatures, opt.log);
+  auto c = compile(opt);
   if (!c) return c.error();
   (*c)->generation = 1;
   std::unique_ptr<ClamavEngine> e(new ClamavEngine(opt));
@@ -181,7 +189,7 @@ ScanResult ClamavEngine::scan(std::string_view message) {
 
 Status ClamavEngine::reload() {
   std::lock_guard one(reload_mu_);
-  auto c = compile(opt_.signatures, opt_.log);
+  auto c = compile(opt_);
   if (!c) {
     std::lock_guard lock(mu_);
     failed_ = fingerprint(opt_.signatures);

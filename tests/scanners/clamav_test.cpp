@@ -83,6 +83,19 @@ TEST(Clamav, BrokenSignatureFileIsAnError) {
   EXPECT_NE(e.error().text.find("cannot load"), std::string::npos) << e.error().text;
 }
 
+TEST(Clamav, TemporaryDirectory) {
+  TempDir d;
+  AntivirusOptions o;
+  o.signatures = {test_rules_dir()};
+  o.poll_interval = std::chrono::milliseconds(0);
+  o.tmpdir = d.path / "missing";
+  EXPECT_FALSE(ClamavEngine::open(o));
+  o.tmpdir = d.path;
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e) << e.error().text;
+  EXPECT_TRUE((*e)->scan(message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}))).is_virus());
+}
+
 TEST(Clamav, CleanMessages) {
   EXPECT_EQ(engine().scan("").status, ScanResult::Status::kClean);
   EXPECT_EQ(engine().scan(plain_message("hello")).status, ScanResult::Status::kClean);

@@ -89,7 +89,7 @@ TEST(VirusCheck, ConfigKeys) {
   src.text = "";
   src.overrides = {"antivirus.action=tag", "antivirus.on_error=accept", "antivirus.max_size=10M",
                    "antivirus.engine=clamd", "antivirus.socket=/tmp/clamd.sock",
-                   "antivirus.signatures=[\"/a\", \"/b\"]"};
+                   "antivirus.signatures=[\"/a\", \"/b\"]", "antivirus.tmpdir=/dev/shm"};
   auto cfg = load_config(src);
   ASSERT_TRUE(cfg) << cfg.error().text;
   EXPECT_EQ((*cfg)->antivirus.action, "tag");
@@ -97,6 +97,7 @@ TEST(VirusCheck, ConfigKeys) {
   EXPECT_EQ((*cfg)->antivirus.max_size, 10u << 20);
   EXPECT_EQ((*cfg)->antivirus.engine, "clamd");
   EXPECT_EQ((*cfg)->antivirus.signatures.size(), 2u);
+  EXPECT_EQ(antivirus_options(**cfg).tmpdir, "/dev/shm");
   auto toml = (*cfg)->to_toml();
   EXPECT_NE(toml.find("[antivirus]\nengine = \"clamd\""), std::string::npos) << toml;
   // The printed configuration reads back to the same one.
