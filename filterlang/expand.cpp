@@ -172,6 +172,7 @@ Status Parser::parse_braced(Seq& out) {
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
   if (name == "filter") return parse_filter(out);
+  if (name == "extract" || name == "listextract") return parse_extract(out, name);
   if (known_item(name, &min_args, &max_args)) {
     Node n;
     n.kind = NodeKind::Item;
@@ -212,40 +213,89 @@ Status Parser::parse_if(Seq& out) {
   auto c = parse_cond();
   if (!c) return c.error();
   n.cond = std::make_shared<Cond>(std::move(*c));
-  // yes/no strings, or "fail"
-  skip_white();
+  if (auto st = parse_yesno(n, "if"); !st) return st.error();
+  out.push_back(std::move(n));
+  return Ok{};
+}
+
+// Exim's process_yesno() syntax: [{yes}[{no} | fail]] then '}'. Appends the
+// branches to n.args; n.num = 1 marks "fail".
+Status Parser::parse_yesno(Node& n, std::string_view item) {
   auto curly = [&](const char* what) {
     return fail(std::string("curly-bracket problem in conditional yes/no parsing: ") + what +
                 "\n remaining string is '" + std::string(s.substr(pos)) + "'");
   };
+  skip_white();
+  if (pos < s.size() && s[pos] == '}') {
+    ++pos;
+    return Ok{};
+  }
+  if (pos >= s.size() || s[pos] != '{') return curly("'yes' part did not start with '{'");
+  ++pos;
+  auto yes = parse_seq(true);
+  if (!yes) return yes.error();
+  ++pos;
+  n.args.push_back(std::move(*yes));
+  skip_white();
   if (pos < s.size() && s[pos] == '{') {
     ++pos;
-    auto yes = parse_seq(true);
-    if (!yes) return yes.error();
+    auto no = parse_seq(true);
+    if (!no) return no.error();
     ++pos;
-    n.args.push_back(std::move(*yes));
-    skip_white();
-    if (pos < s.size() && s[pos] == '{') {
-      ++pos;
-      auto no = parse_seq(true);
-      if (!no) return no.error();
-      ++pos;
-      n.args.push_back(std::move(*no));
-    } else if (s.substr(pos, 4) == "fail") {
-      pos += 4;
-      n.num = 1;  // forced failure when false
-    }
-  } else if (s.substr(pos, 4) == "fail") {
-    return curly("'yes' part did not start with '{'");
+    n.args.push_back(std::move(*no));
   } else if (pos < s.size() && s[pos] != '}') {
-    return curly("'yes' part did not start with '{'");
+    if (s.substr(pos, 4) != "fail" || !(pos + 4 >= s.size() || s[pos + 4] == '}' ||
+                                        std::isspace(static_cast<unsigned char>(s[pos + 4]))))
+      return fail("syntax error in \"" + std::string(item) + "\" item - \"fail\" expected");
+    pos += 4;
+    n.num = 1;  // forced failure when the condition/lookup fails
   }
   skip_white();
   if (pos >= s.size() || s[pos] != '}') return curly("did not close with '}'");
   ++pos;
+  return Ok{};
+}
+
+// ${extract{key}{data}...} / ${extract{N}{seps}{data}...} / ${listextract{N}{list}...}, then yes/no.
+// The number of data arguments depends on whether the first one is a number; when it is
+// not constant that is only known at run time, so up to the maximum is read here.
+Status Parser::parse_extract(Seq& out, const std::string& name) {
+  Node n;
+  n.kind = NodeKind::Item;
+  n.text = name;
+  if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
+  int data = 2;
+  if (name == "extract") {
+    data = 3;
+    if (seq_is_constant(n.args[0])) {
+      std::string k = seq_constant_text(n.args[0]);
+      while (!k.empty() && std::isspace(static_cast<unsigned char>(k.back()))) k.pop_back();
+      size_t i = 0;
+      while (i < k.size() && std::isspace(static_cast<unsigned char>(k[i]))) ++i;
+      if (i < k.size() && k[i] == '-') ++i;
+      bool numeric = !k.empty();  // an empty key is an error reported at run time
+      for (; i < k.size(); ++i) numeric = numeric && is_digit(k[i]);
+      data = numeric ? 3 : 2;
+    }
+  }
+  for (int i = 1; i < data; ++i) {
+    skip_white();
+    if (pos >= s.size() || s[pos] != '{') {
+      if (name == "extract" && i == 2 && !seq_is_constant(n.args[0])) break;  // keyed at run time
+      return fail("missing '{' for arg " + std::to_string(i + 1) + " of " + name);
+    }
+    ++pos;
+    auto a = parse_seq(true);
+    if (!a) return a.error();
+    ++pos;
+    n.args.push_back(std::move(*a));
+  }
+  n.params = {static_cast<long>(n.args.size())};  // where the yes/no branches start
+  if (auto st = parse_yesno(n, name); !st) return st.error();
   out.push_back(std::move(n));
   return Ok{};
 }
+
 
 // ${filter{list}{condition}}: the second argument is a condition, not a string.
 Status Parser::parse_filter(Seq& out) {

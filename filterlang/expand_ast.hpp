@@ -106,6 +106,8 @@ struct Parser {
   Status parse_dollar(Seq& out);
   Status parse_braced(Seq& out);
   Status parse_if(Seq& out);
+  Status parse_yesno(Node& n, std::string_view item);
+  Status parse_extract(Seq& out, const std::string& name);
   Status parse_filter(Seq& out);
   Status parse_group(Cond& c);   // and{..} or{..}
   Status parse_forany(Cond& c);  // forany{list}{cond} forall{..}{..}

@@ -168,6 +168,7 @@ Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping
     return Ok{};
   }
   const Seq* branch = v ? &n.args[2] : n.args.size() > 3 ? &n.args[3] : nullptr;
+  if (!v && !branch && n.num == 1) return fail("\"listextract\" failed and \"fail\" requested");
   Bind b(run, nullptr, v ? &*v : &empty);
   if (branch) {
     auto r = eval_to_string(*branch, run, false);
