@@ -54,6 +54,35 @@ Result<bool> compare_items(std::string_view cmp, const std::string& a, const std
   return fail("\"" + std::string(cmp) + "\" is not a suitable comparator for sort");
 }
 
+// ${sort{list}{comparator}{extractor}}: stable insertion sort on the extracted keys, as Exim does.
+Status eval_sort(const Node& n, Run& run, std::string& out, const std::vector<std::string>& items, char sep) {
+  auto cmp = eval_to_string(n.args[1], run, false);
+  if (!cmp) return cmp.error();
+  std::string c = *cmp;
+  while (!c.empty() && std::isspace(static_cast<unsigned char>(c.back()))) c.pop_back();
+  while (!c.empty() && std::isspace(static_cast<unsigned char>(c.front()))) c.erase(0, 1);
+  std::vector<std::pair<std::string, std::string>> sorted;  // (key, item), insertion sort like Exim
+  for (const std::string& item : items) {
+    Bind b(run, &item, nullptr);
+    auto key = eval_to_string(n.args[2], run, false);
+    if (!key) return key.error();
+    size_t pos = sorted.size();
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      auto before = compare_items(c, *key, sorted[i].first);
+      if (!before) return before.error();
+      if (*before) {
+        pos = i;
+        break;
+      }
+    }
+    sorted.insert(sorted.begin() + static_cast<long>(pos), {*key, item});
+  }
+  std::string result;
+  for (const auto& [k, item] : sorted) append_listele(result, sep, item);
+  out += result;
+  return Ok{};
+}
+
 }  // namespace
 
 Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) {
@@ -106,33 +135,7 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     out += value;
     return Ok{};
   }
-  if (n.text == "sort") {
-    auto cmp = eval_to_string(n.args[1], run, false);
-    if (!cmp) return cmp.error();
-    std::string c = *cmp;
-    while (!c.empty() && std::isspace(static_cast<unsigned char>(c.back()))) c.pop_back();
-    while (!c.empty() && std::isspace(static_cast<unsigned char>(c.front()))) c.erase(0, 1);
-    std::vector<std::pair<std::string, std::string>> sorted;  // (key, item), insertion sort like Exim
-    for (const std::string& item : items) {
-      Bind b(run, &item, nullptr);
-      auto key = eval_to_string(n.args[2], run, false);
-      if (!key) return key.error();
-      size_t pos = sorted.size();
-      for (size_t i = 0; i < sorted.size(); ++i) {
-        auto before = compare_items(c, *key, sorted[i].first);
-        if (!before) return before.error();
-        if (*before) {
-          pos = i;
-          break;
-        }
-      }
-      sorted.insert(sorted.begin() + static_cast<long>(pos), {*key, item});
-    }
-    std::string result;
-    for (const auto& [k, item] : sorted) append_listele(result, sep, item);
-    out += result;
-    return Ok{};
-  }
+  if (n.text == "sort") return eval_sort(n, run, out, items, sep);
   return fail("unknown list item \"" + n.text + "\"");
 }
 

@@ -47,6 +47,21 @@ std::optional<std::string> reverse_ip(const std::string& s) {
   return std::nullopt;
 }
 
+Result<std::string> time_interval(const std::string& arg) {
+  unsigned long long v;
+  if (!decimal(arg, v) || v > 0x7fffffffULL)
+    return fail("string \"" + arg + "\" is not a positive number in \"time_interval\" operator");
+  if (v == 0) return std::string("0s");
+  std::string out;
+  static constexpr std::pair<unsigned long long, char> kUnits[] = {{604800, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  for (auto [secs, c] : kUnits)
+    if (v >= secs) {
+      out += std::to_string(v / secs) + c;
+      v %= secs;
+    }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Result<std::string>> extra_operator(const Node& n, const std::string& arg) {
@@ -85,20 +100,7 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
     }
     return Result<std::string>(out);
   }
-  if (op == "time_interval") {
-    unsigned long long v;
-    if (!decimal(arg, v) || v > 0x7fffffffULL)
-      return Result<std::string>(fail("string \"" + arg + "\" is not a positive number in \"time_interval\" operator"));
-    if (v == 0) return Result<std::string>(std::string("0s"));
-    std::string out;
-    static constexpr std::pair<unsigned long long, char> kUnits[] = {{604800, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
-    for (auto [secs, c] : kUnits)
-      if (v >= secs) {
-        out += std::to_string(v / secs) + c;
-        v %= secs;
-      }
-    return Result<std::string>(out);
-  }
+  if (op == "time_interval") return time_interval(arg);
   if (op == "reverse_ip") {
     auto r = reverse_ip(arg);
     if (!r) return Result<std::string>(fail("reverse_ip() not given an IP address [" + arg + "]"));
