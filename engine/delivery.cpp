@@ -6,6 +6,7 @@
 
 #include "engine/log.hpp"
 #include "engine/maildir.hpp"
+#include "engine/router.hpp"
 
 namespace nougat::engine {
 namespace fs = std::filesystem;
@@ -13,7 +14,7 @@ namespace fs = std::filesystem;
 struct Delivery::Pending {
   Item* item;
   size_t rcpt;
-  MaildirCopy copy;
+  std::vector<MaildirCopy> copies;  // every Maildir target of this recipient
   bool published = false;
 };
 
@@ -29,7 +30,7 @@ std::string domain_of(const std::string& addr) {
 }  // namespace
 
 Delivery::Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync)
-    : cfg_(std::move(cfg)), spool_(spool), dir_(dir), sync_(sync) {}
+    : cfg_(std::move(cfg)), spool_(spool), dir_(dir), sync_(sync), router_(cfg_, dir) {}
 
 Delivery::~Delivery() { stop(); }
 
@@ -113,7 +114,6 @@ void Delivery::run() {
 }
 
 void Delivery::deliver_batch(std::vector<Item>& batch) {
-  const auto& host = cfg_->server.hostname;
   std::vector<Pending> pending;
   // maildir_fsync = false trades crash safety for speed: no syncs at all.
   const bool durable = cfg_->transports.maildir_fsync;
@@ -148,27 +148,13 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
         (void)spool_.record(m.id, i, RcptState::kFailed, m.failure[i]);
         continue;
       }
-      if (item.recovered) {
-        auto name = maildir_copy_name(maildir_folder(user->maildir(), m.envelope.folder), m, i, host);
-        if (already_delivered(name)) {
-          m.state[i] = RcptState::kDone;
-          log::line(m.id, "=> {} (already delivered before restart)", rcpt);
-          continue;
-        }
-      }
-      auto copy = write_maildir_tmp(maildir_folder(user->maildir(), m.envelope.folder), m, i, host);
-      if (!copy) {
-        log::line(m.id, "== {} T=maildir defer: {}", rcpt, copy.error().detail);
-        item.retry = true;
-        continue;
-      }
-      pending.push_back(Pending{&item, i, std::move(*copy)});
+      if (!deliver_local(item, i, *user, pending)) item.retry = true;
     }
   }
   // The data of every tmp file is durable before any rename (Maildir rule)…
   if (durable && !pending.empty() && !sync()) {
     for (auto& p : pending) {
-      discard(p.copy);
+      for (auto& c : p.copies) discard(c);
       p.item->retry = true;
       log::line(p.item->msg.id, "== {} T=maildir defer: sync failed", p.item->msg.envelope.recipients[p.rcpt]);
     }
@@ -176,12 +162,17 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   }
   for (auto& p : pending) {
     auto& m = p.item->msg;
-    if (auto st = publish(p.copy); !st) {
-      log::line(m.id, "== {} T=maildir defer: {}", m.envelope.recipients[p.rcpt], st.error().detail);
-      p.item->retry = true;
-      continue;
+    bool ok = true;
+    for (auto& c : p.copies) {
+      if (auto st = publish(c); !st) {
+        log::line(m.id, "== {} T=maildir defer: {}", m.envelope.recipients[p.rcpt], st.error().detail);
+        p.item->retry = true;
+        p.item->recovered = true;  // some copies may be in place: look before writing again
+        ok = false;
+        break;
+      }
     }
-    p.published = true;
+    p.published = ok;
   }
   // …and every rename is durable before the spool forgets the message. If
   // that sync fails the copies stay where they are and the retry finds them
@@ -197,7 +188,9 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
     }
     m.state[p.rcpt] = RcptState::kDone;
     (void)spool_.record(m.id, p.rcpt, RcptState::kDone);
-    log::line(m.id, "=> {} R=local_user T=maildir", m.envelope.recipients[p.rcpt]);
+    for (const auto& c : p.copies)
+      log::line(m.id, "=> {} R=local_user T=maildir{}", m.envelope.recipients[p.rcpt],
+                c.maildir.filename().string()[0] == '.' ? " F=" + c.maildir.filename().string().substr(1) : "");
   }
   for (auto& item : batch) {
     auto& m = item.msg;
@@ -214,6 +207,78 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
     if (!any_pending) log::line(m.id, "kept in the queue: failed recipients await a bounce");
     if (item.retry) schedule_retry(std::move(item));
   }
+}
+
+// Routes one local recipient (running ~/.forward) and writes every copy:
+// Maildir copies under tmp/ (published by the batch after its sync), mbox
+// appends at once. False: deferred, retry later.
+bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector<Pending>& pending) {
+  auto& m = item.msg;
+  const auto& rcpt = m.envelope.recipients[i];
+  const auto& host = cfg_->server.hostname;
+  Route route = router_.route(user, rcpt, m.envelope, *m.data);
+  for (const auto& n : route.notes) log::line(m.id, "{}: {}", rcpt, n);
+  switch (route.status) {
+    case Route::Status::kDeliver:
+      break;
+    case Route::Status::kDefer:
+      log::line(m.id, "== {} R=userforward defer: {}", rcpt, route.reason);
+      return false;
+    case Route::Status::kFail:
+      m.state[i] = RcptState::kFailed;
+      m.failure[i] = "550 5.7.1 " + route.reason;
+      log::line(m.id, "** {} R=userforward: {}", rcpt, route.reason);
+      (void)spool_.record(m.id, i, RcptState::kFailed, m.failure[i]);
+      return true;
+    case Route::Status::kFreeze:
+      log::line(m.id, "== {} R=userforward frozen: {}", rcpt, route.reason);
+      return true;  // held until an admin acts; no automatic retry
+  }
+  // Forwarding to another local user lands in their INBOX; a remote address
+  // needs the SMTP transport, which does not exist yet: defer the whole
+  // recipient before writing anything, so a retry starts clean.
+  std::vector<fs::path> maildirs;
+  std::vector<fs::path> mboxes;
+  for (const auto& t : route.targets) {
+    if (t.kind == Target::Kind::kMaildir) maildirs.push_back(t.path);
+    else if (t.kind == Target::Kind::kMbox) mboxes.push_back(t.path);
+    else {
+      auto other = cfg_->is_local_domain(domain_of(t.address)) ? dir_.find(t.address) : std::nullopt;
+      if (!other) {
+        log::line(m.id, "== {} R=userforward defer: forwarding to {} (remote delivery is not available yet)",
+                  rcpt, t.address);
+        return false;
+      }
+      maildirs.push_back(other->maildir());
+    }
+  }
+  if (route.targets.empty()) {
+    m.state[i] = RcptState::kDone;
+    (void)spool_.record(m.id, i, RcptState::kDone);
+    log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
+    return true;
+  }
+  Pending p{&item, i, {}, false};
+  for (size_t t = 0; t < maildirs.size(); ++t) {
+    if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], m, i, host, t))) continue;
+    auto copy = write_maildir_tmp(maildirs[t], m, i, host, t);
+    if (!copy) {
+      log::line(m.id, "== {} T=maildir defer: {}", rcpt, copy.error().detail);
+      for (auto& c : p.copies) discard(c);
+      return false;
+    }
+    p.copies.push_back(std::move(*copy));
+  }
+  for (const auto& f : mboxes) {
+    if (auto st = append_mbox(f, m, i); !st) {
+      log::line(m.id, "== {} T=mbox defer: {}", rcpt, st.error().detail);
+      for (auto& c : p.copies) discard(c);
+      return false;
+    }
+    log::line(m.id, "=> {} <{}> R=userforward T=mbox", f.string(), rcpt);
+  }
+  pending.push_back(std::move(p));
+  return true;
 }
 
 void Delivery::schedule_retry(Item&& item) {

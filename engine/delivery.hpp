@@ -26,6 +26,7 @@
 
 #include "engine/config.hpp"
 #include "engine/directory.hpp"
+#include "engine/router.hpp"
 #include "engine/spool.hpp"
 #include "engine/sync.hpp"
 
@@ -35,6 +36,7 @@ class Delivery {
  public:
   Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync);
   ~Delivery();
+  const Router& router() const { return router_; }
 
   void start(unsigned workers);
   void stop();  // finishes the batch in hand, leaves the rest in the spool
@@ -56,12 +58,14 @@ class Delivery {
   void run();
   void deliver_batch(std::vector<Item>& batch);
   void schedule_retry(Item&& item);
+  bool deliver_local(Item& item, size_t rcpt, const User& user, std::vector<Pending>& pending);
   bool sync();
 
   ConfigPtr cfg_;
   Spool& spool_;
   const Directory& dir_;
   SyncGroup& sync_;
+  Router router_;
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<Item> queue_;

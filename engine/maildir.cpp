@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace nougat::engine {
 namespace fs = std::filesystem;
@@ -74,17 +76,18 @@ bool valid_folder_name(std::string_view folder) {
 }
 
 MaildirCopy maildir_copy_name(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
-                              std::string_view hostname) {
+                              std::string_view hostname, size_t target) {
   auto top = top_lines(m, rcpt);
   uint64_t size = m.data ? local_size(top, *m.data) : 0;
-  return MaildirCopy{maildir, fmt::format("{}.{}_{}.{},S={}", m.envelope.received_at, m.id, rcpt,
+  std::string which = target == 0 ? std::to_string(rcpt) : fmt::format("{}-{}", rcpt, target);
+  return MaildirCopy{maildir, fmt::format("{}.{}_{}.{},S={}", m.envelope.received_at, m.id, which,
                                           safe_host(hostname), size)};
 }
 
 Result<MaildirCopy> write_maildir_tmp(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
-                                      std::string_view hostname) {
+                                      std::string_view hostname, size_t target) {
   if (auto st = ensure_dirs(maildir); !st) return st.error();
-  MaildirCopy c = maildir_copy_name(maildir, m, rcpt, hostname);
+  MaildirCopy c = maildir_copy_name(maildir, m, rcpt, hostname, target);
   std::string_view data = *m.data;
   std::string buf = top_lines(m, rcpt);
   buf.reserve(buf.size() + data.size());
@@ -118,6 +121,60 @@ Result<MaildirCopy> write_maildir_tmp(const fs::path& maildir, const SpooledMess
     return make_error("cannot write maildir", path.string() + ": close failed");
   }
   return c;
+}
+
+Status append_mbox(const fs::path& file, const SpooledMessage& m, size_t rcpt) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("cannot open mbox", file.string() + ": " + std::strerror(errno));
+  struct flock lk {};
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLKW, &lk) != 0) {
+    ::close(fd);
+    return make_error("cannot lock mbox", file.string());
+  }
+  std::time_t t = m.envelope.received_at;
+  char date[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+  std::string out = fmt::format("From {} {}\n", m.envelope.sender.empty() ? "MAILER-DAEMON" : m.envelope.sender,
+                                date);
+  out += top_lines(m, rcpt);
+  std::string_view data = *m.data;
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t end = data.find('\n', start);
+    std::string_view line = data.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // mboxrd: ">*From " gets one more '>'.
+    size_t gt = 0;
+    while (gt < line.size() && line[gt] == '>') ++gt;
+    if (line.substr(gt).substr(0, 5) == "From ") out += '>';
+    out.append(line).push_back('\n');
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  out += '\n';
+  struct stat before {};
+  ::fstat(fd, &before);
+  std::string_view rest = out;
+  Status st = Ok{};
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      st = make_error("cannot write mbox", file.string() + ": " + std::strerror(errno));
+      break;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (st && ::fsync(fd) != 0) st = make_error("cannot sync mbox", file.string());
+  if (!st && ::ftruncate(fd, before.st_size) == 0) (void)::fsync(fd);  // no half message left behind
+  ::close(fd);  // also releases the lock
+  return st;
 }
 
 Status publish(const MaildirCopy& c) {

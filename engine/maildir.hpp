@@ -27,8 +27,10 @@ struct MaildirCopy {
 
 // Creates tmp/, new/, cur/ as needed and writes the copy for recipient
 // `rcpt` of `m` (whose data must be loaded) under tmp/.
+// `target` tells apart several copies for one recipient (a filter that
+// saves to two folders); 0 gives the plain name.
 Result<MaildirCopy> write_maildir_tmp(const std::filesystem::path& maildir, const SpooledMessage& m,
-                                      size_t rcpt, std::string_view hostname);
+                                      size_t rcpt, std::string_view hostname, size_t target = 0);
 Status publish(const MaildirCopy& c);  // rename tmp/ → new/
 void discard(const MaildirCopy& c);    // remove the tmp/ or new/ file
 // True when a copy with this name is already in new/ or (with flags) in cur/.
@@ -41,6 +43,10 @@ std::filesystem::path maildir_folder(const std::filesystem::path& maildir, std::
 bool valid_folder_name(std::string_view folder);
 // The name write_maildir_tmp would use, without writing anything.
 MaildirCopy maildir_copy_name(const std::filesystem::path& maildir, const SpooledMessage& m,
-                              size_t rcpt, std::string_view hostname);
+                              size_t rcpt, std::string_view hostname, size_t target = 0);
+
+// Appends the copy for recipient `rcpt` to an mbox file (mboxrd quoting of
+// "From " lines), under an fcntl write lock, and fsyncs it.
+Status append_mbox(const std::filesystem::path& file, const SpooledMessage& m, size_t rcpt);
 
 }  // namespace nougat::engine

@@ -1,0 +1,226 @@
+#include "engine/router.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "engine/filter_message.hpp"
+#include "engine/maildir.hpp"
+#include "filterlang/forward.hpp"
+#include "filterlang/interpreter.hpp"
+#include "filterlang/parser.hpp"
+
+namespace nougat::engine {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kMaxForwardFile = 1 << 20;
+
+std::string local_of(const std::string& a) { return a.substr(0, a.rfind('@')); }
+std::string domain_of(const std::string& a) {
+  auto at = a.rfind('@');
+  return at == std::string::npos ? "" : a.substr(at + 1);
+}
+
+}  // namespace
+
+bool Router::has_forward(const User& user) const {
+  if (!cfg_->routers.forward_files) return false;
+  struct stat st {};
+  return ::stat((user.home / ".forward").c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+Target Router::inbox(const User& user, const std::string& folder) const {
+  Target t;
+  t.kind = Target::Kind::kMaildir;
+  t.path = maildir_folder(user.maildir(), folder);
+  return t;
+}
+
+bool Router::inside_home(const User& user, const fs::path& p) const {
+  auto home = user.home.lexically_normal();
+  auto rel = p.lexically_normal().lexically_relative(home);
+  return !rel.empty() && *rel.begin() != ".." && rel.is_relative();
+}
+
+Route Router::route(const User& user, const std::string& rcpt, const Envelope& env,
+                    std::string_view data) const {
+  Route r;
+  auto path = user.home / ".forward";
+  struct stat st {};
+  if (!cfg_->routers.forward_files || ::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+    r.targets.push_back(inbox(user, env.folder));
+    return r;
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxForwardFile) {
+    r.status = Route::Status::kDefer;
+    r.reason = fmt::format("{} is larger than {} bytes", path.string(), kMaxForwardFile);
+    return r;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string source((std::istreambuf_iterator<char>(in)), {});
+  if (!in.good() && !in.eof()) {
+    r.status = Route::Status::kDefer;
+    r.reason = "cannot read " + path.string();
+    return r;
+  }
+  if (!filterlang::is_exim_filter(source)) return run_list(user, source);
+  filterlang::FileKey key;
+  key.dev = st.st_dev;
+  key.ino = st.st_ino;
+  key.size = static_cast<uint64_t>(st.st_size);
+  key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return run_filter(user, rcpt, env, data, source, key);
+}
+
+Route Router::run_list(const User& user, const std::string& source) const {
+  Route r;
+  auto list = filterlang::parse_forward_list(source, user.domain);
+  if (!list.error.empty()) {
+    r.status = Route::Status::kDefer;
+    r.reason = list.error;
+    return r;
+  }
+  if (list.blackhole && list.addresses.empty()) {
+    r.notes.push_back(".forward: :blackhole: (discarded)");
+    return r;
+  }
+  for (const auto& a : list.addresses) {
+    if (a.empty()) continue;
+    if (a[0] == '|') {
+      r.status = Route::Status::kDefer;
+      r.reason = "pipe in .forward not permitted (transports.pipe_allowed is off)";
+      r.targets.clear();
+      return r;
+    }
+    if (a[0] == '/') {
+      fs::path p(a);
+      if (!inside_home(user, p)) {
+        r.status = Route::Status::kDefer;
+        r.reason = "file " + a + " in .forward is outside the home directory";
+        r.targets.clear();
+        return r;
+      }
+      Target t;
+      t.kind = a.back() == '/' ? Target::Kind::kMaildir : Target::Kind::kMbox;
+      t.path = p;
+      r.targets.push_back(t);
+      continue;
+    }
+    std::string addr = a[0] == '\\' ? a.substr(1) : a;
+    if (directory_key(addr) == directory_key(user.address)) {
+      r.targets.push_back(inbox(user, ""));
+    } else {
+      Target t;
+      t.kind = Target::Kind::kAddress;
+      t.address = addr;
+      r.targets.push_back(t);
+    }
+  }
+  return r;
+}
+
+Route Router::run_filter(const User& user, const std::string& rcpt, const Envelope& env,
+                         std::string_view data, const std::string& source,
+                         const filterlang::FileKey& key) const {
+  Route r;
+  auto compiled = cache_.get(key, source);
+  if (!compiled.program) {
+    r.status = Route::Status::kDefer;
+    r.reason = "error in filter file " + (user.home / ".forward").string() + ": " + compiled.error;
+    return r;
+  }
+  FilterEnvelope fe;
+  fe.sender = env.sender;
+  fe.local_part = local_of(rcpt);
+  fe.domain = domain_of(rcpt);
+  fe.home = user.home.string();
+  fe.qualify_domain = user.domain;
+  fe.login = user.local_part;
+  FilterMessage msg(data, fe);
+  auto result = filterlang::run_filter(*compiled.program, msg);
+  using filterlang::ActionKind;
+  using filterlang::Outcome;
+  switch (result.outcome) {
+    case Outcome::kError:
+      r.status = Route::Status::kDefer;
+      r.reason = "filter error in " + (user.home / ".forward").string() + ": " + result.error;
+      return r;
+    case Outcome::kDefer:
+      r.status = Route::Status::kDefer;
+      r.reason = "deferred by the filter";
+      break;
+    case Outcome::kFail:
+      r.status = Route::Status::kFail;
+      r.reason = "rejected by the filter";
+      break;
+    case Outcome::kFreeze:
+      r.status = Route::Status::kFreeze;
+      r.reason = "frozen by the filter";
+      break;
+    default:
+      break;
+  }
+  for (const auto& a : result.actions) {
+    switch (a.kind) {
+      case ActionKind::kFail:
+      case ActionKind::kDefer:
+      case ActionKind::kFreeze:
+        if (!a.value.empty()) r.reason = a.value;
+        break;
+      case ActionKind::kDeliver: {
+        if (directory_key(a.value) == directory_key(user.address) ||
+            directory_key(a.value) == directory_key(rcpt)) {
+          r.targets.push_back(inbox(user, ""));
+        } else {
+          Target t;
+          t.kind = Target::Kind::kAddress;
+          t.address = a.value.find('@') == std::string::npos ? a.value + "@" + user.domain : a.value;
+          r.targets.push_back(t);
+        }
+        break;
+      }
+      case ActionKind::kSave: {
+        fs::path p(a.value);
+        if (p.is_relative()) p = user.home / p;
+        if (!inside_home(user, p)) {
+          r.status = Route::Status::kDefer;
+          r.reason = "save to " + a.value + " is outside the home directory";
+          r.targets.clear();
+          return r;
+        }
+        Target t;
+        t.kind = a.value.back() == '/' ? Target::Kind::kMaildir : Target::Kind::kMbox;
+        t.path = p;
+        r.targets.push_back(t);
+        break;
+      }
+      case ActionKind::kPipe:
+        r.status = Route::Status::kDefer;
+        r.reason = "pipe in filter not permitted (transports.pipe_allowed is off)";
+        r.targets.clear();
+        return r;
+      case ActionKind::kMail:
+      case ActionKind::kVacation:
+        r.notes.push_back(fmt::format("filter {} to {} not sent: autoreplies are not available yet",
+                                      a.kind == ActionKind::kMail ? "mail" : "vacation",
+                                      a.mail[0].value_or("the sender")));
+        break;
+      case ActionKind::kLogwrite:
+        r.notes.push_back("filter logwrite: " + a.value);
+        break;
+      default:
+        break;
+    }
+  }
+  if (r.status != Route::Status::kDeliver) {
+    r.targets.clear();
+    return r;
+  }
+  // No significant delivery set up: the normal delivery happens as well.
+  if (result.outcome != Outcome::kDelivered) r.targets.push_back(inbox(user, env.folder));
+  return r;
+}
+
+}  // namespace nougat::engine

@@ -1,0 +1,124 @@
+"""~/.forward at delivery time: Exim filters and plain forward lists, run by
+the real server on mail received over SMTP (router: engine/router.hpp)."""
+
+import smtplib
+import time
+import unittest
+
+from harness import Nougat
+
+
+def send(n, rcpts, subject, body="hello\r\n"):
+    msg = (f"From: carol@example.org\r\nTo: {rcpts[0]}\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n\r\n{body}")
+    with smtplib.SMTP("127.0.0.1", n.port("smtp")) as s:
+        s.sendmail("carol@example.org", rcpts, msg.encode())
+
+
+def wait_files(path, count, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        files = sorted(path.iterdir()) if path.is_dir() else []
+        if len(files) >= count:
+            return files
+        time.sleep(0.05)
+    return sorted(path.iterdir()) if path.is_dir() else []
+
+
+class ForwardTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.n = Nougat().start()
+        for u in ("alice", "bob", "dave", "erin", "frank", "gina"):
+            cls.n.add_user(f"{u}@localhost")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.n.__exit__(None, None, None)
+
+    def home(self, user):
+        return self.n.maildir(f"{user}@localhost").parent
+
+    def write_forward(self, user, text):
+        home = self.home(user)
+        home.mkdir(parents=True, exist_ok=True)
+        (home / ".forward").write_text(text)
+
+    def test_filter_sorts_into_a_folder_and_otherwise_delivers_normally(self):
+        self.write_forward("alice", '# Exim filter\n'
+                                    'if $h_subject: contains "[list]" then\n'
+                                    '  save $home/Maildir/.Lists/\n'
+                                    'endif\n')
+        send(self.n, ["alice@localhost"], "[list] weekly news")
+        send(self.n, ["alice@localhost"], "personal note")
+        lists = wait_files(self.n.maildir("alice@localhost") / ".Lists" / "new", 1)
+        inbox = wait_files(self.n.maildir("alice@localhost") / "new", 1)
+        self.assertEqual(len(lists), 1)
+        self.assertIn(b"Subject: [list] weekly news", lists[0].read_bytes())
+        self.assertEqual(len(inbox), 1)
+        self.assertIn(b"Subject: personal note", inbox[0].read_bytes())
+
+    def test_deliver_to_another_user_is_significant(self):
+        self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
+        send(self.n, ["bob@localhost"], "for dave")
+        dave = wait_files(self.n.maildir("dave@localhost") / "new", 1)
+        self.assertEqual(len(dave), 1)
+        self.assertIn(b"Subject: for dave", dave[0].read_bytes())
+        time.sleep(0.3)
+        self.assertEqual(self.n.messages("bob@localhost"), [])  # significant: no normal delivery
+
+    def test_unseen_save_to_mbox_keeps_normal_delivery(self):
+        self.write_forward("erin", "# Exim filter\nunseen save $home/mail/archive\n")
+        send(self.n, ["erin@localhost"], "archive me", body="From the start\r\nbody\r\n")
+        inbox = wait_files(self.n.maildir("erin@localhost") / "new", 1)
+        self.assertEqual(len(inbox), 1)
+        mbox = (self.home("erin") / "mail" / "archive").read_bytes()
+        self.assertTrue(mbox.startswith(b"From carol@example.org "))
+        self.assertIn(b"Subject: archive me", mbox)
+        self.assertIn(b"\n>From the start\n", mbox)  # mboxrd quoting
+
+    def test_plain_forward_list(self):
+        self.write_forward("frank", "gina@localhost, \\frank@localhost\n")
+        send(self.n, ["frank@localhost"], "to both")
+        self.assertEqual(len(wait_files(self.n.maildir("gina@localhost") / "new", 1)), 1)
+        self.assertEqual(len(wait_files(self.n.maildir("frank@localhost") / "new", 1)), 1)
+
+    def test_broken_filter_defers_and_keeps_the_message(self):
+        n = Nougat().start()
+        try:
+            n.add_user("hank@localhost")
+            home = n.maildir("hank@localhost").parent
+            (home / ".forward").write_text("# Exim filter\nif $h_subject: is \"x\" then\n  save x\n")
+            send(n, ["hank@localhost"], "kept")
+            deadline = time.time() + 10
+            while time.time() < deadline and "error in filter file" not in n.log():
+                time.sleep(0.05)
+            self.assertIn("error in filter file", n.log())
+            self.assertEqual(n.messages("hank@localhost"), [])
+            self.assertEqual(len([f for f in n.spool_files() if "." not in f]), 1)
+            # Fixed filter + restart: the queued message is delivered.
+            (home / ".forward").write_text("# Exim filter\nsave $home/Maildir/.Fixed/\n")
+            n.stop()
+            n.start()
+            self.assertEqual(len(wait_files(n.maildir("hank@localhost") / ".Fixed" / "new", 1)), 1)
+        finally:
+            n.__exit__(None, None, None)
+
+    def test_save_outside_home_and_pipe_are_refused_not_lost(self):
+        n = Nougat().start()
+        try:
+            n.add_user("ivan@localhost")
+            home = n.maildir("ivan@localhost").parent
+            (home / ".forward").write_text("# Exim filter\nsave /etc/nougat-evil\n")
+            send(n, ["ivan@localhost"], "escape")
+            deadline = time.time() + 10
+            while time.time() < deadline and "outside the home directory" not in n.log():
+                time.sleep(0.05)
+            self.assertIn("outside the home directory", n.log())
+            self.assertEqual(len([f for f in n.spool_files() if "." not in f]), 1)
+        finally:
+            n.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    unittest.main()
