@@ -20,6 +20,9 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <mutex>
+#include <thread>
+#include <atomic>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -35,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kBayesUsage =
     "usage: nougat bayes train [--user ADDRESS] (--spam|--ham) [--unlearn] PATH...\n"
-    "       nougat bayes classify [--user ADDRESS] [--tsv] PATH...\n"
+    "       nougat bayes classify [--user ADDRESS] [--tsv] [--threads N] PATH...\n"
     "       nougat bayes stats [--user ADDRESS]\n"
     "       nougat bayes tokens PATH...          (print each message's tokens)\n"
     "       nougat bayes eval --spam DIR... --ham DIR... [--folds K] [--list]\n"
@@ -191,17 +194,11 @@ struct Context {
   TokenizerOptions topts;
 };
 
-int imb_tmp = 1;
 Context make_context(const engine::ConfigPtr& cfg) {
   Context c{cfg, {}, {}};
   c.params.spam_cutoff = cfg->spam.spam_cutoff;
   c.params.ham_cutoff = cfg->spam.ham_cutoff;
   c.topts.bigrams = cfg->spam.bigrams;
-  if (const char* x = std::getenv("NOUGAT_BAYES_EXPERIMENT")) {  // TEMP exploration
-    std::sscanf(x, "%lf,%lf,%lf,%zu,%d,%lf", &c.params.unknown_strength, &c.params.unknown_prob, &c.params.min_dev,
-                &c.params.max_tokens, &imb_tmp, &c.params.ham_weight);
-    c.params.imbalance_adjust = imb_tmp;
-  }
   return c;
 }
 
@@ -264,12 +261,13 @@ int train(const Args& a, const Context& ctx) {
   return unreadable ? 1 : 0;
 }
 
-void report(const Item& it, const Classification& c, const TokenList& tl) {
-  fmt::print("{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", it.label,
-             verdict_name(c.verdict), c.score, c.clues.size(), c.tokens, c.totals.spam_messages,
-             c.totals.ham_messages);
+void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
+  auto o = std::back_inserter(out);
+  fmt::format_to(o, "{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", it.label,
+                 verdict_name(c.verdict), c.score, c.clues.size(), c.tokens, c.totals.spam_messages,
+                 c.totals.ham_messages);
   if (c.clues.empty()) return;
-  fmt::print("  {:<40} {:>6} {:>6} {:>7}\n", "token", "spam", "ham", "prob");
+  fmt::format_to(o, "  {:<40} {:>6} {:>6} {:>7}\n", "token", "spam", "ham", "prob");
   for (size_t i = 0; i < std::min<size_t>(10, c.clues.size()); ++i) {
     const auto& cl = c.clues[i];
     auto t = tl.text.find(cl.token);
@@ -277,10 +275,12 @@ void report(const Item& it, const Classification& c, const TokenList& tl) {
     for (auto& ch : name)
       if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
     if (name.size() > 40) name = name.substr(0, 37) + "...";
-    fmt::print("  {:<40} {:>6} {:>6} {:>7.4f}\n", name, cl.spam, cl.ham, cl.prob);
+    fmt::format_to(o, "  {:<40} {:>6} {:>6} {:>7.4f}\n", name, cl.spam, cl.ham, cl.prob);
   }
 }
 
+// Classifies in windows of messages spread over worker threads (LMDB has
+// many concurrent readers); output stays in input order.
 int classify(const Args& a, const Context& ctx) {
   if (a.positional.size() < 2) return usage("classify needs at least one PATH");
   auto items = collect({a.positional.begin() + 1, a.positional.end()});
@@ -289,30 +289,52 @@ int classify(const Args& a, const Context& ctx) {
   if (!store) return fail(store.error());
   Classifier clf(**store, ctx.params, ctx.topts);
   bool tsv = a.has("tsv");
-  ItemReader reader;
-  std::string out;
-  int status = 0;
-  for (const auto& it : *items) {
-    std::string_view raw;
-    if (!reader.load(it, raw)) {
-      std::cerr << "nougat bayes: cannot read " << it.label << "\n";
-      status = 1;
-      continue;
-    }
-    TokenList tl = tokenize(raw, ctx.topts, !tsv);
-    auto c = clf.classify(tl);
-    if (!c) return fail(c.error());
-    if (tsv) {
-      fmt::format_to(std::back_inserter(out), "{}\t{}\t{:.6f}\n", it.label, verdict_name(c->verdict), c->score);
-      if (out.size() > 1 << 16) {
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        out.clear();
+  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  if (auto t = a.value("threads"); !t.empty()) threads = unsigned(std::clamp(std::atoi(t.c_str()), 1, 64));
+  constexpr size_t kWindow = 4096, kChunk = 32;
+  std::vector<std::string> out(std::min(kWindow, items->size()));
+  std::atomic<int> status{0};
+  std::mutex err_mu;
+  Error first_error;
+  for (size_t base = 0; base < items->size(); base += kWindow) {
+    size_t n = std::min(kWindow, items->size() - base);
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      ItemReader reader;
+      for (size_t c = next.fetch_add(kChunk); c < n; c = next.fetch_add(kChunk)) {
+        for (size_t i = c; i < std::min(n, c + kChunk); ++i) {
+          const Item& it = (*items)[base + i];
+          out[i].clear();
+          std::string_view raw;
+          if (!reader.load(it, raw)) {
+            std::lock_guard lock(err_mu);
+            std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+            status = std::max(status.load(), 1);
+            continue;
+          }
+          TokenList tl = tokenize(raw, ctx.topts, !tsv);
+          auto r = clf.classify(tl);
+          if (!r) {
+            std::lock_guard lock(err_mu);
+            first_error = r.error();
+            status = 3;
+            return;
+          }
+          if (tsv)
+            fmt::format_to(std::back_inserter(out[i]), "{}\t{}\t{:.6f}\n", it.label, verdict_name(r->verdict), r->score);
+          else
+            report(out[i], it, *r, tl);
+        }
       }
-    } else {
-      report(it, *c, tl);
-    }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < std::min<size_t>(threads, (n + kChunk - 1) / kChunk); ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (status == 3) return fail(first_error);
+    for (size_t i = 0; i < n; ++i) std::fwrite(out[i].data(), 1, out[i].size(), stdout);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
   return status;
 }
 
@@ -453,7 +475,7 @@ int cmd_bayes(int argc, char** argv, int first) {
     if (!cfg) return 1;
     return eval(ea, make_context(cfg));
   }
-  auto args = parse_args(argc, argv, first, {"user"}, {"tsv", "unlearn", "spam", "ham"});
+  auto args = parse_args(argc, argv, first, {"user", "threads"}, {"tsv", "unlearn", "spam", "ham"});
   if (!args) return usage(args.error().text);
   if (args->positional.empty()) return usage("missing subcommand");
   auto cfg = load_config_or_report(*args);

@@ -41,7 +41,7 @@ Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<c
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto& k = counts[i];
     if (k.spam == 0 && k.ham == 0) continue;
-    double sr = std::min(1.0, k.spam / S), hr = std::min(1.0, params_.ham_weight * k.ham / H);
+    double sr = std::min(1.0, k.spam / S), hr = std::min(1.0, k.ham / H);
     double p = sr / (sr + hr);
     // Evidence counts as if both classes had been trained equally often: a
     // token in 47 of 2750 hams and none of 500 spams is weaker evidence than

@@ -10,8 +10,10 @@
 // near 1 spam, near 0 ham, near 0.5 either no evidence or strong evidence both
 // ways (which is what "unsure" is for).
 // Defaults are SpamBayes' published, cross-validated ones (strength 0.45,
-// x 0.5, min_dev 0.1, 150 tokens); the cut-offs are bogofilter's (ham below
-// 0.45, spam from 0.99), i.e. a false positive costs far more than a miss.
+// x 0.5, min_dev 0.1, 150 tokens, and its ham/spam imbalance adjustment:
+// n counts s and h scaled to the smaller class, n = s*m/S + h*m/H with
+// m = min(S, H)); the cut-offs are bogofilter's (ham below 0.45, spam from
+// 0.99), i.e. a false positive costs far more than a miss.
 // A store without both spam and ham messages classifies everything as unsure
 // at exactly 0.5.
 // Failure: only the store's errors (Result).
@@ -34,8 +36,9 @@ struct BayesParams {
   size_t max_tokens = 150;         // strongest tokens combined per message
   double ham_cutoff = 0.45;        // score < ham_cutoff: ham
   double spam_cutoff = 0.99;       // score >= spam_cutoff: spam
-  bool imbalance_adjust = true;    // scale counts to the smaller class (see bayes.cpp)
-  double ham_weight = 1.0;
+  // Count evidence as if both classes had been trained equally often (see
+  // bayes.cpp); keeps a large ham corpus from drowning a small spam one.
+  bool imbalance_adjust = true;
 };
 
 enum class SpamVerdict { kHam, kUnsure, kSpam };

@@ -81,22 +81,32 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
 Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const {
   ReadTxn r;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
-  // Visiting the keys in order keeps the B-tree walk on warm pages.
-  std::vector<uint32_t> order(tokens.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tokens[a] < tokens[b]; });
-  for (uint32_t i : order) {
+  // Keys in ascending order through one cursor: LMDB then searches within
+  // the current leaf page first, instead of walking down from the root.
+  std::vector<uint32_t> order;
+  bool sorted = std::is_sorted(tokens.begin(), tokens.end());
+  if (!sorted) {
+    order.resize(tokens.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tokens[a] < tokens[b]; });
+  }
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(r.txn, dbi_, &cur); rc) return lmdb_error("mdb_cursor_open", rc);
+  for (size_t n = 0; n < tokens.size(); ++n) {
+    size_t i = sorted ? n : order[n];
     uint64_t k = tokens[i];
     MDB_val key{sizeof k, &k}, val;
-    int rc = mdb_get(r.txn, dbi_, &key, &val);
+    int rc = mdb_cursor_get(cur, &key, &val, MDB_SET);
     if (rc == 0 && val.mv_size == sizeof(TokenCounts) && k != kMetaKey) {
       std::memcpy(&out[i], val.mv_data, sizeof(TokenCounts));
     } else if (rc == 0 || rc == MDB_NOTFOUND) {
       out[i] = {};
     } else {
-      return lmdb_error("mdb_get", rc);
+      mdb_cursor_close(cur);
+      return lmdb_error("mdb_cursor_get", rc);
     }
   }
+  mdb_cursor_close(cur);
   Meta m = read_meta(r.txn, dbi_);
   MDB_stat st{};
   mdb_stat(r.txn, dbi_, &st);
