@@ -24,18 +24,47 @@ std::string safe_host(std::string_view host) {
   return r;
 }
 
-std::string top_lines(const SpooledMessage& m, size_t rcpt) {
-  std::string top = fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
+// The file as stored locally: Return-Path and Delivered-To on top, then the
+// message with CRLF folded to LF, and the headers the checks added right
+// after our own Received: field (the first field of every spooled message),
+// so that Received stays the first trace header of the copy.
+std::string local_copy(const SpooledMessage& m, size_t rcpt) {
+  std::string_view data = *m.data;
+  std::string out = fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
                                 m.envelope.recipients[rcpt]);
-  for (const auto& h : m.envelope.added_headers) top.append(h).push_back('\n');
-  return top;
-}
-
-// Size of the file: the top lines plus the data with CRLF folded to LF.
-uint64_t local_size(std::string_view top, std::string_view data) {
-  uint64_t crlfs = 0;
-  for (size_t p = data.find("\r\n"); p != std::string_view::npos; p = data.find("\r\n", p + 2)) ++crlfs;
-  return top.size() + data.size() - crlfs;
+  out.reserve(out.size() + data.size() + 256);
+  size_t insert_at = 0;  // end of the first header field (with its continuation lines)
+  if (!m.envelope.added_headers.empty()) {
+    size_t p = 0;
+    for (;;) {
+      size_t nl = data.find('\n', p);
+      if (nl == std::string_view::npos) {
+        insert_at = data.size();
+        break;
+      }
+      p = nl + 1;
+      if (p >= data.size() || (data[p] != ' ' && data[p] != '\t')) {
+        insert_at = p;
+        break;
+      }
+    }
+  }
+  auto fold = [&out](std::string_view part) {
+    size_t start = 0;
+    while (start < part.size()) {
+      size_t cr = part.find("\r\n", start);
+      if (cr == std::string_view::npos) {
+        out.append(part.substr(start));
+        break;
+      }
+      out.append(part.substr(start, cr - start)).push_back('\n');
+      start = cr + 2;
+    }
+  };
+  fold(data.substr(0, insert_at));
+  for (const auto& h : m.envelope.added_headers) out.append(h).push_back('\n');
+  fold(data.substr(insert_at));
+  return out;
 }
 
 Status ensure_dirs(const fs::path& md) {
@@ -77,8 +106,7 @@ bool valid_folder_name(std::string_view folder) {
 
 MaildirCopy maildir_copy_name(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
                               std::string_view hostname, size_t target) {
-  auto top = top_lines(m, rcpt);
-  uint64_t size = m.data ? local_size(top, *m.data) : 0;
+  uint64_t size = m.data ? local_copy(m, rcpt).size() : 0;
   std::string which = target == 0 ? std::to_string(rcpt) : fmt::format("{}-{}", rcpt, target);
   return MaildirCopy{maildir, fmt::format("{}.{}_{}.{},S={}", m.envelope.received_at, m.id, which,
                                           safe_host(hostname), size)};
@@ -87,20 +115,10 @@ MaildirCopy maildir_copy_name(const fs::path& maildir, const SpooledMessage& m, 
 Result<MaildirCopy> write_maildir_tmp(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
                                       std::string_view hostname, size_t target) {
   if (auto st = ensure_dirs(maildir); !st) return st.error();
-  MaildirCopy c = maildir_copy_name(maildir, m, rcpt, hostname, target);
-  std::string_view data = *m.data;
-  std::string buf = top_lines(m, rcpt);
-  buf.reserve(buf.size() + data.size());
-  size_t start = 0;
-  while (start < data.size()) {  // CRLF → LF: Maildir files use the local line end
-    size_t cr = data.find("\r\n", start);
-    if (cr == std::string_view::npos) {
-      buf.append(data.substr(start));
-      break;
-    }
-    buf.append(data.substr(start, cr - start)).push_back('\n');
-    start = cr + 2;
-  }
+  std::string buf = local_copy(m, rcpt);
+  std::string which = target == 0 ? std::to_string(rcpt) : fmt::format("{}-{}", rcpt, target);
+  MaildirCopy c{maildir, fmt::format("{}.{}_{}.{},S={}", m.envelope.received_at, m.id, which,
+                                     safe_host(hostname), buf.size())};
   auto path = c.tmp();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("cannot write maildir", path.string() + ": " + std::strerror(errno));
@@ -142,13 +160,12 @@ Status append_mbox(const fs::path& file, const SpooledMessage& m, size_t rcpt) {
   std::strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
   std::string out = fmt::format("From {} {}\n", m.envelope.sender.empty() ? "MAILER-DAEMON" : m.envelope.sender,
                                 date);
-  out += top_lines(m, rcpt);
-  std::string_view data = *m.data;
+  std::string copy = local_copy(m, rcpt);
+  std::string_view data = copy;
   size_t start = 0;
   while (start < data.size()) {
     size_t end = data.find('\n', start);
     std::string_view line = data.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     // mboxrd: ">*From " gets one more '>'.
     size_t gt = 0;
     while (gt < line.size() && line[gt] == '>') ++gt;

@@ -68,8 +68,10 @@ class Raw:
 
 
 def body_of(delivered):
-    """The delivered message after the three trace headers nougat adds."""
-    m = re.match(rb"Return-Path: <[^>]*>\nDelivered-To: [^\n]*\nReceived: [^\n]*(?:\n\t[^\n]*)*\n",
+    """The delivered message after the trace headers nougat adds (and the
+    X-Spam-*/X-Virus tagging headers its checks put after Received)."""
+    m = re.match(rb"Return-Path: <[^>]*>\nDelivered-To: [^\n]*\nReceived: [^\n]*(?:\n\t[^\n]*)*\n"
+                 rb"(?:X-(?:Spam|Virus)[A-Za-z-]*: [^\n]*(?:\n[ \t][^\n]*)*\n)*",
                  delivered)
     assert m, delivered[:300]
     return delivered[m.end():]
