@@ -76,6 +76,9 @@ int cmd_serve(int argc, char** argv, int first) {
   }
   if (*antivirus) {
     engine::log::line("", "antivirus: {}", (*antivirus)->describe());
+    if (auto st = (*antivirus)->ready(); !st)
+      engine::log::line("", "antivirus: warning: {} ({}); messages get 451 until it answers", st.error().text,
+                        st.error().detail);
     checks.add(std::make_unique<engine::VirusCheck>(*antivirus, cfg->antivirus), /*eod=*/true);
   }
 

@@ -43,6 +43,9 @@ class Antivirus {
   virtual ScanResult scan(std::string_view message) = 0;
   // Re-reads the signatures (SIGHUP). A no-op for engines that own none.
   virtual Status reload() { return Ok{}; }
+  // Whether the scanner answers now (clamd: PING). Only for a start-up
+  // warning: a scanner that is down later fails its scans instead.
+  virtual Status ready() { return Ok{}; }
   // One line describing what is loaded ("2 signatures from rules/clamav").
   virtual std::string describe() const { return std::string(name()); }
 };

@@ -24,6 +24,7 @@ class ClamdClient final : public Antivirus {
   std::string_view name() const override { return "clamd"; }
   ScanResult scan(std::string_view message) override;
   std::string describe() const override;
+  Status ready() override { return ping(); }
   // clamd's "PING" → "PONG": true when the daemon answers.
   Status ping();
   // clamd's "VERSION" reply ("ClamAV 1.4.6/…").

@@ -255,6 +255,7 @@ class ScannerErrorTest(unittest.TestCase):
             self.assertEqual(code, 451, text)
             self.assertIn("4.7.1", text)
             self.assertEqual(n.messages("e@localhost"), [])
+            self.assertIn("antivirus: warning: clamd: cannot connect", n.log())
 
     def test_clamd_down_accepted_when_configured(self):
         with Nougat(sets=["antivirus.engine=clamd", "antivirus.socket=/nonexistent/clamd.sock",
