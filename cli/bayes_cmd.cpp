@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kBayesUsage =
     "usage: nougat bayes train [--user ADDRESS] (--spam|--ham) [--unlearn] PATH...\n"
-    "       nougat bayes classify [--user ADDRESS] [--tsv] [--threads N] PATH...\n"
+    "       nougat bayes classify [--user ADDRESS] [--tsv] [--threads N] [--direct] PATH...\n"
     "       nougat bayes stats [--user ADDRESS]\n"
     "       nougat bayes tokens PATH...          (print each message's tokens)\n"
     "       nougat bayes eval --spam DIR... --ham DIR... [--folds K] [--list]\n"
@@ -279,6 +279,9 @@ void report(std::string& out, const Item& it, const Classification& c, const Tok
   }
 }
 
+constexpr size_t kMaxSnapshotTokens = 8'000'000;  // about 256 MB of table
+constexpr size_t kTokensPerMessage = 500;          // a typical message's distinct tokens
+
 // Classifies in windows of messages spread over worker threads (LMDB has
 // many concurrent readers); output stays in input order.
 int classify(const Args& a, const Context& ctx) {
@@ -287,7 +290,19 @@ int classify(const Args& a, const Context& ctx) {
   if (!items) return fail(items.error());
   auto store = open_store(ctx, a.value("user"), false);
   if (!store) return fail(store.error());
-  Classifier clf(**store, ctx.params, ctx.topts);
+  // A run that will touch a good part of the store anyway reads it once,
+  // sequentially, instead of walking the B-tree per token (a query planner's
+  // hash join). Bounded: small runs and huge stores stay on direct lookups.
+  std::unique_ptr<TokenStore> snap;
+  if (auto* lmdb = dynamic_cast<LmdbStore*>(store->get()); lmdb && !a.has("direct")) {
+    auto t = lmdb->totals();
+    if (t && t->tokens <= kMaxSnapshotTokens && items->size() * kTokensPerMessage >= t->tokens / 4) {
+      auto s = lmdb->snapshot();
+      if (!s) return fail(s.error());
+      snap = std::move(*s);
+    }
+  }
+  Classifier clf(snap ? *snap : **store, ctx.params, ctx.topts);
   bool tsv = a.has("tsv");
   unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
   if (auto t = a.value("threads"); !t.empty()) threads = unsigned(std::clamp(std::atoi(t.c_str()), 1, 64));
@@ -475,7 +490,7 @@ int cmd_bayes(int argc, char** argv, int first) {
     if (!cfg) return 1;
     return eval(ea, make_context(cfg));
   }
-  auto args = parse_args(argc, argv, first, {"user", "threads"}, {"tsv", "unlearn", "spam", "ham"});
+  auto args = parse_args(argc, argv, first, {"user", "threads"}, {"tsv", "unlearn", "spam", "ham", "direct"});
   if (!args) return usage(args.error().text);
   if (args->positional.empty()) return usage("missing subcommand");
   auto cfg = load_config_or_report(*args);

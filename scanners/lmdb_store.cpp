@@ -1,5 +1,7 @@
 #include "scanners/lmdb_store.hpp"
 
+#include "scanners/memory_store.hpp"
+
 #include <fmt/format.h>
 #include <lmdb.h>
 
@@ -114,6 +116,30 @@ Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::spa
 }
 
 Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
+
+Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
+  ReadTxn r;
+  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  Meta m = read_meta(r.txn, dbi_);
+  MDB_stat st{};
+  mdb_stat(r.txn, dbi_, &st);
+  auto snap = std::make_unique<FlatSnapshot>(st.ms_entries, StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0});
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(r.txn, dbi_, &cur); rc) return lmdb_error("mdb_cursor_open", rc);
+  MDB_val key, val;
+  int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+  for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+    if (key.mv_size != sizeof(uint64_t) || val.mv_size != sizeof(TokenCounts)) continue;
+    uint64_t k;
+    TokenCounts c;
+    std::memcpy(&k, key.mv_data, sizeof k);
+    std::memcpy(&c, val.mv_data, sizeof c);
+    snap->insert(k, c);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) return lmdb_error("mdb_cursor_get", rc);
+  return std::unique_ptr<TokenStore>(std::move(snap));
+}
 
 Status LmdbStore::learn(std::span<const LearnItem> batch) {
   // Sum the batch first: one get/put per distinct token, in key order.

@@ -41,6 +41,10 @@ class LmdbStore final : public TokenStore {
   Result<StoreTotals> lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const override;
   Status learn(std::span<const LearnItem> batch) override;
   Result<StoreTotals> totals() const override;
+  // The whole store copied into memory from one read transaction, for bulk
+  // runs that would touch most of its pages anyway (`bayes classify` over
+  // many messages): a sequential scan, then lookups without B-tree walks.
+  Result<std::unique_ptr<TokenStore>> snapshot() const;
 
  private:
   LmdbStore() = default;

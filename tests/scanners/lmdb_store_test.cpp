@@ -106,6 +106,30 @@ TEST_F(LmdbStoreTest, LargeStoreLooksUpWithoutLoading) {
   EXPECT_EQ(out[1].spam, 0u);
 }
 
+TEST_F(LmdbStoreTest, SnapshotAnswersLikeTheStore) {
+  auto s = LmdbStore::open(dir_);
+  ASSERT_TRUE(s.ok());
+  std::vector<LearnItem> batch;
+  for (uint64_t i = 1; i <= 300; ++i) batch.push_back({{i, i * 7919, i * 104729}, i % 3 == 0, false});
+  ASSERT_TRUE((*s)->learn(batch).ok());
+  auto snap = (*s)->snapshot();
+  ASSERT_TRUE(snap.ok());
+  std::vector<uint64_t> keys;
+  for (uint64_t i = 0; i <= 400; ++i) keys.push_back(i * 7919);
+  std::vector<TokenCounts> a(keys.size()), b(keys.size());
+  auto ta = (*s)->lookup(keys, a);
+  auto tb = (*snap)->lookup(keys, b);
+  ASSERT_TRUE(ta.ok() && tb.ok());
+  EXPECT_EQ(ta->spam_messages, tb->spam_messages);
+  EXPECT_EQ(ta->ham_messages, tb->ham_messages);
+  EXPECT_EQ(ta->tokens, tb->tokens);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(a[i].spam, b[i].spam) << i;
+    EXPECT_EQ(a[i].ham, b[i].ham) << i;
+  }
+  EXPECT_FALSE((*snap)->learn(batch).ok());
+}
+
 TEST(UserStoreDir, RejectsEscapes) {
   EXPECT_EQ(*user_store_dir("/d/bayes", "Alice@Example.ORG"), fs::path("/d/bayes/users/alice@example.org"));
   EXPECT_FALSE(user_store_dir("/d", "../x").ok());
