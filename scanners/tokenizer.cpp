@@ -159,6 +159,13 @@ bool starts_with_ci(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && iequals(s.substr(0, p.size()), p);
 }
 
+// Shouting: a word of three or more ASCII letters, all capitals.
+bool caps_word(std::string_view w) {
+  for (unsigned char c : w)
+    if (!(c >= 'A' && c <= 'Z')) return false;
+  return true;
+}
+
 // Words of free text. `prefix` tells apart body words from header words;
 // `at_ok` keeps '@' inside words (address fields).
 void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool bigrams, bool at_ok = false,
@@ -202,6 +209,7 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     }
     if (w.size() < 3 || (!dollar && all_digits(w))) continue;
     e.emit(prefix, w);
+    if (caps_word(w)) e.emit("caps", w);
     if (at_ok) {
       if (auto at = w.find('@'); at != std::string_view::npos) e.emit(prefix, w.substr(at));
     }
@@ -370,6 +378,21 @@ TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool
       scan_headers(e, p);
   });
   scan_body(e, msg.root());
+  // The MIME structure as one token ("multipart/alternative(text/plain,text/html)").
+  std::string shape;
+  auto describe = [&](auto&& self, const MimePart& p) -> void {
+    if (shape.size() > 256) return;
+    shape += p.content_type();
+    if (p.children.empty()) return;
+    shape += '(';
+    for (size_t i = 0; i < p.children.size() && i < 8; ++i) {
+      if (i) shape += ',';
+      self(self, p.children[i]);
+    }
+    shape += ')';
+  };
+  describe(describe, msg.root());
+  e.emit("mime", shape);
   std::sort(out.hashes.begin(), out.hashes.end());
   out.hashes.erase(std::unique(out.hashes.begin(), out.hashes.end()), out.hashes.end());
   return out;

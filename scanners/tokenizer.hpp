@@ -13,9 +13,12 @@
 //    verdict, nor the clock, nor which program kept the mailbox.
 //  - the decoded text of every text/* part (transfer decoding, charset to
 //    UTF-8): words of 3..40 bytes, lowercased (ASCII), pure numbers dropped;
-//    longer runs become "skip:" length-bucket tokens; URLs become "url:"
+//    longer runs become "skip:" length-bucket tokens; all-capital words
+//    also count as "caps:" tokens (shouting); URLs become "url:"
 //    host, parent-domain and path-word tokens; optional bigrams of adjacent
 //    words.
+//  - the MIME structure as one "mime:" token, e.g.
+//    "multipart/alternative(text/plain,text/html)".
 //  - HTML is reduced to its text; tags give "html:" tokens, href/src give URL
 //    tokens; comments, scripts and styles are not text.
 // Limits: the first kMaxPartBytes of each part's text, kMaxHeaderBytes of each

@@ -77,6 +77,7 @@ TEST(Tokenizer, DecodesTransferEncodingsAndCharsets) {
   EXPECT_TRUE(has(t, "charset iso-8859-1"));
   EXPECT_TRUE(has(t, "ct application/octet-stream"));
   EXPECT_TRUE(has(t, "fname .exe"));
+  EXPECT_TRUE(has(t, "mime multipart/mixed(text/plain,text/plain,application/octet-stream)"));
 }
 
 TEST(Tokenizer, HtmlBecomesTextTagsAndUrls) {
@@ -116,6 +117,10 @@ TEST(Tokenizer, WordsNumbersAndLongRuns) {
   EXPECT_FALSE(has(t, "at"));
   EXPECT_TRUE(has(t, "dont's"));
   EXPECT_TRUE(has(t, "skip:z 60"));
+  auto caps = texts("Subject: x\r\n\r\nFREE money OK\r\n");
+  EXPECT_TRUE(has(caps, "caps free"));
+  EXPECT_FALSE(has(caps, "caps money"));
+  EXPECT_FALSE(has(caps, "caps ok"));
 }
 
 TEST(Tokenizer, BigramsCanBeTurnedOff) {
@@ -128,7 +133,7 @@ TEST(Tokenizer, BigramsCanBeTurnedOff) {
 }
 
 TEST(Tokenizer, CaseInsensitiveAndHashMatchesTokenHash) {
-  auto a = tokenize("Subject: x\r\n\r\nHELLO\r\n", {});
+  auto a = tokenize("Subject: x\r\n\r\nHeLLo\r\n", {});
   auto b = tokenize("Subject: x\r\n\r\nhello\r\n", {});
   EXPECT_EQ(a.hashes, b.hashes);
   EXPECT_TRUE(std::binary_search(a.hashes.begin(), a.hashes.end(), token_hash("", "hello")));
