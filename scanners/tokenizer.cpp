@@ -357,6 +357,23 @@ void scan_body(Emitter& e, const MimePart& root) {
   });
 }
 
+// LSD radix sort, a byte per pass: for the thousand-odd hashes of a message
+// several times cheaper than a comparison sort.
+void sort_hashes(std::vector<uint64_t>& v) {
+  if (v.size() < 64) {
+    std::sort(v.begin(), v.end());
+    return;
+  }
+  std::vector<uint64_t> tmp(v.size());
+  for (int shift = 0; shift < 64; shift += 8) {
+    size_t count[257] = {};
+    for (uint64_t x : v) ++count[((x >> shift) & 0xff) + 1];
+    for (int i = 0; i < 256; ++i) count[i + 1] += count[i];
+    for (uint64_t x : v) tmp[count[(x >> shift) & 0xff]++] = x;
+    v.swap(tmp);
+  }
+}
+
 }  // namespace
 
 uint64_t token_hash(std::string_view prefix, std::string_view word) {
@@ -393,7 +410,7 @@ TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool
   };
   describe(describe, msg.root());
   e.emit("mime", shape);
-  std::sort(out.hashes.begin(), out.hashes.end());
+  sort_hashes(out.hashes);
   out.hashes.erase(std::unique(out.hashes.begin(), out.hashes.end()), out.hashes.end());
   return out;
 }
