@@ -137,3 +137,14 @@ class Nougat:
     def spool_files(self):
         q = self.data / "spool" / "queue"
         return sorted(p.name for p in q.iterdir()) if q.is_dir() else []
+
+
+def body_of(delivered):
+    """A delivered file without what nougat put on top of the message: the
+    Return-Path, Delivered-To and Received fields, and the X-Spam-*/X-Virus
+    tagging fields that end-of-DATA checks add right after Received."""
+    m = re.match(rb"Return-Path: <[^>]*>\nDelivered-To: [^\n]*\nReceived: [^\n]*(?:\n\t[^\n]*)*\n"
+                 rb"(?:X-(?:Spam|Virus)[A-Za-z-]*: [^\n]*(?:\n[ \t][^\n]*)*\n)*",
+                 delivered)
+    assert m, delivered[:300]
+    return delivered[m.end():]

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import Nougat
+from harness import Nougat, body_of
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "ken", "lena", "mike", "nina", "olga", "pete", "quinn", "rita", "sam", "tina", "uma",
@@ -65,16 +65,6 @@ class Raw:
             self.sock.close()
         except OSError:
             pass
-
-
-def body_of(delivered):
-    """The delivered message after the trace headers nougat adds (and the
-    X-Spam-*/X-Virus tagging headers its checks put after Received)."""
-    m = re.match(rb"Return-Path: <[^>]*>\nDelivered-To: [^\n]*\nReceived: [^\n]*(?:\n\t[^\n]*)*\n"
-                 rb"(?:X-(?:Spam|Virus)[A-Za-z-]*: [^\n]*(?:\n[ \t][^\n]*)*\n)*",
-                 delivered)
-    assert m, delivered[:300]
-    return delivered[m.end():]
 
 
 def lf(b):

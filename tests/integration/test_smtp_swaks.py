@@ -10,17 +10,10 @@ import subprocess
 import time
 import unittest
 
-from harness import Nougat
+from harness import Nougat, body_of
 
 # swaks exit codes
 OK, MAIL_ERROR, NO_RCPT, AUTH_ERROR = 0, 23, 24, 28
-
-
-def body_of(delivered):
-    m = re.match(rb"Return-Path: <[^>]*>\nDelivered-To: [^\n]*\nReceived: [^\n]*(?:\n\t[^\n]*)*\n",
-                 delivered)
-    assert m, delivered[:300]
-    return delivered[m.end():]
 
 
 @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
