@@ -123,7 +123,7 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
   Meta m = read_meta(r.txn, dbi_);
   MDB_stat st{};
   mdb_stat(r.txn, dbi_, &st);
-  auto snap = std::make_unique<FlatSnapshot>(st.ms_entries, StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0});
+  auto snap = std::make_unique<FlatSnapshot>(st.ms_entries);
   MDB_cursor* cur = nullptr;
   if (int rc = mdb_cursor_open(r.txn, dbi_, &cur); rc) return lmdb_error("mdb_cursor_open", rc);
   MDB_val key, val;
@@ -134,10 +134,11 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
     TokenCounts c;
     std::memcpy(&k, key.mv_data, sizeof k);
     std::memcpy(&c, val.mv_data, sizeof c);
-    snap->insert(k, c);
+    if (k != kMetaKey) snap->append(k, c);  // MDB_INTEGERKEY: ascending
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) return lmdb_error("mdb_cursor_get", rc);
+  snap->finish(StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0});
   return std::unique_ptr<TokenStore>(std::move(snap));
 }
 

@@ -56,27 +56,42 @@ class MemoryStore final : public TokenStore {
   uint64_t spam_ = 0, ham_ = 0;
 };
 
-// Read-only; lookups are one or two cache misses each. Token 0 is never a
-// token (it is the store's totals key), so it marks empty slots.
+// Read-only. Built from keys in ascending order (as LMDB iterates them), so
+// building is sequential appends; a bucket index on the top bits of the
+// (uniformly spread) hashes leaves a lookup one or two cache lines to scan.
 class FlatSnapshot final : public TokenStore {
  public:
-  FlatSnapshot(size_t expected, StoreTotals totals) : totals_(totals) {
-    size_t cap = 16;
-    while (cap < expected * 2) cap <<= 1;
-    slots_.assign(cap, Slot{});
-    mask_ = cap - 1;
+  explicit FlatSnapshot(size_t expected) {
+    keys_.reserve(expected);
+    counts_.reserve(expected);
   }
-  void insert(uint64_t token, TokenCounts c) {
-    if (token == 0) return;
-    size_t i = token & mask_;
-    while (slots_[i].token != 0 && slots_[i].token != token) i = (i + 1) & mask_;
-    slots_[i] = {token, c};
+  // Keys must come in strictly ascending order.
+  void append(uint64_t token, TokenCounts c) {
+    keys_.push_back(token);
+    counts_.push_back(c);
+  }
+  void finish(StoreTotals totals) {
+    totals_ = totals;
+    bits_ = 1;
+    while (bits_ < 30 && (size_t(1) << bits_) * 4 < keys_.size()) ++bits_;
+    index_.assign((size_t(1) << bits_) + 1, 0);
+    size_t k = 0;
+    for (size_t b = 0; b < (size_t(1) << bits_); ++b) {
+      index_[b] = uint32_t(k);
+      while (k < keys_.size() && (keys_[k] >> (64 - bits_)) == b) ++k;
+    }
+    index_.back() = uint32_t(keys_.size());
   }
   Result<StoreTotals> lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const override {
     for (size_t n = 0; n < tokens.size(); ++n) {
-      size_t i = tokens[n] & mask_;
-      while (slots_[i].token != 0 && slots_[i].token != tokens[n]) i = (i + 1) & mask_;
-      out[n] = slots_[i].token ? slots_[i].counts : TokenCounts{};
+      uint64_t t = tokens[n];
+      size_t b = t >> (64 - bits_);
+      out[n] = {};
+      for (uint32_t i = index_[b], e = index_[b + 1]; i < e && keys_[i] <= t; ++i)
+        if (keys_[i] == t) {
+          out[n] = counts_[i];
+          break;
+        }
     }
     return totals_;
   }
@@ -84,12 +99,10 @@ class FlatSnapshot final : public TokenStore {
   Result<StoreTotals> totals() const override { return totals_; }
 
  private:
-  struct Slot {
-    uint64_t token = 0;
-    TokenCounts counts;
-  };
-  std::vector<Slot> slots_;
-  size_t mask_ = 0;
+  std::vector<uint64_t> keys_;
+  std::vector<TokenCounts> counts_;
+  std::vector<uint32_t> index_;
+  int bits_ = 1;
   StoreTotals totals_;
 };
 
