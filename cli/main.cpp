@@ -20,8 +20,7 @@ constexpr std::string_view kUsage =
     "  bayes train [--user A] (--spam|--ham) [--unlearn] PATH... train the spam classifier\n"
     "  bayes classify [--user A] [--tsv] PATH...                 classify messages\n"
     "  bayes stats [--user A] | bayes eval --spam DIR... --ham DIR... [--folds K]\n"
-    "  scan [--database PATH]... [--stats] FILE...               scan files for viruses (like clamscan)\n"
-    "  scan [--database PATH]... [--stats] FILE...               scan files for viruses (like clamscan)\n"
+    "  scan [--database PATH]... [--file-list F] [--stats] FILE...   scan files for viruses (like clamscan)\n"
     "  version                                                   print the version\n"
     "\n"
     "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
