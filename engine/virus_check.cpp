@@ -1,5 +1,9 @@
 #include "engine/virus_check.hpp"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "engine/log.hpp"
@@ -44,13 +48,23 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
   return Verdict::reject(550, "5.7.1", "virus found: " + r.virus);
 }
 
+// libclamav writes every mail part and archive member it unpacks to a temp
+// file; on a disk that is several times the work of the scan itself. Unless
+// configured, a tmpfs (/dev/shm) takes them when the machine has one.
+static std::filesystem::path default_scan_tmpdir() {
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0)
+    return "/dev/shm";
+  return {};
+}
+
 scanners::AntivirusOptions antivirus_options(const Config& cfg) {
   scanners::AntivirusOptions o;
   o.engine = cfg.antivirus.engine;
   o.signatures = cfg.antivirus.signatures;
   o.socket = cfg.antivirus.socket;
   o.max_size = cfg.antivirus.max_size;
-  o.tmpdir = cfg.antivirus.tmpdir;
+  o.tmpdir = cfg.antivirus.tmpdir.empty() ? default_scan_tmpdir() : cfg.antivirus.tmpdir;
   o.log = [](std::string_view line) { log::write("", line); };
   return o;
 }
