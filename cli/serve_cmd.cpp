@@ -17,6 +17,7 @@
 #include "engine/checks.hpp"
 #include "engine/delivery.hpp"
 #include "engine/intake.hpp"
+#include "engine/publish_log.hpp"
 #include "engine/log.hpp"
 #include "engine/passwd_file.hpp"
 #include "engine/spool.hpp"
@@ -85,7 +86,9 @@ int cmd_serve(int argc, char** argv, int first) {
   unsigned threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
   asio::thread_pool workers(std::max(2u, threads));
-  engine::Intake intake(cfg, spool, delivery, directory);
+  engine::PublishLog publish_log(spool.dir() / "publish");
+  if (size_t n = publish_log.recover(sync)) engine::log::line("", "put {} acknowledged copies in place after a crash", n);
+  engine::Intake intake(cfg, spool, delivery, directory, publish_log, sync);
   smtpd::Server smtp({cfg, spool, intake, directory, sync, checks, workers});
   if (auto st = smtp.start(io); !st) {
     engine::log::line("", "cannot start: {}", st.error().text);

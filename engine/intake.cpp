@@ -27,30 +27,22 @@ Commit::Step Commit::advance(bool sync_ok) {
     case Phase::kDirectWritten:
       if (!sync_ok) {
         for (auto& c : copies_) discard(c);
+        intake_->publish_log_.done(gen_, copies_.size(), intake_->sync_);
         copies_.clear();
         return to_spool();
       }
-      for (size_t i = 0; i < copies_.size(); ++i) {
-        if (auto st = publish(copies_[i]); !st) {
-          log::line(msg_.id, "direct delivery failed: {}", st.error().detail);
-          for (auto& c : copies_) discard(c);
-          copies_.clear();
-          return to_spool();
-        }
+      // The tmp files and their intents are durable: the message is safe.
+      // Rename now; a crash before the renames reach the disk is repaired
+      // from the publish log at the next start.
+      for (const auto& c : copies_) {
+        if (auto st = publish(c); !st)
+          log::line(msg_.id, "rename failed, the next start repairs it: {}", st.error().detail);
       }
-      phase_ = Phase::kDirectPublished;
-      return Step::kNeedSync;
-    case Phase::kDirectPublished:
-      if (!sync_ok) {
-        // Not known to be durable: undo, so that the client's retry cannot duplicate.
-        for (auto& c : copies_) discard(c);
-        failure_ = "451 4.3.0 Local error in processing";
-        phase_ = Phase::kDone;
-        return Step::kFailed;
-      }
+      intake_->publish_log_.done(gen_, copies_.size(), intake_->sync_);
       log_arrival();
       id_ = msg_.id;
-      for (const auto& r : msg_.envelope.recipients) log::line(msg_.id, "=> {} R=local_user T=maildir", r);
+      for (size_t i = 0; i < copies_.size(); ++i)
+        log::line(msg_.id, "=> {} R=local_user T=maildir", msg_.envelope.recipients[i]);
       log::line(msg_.id, "Completed");
       phase_ = Phase::kDone;
       return Step::kAccepted;
@@ -99,6 +91,14 @@ Commit::Step Commit::start() {
     }
     copies_.push_back(std::move(*c));
   }
+  auto gen = intake_->publish_log_.append(copies_);
+  if (!gen) {
+    log::line(msg_.id, "direct delivery failed, using the spool: {}", gen.error().detail);
+    for (auto& done : copies_) discard(done);
+    copies_.clear();
+    return to_spool();
+  }
+  gen_ = *gen;
   phase_ = Phase::kDirectWritten;
   return Step::kNeedSync;
 }

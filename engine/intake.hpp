@@ -2,10 +2,12 @@
 // the SMTP session and makes it durable before it may be acknowledged.
 //
 // Two paths, chosen per message:
-//  - direct: every recipient is a local user and the message is small (still
-//    in memory). Each copy is written to the user's Maildir tmp/, synced,
-//    renamed into new/ and synced again; only then is the message
-//    acknowledged. Nothing touches the spool: half the disk writes.
+//  - direct: every recipient is a local user without a ~/.forward and the
+//    message is small (still in memory). Each copy is written to the user's
+//    Maildir tmp/ and its intent to the PublishLog; one sync makes both
+//    durable, the message is acknowledged and the copies are renamed into
+//    new/ (the log repairs lost renames after a crash). Nothing touches the
+//    spool: half the disk writes, one sync in the acknowledgement path.
 //  - spool: anything else. The spool file is completed and synced, the
 //    message is acknowledged and handed to Delivery.
 // A direct attempt that fails part-way falls back to the spool path, so the
@@ -24,6 +26,8 @@
 #include "engine/delivery.hpp"
 #include "engine/directory.hpp"
 #include "engine/maildir.hpp"
+#include "engine/publish_log.hpp"
+#include "engine/sync.hpp"
 #include "engine/spool.hpp"
 
 namespace nougat::engine {
@@ -41,7 +45,7 @@ class Commit {
 
  private:
   friend class Intake;
-  enum class Phase { kStart, kDirectWritten, kDirectPublished, kSpoolWritten, kDone };
+  enum class Phase { kStart, kDirectWritten, kSpoolWritten, kDone };
   Step start();
   Step to_spool();
   void log_arrival() const;
@@ -50,6 +54,7 @@ class Commit {
   std::unique_ptr<Spool::Writer> writer_;
   SpooledMessage msg_;
   std::vector<MaildirCopy> copies_;
+  uint64_t gen_ = 0;  // publish log generation of copies_
   std::string id_;  // kept: msg_ moves on to Delivery
   Phase phase_ = Phase::kStart;
   std::string failure_;
@@ -57,8 +62,14 @@ class Commit {
 
 class Intake {
  public:
-  Intake(ConfigPtr cfg, Spool& spool, Delivery& delivery, const Directory& dir)
-      : cfg_(std::move(cfg)), spool_(spool), delivery_(delivery), dir_(dir) {}
+  Intake(ConfigPtr cfg, Spool& spool, Delivery& delivery, const Directory& dir, PublishLog& publish_log,
+         SyncGroup& sync)
+      : cfg_(std::move(cfg)),
+        spool_(spool),
+        delivery_(delivery),
+        dir_(dir),
+        publish_log_(publish_log),
+        sync_(sync) {}
   std::unique_ptr<Commit> begin(std::unique_ptr<Spool::Writer> writer) const;
 
  private:
@@ -67,6 +78,8 @@ class Intake {
   Spool& spool_;
   Delivery& delivery_;
   const Directory& dir_;
+  PublishLog& publish_log_;
+  SyncGroup& sync_;
 };
 
 }  // namespace nougat::engine

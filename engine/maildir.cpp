@@ -104,6 +104,15 @@ bool valid_folder_name(std::string_view folder) {
   return folder.back() != '/' && folder.back() != '.';
 }
 
+uint64_t content_checksum(std::string_view data) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: detects a torn or zero-filled file
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 MaildirCopy maildir_copy_name(const fs::path& maildir, const SpooledMessage& m, size_t rcpt,
                               std::string_view hostname, size_t target) {
   uint64_t size = m.data ? local_copy(m, rcpt).size() : 0;
@@ -119,6 +128,8 @@ Result<MaildirCopy> write_maildir_tmp(const fs::path& maildir, const SpooledMess
   std::string which = target == 0 ? std::to_string(rcpt) : fmt::format("{}-{}", rcpt, target);
   MaildirCopy c{maildir, fmt::format("{}.{}_{}.{},S={}", m.envelope.received_at, m.id, which,
                                      safe_host(hostname), buf.size())};
+  c.size = buf.size();
+  c.checksum = content_checksum(buf);
   auto path = c.tmp();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("cannot write maildir", path.string() + ": " + std::strerror(errno));

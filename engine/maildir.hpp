@@ -21,6 +21,7 @@ namespace nougat::engine {
 struct MaildirCopy {
   std::filesystem::path maildir;
   std::string name;
+  uint64_t size = 0, checksum = 0;  // of the file written (write_maildir_tmp)
   std::filesystem::path tmp() const { return maildir / "tmp" / name; }
   std::filesystem::path dest() const { return maildir / "new" / name; }
 };
@@ -44,6 +45,9 @@ bool valid_folder_name(std::string_view folder);
 // The name write_maildir_tmp would use, without writing anything.
 MaildirCopy maildir_copy_name(const std::filesystem::path& maildir, const SpooledMessage& m,
                               size_t rcpt, std::string_view hostname, size_t target = 0);
+
+// Checksum recorded for a copy (PublishLog verifies tmp files with it).
+uint64_t content_checksum(std::string_view data);
 
 // Appends the copy for recipient `rcpt` to an mbox file (mboxrd quoting of
 // "From " lines), under an fcntl write lock, and fsyncs it.

@@ -8,6 +8,7 @@
 #include "engine/delivery.hpp"
 #include "engine/intake.hpp"
 #include "engine/memory_directory.hpp"
+#include "engine/publish_log.hpp"
 #include "engine/sync.hpp"
 
 namespace nougat::engine {
@@ -154,7 +155,8 @@ class IntakeTest : public SpoolTest {
     cfg_ = *load_config(src);
     sync_ = std::make_unique<SyncGroup>(dir_);
     delivery_ = std::make_unique<Delivery>(cfg_, *spool_, *dirs_, *sync_);
-    intake_ = std::make_unique<Intake>(cfg_, *spool_, *delivery_, *dirs_);
+    publish_log_ = std::make_unique<PublishLog>(dir_ / "spool" / "publish");
+    intake_ = std::make_unique<Intake>(cfg_, *spool_, *delivery_, *dirs_, *publish_log_, *sync_);
   }
   void TearDown() override {
     delivery_.reset();
@@ -191,13 +193,14 @@ class IntakeTest : public SpoolTest {
   ConfigPtr cfg_;
   std::unique_ptr<SyncGroup> sync_;
   std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<PublishLog> publish_log_;
   std::unique_ptr<Intake> intake_;
 };
 
 TEST_F(IntakeTest, AllLocalSmallMessageGoesStraightToMaildir) {
   int syncs = 0;
   EXPECT_EQ(run({"alice@x.test", "bob@x.test"}, "Subject: a\r\n\r\nb\r\n", &syncs), Commit::Step::kAccepted);
-  EXPECT_EQ(syncs, 2);  // data before rename, rename before the 250
+  EXPECT_EQ(syncs, 1);  // tmp data + publish intents, then the 250 (renames are logged)
   EXPECT_EQ(count("alice", "new"), 1u);
   EXPECT_EQ(count("bob", "new"), 1u);
   EXPECT_EQ(count("alice", "tmp"), 0u);
@@ -285,11 +288,43 @@ TEST_F(IntakeTest, SyncFailureIsNeverAcknowledged) {
   auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test"}));
   ASSERT_TRUE((*w)->append("x\r\n").ok());
   auto c = intake_->begin(std::move(*w));
-  ASSERT_EQ(c->advance(true), Commit::Step::kNeedSync);   // tmp written
-  ASSERT_EQ(c->advance(true), Commit::Step::kNeedSync);   // renamed
-  EXPECT_EQ(c->advance(false), Commit::Step::kFailed);    // rename not durable
+  ASSERT_EQ(c->advance(true), Commit::Step::kNeedSync);   // tmp + intent written
+  ASSERT_EQ(c->advance(false), Commit::Step::kNeedSync);  // not durable: undone, spool instead
+  EXPECT_EQ(count("alice", "tmp"), 0u);
+  EXPECT_EQ(c->advance(false), Commit::Step::kFailed);    // the spool file is not durable either
   EXPECT_EQ(c->failure(), "451 4.3.0 Local error in processing");
   EXPECT_EQ(count("alice", "new"), 0u);
+  EXPECT_TRUE(spool_->recover().empty());
+}
+
+TEST_F(IntakeTest, PublishLogRedoesRenamesLostInACrash) {
+  // A crash after the acknowledgement but before the renames were durable:
+  // simulate by moving each acknowledged copy back from new/ to tmp/.
+  ASSERT_EQ(run({"alice@x.test", "bob@x.test"}, "Subject: a\r\n\r\nb\r\n"), Commit::Step::kAccepted);
+  ASSERT_EQ(run({"alice@x.test"}, "Subject: torn\r\n\r\nc\r\n"), Commit::Step::kAccepted);
+  auto md = dir_ / "home" / "x.test";
+  std::vector<fs::path> moved;
+  for (const char* u : {"alice", "bob"})
+    for (auto& e : fs::directory_iterator(md / u / "Maildir" / "new")) {
+      fs::rename(e.path(), md / u / "Maildir" / "tmp" / e.path().filename());
+      moved.push_back(md / u / "Maildir" / "tmp" / e.path().filename());
+    }
+  ASSERT_EQ(moved.size(), 3u);
+  // One tmp file is torn (its data never reached the disk): not delivered.
+  for (const auto& p : moved)
+    if (p.parent_path().parent_path().parent_path().filename() == "alice" &&
+        fs::file_size(p) > 0 && p.string().find("_0.") != std::string::npos) {
+      std::ifstream in(p);
+      std::string t((std::istreambuf_iterator<char>(in)), {});
+      if (t.find("torn") != std::string::npos) std::ofstream(p, std::ios::trunc) << "Subject: to";
+    }
+  publish_log_.reset();
+  PublishLog again(dir_ / "spool" / "publish");
+  EXPECT_EQ(again.recover(*sync_), 2u);
+  EXPECT_EQ(count("alice", "new"), 1u);
+  EXPECT_EQ(count("bob", "new"), 1u);
+  EXPECT_EQ(count("alice", "tmp"), 1u);  // the torn one stays where it was
+  EXPECT_EQ(again.recover(*sync_), 0u);  // the intents are gone
 }
 
 TEST_F(IntakeTest, DeliveryDrainsTheSpoolAndRecoveryIsIdempotent) {
