@@ -29,6 +29,20 @@ Verdict CheckChain::on_data(const SessionFacts& s, const MailFacts& m) const {
   return walk([&](Check& c) { return c.on_data(s, m); });
 }
 
+namespace {
+
+void set_variable(std::vector<std::pair<std::string, std::string>>& vars, std::string name,
+                  std::string value) {
+  for (auto& [n, v] : vars)
+    if (n == name) {
+      v = std::move(value);
+      return;
+    }
+  vars.emplace_back(std::move(name), std::move(value));
+}
+
+}  // namespace
+
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
   Verdict merged;
   for (const auto& c : checks_) {
@@ -36,6 +50,8 @@ Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const Mess
     if (v.action != Action::kContinue && v.action != Action::kAccept) return v;
     for (auto& h : v.add_headers) merged.add_headers.push_back(std::move(h));
     if (!v.folder.empty()) merged.folder = std::move(v.folder);
+    for (auto& [name, value] : v.variables)
+      set_variable(merged.variables, std::move(name), std::move(value));
     if (v.action == Action::kAccept) break;
   }
   return merged;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/config.hpp"
@@ -27,6 +28,9 @@ struct Verdict {
   // End of DATA only, kept from every check that lets the message through:
   std::vector<std::string> add_headers;  // "Name: value", put on top at delivery
   std::string folder;                    // deliver local copies into this folder ("Junk")
+  // Expansion variables for filters run at delivery ($spam_score,
+  // $malware_name …): name → value, values without CR or LF.
+  std::vector<std::pair<std::string, std::string>> variables;
 
   static Verdict cont() { return {}; }
   static Verdict make(Action a, int code, std::string enhanced, std::string text) {
@@ -101,8 +105,9 @@ class CheckChain {
   Verdict on_mail(const SessionFacts& s, const MailFacts& m) const;
   Verdict on_rcpt(const SessionFacts& s, const MailFacts& m, const RcptFacts& r) const;
   Verdict on_data(const SessionFacts& s, const MailFacts& m) const;
-  // Header edits and the folder of every continuing check are merged into
-  // the result (a later check's folder wins); the first other verdict ends it.
+  // Header edits, variables and the folder of every continuing check are
+  // merged into the result (a later check's folder, or value of a variable,
+  // wins); the first other verdict ends it.
   Verdict on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const;
   bool has_eod() const { return eod_checks_ > 0; }
 

@@ -164,6 +164,12 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     return s;
   }
   if (name == "recipients") return std::string();
+  if (name == "spam_score" || name == "spam_score_int" || name == "spam_bar" ||
+      name == "malware_name") {
+    for (const auto& [n, v] : env_.scan_variables)
+      if (n == name) return v;
+    return std::string();
+  }
   if (name == "message_id") {
     std::string id = header_text("message-id");
     return id;

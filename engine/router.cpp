@@ -138,6 +138,7 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   fe.home = user.home.string();
   fe.qualify_domain = user.domain;
   fe.login = user.local_part;
+  fe.scan_variables = env.variables;
   FilterMessage msg(data, fe);
   auto result = filterlang::run_filter(*compiled.program, msg);
   using filterlang::ActionKind;

@@ -1,5 +1,9 @@
 #include "engine/spam_check.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "engine/log.hpp"
 #include "scanners/lmdb_store.hpp"
 
@@ -20,6 +24,15 @@ scanners::TokenizerOptions tokenizer_of(const Config::Spam& cfg) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> spam_variables(double probability) {
+  double score = std::clamp(probability, 0.0, 1.0) * 10;
+  int whole = static_cast<int>(score);
+  return {
+      {"spam_score", fmt::format("{:.1f}", score)},
+      {"spam_score_int", std::to_string(static_cast<int>((score + 0.001) * 10))},
+      {"spam_bar", whole > 0 ? std::string(static_cast<size_t>(std::min(whole, 50)), '+') : "/"}};
+}
 
 SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg)
     : store_(std::move(store)), cfg_(cfg), classifier_(*store_, params_of(cfg), tokenizer_of(cfg)) {}
@@ -47,6 +60,7 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   }
   Verdict v;
   v.add_headers = scanners::spam_headers(c, classifier_.params());
+  v.variables = spam_variables(c.score);
   switch (c.verdict) {
     case scanners::SpamVerdict::kHam: ++counters_.ham; break;
     case scanners::SpamVerdict::kUnsure: ++counters_.unsure; break;

@@ -9,10 +9,26 @@
 // store answers "unsure" at 0.5 without tokenizing, a store error lets the
 // message through untagged (logged), messages above kMaxScanBytes are not
 // scanned. Runs on the worker pool like every on_eod; thread-safe.
+//
+// Every classified message also gets the Exim filter variables $spam_score,
+// $spam_score_int and $spam_bar (Verdict::variables, kept in the spool and
+// answered to ~/.forward filters at delivery). Our score is a probability p
+// in [0, 1]; SpamAssassin's is points, so Exim's semantics apply to p × 10:
+//   spam_score     p × 10 with one decimal ("%.1f"): 0.987 → "9.9"
+//   spam_score_int the score × 10, truncated as Exim does
+//                  (int)((score + 0.001) × 10): 0.987 → "98"; 0 … 100
+//   spam_bar       one "+" per whole point of the score (0 … 10 of them,
+//                  never "-" since p ≥ 0); "/" when it is below 1
+// So spam.spam_cutoff 0.99 ↔ spam_score 9.9 ↔ spam_score_int 99, and a
+// filter tests `$spam_score_int is above 98`. Unsure because the store is
+// untrained: 0.5 → "5.0", "50", "+++++".
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/checks.hpp"
 #include "engine/config.hpp"
@@ -39,6 +55,9 @@ class SpamCheck final : public Check {
   scanners::Classifier classifier_;
   Counters counters_;
 };
+
+// $spam_score, $spam_score_int, $spam_bar for a probability (see above).
+std::vector<std::pair<std::string, std::string>> spam_variables(double probability);
 
 // The configured check over the LMDB store in spam.store (created when
 // missing), or nullptr when spam is disabled or the action is "off".

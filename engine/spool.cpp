@@ -46,6 +46,11 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
 
 bool clean_field(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
 
+bool valid_variable_name(std::string_view s) {
+  return !s.empty() &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+}
+
 }  // namespace
 
 Spool::Spool(fs::path dir) : dir_(std::move(dir)), queue_(dir_ / "queue") {}
@@ -90,6 +95,8 @@ std::optional<std::string> encode_envelope(const std::string& id, const Envelope
   for (const auto& h : env.added_headers) ok = ok && rec("header", h);
   if (!env.folder.empty()) ok = ok && rec("folder", env.folder);
   if (env.quarantined) ok = ok && rec("quarantine", "1");
+  for (const auto& [name, value] : env.variables)
+    ok = ok && valid_variable_name(name) && rec("var", name + " " + value);
   if (!ok) return std::nullopt;
   return out;
 }
@@ -242,6 +249,10 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
     else if (k == "header") env.added_headers.push_back(v);
     else if (k == "folder") env.folder = v;
     else if (k == "quarantine") env.quarantined = v == "1";
+    else if (k == "var") {
+      auto sp2 = v.find(' ');
+      if (sp2 != std::string::npos) env.variables.emplace_back(v.substr(0, sp2), v.substr(sp2 + 1));
+    }
   }
   m.state.assign(env.recipients.size(), RcptState::kPending);
   m.failure.assign(env.recipients.size(), {});

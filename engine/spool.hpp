@@ -3,7 +3,8 @@
 //
 //   nougat-spool 1\n
 //   <message bytes, CRLF line ends, Received: already prepended>
-//   typed envelope records, one per line ("sender …", "rcpt …", "header …")
+//   typed envelope records, one per line ("sender …", "rcpt …", "header …",
+//   "var NAME VALUE" for the checks' filter variables)
 //   end <data size> <records size>\n
 //
 // The envelope comes after the data so that what is only known at the end
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/result.hpp"
@@ -37,6 +39,9 @@ struct Envelope {
   std::vector<std::string> added_headers;  // "Name: value" lines put on top at delivery
   std::string folder;                      // Maildir++ folder for local copies ("Junk"); "" = INBOX
   bool quarantined = false;                // held: never delivered until released
+  // Filter variables set by the checks ($spam_score, $malware_name …), for
+  // ~/.forward filters at delivery. Names are [a-z0-9_]+; no CR/LF anywhere.
+  std::vector<std::pair<std::string, std::string>> variables;
 };
 
 enum class RcptState : uint8_t { kPending, kDone, kFailed };

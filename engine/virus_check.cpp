@@ -38,11 +38,13 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
   if (cfg_.action == "quarantine") {
     Verdict v = Verdict::make(Action::kQuarantine, 0, "", "virus found: " + r.virus);
     v.add_headers.push_back("X-Virus: " + r.virus);
+    v.variables.emplace_back("malware_name", r.virus);
     return v;
   }
   if (cfg_.action == "tag") {
     Verdict v;
     v.add_headers.push_back("X-Virus: " + r.virus);
+    v.variables.emplace_back("malware_name", r.virus);  // for ~/.forward filters at delivery
     return v;
   }
   return Verdict::reject(550, "5.7.1", "virus found: " + r.virus);

@@ -4,6 +4,7 @@
 //   virus  → action "reject":     550 5.7.1 virus found: NAME
 //            action "quarantine": accepted, held in the spool (never delivered)
 //            action "tag":        accepted with an "X-Virus: NAME" header
+//            (tag and quarantine also set the filter variable $malware_name)
 //   error  → on_error "tempfail": 451 4.7.1 (the client retries later)
 //            on_error "accept":   continue, logged — never silently
 // Runs on the worker pool like every on_eod (the scan blocks); thread-safe.

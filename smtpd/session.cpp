@@ -588,6 +588,10 @@ asio::awaitable<bool> Session::eod_checks() {
       auto& env = writer_->envelope();
       env.added_headers = std::move(v.add_headers);
       if (!v.folder.empty() && engine::valid_folder_name(v.folder)) env.folder = v.folder;
+      // Filter variables go to the spool as records: a value with a line break is dropped.
+      for (auto& var : v.variables)
+        if (var.second.find_first_of("\r\n") == std::string::npos)
+          env.variables.push_back(std::move(var));
       env.quarantined = v.action == Action::kQuarantine;
       if (env.quarantined) engine::log::line(id, "quarantined: {}", v.text);
       co_return true;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/memory_directory.hpp"
+#include "engine/spam_check.hpp"
 
 namespace nougat::engine {
 namespace {
@@ -42,6 +43,54 @@ TEST(CheckChain, EndOfDataMergesTagsUntilATerminalVerdict) {
   EXPECT_EQ(v.action, Action::kReject);
   EXPECT_EQ(v.code, 550);
   EXPECT_EQ(v.text, "virus found: Eicar");
+}
+
+Verdict vars(std::vector<std::pair<std::string, std::string>> v) {
+  Verdict r;
+  r.variables = std::move(v);
+  return r;
+}
+
+TEST(CheckChain, EndOfDataMergesVariablesALaterCheckWins) {
+  CheckChain chain;
+  chain.add(std::make_unique<Fixed>(vars({{"malware_name", "Eicar"}, {"spam_score", "1.0"}})),
+            true);
+  chain.add(std::make_unique<Fixed>(tag("X-A: 1")), true);
+  chain.add(std::make_unique<Fixed>(vars({{"spam_score", "9.9"}, {"spam_bar", "+++++++++"}})),
+            true);
+  std::vector<std::string> rcpts{"a@x.test"};
+  MessageFacts msg{"id", "data", rcpts};
+  Verdict v = chain.on_eod({}, {}, msg);
+  EXPECT_EQ(v.action, Action::kContinue);
+  using Vars = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(v.variables,
+            (Vars{{"malware_name", "Eicar"}, {"spam_score", "9.9"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(v.add_headers, std::vector<std::string>{"X-A: 1"});
+
+  // A terminal verdict carries only its own variables.
+  chain.add(std::make_unique<Fixed>(Verdict::reject(550, "5.7.1", "no")), true);
+  v = chain.on_eod({}, {}, msg);
+  EXPECT_EQ(v.action, Action::kReject);
+  EXPECT_TRUE(v.variables.empty());
+}
+
+// Exim's semantics on the probability × 10 (engine/spam_check.hpp).
+TEST(SpamVariables, ProbabilityMapsToTheSpamAssassinScale) {
+  using Vars = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(spam_variables(0.987),
+            (Vars{{"spam_score", "9.9"}, {"spam_score_int", "98"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(spam_variables(0.99),
+            (Vars{{"spam_score", "9.9"}, {"spam_score_int", "99"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(spam_variables(1.0),
+            (Vars{{"spam_score", "10.0"}, {"spam_score_int", "100"}, {"spam_bar", "++++++++++"}}));
+  EXPECT_EQ(spam_variables(0.5),
+            (Vars{{"spam_score", "5.0"}, {"spam_score_int", "50"}, {"spam_bar", "+++++"}}));
+  EXPECT_EQ(spam_variables(0.07),
+            (Vars{{"spam_score", "0.7"}, {"spam_score_int", "7"}, {"spam_bar", "/"}}));
+  EXPECT_EQ(spam_variables(0.0),
+            (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
+  EXPECT_EQ(spam_variables(0.0001),
+            (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
 }
 
 struct RcptCase {

@@ -357,5 +357,35 @@ TEST_F(IntakeTest, CrashAfterRenameBeforeStateIsNotDeliveredTwice) {
   EXPECT_EQ(count("alice", "new"), 1u);
 }
 
+TEST_F(SpoolTest, FilterVariablesRoundTripAsVarRecords) {
+  auto id = spool_->new_id();
+  auto env = envelope({"a@x.test"});
+  env.variables = {{"spam_score", "9.9"},
+                   {"spam_bar", "+++++++++"},
+                   {"malware_name", "Eicar-Test-Signature"},
+                   {"spam_empty", ""},
+                   {"spaced", "a b  c "}};
+  auto w = spool_->create(id, env);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->append("Subject: hi\r\n\r\nbody\r\n").ok());
+  ASSERT_TRUE((*w)->finish().ok());
+  auto again = spool_->load(id, false);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_EQ(again->envelope.variables, env.variables);
+  auto rec = encode_envelope(id, env);
+  ASSERT_TRUE(rec);
+  EXPECT_NE(rec->find("\nvar spam_score 9.9\n"), std::string::npos);
+}
+
+TEST_F(SpoolTest, FilterVariablesWithLineBreaksOrBadNamesAreRefused) {
+  auto env = envelope({"a@x.test"});
+  env.variables = {{"malware_name", "Bad\r\nheader: x"}};
+  EXPECT_FALSE(encode_envelope("id", env));
+  env.variables = {{"bad name", "x"}};
+  EXPECT_FALSE(encode_envelope("id", env));
+  env.variables = {{"malware_name", "Eicar"}};
+  EXPECT_TRUE(encode_envelope("id", env));
+}
+
 }  // namespace
 }  // namespace nougat::engine
