@@ -13,58 +13,14 @@ import threading
 import time
 import unittest
 
-from harness import Nougat, body_of
+from harness import Nougat, body_of, RawSmtp
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "ken", "lena", "mike", "nina", "olga", "pete", "quinn", "rita", "sam", "tina", "uma",
          "vic", "walt", "xena", "yann", "zoe", "abel", "bea"]
 
 
-class Raw:
-    """A plain socket SMTP client: sends exactly the bytes it is given."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data.encode("utf-8") if isinstance(data, str) else data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
-
-    def reply(self):
-        """(code, text) of one possibly multi-line reply."""
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                break
-        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
-
-    def cmd(self, c):
-        self.send(c + "\r\n")
-        return self.reply()
-
-    def greet(self, name="client.test"):
-        code, _ = self.reply()
-        assert code == 220, code
-        code, text = self.cmd(f"EHLO {name}")
-        assert code == 250, (code, text)
-        return text
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+Raw = RawSmtp
 
 
 def lf(b):

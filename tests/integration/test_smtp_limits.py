@@ -10,49 +10,13 @@ import socket
 import time
 import unittest
 
-from harness import Nougat
+from harness import Nougat, RawSmtp
 
 SIZE = 64 * 1024
 
 
-class Raw:
+class Raw(RawSmtp):
     """A plain socket SMTP client: sends exactly the bytes it is given."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data.encode("utf-8") if isinstance(data, str) else data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
-
-    def reply(self):
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                break
-        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
-
-    def cmd(self, c):
-        self.send(c + "\r\n")
-        return self.reply()
-
-    def greet(self, name="client.test"):
-        code, _ = self.reply()
-        assert code == 220, code
-        code, text = self.cmd(f"EHLO {name}")
-        assert code == 250, (code, text)
-        return text
 
     def start_data(self, rcpt, sender="s@remote.test"):
         assert self.cmd(f"MAIL FROM:<{sender}>")[0] == 250
@@ -73,12 +37,6 @@ class Raw:
             return True
         except socket.timeout:
             return False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def all_files(path):

@@ -13,7 +13,7 @@ import socket
 import time
 import unittest
 
-from harness import Nougat
+from harness import Nougat, RawSmtp
 
 FAKE_ENDS = {
     "lf_dot_lf": b"\n.\n",
@@ -29,37 +29,7 @@ SMUGGLED = (b"MAIL FROM:<evil@x>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n"
             b"Subject: smuggled\r\n\r\nevil\r\n.\r\n")
 
 
-class Raw:
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("utf-8", "replace")
-
-    def reply(self):
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                break
-        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
-
-    def cmd(self, c):
-        self.send(c + "\r\n")
-        return self.reply()
-
+class Raw(RawSmtp):
     def pending(self, wait=0.15):
         """Whatever else the server says within `wait` seconds."""
         self.sock.settimeout(wait)
@@ -73,12 +43,6 @@ class Raw:
             pass
         self.sock.settimeout(10)
         return self.buf
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 class SmugglingTest(unittest.TestCase):
