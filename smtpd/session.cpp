@@ -114,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void reset_transaction();
   bool auth_offered() const;
   std::string received_header(const std::string& id) const;
+  engine::Envelope envelope() const;  // of the current transaction
   std::string protocol() const;
   std::string peer() const { return "H=" + (facts_.helo.empty() ? "" : facts_.helo + " ") + "[" + facts_.client.to_string() + "]"; }
   bool count_error();
@@ -264,6 +265,19 @@ std::string Session::received_header(const std::string& id) const {
   if (rcpts_.size() == 1) h += fmt::format("\r\n\tfor <{}>", rcpts_[0]);
   h += fmt::format("; {}\r\n", rfc5322_date(std::time(nullptr)));
   return h;
+}
+
+engine::Envelope Session::envelope() const {
+  engine::Envelope env;
+  env.sender = mail_->address;
+  env.recipients = rcpts_;
+  env.received_at = std::time(nullptr);
+  env.client_ip = facts_.client.to_string();
+  env.helo = facts_.helo;
+  env.auth_user = facts_.auth_user;
+  env.protocol = protocol();
+  env.smtputf8 = mail_->smtputf8;
+  return env;
 }
 
 void Session::reset_transaction() {
@@ -511,17 +525,8 @@ asio::awaitable<bool> Session::on_data() {
     co_return v.action != Action::kDisconnect;
   }
   auto& spool = env_->deps.spool;
-  engine::Envelope env;
-  env.sender = mail_->address;
-  env.recipients = rcpts_;
-  env.received_at = std::time(nullptr);
-  env.client_ip = facts_.client.to_string();
-  env.helo = facts_.helo;
-  env.auth_user = facts_.auth_user;
-  env.protocol = protocol();
-  env.smtputf8 = mail_->smtputf8;
   std::string id = spool.new_id();
-  auto w = spool.create(id, env);
+  auto w = spool.create(id, envelope());
   if (!w) {
     engine::log::line(sid_, "spool error: {}", w.error().detail);
     reply(451, "4.3.0", "Local error in processing");
@@ -648,17 +653,8 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
     if (!mail_) why = "503 5.5.1 Bad sequence of commands: need MAIL";
     else if (rcpts_.empty()) why = "554 5.5.1 No valid recipients";
     else {
-      engine::Envelope env;
-      env.sender = mail_->address;
-      env.recipients = rcpts_;
-      env.received_at = std::time(nullptr);
-      env.client_ip = facts_.client.to_string();
-      env.helo = facts_.helo;
-      env.auth_user = facts_.auth_user;
-      env.protocol = protocol();
-      env.smtputf8 = mail_->smtputf8;
       std::string id = env_->deps.spool.new_id();
-      auto w = env_->deps.spool.create(id, env);
+      auto w = env_->deps.spool.create(id, envelope());
       if (!w) why = "451 4.3.0 Local error in processing";
       else {
         writer_ = std::move(*w);
