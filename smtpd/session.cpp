@@ -125,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   Clock::time_point deadline_{}, session_end_{};
   bool tls_ = false, closed_ = false, quit_ = false;
+  bool writing_ = false;  // a reply is on its way: the watchdog must not write
   std::string in_;
   size_t in_pos_ = 0;
   std::string out_;
@@ -171,11 +172,13 @@ asio::awaitable<bool> Session::flush() {
   if (out_.empty() || closed_) co_return !closed_;
   boost::system::error_code ec;
   touch();
+  writing_ = true;
   if (tls_)
     co_await asio::async_write(stream_, asio::buffer(out_), asio::redirect_error(use_awaitable, ec));
   else
     co_await asio::async_write(stream_.next_layer(), asio::buffer(out_),
                                asio::redirect_error(use_awaitable, ec));
+  writing_ = false;
   out_.clear();
   if (ec) closed_ = true;
   co_return !ec;
@@ -237,6 +240,13 @@ asio::awaitable<void> Session::watchdog() {
       engine::log::line(sid_, "SMTP timeout {}", peer());
       closed_ = true;
       boost::system::error_code ignored;
+      // RFC 5321 4.2.2: say why, when that cannot block (plain text, no
+      // reply of ours half-sent; a TLS record would need the handshake state).
+      if (!tls_ && !writing_) {
+        static constexpr std::string_view kBye = "421 4.4.2 Idle timeout, closing connection\r\n";
+        stream_.next_layer().non_blocking(true, ignored);
+        stream_.next_layer().write_some(asio::buffer(kBye.data(), kBye.size()), ignored);
+      }
       stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
       stream_.next_layer().close(ignored);
       break;
