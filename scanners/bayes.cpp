@@ -18,14 +18,22 @@ std::string_view verdict_name(SpamVerdict v) {
 
 double chi2q(double x2, size_t v) {
   if (v < 2 || x2 <= 0) return 1.0;
-  // Q = exp(-m) * sum_{i < v/2} m^i / i!  computed as exp(log-sum-exp).
-  double m = x2 / 2, log_term = -m, log_sum = -m;
+  // Q = exp(-m) * sum_{i < v/2} m^i / i!: the series in linear space (one
+  // multiply per term; the terms are positive, so no cancellation), scaled
+  // down whenever it grows large, and exp(-m) applied in log space last.
+  const double m = x2 / 2;
+  constexpr double kBig = 1e250, kLogBig = 575.6462732485115;  // ln(1e250)
+  double term = 1.0, sum = 1.0, log_scale = 0.0;
   for (size_t i = 1; i < v / 2; ++i) {
-    log_term += std::log(m / double(i));
-    double hi = std::max(log_sum, log_term), lo = std::min(log_sum, log_term);
-    log_sum = hi + std::log1p(std::exp(lo - hi));
+    term *= m / double(i);
+    sum += term;
+    if (sum > kBig) {
+      sum /= kBig;
+      term /= kBig;
+      log_scale += kLogBig;
+    }
   }
-  return std::min(1.0, std::exp(log_sum));
+  return std::min(1.0, std::exp(std::log(sum) + log_scale - m));
 }
 
 Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<const TokenCounts> counts,
@@ -55,9 +63,9 @@ Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<c
     double da = std::fabs(a.prob - 0.5), db = std::fabs(b.prob - 0.5);
     return da != db ? da > db : a.token < b.token;  // deterministic order
   };
-  if (c.clues.size() > params_.max_tokens) {
-    std::nth_element(c.clues.begin(), c.clues.begin() + long(params_.max_tokens), c.clues.end(), stronger);
-    c.clues.resize(params_.max_tokens);
+  if (const size_t cap = clue_cap(); c.clues.size() > cap) {
+    std::nth_element(c.clues.begin(), c.clues.begin() + long(cap), c.clues.end(), stronger);
+    c.clues.resize(cap);
   }
   std::sort(c.clues.begin(), c.clues.end(), stronger);
   if (c.clues.empty()) return c;

@@ -10,7 +10,8 @@
 // near 1 spam, near 0 ham, near 0.5 either no evidence or strong evidence both
 // ways (which is what "unsure" is for).
 // Defaults are SpamBayes' published, cross-validated ones (strength 0.45,
-// x 0.5, min_dev 0.1, 150 tokens, and its ham/spam imbalance adjustment:
+// x 0.5, min_dev 0.1, 150 tokens per message's word stream, and its ham/spam
+// imbalance adjustment:
 // n counts s and h scaled to the smaller class, n = s*m/S + h*m/H with
 // m = min(S, H)); the cut-offs are bogofilter's (ham below 0.45, spam from
 // 0.99), i.e. a false positive costs far more than a miss.
@@ -33,7 +34,11 @@ struct BayesParams {
   double unknown_strength = 0.45;  // weight of the prior x against the counts
   double unknown_prob = 0.5;       // x: the probability of a token never seen
   double min_dev = 0.1;            // ignore tokens this close to 0.5
-  size_t max_tokens = 150;         // strongest tokens combined per message
+  // Strongest tokens combined per message: SpamBayes' max_discriminators
+  // (150) was cross-validated for a tokenizer with one token per word; with
+  // bigrams on, every word position yields two (the word and the pair it
+  // ends), so the classifier combines up to twice this many (clue_cap()).
+  size_t max_tokens = 150;
   double ham_cutoff = 0.45;        // score < ham_cutoff: ham
   double spam_cutoff = 0.99;       // score >= spam_cutoff: spam
   // Count evidence as if both classes had been trained equally often (see
@@ -71,6 +76,8 @@ class Classifier {
   Classification combine(std::span<const uint64_t> tokens, std::span<const TokenCounts> counts,
                          const StoreTotals& totals) const;
 
+  // How many clues combine() keeps: max_tokens per token of a word position.
+  size_t clue_cap() const { return params_.max_tokens * (topts_.bigrams ? 2 : 1); }
   const BayesParams& params() const { return params_; }
   const TokenizerOptions& tokenizer_options() const { return topts_; }
 

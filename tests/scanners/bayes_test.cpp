@@ -40,6 +40,33 @@ TEST(Bayes, Chi2Q) {
   EXPECT_NEAR(chi2q(18.307, 10), 0.05, 1e-4);  // the textbook 95% point
   EXPECT_GE(chi2q(5000, 300), 0.0);
   EXPECT_LT(chi2q(5000, 300), 1e-100);
+  // 300 clues (600 degrees), the series both near its median and far out
+  // in the tail, where it is rescaled (reference: the log-space series).
+  EXPECT_NEAR(chi2q(600, 600), 0.49232221111364355, 1e-12);
+  EXPECT_NEAR(chi2q(1500, 600) / 1.3615260357380183e-78, 1.0, 1e-9);
+  EXPECT_NEAR(chi2q(300, 600), 1.0, 1e-12);
+  EXPECT_EQ(chi2q(12000, 600), 0.0);
+}
+
+TEST(Bayes, CombinesUpToMaxTokensPerWordPosition) {
+  // A message of 400 words, all seen only in spam: every token is a clue.
+  std::string body;
+  for (int i = 0; i < 400; ++i) body += "word" + std::to_string(i) + "x ";
+  for (bool bigrams : {true, false}) {
+    TokenizerOptions o;
+    o.bigrams = bigrams;
+    MemoryStore store;
+    ASSERT_TRUE(store
+                    .learn(std::vector<LearnItem>{{tokenize(msg("a", body), o).hashes, true, false},
+                                                  {tokenize(msg("b", "other things"), o).hashes, false, false}})
+                    .ok());
+    Classifier c(store, {}, o);
+    EXPECT_EQ(c.clue_cap(), bigrams ? 300u : 150u);
+    auto r = c.classify(msg("a", body));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->clues.size(), c.clue_cap());
+    EXPECT_EQ(r->verdict, SpamVerdict::kSpam);
+  }
 }
 
 TEST(Bayes, UntrainedStoreIsUnsureAtOneHalf) {
