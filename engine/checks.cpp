@@ -106,6 +106,7 @@ class RecipientVerify final : public Check {
   Verdict on_rcpt(const SessionFacts&, const MailFacts&, const RcptFacts& r) override {
     if (!cfg_->is_local_domain(r.domain)) return Verdict::cont();
     if (dir_.find(r.address)) return Verdict::cont();
+    if (directory_key(r.local_part) == "postmaster") return Verdict::cont();  // RFC 5321 4.5.1
     return Verdict::reject(550, "5.1.1", fmt::format("<{}>: Recipient address rejected: User unknown", r.address));
   }
 

@@ -240,6 +240,15 @@ const std::map<std::string, Setter>& schema() {
       {"auth.on_smtp", [](const toml::node& n, Config& c) { return want_bool(n, c.auth.on_smtp); }},
       {"routers.forward_files",
        [](const toml::node& n, Config& c) { return want_bool(n, c.routers.forward_files); }},
+      {"routers.postmaster",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         if (!s.empty() && (s.find('@') == std::string::npos || s.find_first_of(" \t\r\n<>") != std::string::npos))
+           return "expected an address such as \"admin@example.org\"";
+         c.routers.postmaster = s;
+         return std::nullopt;
+       }},
       {"transports.maildir_fsync",
        [](const toml::node& n, Config& c) { return want_bool(n, c.transports.maildir_fsync); }},
       {"antivirus.engine", one_of(&Config::Antivirus::engine, {"libclamav", "clamd", "off"})},
@@ -469,6 +478,7 @@ std::string Config::to_toml() const {
   o += std::string("on_smtp = ") + (auth.on_smtp ? "true" : "false") + "\n";
   o += "\n[routers]\n";
   o += std::string("forward_files = ") + (routers.forward_files ? "true" : "false") + "\n";
+  o += "postmaster = " + quote(routers.postmaster) + "\n";
   o += "\n[transports]\n";
   o += std::string("maildir_fsync = ") + (transports.maildir_fsync ? "true" : "false") + "\n";
   o += "\n[antivirus]\n";

@@ -53,6 +53,10 @@ struct Config {
   } auth;
   struct Routers {
     bool forward_files = true;
+    // Who gets mail for postmaster@<local domain> when no user of that name
+    // exists (RFC 5321 4.5.1: postmaster must always be accepted). "" keeps
+    // such mail queued, logged, until this is set or the user is added.
+    std::string postmaster;
   } routers;
   struct Transports {
     bool maildir_fsync = true;

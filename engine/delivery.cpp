@@ -141,6 +141,17 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
         continue;
       }
       auto user = dir_.find(rcpt);
+      if (!user && directory_key(rcpt.substr(0, rcpt.rfind('@'))) == "postmaster") {
+        // Accepted by RFC 5321 4.5.1 without a user of that name.
+        const auto& to = cfg_->routers.postmaster;
+        user = to.empty() ? std::nullopt : dir_.find(to);
+        if (!user) {
+          if (item.attempts == 0)
+            log::line(m.id, "== {}: no user for postmaster; set routers.postmaster (kept in the queue)", rcpt);
+          item.retry = true;
+          continue;
+        }
+      }
       if (!user) {
         m.state[i] = RcptState::kFailed;
         m.failure[i] = "550 5.1.1 unknown user";
