@@ -31,8 +31,6 @@ bool write_all(int fd, std::string_view s) {
 
 }  // namespace
 
-uint64_t PublishLog::checksum(std::string_view data) { return content_checksum(data); }
-
 PublishLog::PublishLog(fs::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
@@ -67,7 +65,7 @@ size_t PublishLog::recover(SyncGroup& sync) {
       std::ifstream tmp(c.tmp(), std::ios::binary);
       if (!tmp) continue;  // never written, or renamed and then removed by the user
       std::string data((std::istreambuf_iterator<char>(tmp)), {});
-      if (std::to_string(data.size()) != size_s || std::to_string(checksum(data)) != sum_s) {
+      if (std::to_string(data.size()) != size_s || std::to_string(content_checksum(data)) != sum_s) {
         log::line("", "publish log: {} is incomplete, not delivered (it was never acknowledged)",
                   c.tmp().string());
         continue;

@@ -46,8 +46,6 @@ class PublishLog {
   // next sync, which also makes those renames durable.
   void done(uint64_t gen, size_t n, SyncGroup& sync);
 
-  static uint64_t checksum(std::string_view data);
-
  private:
   struct Gen {
     uint64_t id;

@@ -3,6 +3,7 @@
 // expand_cond.cpp and expand_vars.cpp. The grammar and the error texts follow
 // Exim 4.96's expand_string_internal(), checked with `exim -bf`.
 #include "filterlang/expand.hpp"
+#include "filterlang/lexer.hpp"
 
 #include <cctype>
 
@@ -34,34 +35,6 @@ void append_text(Seq& out, std::string_view t) {
   n.kind = NodeKind::Text;
   n.text = std::string(t);
   out.push_back(std::move(n));
-}
-
-// Exim's string_interpret_escape(): s[pos] is the character after the backslash.
-char interpret_escape(std::string_view s, size_t& pos) {
-  char c = s[pos];
-  auto oct = [](char d) { return d >= '0' && d <= '7'; };
-  if (oct(c)) {
-    int v = c - '0';
-    for (int i = 0; i < 2 && pos + 1 < s.size() && oct(s[pos + 1]); ++i) v = v * 8 + (s[++pos] - '0');
-    return static_cast<char>(v);
-  }
-  switch (c) {
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    case 'v': return '\v';
-    case 'x': {
-      int v = 0;
-      for (int i = 0; i < 2 && pos + 1 < s.size() && std::isxdigit(static_cast<unsigned char>(s[pos + 1])); ++i) {
-        char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s[++pos])));
-        v = v * 16 + (is_digit(d) ? d - '0' : d - 'a' + 10);
-      }
-      return static_cast<char>(v);
-    }
-    default: return c;
-  }
 }
 
 }  // namespace

@@ -50,16 +50,12 @@ Token Lexer::word(bool bracket) {
   return t;
 }
 
-char filter_escape(std::string_view s, size_t& p) {
+char interpret_escape(std::string_view s, size_t& pos) {
   auto at = [&](size_t i) { return i < s.size() ? s[i] : '\0'; };
-  char ch = at(++p);
-  if (ch == '\0') {
-    --p;  // a backslash at the very end stands for itself
-    return '\\';
-  }
+  char ch = s[pos];
   if (ch >= '0' && ch <= '7') {
     int v = ch - '0';
-    for (int i = 0; i < 2 && at(p + 1) >= '0' && at(p + 1) <= '7'; ++i) v = v * 8 + (s[++p] - '0');
+    for (int i = 0; i < 2 && at(pos + 1) >= '0' && at(pos + 1) <= '7'; ++i) v = v * 8 + (s[++pos] - '0');
     return static_cast<char>(v);
   }
   switch (ch) {
@@ -71,11 +67,17 @@ char filter_escape(std::string_view s, size_t& p) {
     case 'v': return '\v';
     case 'x': {
       int v = 0;
-      for (int i = 0; i < 2 && hex_value(at(p + 1)) >= 0; ++i) v = v * 16 + hex_value(s[++p]);
+      for (int i = 0; i < 2 && hex_value(at(pos + 1)) >= 0; ++i) v = v * 16 + hex_value(s[++pos]);
       return static_cast<char>(v);
     }
     default: return ch;
   }
+}
+
+char filter_escape(std::string_view s, size_t& p) {
+  if (p + 1 >= s.size()) return '\\';  // a backslash at the very end stands for itself
+  ++p;
+  return interpret_escape(s, p);
 }
 
 Token Lexer::item(bool bracket) {

@@ -62,5 +62,9 @@ class Lexer {
 // Exim's string_interpret_escape for one escape in a quoted item; `p` points at the backslash
 // and is left on the last byte consumed.
 char filter_escape(std::string_view s, size_t& p);
+// Exim's string_interpret_escape(), shared by quoted filter strings and
+// string expansion: s[pos] is the character after the backslash; pos ends on
+// the last character consumed.
+char interpret_escape(std::string_view s, size_t& pos);
 
 }  // namespace nougat::filterlang

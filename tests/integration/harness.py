@@ -29,6 +29,20 @@ def nougat_bin():
     return str(REPO / "build" / "cli" / "nougat")
 
 
+def wait_files(folder, count, timeout=10):
+    """Contents of the files in `folder` (sorted by name) once there are at
+    least `count` of them, or whatever is there after `timeout` seconds."""
+    def read():
+        return [p.read_bytes() for p in sorted(folder.iterdir())] if folder.is_dir() else []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        files = read()
+        if len(files) >= count:
+            return files
+        time.sleep(0.02)
+    return read()
+
+
 class Nougat:
     """One server instance. Listeners default to port 0 (the kernel picks);
     the real ports are read from the log lines 'listening for X on A:P'."""
@@ -127,13 +141,7 @@ class Nougat:
         return [p.read_bytes() for p in sorted(d.iterdir())]
 
     def wait_for_mail(self, address, count, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            msgs = self.messages(address)
-            if len(msgs) >= count:
-                return msgs
-            time.sleep(0.02)
-        return self.messages(address)
+        return wait_files(self.maildir(address) / "new", count, timeout)
 
     def spool_files(self):
         q = self.data / "spool" / "queue"

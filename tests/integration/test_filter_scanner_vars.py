@@ -15,21 +15,11 @@ import unittest
 from pathlib import Path
 
 from bayes_corpus import message as bayes_message, write_corpus
-from harness import REPO, Nougat, nougat_bin
+from harness import REPO, Nougat, nougat_bin, wait_files
 
 RULES = REPO / "rules" / "clamav"
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_NAME = "Nougat.Test.EICAR.UNOFFICIAL"
-
-
-def wait_files(path, count, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        files = sorted(path.iterdir()) if path.is_dir() else []
-        if len(files) >= count:
-            return [f.read_bytes() for f in files]
-        time.sleep(0.02)
-    return [f.read_bytes() for f in sorted(path.iterdir())] if path.is_dir() else []
 
 
 def send(n, to, raw):

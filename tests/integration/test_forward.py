@@ -5,7 +5,7 @@ import smtplib
 import time
 import unittest
 
-from harness import Nougat
+from harness import Nougat, wait_files
 
 
 def send(n, rcpts, subject, body="hello\r\n"):
@@ -13,16 +13,6 @@ def send(n, rcpts, subject, body="hello\r\n"):
            f"Message-ID: <{subject.replace(' ', '-')}@test>\r\n\r\n{body}")
     with smtplib.SMTP("127.0.0.1", n.port("smtp")) as s:
         s.sendmail("carol@example.org", rcpts, msg.encode())
-
-
-def wait_files(path, count, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        files = sorted(path.iterdir()) if path.is_dir() else []
-        if len(files) >= count:
-            return files
-        time.sleep(0.05)
-    return sorted(path.iterdir()) if path.is_dir() else []
 
 
 class ForwardTest(unittest.TestCase):
@@ -54,16 +44,16 @@ class ForwardTest(unittest.TestCase):
         lists = wait_files(self.n.maildir("alice@localhost") / ".Lists" / "new", 1)
         inbox = wait_files(self.n.maildir("alice@localhost") / "new", 1)
         self.assertEqual(len(lists), 1)
-        self.assertIn(b"Subject: [list] weekly news", lists[0].read_bytes())
+        self.assertIn(b"Subject: [list] weekly news", lists[0])
         self.assertEqual(len(inbox), 1)
-        self.assertIn(b"Subject: personal note", inbox[0].read_bytes())
+        self.assertIn(b"Subject: personal note", inbox[0])
 
     def test_deliver_to_another_user_is_significant(self):
         self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
         send(self.n, ["bob@localhost"], "for dave")
         dave = wait_files(self.n.maildir("dave@localhost") / "new", 1)
         self.assertEqual(len(dave), 1)
-        self.assertIn(b"Subject: for dave", dave[0].read_bytes())
+        self.assertIn(b"Subject: for dave", dave[0])
         time.sleep(0.3)
         self.assertEqual(self.n.messages("bob@localhost"), [])  # significant: no normal delivery
 

@@ -12,7 +12,7 @@ import unittest
 from pathlib import Path
 
 from bayes_corpus import message, write_corpus
-from harness import Nougat, nougat_bin
+from harness import Nougat, nougat_bin, wait_files
 
 
 def headers_of(raw):
@@ -23,16 +23,6 @@ def headers_of(raw):
             k, v = line.split(":", 1)
             out.setdefault(k.strip().lower(), v.strip())
     return out
-
-
-def wait_for(path, count, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        files = sorted(path.iterdir()) if path.is_dir() else []
-        if len(files) >= count:
-            return [f.read_bytes() for f in files]
-        time.sleep(0.02)
-    return [f.read_bytes() for f in sorted(path.iterdir())] if path.is_dir() else []
 
 
 class SpamSmtp(unittest.TestCase):
@@ -67,8 +57,8 @@ class SpamSmtp(unittest.TestCase):
         self.send(n, message(True, 424242))
         self.send(n, message(False, 434343))
         md = n.maildir("alice@localhost")
-        junk = wait_for(md / ".Junk" / "new", 1)
-        inbox = wait_for(md / "new", 1)
+        junk = wait_files(md / ".Junk" / "new", 1)
+        inbox = wait_files(md / "new", 1)
         self.assertEqual(len(junk), 1)
         self.assertEqual(len(inbox), 1)
         hj, hi = headers_of(junk[0]), headers_of(inbox[0])
@@ -82,7 +72,7 @@ class SpamSmtp(unittest.TestCase):
     def test_untrained_store_is_unsure_and_delivers_to_inbox(self):
         n = self.server("untrained", trained=False)
         self.send(n, message(True, 515151))
-        inbox = wait_for(n.maildir("alice@localhost") / "new", 1)
+        inbox = wait_files(n.maildir("alice@localhost") / "new", 1)
         self.assertEqual(len(inbox), 1)
         h = headers_of(inbox[0])
         self.assertEqual(h["x-spam-flag"], "NO")
@@ -95,12 +85,12 @@ class SpamSmtp(unittest.TestCase):
             self.send(n, message(True, 616161))
         self.assertEqual(cm.exception.smtp_code, 550)
         self.send(n, message(False, 626262))
-        self.assertEqual(len(wait_for(n.maildir("alice@localhost") / "new", 1)), 1)
+        self.assertEqual(len(wait_files(n.maildir("alice@localhost") / "new", 1)), 1)
 
     def test_disabled_adds_nothing(self):
         n = self.server("off", sets=["spam.enabled=false"])
         self.send(n, message(True, 717171))
-        inbox = wait_for(n.maildir("alice@localhost") / "new", 1)
+        inbox = wait_files(n.maildir("alice@localhost") / "new", 1)
         self.assertEqual(len(inbox), 1)
         self.assertNotIn("x-spam-flag", headers_of(inbox[0]))
 
