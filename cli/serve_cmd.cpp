@@ -21,6 +21,7 @@
 #include "engine/log.hpp"
 #include "engine/passwd_file.hpp"
 #include "engine/spool.hpp"
+#include "engine/system_filter.hpp"
 #include "engine/spam_check.hpp"  // [bayes]
 #include "engine/sync.hpp"
 #include "engine/tls_cert.hpp"
@@ -81,6 +82,16 @@ int cmd_serve(int argc, char** argv, int first) {
       engine::log::line("", "antivirus: warning: {} ({}); messages get 451 until it answers", st.error().text,
                         st.error().detail);
     checks.add(std::make_unique<engine::VirusCheck>(*antivirus, cfg->antivirus), /*eod=*/true);
+  }
+  // The system filter runs last: it sees what the scanners found.
+  if (!cfg->filter.system_filter.empty()) {
+    auto filter = engine::SystemFilter::open(cfg->filter.system_filter, cfg->server.hostname);
+    if (!filter) {
+      std::cerr << "nougat serve: " << filter.error().text << "\n";
+      return 1;
+    }
+    engine::log::line("", "system filter: {}", cfg->filter.system_filter.string());
+    checks.add(std::move(*filter), /*eod=*/true);
   }
 
   unsigned threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());

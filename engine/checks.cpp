@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/mime.hpp"
+
 namespace nougat::engine {
 
 template <typename F>
@@ -46,12 +48,24 @@ void set_variable(std::vector<std::pair<std::string, std::string>>& vars, std::s
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
   Verdict merged;
   for (const auto& c : checks_) {
-    Verdict v = c->on_eod(s, m, msg);
-    if (v.action != Action::kContinue && v.action != Action::kAccept) return v;
+    Verdict v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged});
+    if (v.action != Action::kContinue && v.action != Action::kAccept && v.action != Action::kQuarantine) return v;
+    for (const auto& name : v.remove_headers) {
+      std::erase_if(merged.add_headers, [&](const std::string& h) {
+        return h.size() > name.size() && h[name.size()] == ':' && iequals(std::string_view(h).substr(0, name.size()), name);
+      });
+      merged.remove_headers.push_back(name);
+    }
     for (auto& h : v.add_headers) merged.add_headers.push_back(std::move(h));
     if (!v.folder.empty()) merged.folder = std::move(v.folder);
     for (auto& [name, value] : v.variables)
       set_variable(merged.variables, std::move(name), std::move(value));
+    if (v.recipients) merged.recipients = std::move(v.recipients);
+    if (v.action == Action::kQuarantine) {
+      merged.action = Action::kQuarantine;
+      merged.text = std::move(v.text);
+      return merged;
+    }
     if (v.action == Action::kAccept) break;
   }
   return merged;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,11 @@ struct Verdict {
   // Expansion variables for filters run at delivery ($spam_score,
   // $malware_name …): name → value, values without CR or LF.
   std::vector<std::pair<std::string, std::string>> variables;
+  // Header fields to drop from the message by name (the system filter's
+  // `headers remove`); also drops what earlier checks added under that name.
+  std::vector<std::string> remove_headers;
+  // A new envelope recipient list (the system filter's deliveries).
+  std::optional<std::vector<std::string>> recipients;
 
   static Verdict cont() { return {}; }
   static Verdict make(Action a, int code, std::string enhanced, std::string text) {
@@ -70,6 +76,9 @@ struct MessageFacts {
   std::string_view id;
   std::string_view data;
   const std::vector<std::string>& recipients;
+  // What the checks before this one decided (headers, variables, …); set by
+  // CheckChain::on_eod, null when a check is called on its own.
+  const Verdict* earlier = nullptr;
 };
 
 struct RcptFacts {
@@ -105,9 +114,12 @@ class CheckChain {
   Verdict on_mail(const SessionFacts& s, const MailFacts& m) const;
   Verdict on_rcpt(const SessionFacts& s, const MailFacts& m, const RcptFacts& r) const;
   Verdict on_data(const SessionFacts& s, const MailFacts& m) const;
-  // Header edits, variables and the folder of every continuing check are
-  // merged into the result (a later check's folder, or value of a variable,
-  // wins); the first other verdict ends it.
+  // Header edits, variables, the folder and the recipients of every
+  // continuing check are merged into the result (a later check's folder,
+  // recipients or value of a variable wins; its header removals apply to
+  // what earlier checks added); each check sees the merge so far
+  // (MessageFacts::earlier). A quarantine verdict ends it with the merge so
+  // far; any other verdict ends it as it is.
   Verdict on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const;
   bool has_eod() const { return eod_checks_ > 0; }
 

@@ -249,6 +249,13 @@ const std::map<std::string, Setter>& schema() {
          c.routers.postmaster = s;
          return std::nullopt;
        }},
+      {"filter.system_filter",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         c.filter.system_filter = s;
+         return std::nullopt;
+       }},
       {"transports.maildir_fsync",
        [](const toml::node& n, Config& c) { return want_bool(n, c.transports.maildir_fsync); }},
       {"antivirus.engine", one_of(&Config::Antivirus::engine, {"libclamav", "clamd", "off"})},
@@ -481,6 +488,8 @@ std::string Config::to_toml() const {
   o += "postmaster = " + quote(routers.postmaster) + "\n";
   o += "\n[transports]\n";
   o += std::string("maildir_fsync = ") + (transports.maildir_fsync ? "true" : "false") + "\n";
+  o += "\n[filter]\n";
+  o += "system_filter = " + quote(filter.system_filter.string()) + "\n";
   o += "\n[antivirus]\n";
   o += "engine = " + quote(antivirus.engine) + "\n";
   o += "signatures = " + array(antivirus.signatures, [](const auto& p) { return p.string(); }) + "\n";
@@ -543,6 +552,8 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
     return make_error("antivirus: engine = \"clamd\" needs antivirus.socket");
   if (c->spam.ham_cutoff > c->spam.spam_cutoff)
     return make_error("spam: ham_cutoff must not be above spam_cutoff");
+  if (!c->filter.system_filter.empty() && c->filter.system_filter.is_relative())
+    c->filter.system_filter = c->server.data_dir / c->filter.system_filter;
   if (c->spam.store.empty()) c->spam.store = c->server.data_dir / "bayes";
   else c->spam.store = std::filesystem::absolute(c->spam.store, ec);
   if (c->tls.cert.empty()) {

@@ -61,6 +61,11 @@ struct Config {
   struct Transports {
     bool maildir_fsync = true;
   } transports;
+  struct Filter {                     // Exim filter language (filterlang/)
+    // Run once per message at end of DATA, after the scanners (engine/system_filter.hpp);
+    // "" = none. Relative paths are taken from the data directory.
+    std::filesystem::path system_filter;
+  } filter;
   struct Spam {                       // the Bayesian classifier (scanners/bayes.hpp)
     bool enabled = true;
     double spam_cutoff = 0.99;        // score >= spam_cutoff: spam

@@ -101,6 +101,12 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
       if (iequals(h.first, n)) return true;
     return false;
   };
+  for (const auto& name : env_.removed_headers)
+    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+  for (const auto& line : env_.extra_headers) {
+    size_t colon = line.find(':');
+    if (colon != std::string::npos && colon > 0) headers_.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
   std::time_t now = std::time(nullptr);
   if (!has("message-id"))
     headers_.emplace_back("Message-Id", fmt::format(" <E{:x}-nougat@{}>", static_cast<long>(now), env_.qualify_domain));
@@ -163,7 +169,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     }
     return s;
   }
-  if (name == "recipients") return std::string();
+  if (name == "recipients") return env_.recipients.value_or("");
   if (name == "spam_score" || name == "spam_score_int" || name == "spam_bar" ||
       name == "malware_name") {
     for (const auto& [n, v] : env_.scan_variables)

@@ -31,6 +31,13 @@ struct FilterEnvelope {
   // $spam_score, $spam_score_int, $spam_bar and $malware_name are always
   // defined, empty when the message was not scanned, as in Exim.
   std::vector<std::pair<std::string, std::string>> scan_variables;
+  // System filter only: $recipients (comma-and-space separated); user
+  // filters see it empty, as in Exim.
+  std::optional<std::string> recipients;
+  // Header fields added before the filter runs ("Name: value", e.g. the
+  // scanners' X-Spam-*), seen by $h_ after the message's own.
+  std::vector<std::string> extra_headers;
+  std::vector<std::string> removed_headers;  // names of the message's fields not to be seen
 };
 
 class FilterMessage final : public filterlang::ExpandContext {

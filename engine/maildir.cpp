@@ -1,5 +1,7 @@
 #include "engine/maildir.hpp"
 
+#include "engine/mime.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,12 +26,44 @@ std::string safe_host(std::string_view host) {
   return r;
 }
 
+// The message without the header fields named in `names` (whole fields,
+// continuation lines included); the body is untouched.
+std::string without_fields(std::string_view data, const std::vector<std::string>& names) {
+  std::string out;
+  out.reserve(data.size());
+  size_t p = 0;
+  bool drop = false;
+  while (p < data.size()) {
+    size_t nl = data.find('\n', p);
+    size_t end = nl == std::string_view::npos ? data.size() : nl + 1;
+    std::string_view line = data.substr(p, end - p);
+    if (line == "\n" || line == "\r\n") break;  // end of the header block
+    if (line[0] != ' ' && line[0] != '\t') {
+      size_t colon = line.find(':');
+      std::string_view name = line.substr(0, colon == std::string_view::npos ? 0 : colon);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      drop = false;
+      for (const auto& n : names) drop = drop || (!name.empty() && iequals(name, n));
+    }
+    if (!drop) out.append(line);
+    p = end;
+  }
+  out.append(data.substr(std::min(p, data.size())));
+  return out;
+}
+
 // The file as stored locally: Return-Path and Delivered-To on top, then the
 // message with CRLF folded to LF, and the headers the checks added right
 // after our own Received: field (the first field of every spooled message),
-// so that Received stays the first trace header of the copy.
+// so that Received stays the first trace header of the copy. Fields the
+// checks removed (Envelope::removed_headers) are left out.
 std::string local_copy(const SpooledMessage& m, size_t rcpt) {
   std::string_view data = *m.data;
+  std::string filtered;
+  if (!m.envelope.removed_headers.empty()) {
+    filtered = without_fields(data, m.envelope.removed_headers);
+    data = filtered;
+  }
   std::string out = fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
                                 m.envelope.recipients[rcpt]);
   out.reserve(out.size() + data.size() + 256);

@@ -139,8 +139,17 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   fe.qualify_domain = user.domain;
   fe.login = user.local_part;
   fe.scan_variables = env.variables;
+  // The user's filter sees the header fields as delivered: with what the
+  // checks and the system filter added, without what it removed.
+  fe.extra_headers = env.added_headers;
+  fe.removed_headers = env.removed_headers;
   FilterMessage msg(data, fe);
-  auto result = filterlang::run_filter(*compiled.program, msg);
+  filterlang::RunOptions ropts;
+  // $sn0..$sn9: the system filter's $n0..$n9 (engine/system_filter.hpp).
+  for (const auto& [name, value] : env.variables)
+    if (name.size() == 3 && name.starts_with("sn") && name[2] >= '0' && name[2] <= '9')
+      ropts.sn[static_cast<size_t>(name[2] - '0')] = std::atoi(value.c_str());
+  auto result = filterlang::run_filter(*compiled.program, msg, ropts);
   using filterlang::ActionKind;
   using filterlang::Outcome;
   switch (result.outcome) {

@@ -92,7 +92,17 @@ std::optional<std::string> encode_envelope(const std::string& id, const Envelope
             rec("auth", env.auth_user) && rec("protocol", env.protocol) &&
             rec("smtputf8", env.smtputf8 ? "1" : "0");
   for (const auto& r : env.recipients) ok = ok && rec("rcpt", r);
-  for (const auto& h : env.added_headers) ok = ok && rec("header", h);
+  for (const auto& h : env.added_headers) {
+    // A folded field: its first line, then one "header+" per continuation line.
+    size_t start = 0;
+    for (bool first = true; ok; first = false) {
+      size_t nl = h.find('\n', start);
+      ok = rec(first ? "header" : "header+", std::string_view(h).substr(start, nl == std::string::npos ? nl : nl - start));
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+  }
+  for (const auto& name : env.removed_headers) ok = ok && rec("unheader", name);
   if (!env.folder.empty()) ok = ok && rec("folder", env.folder);
   if (env.quarantined) ok = ok && rec("quarantine", "1");
   for (const auto& [name, value] : env.variables)
@@ -247,6 +257,8 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
     else if (k == "protocol") env.protocol = v;
     else if (k == "smtputf8") env.smtputf8 = v == "1";
     else if (k == "header") env.added_headers.push_back(v);
+    else if (k == "header+" && !env.added_headers.empty()) env.added_headers.back() += "\n" + v;
+    else if (k == "unheader") env.removed_headers.push_back(v);
     else if (k == "folder") env.folder = v;
     else if (k == "quarantine") env.quarantined = v == "1";
     else if (k == "var") {

@@ -3,8 +3,10 @@
 //
 //   nougat-spool 1\n
 //   <message bytes, CRLF line ends, Received: already prepended>
-//   typed envelope records, one per line ("sender …", "rcpt …", "header …",
-//   "var NAME VALUE" for the checks' filter variables)
+//   typed envelope records, one per line ("sender …", "rcpt …", "header …"
+//   with "header+ …" for each continuation line of a folded field,
+//   "unheader NAME" for a field left out, "var NAME VALUE" for the checks'
+//   filter variables)
 //   end <data size> <records size>\n
 //
 // The envelope comes after the data so that what is only known at the end
@@ -36,7 +38,8 @@ struct Envelope {
   std::string client_ip, helo, auth_user, protocol;
   bool smtputf8 = false;
   // Decided at end of DATA by the check chain:
-  std::vector<std::string> added_headers;  // "Name: value" lines put on top at delivery
+  std::vector<std::string> added_headers;  // "Name: value" fields put on top at delivery ("\n" + WSP folds)
+  std::vector<std::string> removed_headers;  // names of the message's own fields left out at delivery
   std::string folder;                      // Maildir++ folder for local copies ("Junk"); "" = INBOX
   bool quarantined = false;                // held: never delivered until released
   // Filter variables set by the checks ($spam_score, $malware_name …), for

@@ -29,6 +29,17 @@ std::string printing(std::string_view s) {
   return out;
 }
 
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
 namespace detail {
 
 std::optional<std::string> FilterVars::variable(std::string_view name) const {
@@ -141,6 +152,16 @@ bool exec_other(RunState& st, const ProgCommand& c) {
                : c.headers_op == HeadersOp::kRemove ? ActionKind::kHeadersRemove
                                                     : ActionKind::kHeadersCharset;
       if (c.headers_op == HeadersOp::kCharset) st.vars.headers_charset = value;
+      if (st.opt.apply_headers && c.headers_op != HeadersOp::kCharset) {
+        auto& hs = st.vars.edited;
+        if (!hs) hs = st.vars.headers();
+        if (c.headers_op == HeadersOp::kAdd) {
+          for (auto& f : split_header_text(value).fields) hs->push_back(std::move(f));
+        } else {
+          for (const auto& name : header_names(value))
+            std::erase_if(*hs, [&](const auto& h) { return iequal(h.first, name); });
+        }
+      }
       break;
     case CmdKind::kFinish: a.kind = ActionKind::kFinish; break;
     case CmdKind::kFail:
@@ -158,6 +179,48 @@ bool exec_other(RunState& st, const ProgCommand& c) {
 }
 
 }  // namespace detail
+
+HeaderLines split_header_text(std::string_view text) {
+  HeaderLines out;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty()) {
+    // One field: up to a "\n" that is not followed by white space.
+    size_t end = 0;
+    for (;;) {
+      end = text.find('\n', end);
+      if (end == std::string_view::npos || end + 1 >= text.size() || (text[end + 1] != ' ' && text[end + 1] != '\t'))
+        break;
+      ++end;
+    }
+    std::string_view field = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    while (!field.empty() && (field.back() == '\n' || field.back() == '\r')) field.remove_suffix(1);
+    if (field.empty()) continue;
+    size_t colon = field.find(':');
+    bool ok = colon != std::string_view::npos && colon > 0;
+    for (size_t i = 0; ok && i < colon; ++i)
+      ok = static_cast<unsigned char>(field[i]) > 32 && static_cast<unsigned char>(field[i]) < 127;
+    if (!ok || field.find('\r') != std::string_view::npos) {
+      out.bad.emplace_back(field);
+      continue;
+    }
+    out.fields.emplace_back(std::string(field.substr(0, colon)), std::string(field.substr(colon + 1)));
+  }
+  return out;
+}
+
+std::vector<std::string> header_names(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    size_t c = list.find(':');
+    std::string_view name = list.substr(0, c);
+    list = c == std::string_view::npos ? std::string_view() : list.substr(c + 1);
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) name.remove_prefix(1);
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.remove_suffix(1);
+    if (!name.empty()) out.emplace_back(name);
+  }
+  return out;
+}
 
 RunResult run_filter(const Program& program, const ExpandContext& message, const RunOptions& options) {
   RunResult out;

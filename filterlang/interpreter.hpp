@@ -54,7 +54,22 @@ struct RunOptions {
   bool trace = false;
   size_t max_actions = 100000;
   std::array<int, 10> sn{};      // $sn0..$sn9 (system filter values)
+  // A real system-filter run: `headers add|remove` change the header set at
+  // once, so later conditions and $h_ see the change (Exim's delivery
+  // semantics). exim -bF only prints them: off for `filter test`.
+  bool apply_headers = false;
 };
+
+// `headers add` text as header fields: leading white space dropped, split at
+// each "\n" not followed by white space (that one continues the field).
+// Lines without "name:" are returned in `bad` instead.
+struct HeaderLines {
+  std::vector<std::pair<std::string, std::string>> fields;  // name, value after the colon
+  std::vector<std::string> bad;
+};
+HeaderLines split_header_text(std::string_view text);
+// `headers remove` argument: the colon-separated names, trimmed, empty ones dropped.
+std::vector<std::string> header_names(std::string_view list);
 
 RunResult run_filter(const Program& program, const ExpandContext& message, const RunOptions& options = {});
 
@@ -69,8 +84,11 @@ class FilterVars final : public ExpandContext {
  public:
   explicit FilterVars(const ExpandContext& base, const std::array<int, 10>& sn) : base_(base), sn_(sn) {}
   std::optional<std::string> variable(std::string_view name) const override;
-  const std::vector<std::pair<std::string, std::string>>& headers() const override { return base_.headers(); }
+  const std::vector<std::pair<std::string, std::string>>& headers() const override {
+    return edited ? *edited : base_.headers();
+  }
 
+  std::optional<std::vector<std::pair<std::string, std::string>>> edited;  // after headers add/remove
   std::array<int, 10> n{};
   std::optional<std::string> thisaddress;
   std::optional<std::string> headers_charset;

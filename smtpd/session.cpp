@@ -607,6 +607,8 @@ asio::awaitable<bool> Session::eod_checks() {
       for (auto& var : v.variables)
         if (var.second.find_first_of("\r\n") == std::string::npos)
           env.variables.push_back(std::move(var));
+      env.removed_headers = std::move(v.remove_headers);
+      if (v.recipients) env.recipients = std::move(*v.recipients);
       env.quarantined = v.action == Action::kQuarantine;
       if (env.quarantined) engine::log::line(id, "quarantined: {}", v.text);
       co_return true;

@@ -254,6 +254,35 @@ TEST_F(IntakeTest, QuarantinedMessagesAreHeldInTheSpool) {
   EXPECT_EQ(m->envelope.added_headers, std::vector<std::string>{"X-Virus: Eicar-Test-Signature"});
 }
 
+TEST_F(IntakeTest, FoldedAddedAndRemovedHeadersSurviveTheSpool) {
+  auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test"}));
+  ASSERT_TRUE((*w)->append("Received: by x\r\nSubject: old\r\n two\r\nX-Keep: 1\r\n\r\nSubject: body\r\n").ok());
+  (*w)->envelope().added_headers = {"X-Note: first\n\tsecond", "Subject: new"};
+  (*w)->envelope().removed_headers = {"subject"};
+  (*w)->envelope().quarantined = true;  // stays in the spool: read it back
+  auto c = intake_->begin(std::move(*w));
+  bool ok = true;
+  Commit::Step step;
+  while ((step = c->advance(ok)) == Commit::Step::kNeedSync) ok = sync_->sync_now();
+  ASSERT_EQ(step, Commit::Step::kAccepted);
+  auto ids = spool_->recover();
+  ASSERT_EQ(ids.size(), 1u);
+  auto m = spool_->load(ids[0], true);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->envelope.added_headers, (std::vector<std::string>{"X-Note: first\n\tsecond", "Subject: new"}));
+  EXPECT_EQ(m->envelope.removed_headers, std::vector<std::string>{"subject"});
+  // The local copy: the old Subject (with its continuation) gone, the body untouched.
+  m->envelope.quarantined = false;
+  auto md = dir_ / "md";
+  auto copy = write_maildir_tmp(md, *m, 0, "host");
+  ASSERT_TRUE(copy.ok()) << copy.error().detail;
+  std::ifstream in(copy->tmp(), std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "Return-Path: <bob@example.org>\nDelivered-To: alice@x.test\nReceived: by x\n"
+                  "X-Note: first\n\tsecond\nSubject: new\nX-Keep: 1\n\nSubject: body\n");
+  discard(*copy);
+}
+
 TEST(MaildirFolders, NamesAndValidation) {
   EXPECT_EQ(maildir_folder("/m", ""), fs::path("/m"));
   EXPECT_EQ(maildir_folder("/m", "Junk"), fs::path("/m/.Junk"));

@@ -1,6 +1,8 @@
 // Fuzz target for the Exim filter language: parse and compile any input as a
-// filter (user and system mode), run what compiles against a fixed message,
-// format the report, and also read the input as a plain .forward list.
+// filter (user and system mode), run what compiles against a fixed message
+// (system mode also as a real run: `headers add|remove` applied at once),
+// format the report, and also read the input as a plain .forward list and as
+// `headers add` / `headers remove` text.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -48,7 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto r = run_filter(*c.program, msg, ro);
     int status = 0;
     (void)report_run(r, status);
+    if (system) {
+      ro.apply_headers = true;
+      (void)run_filter(*c.program, msg, ro);
+    }
   }
+  (void)split_header_text(src);
+  (void)header_names(src);
   std::string out;
   (void)forward_report(parse_forward_list(src, "here.example"), out);
   (void)is_exim_filter(src);
