@@ -82,6 +82,8 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
 
   if (env_.sender) {
     sender_ = *env_.sender == "<>" ? "" : *env_.sender;
+    // As Exim: an unqualified sender gets the qualify domain.
+    if (!sender_.empty() && sender_.find('@') == std::string::npos) sender_ += "@" + env_.qualify_domain;
   } else if (line_sender) {
     sender_ = *line_sender;
     sender_from_line_ = true;
@@ -133,6 +135,11 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   if (name == "local_part_prefix") return env_.prefix.value_or("");
   if (name == "local_part_suffix") return env_.suffix.value_or("");
   if (name == "sender_address") return sender_;
+  if (name == "sender_address_domain" || name == "sender_address_local_part") {
+    auto at = sender_.rfind('@');
+    if (at == std::string::npos) return name == "sender_address_domain" ? (sender_.empty() ? "" : env_.qualify_domain) : sender_;
+    return name == "sender_address_domain" ? sender_.substr(at + 1) : sender_.substr(0, at);
+  }
   if (name == "return_path") return return_path_header_ ? strip_angles(*return_path_header_) : sender_;
   if (name == "reply_address") {
     std::string r = header_text("reply-to");
