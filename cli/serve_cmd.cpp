@@ -9,6 +9,7 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -66,8 +67,11 @@ int cmd_serve(int argc, char** argv, int first) {
   engine::SyncGroup sync(spool.dir());
   engine::Delivery delivery(cfg, spool, directory, sync);
   auto checks = engine::default_chain(cfg, directory);
-  if (auto spam = engine::make_spam_check(*cfg); !spam) engine::log::line("", "spam check disabled: {}: {}", spam.error().text, spam.error().detail);  // [bayes]
-  else if (*spam) checks.add(std::move(*spam), /*eod=*/true);  // [bayes]
+  if (auto store = engine::open_spam_store(*cfg); !store) {  // [bayes]
+    engine::log::line("", "spam check disabled: {}: {}", store.error().text, store.error().detail);
+  } else if (*store) {
+    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
+  }
   // Antivirus: signatures load (and compile) once, here; no signatures, no start.
   auto antivirus = engine::make_antivirus(*cfg);
   if (!antivirus) {
