@@ -22,6 +22,9 @@
 // So spam.spam_cutoff 0.99 ↔ spam_score 9.9 ↔ spam_score_int 99, and a
 // filter tests `$spam_score_int is above 98`. Unsure because the store is
 // untrained: 0.5 → "5.0", "50", "+++++".
+//
+// A recipient with a store of their own (`nougat bayes train --user`) gets
+// their copy classified again at delivery: engine/user_spam.hpp.
 #pragma once
 
 #include <atomic>
