@@ -23,6 +23,7 @@
 #include "engine/passwd_file.hpp"
 #include "engine/spool.hpp"
 #include "engine/spam_check.hpp"  // [bayes]
+#include "engine/user_spam.hpp"   // [bayes]
 #include "engine/sync.hpp"
 #include "engine/tls_cert.hpp"
 #include "engine/virus_check.hpp"
@@ -65,13 +66,17 @@ int cmd_serve(int argc, char** argv, int first) {
   // Checked on every lookup (one stat): `nougat user add` takes effect at once.
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
   engine::SyncGroup sync(spool.dir());
-  engine::Delivery delivery(cfg, spool, directory, sync);
   auto checks = engine::default_chain(cfg, directory);
+  // One global Bayes store, read by the end-of-DATA check and, under each
+  // recipient's own store, by the per-user classification at delivery.
+  std::shared_ptr<const engine::PersonalSpam> personal_spam;  // [bayes]
   if (auto store = engine::open_spam_store(*cfg); !store) {  // [bayes]
     engine::log::line("", "spam check disabled: {}: {}", store.error().text, store.error().detail);
   } else if (*store) {
     checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
+    personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
   }
+  engine::Delivery delivery(cfg, spool, directory, sync, personal_spam);
   // Antivirus: signatures load (and compile) once, here; no signatures, no start.
   auto antivirus = engine::make_antivirus(*cfg);
   if (!antivirus) {

@@ -76,8 +76,10 @@ Result<scanners::Classification> classify_message(const scanners::Classifier& cl
                                                   const scanners::TokenStore& store,
                                                   std::string_view data);
 
-// The global LMDB store in spam.store (created when missing), for the
-// SpamCheck; nullptr when spam is disabled or the action is "off".
+// The global LMDB store in spam.store (created when missing), opened once and
+// shared by the SpamCheck and engine::PersonalSpam; nullptr when spam is
+// disabled or the action is "off" (no classification at all, personal
+// neither).
 Result<std::shared_ptr<const scanners::TokenStore>> open_spam_store(const Config& cfg);
 
 }  // namespace nougat::engine
