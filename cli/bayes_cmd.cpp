@@ -1,7 +1,8 @@
 // `nougat bayes train|classify|stats|eval`: the Bayesian classifier from the
 // command line (scanners/bayes.hpp over the LMDB token store in
 // spam.store, default <data>/bayes; --user ADDRESS reads that user's store on
-// top of the global one and trains only the user's).
+// top of the global one and trains only the user's — the server classifies
+// that user's mail the same way at delivery, engine/user_spam.hpp).
 // PATH arguments: a message file, an mbox file (starts with a "From " line and
 // holds several), a Maildir (cur/ and new/) or a directory whose every regular
 // file is one message.

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "engine/spool.hpp"
 #include "engine/system_filter.hpp"
 #include "engine/spam_check.hpp"  // [bayes]
+#include "engine/user_spam.hpp"   // [bayes]
 #include "engine/sync.hpp"
 #include "engine/tls_cert.hpp"
 #include "engine/virus_check.hpp"
@@ -65,10 +67,17 @@ int cmd_serve(int argc, char** argv, int first) {
   // Checked on every lookup (one stat): `nougat user add` takes effect at once.
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
   engine::SyncGroup sync(spool.dir());
-  engine::Delivery delivery(cfg, spool, directory, sync);
   auto checks = engine::default_chain(cfg, directory);
-  if (auto spam = engine::make_spam_check(*cfg); !spam) engine::log::line("", "spam check disabled: {}: {}", spam.error().text, spam.error().detail);  // [bayes]
-  else if (*spam) checks.add(std::move(*spam), /*eod=*/true);  // [bayes]
+  // One global Bayes store, read by the end-of-DATA check and, under each
+  // recipient's own store, by the per-user classification at delivery.
+  std::shared_ptr<const engine::PersonalSpam> personal_spam;  // [bayes]
+  if (auto store = engine::open_spam_store(*cfg); !store) {  // [bayes]
+    engine::log::line("", "spam check disabled: {}: {}", store.error().text, store.error().detail);
+  } else if (*store) {
+    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
+    personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
+  }
+  engine::Delivery delivery(cfg, spool, directory, sync, personal_spam);
   // Antivirus: signatures load (and compile) once, here; no signatures, no start.
   auto antivirus = engine::make_antivirus(*cfg);
   if (!antivirus) {

@@ -3,10 +3,12 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <optional>
 
 #include "engine/log.hpp"
 #include "engine/maildir.hpp"
 #include "engine/router.hpp"
+#include "engine/user_spam.hpp"
 
 namespace nougat::engine {
 namespace fs = std::filesystem;
@@ -29,8 +31,18 @@ std::string domain_of(const std::string& addr) {
 
 }  // namespace
 
-Delivery::Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync)
-    : cfg_(std::move(cfg)), spool_(spool), dir_(dir), sync_(sync), router_(cfg_, dir) {}
+Delivery::Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync,
+                   std::shared_ptr<const PersonalSpam> personal)
+    : cfg_(std::move(cfg)),
+      spool_(spool),
+      dir_(dir),
+      sync_(sync),
+      personal_(std::move(personal)),
+      router_(cfg_, dir) {}
+
+bool Delivery::needs_router(const User& user) const {
+  return router_.has_forward(user) || (personal_ && personal_->has_store(user.address));
+}
 
 Delivery::~Delivery() { stop(); }
 
@@ -220,14 +232,33 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   }
 }
 
+// The message as `user` gets it when they have a Bayes store of their own:
+// the same id and data (shared), the envelope with their verdict.
+std::optional<SpooledMessage> Delivery::personal_copy(const SpooledMessage& m, const User& user) const {
+  if (!personal_) return std::nullopt;
+  auto env = personal_->envelope_for(m.id, user.address, m.envelope, *m.data);
+  if (!env) return std::nullopt;
+  SpooledMessage own;
+  own.id = m.id;
+  own.envelope = std::move(*env);
+  own.data = m.data;
+  own.data_offset = m.data_offset;
+  own.data_size = m.data_size;
+  return own;
+}
+
 // Routes one local recipient (running ~/.forward) and writes every copy:
 // Maildir copies under tmp/ (published by the batch after its sync), mbox
-// appends at once. False: deferred, retry later.
+// appends at once. False: deferred, retry later. A recipient with a Bayes
+// store of their own gets `copy`: the message with their personal verdict
+// (same id and data); the recipient's state stays on item.msg.
 bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector<Pending>& pending) {
   auto& m = item.msg;
   const auto& rcpt = m.envelope.recipients[i];
   const auto& host = cfg_->server.hostname;
-  Route route = router_.route(user, rcpt, m.envelope, *m.data);
+  auto own = personal_copy(m, user);
+  const SpooledMessage& copy = own ? *own : m;
+  Route route = router_.route(user, rcpt, copy.envelope, *m.data);
   for (const auto& n : route.notes) log::line(m.id, "{}: {}", rcpt, n);
   switch (route.status) {
     case Route::Status::kDeliver:
@@ -271,17 +302,17 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   }
   Pending p{&item, i, {}, false};
   for (size_t t = 0; t < maildirs.size(); ++t) {
-    if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], m, i, host, t))) continue;
-    auto copy = write_maildir_tmp(maildirs[t], m, i, host, t);
-    if (!copy) {
-      log::line(m.id, "== {} T=maildir defer: {}", rcpt, copy.error().detail);
+    if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], copy, i, host, t))) continue;
+    auto written = write_maildir_tmp(maildirs[t], copy, i, host, t);
+    if (!written) {
+      log::line(m.id, "== {} T=maildir defer: {}", rcpt, written.error().detail);
       for (auto& c : p.copies) discard(c);
       return false;
     }
-    p.copies.push_back(std::move(*copy));
+    p.copies.push_back(std::move(*written));
   }
   for (const auto& f : mboxes) {
-    if (auto st = append_mbox(f, m, i); !st) {
+    if (auto st = append_mbox(f, copy, i); !st) {
       log::line(m.id, "== {} T=mbox defer: {}", rcpt, st.error().detail);
       for (auto& c : p.copies) discard(c);
       return false;

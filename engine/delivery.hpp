@@ -10,6 +10,14 @@
 // are derived from the queue id and recipient index, so a redelivery after a
 // crash finds an earlier rename and never delivers twice.
 //
+// A recipient with their own Bayes store (engine/user_spam.hpp) gets a copy
+// classified with it: routing (their ~/.forward sees the personal
+// $spam_score), the folder and the X-Spam-* headers of every copy written
+// for them follow the personal verdict; the queued message is unchanged.
+// Each attempt classifies again, so a user who trains their store between a
+// crash and the redelivery may get a copy of another size or folder, which
+// the name check cannot recognise (as with a ~/.forward edited meanwhile).
+//
 // Remote recipients stay queued until the SMTP client transport exists
 // (logged as deferred); unknown local users are failed and kept in the spool
 // for the bounce machinery.
@@ -21,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -32,11 +41,18 @@
 
 namespace nougat::engine {
 
+class PersonalSpam;
+
 class Delivery {
  public:
-  Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync);
+  // `personal`: per-user spam classification, nullptr when spam checking is off.
+  Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync,
+           std::shared_ptr<const PersonalSpam> personal = nullptr);
   ~Delivery();
-  const Router& router() const { return router_; }
+  // Whether a copy for `user` must go through routing at delivery (a
+  // ~/.forward, or a Bayes store of their own), so not the direct path of
+  // engine/intake.hpp. Cheap: a stat or two.
+  bool needs_router(const User& user) const;
 
   void start(unsigned workers);
   void stop();  // finishes the batch in hand, leaves the rest in the spool
@@ -59,12 +75,14 @@ class Delivery {
   void deliver_batch(std::vector<Item>& batch);
   void schedule_retry(Item&& item);
   bool deliver_local(Item& item, size_t rcpt, const User& user, std::vector<Pending>& pending);
+  std::optional<SpooledMessage> personal_copy(const SpooledMessage& m, const User& user) const;
   bool sync();
 
   ConfigPtr cfg_;
   Spool& spool_;
   const Directory& dir_;
   SyncGroup& sync_;
+  std::shared_ptr<const PersonalSpam> personal_;
   Router router_;
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;

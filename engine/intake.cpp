@@ -77,8 +77,9 @@ Commit::Step Commit::start() {
     auto user = at == std::string::npos || !cfg.is_local_domain(r.substr(at + 1))
                     ? std::nullopt
                     : intake_->dir_.find(r);
-    // A ~/.forward needs the router (and the spool for its outcomes).
-    if (!user || intake_->delivery_.router().has_forward(*user)) return to_spool();
+    // A ~/.forward or a Bayes store of their own needs the router (and the
+    // spool for its outcomes).
+    if (!user || intake_->delivery_.needs_router(*user)) return to_spool();
     maildirs.push_back(maildir_folder(user->maildir(), msg_.envelope.folder));
   }
   for (size_t i = 0; i < maildirs.size(); ++i) {

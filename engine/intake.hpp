@@ -2,8 +2,9 @@
 // the SMTP session and makes it durable before it may be acknowledged.
 //
 // Two paths, chosen per message:
-//  - direct: every recipient is a local user without a ~/.forward and the
-//    message is small (still in memory). Each copy is written to the user's
+//  - direct: every recipient is a local user without a ~/.forward or a
+//    Bayes store of their own (Delivery::needs_router) and the message is
+//    small (still in memory). Each copy is written to the user's
 //    Maildir tmp/ and its intent to the PublishLog; one sync makes both
 //    durable, the message is acknowledged and the copies are renamed into
 //    new/ (the log repairs lost renames after a crash). Nothing touches the

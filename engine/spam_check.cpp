@@ -8,22 +8,36 @@
 #include "scanners/lmdb_store.hpp"
 
 namespace nougat::engine {
-namespace {
 
-scanners::BayesParams params_of(const Config::Spam& cfg) {
+scanners::BayesParams bayes_params(const Config::Spam& cfg) {
   scanners::BayesParams p;
   p.spam_cutoff = cfg.spam_cutoff;
   p.ham_cutoff = cfg.ham_cutoff;
   return p;
 }
 
-scanners::TokenizerOptions tokenizer_of(const Config::Spam& cfg) {
+scanners::TokenizerOptions tokenizer_options(const Config::Spam& cfg) {
   scanners::TokenizerOptions t;
   t.bigrams = cfg.bigrams;
   return t;
 }
 
-}  // namespace
+void SpamCounters::count(scanners::SpamVerdict v) {
+  switch (v) {
+    case scanners::SpamVerdict::kHam: ++ham; break;
+    case scanners::SpamVerdict::kUnsure: ++unsure; break;
+    case scanners::SpamVerdict::kSpam: ++spam; break;
+  }
+}
+
+Result<scanners::Classification> classify_message(const scanners::Classifier& clf,
+                                                  const scanners::TokenStore& store,
+                                                  std::string_view data) {
+  auto totals = store.totals();
+  if (!totals) return totals.error();
+  if (!totals->spam_messages || !totals->ham_messages) return scanners::Classification{};
+  return clf.classify(data);
+}
 
 std::vector<std::pair<std::string, std::string>> spam_variables(double probability) {
   double score = std::clamp(probability, 0.0, 1.0) * 10;
@@ -35,37 +49,24 @@ std::vector<std::pair<std::string, std::string>> spam_variables(double probabili
 }
 
 SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg)
-    : store_(std::move(store)), cfg_(cfg), classifier_(*store_, params_of(cfg), tokenizer_of(cfg)) {}
+    : store_(std::move(store)), cfg_(cfg), classifier_(*store_, bayes_params(cfg), tokenizer_options(cfg)) {}
 
 Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
   if (msg.data.size() > kMaxScanBytes) {
     ++counters_.skipped;
     return Verdict::cont();
   }
-  auto totals = store_->totals();
-  if (!totals) {
+  auto r = classify_message(classifier_, *store_, msg.data);
+  if (!r) {
     ++counters_.error;
-    log::line(msg.id, "spam check: {} ({})", totals.error().text, totals.error().detail);
+    log::line(msg.id, "spam check: {} ({})", r.error().text, r.error().detail);
     return Verdict::cont();
   }
-  scanners::Classification c;
-  if (totals->spam_messages && totals->ham_messages) {
-    auto r = classifier_.classify(msg.data);
-    if (!r) {
-      ++counters_.error;
-      log::line(msg.id, "spam check: {} ({})", r.error().text, r.error().detail);
-      return Verdict::cont();
-    }
-    c = std::move(*r);
-  }
+  const scanners::Classification& c = *r;
   Verdict v;
   v.add_headers = scanners::spam_headers(c, classifier_.params());
   v.variables = spam_variables(c.score);
-  switch (c.verdict) {
-    case scanners::SpamVerdict::kHam: ++counters_.ham; break;
-    case scanners::SpamVerdict::kUnsure: ++counters_.unsure; break;
-    case scanners::SpamVerdict::kSpam: ++counters_.spam; break;
-  }
+  counters_.count(c.verdict);
   log::line(msg.id, "spam check: {} score={:.4f}", scanners::verdict_name(c.verdict), c.score);
   if (c.verdict == scanners::SpamVerdict::kSpam) {
     if (cfg_.action == "junk") v.folder = "Junk";
@@ -75,12 +76,11 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   return v;
 }
 
-Result<std::unique_ptr<Check>> make_spam_check(const Config& cfg) {
-  if (!cfg.spam.enabled || cfg.spam.action == "off") return std::unique_ptr<Check>();
+Result<std::shared_ptr<const scanners::TokenStore>> open_spam_store(const Config& cfg) {
+  if (!cfg.spam.enabled || cfg.spam.action == "off") return std::shared_ptr<const scanners::TokenStore>();
   auto store = scanners::LmdbStore::open(cfg.spam.store);
   if (!store) return store.error();
-  std::shared_ptr<const scanners::TokenStore> shared(std::move(*store));
-  return std::unique_ptr<Check>(std::make_unique<SpamCheck>(std::move(shared), cfg.spam));
+  return std::shared_ptr<const scanners::TokenStore>(std::move(*store));
 }
 
 }  // namespace nougat::engine

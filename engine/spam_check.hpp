@@ -4,7 +4,7 @@
 //   "tag"    → headers only
 //   "junk"   → headers, and local copies go to the Junk folder (Maildir .Junk)
 //   "reject" → 550 5.7.1 (the client keeps the message)
-//   "off"    → no check at all (make_spam_check returns nullptr)
+//   "off"    → no check at all (open_spam_store returns nullptr)
 // Promises: never breaks or slows mail on its own account — an untrained
 // store answers "unsure" at 0.5 without tokenizing, a store error lets the
 // message through untagged (logged), messages above kMaxScanBytes are not
@@ -22,6 +22,9 @@
 // So spam.spam_cutoff 0.99 ↔ spam_score 9.9 ↔ spam_score_int 99, and a
 // filter tests `$spam_score_int is above 98`. Unsure because the store is
 // untrained: 0.5 → "5.0", "50", "+++++".
+//
+// A recipient with a store of their own (`nougat bayes train --user`) gets
+// their copy classified again at delivery: engine/user_spam.hpp.
 #pragma once
 
 #include <atomic>
@@ -38,15 +41,19 @@ namespace nougat::engine {
 
 inline constexpr size_t kMaxScanBytes = 10u << 20;
 
+// Verdicts counted per classifier (the end-of-DATA check, the personal one).
+struct SpamCounters {
+  std::atomic<uint64_t> ham{0}, unsure{0}, spam{0}, error{0}, skipped{0};
+  void count(scanners::SpamVerdict v);
+};
+
 class SpamCheck final : public Check {
  public:
   SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg);
   std::string_view name() const override { return "spam"; }
   Verdict on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) override;
 
-  struct Counters {
-    std::atomic<uint64_t> ham{0}, unsure{0}, spam{0}, error{0}, skipped{0};
-  };
+  using Counters = SpamCounters;
   const Counters& counters() const { return counters_; }
 
  private:
@@ -59,8 +66,20 @@ class SpamCheck final : public Check {
 // $spam_score, $spam_score_int, $spam_bar for a probability (see above).
 std::vector<std::pair<std::string, std::string>> spam_variables(double probability);
 
-// The configured check over the LMDB store in spam.store (created when
-// missing), or nullptr when spam is disabled or the action is "off".
-Result<std::unique_ptr<Check>> make_spam_check(const Config& cfg);
+// The classifier settings of the spam section.
+scanners::BayesParams bayes_params(const Config::Spam& cfg);
+scanners::TokenizerOptions tokenizer_options(const Config::Spam& cfg);
+
+// One message as the check classifies it: `clf` reads `store`; a store that
+// has not seen both spam and ham answers "unsure" at 0.5 without tokenizing.
+Result<scanners::Classification> classify_message(const scanners::Classifier& clf,
+                                                  const scanners::TokenStore& store,
+                                                  std::string_view data);
+
+// The global LMDB store in spam.store (created when missing), opened once and
+// shared by the SpamCheck and engine::PersonalSpam; nullptr when spam is
+// disabled or the action is "off" (no classification at all, personal
+// neither).
+Result<std::shared_ptr<const scanners::TokenStore>> open_spam_store(const Config& cfg);
 
 }  // namespace nougat::engine

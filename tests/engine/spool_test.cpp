@@ -10,6 +10,9 @@
 #include "engine/memory_directory.hpp"
 #include "engine/publish_log.hpp"
 #include "engine/sync.hpp"
+#include "engine/user_spam.hpp"
+#include "scanners/lmdb_store.hpp"
+#include "scanners/memory_store.hpp"
 
 namespace nougat::engine {
 namespace {
@@ -369,6 +372,54 @@ TEST_F(IntakeTest, DeliveryDrainsTheSpoolAndRecoveryIsIdempotent) {
   delivery_->start(1);
   delivery_->drain();
   EXPECT_EQ(count("alice", "new"), 1u);
+}
+
+// A recipient with a Bayes store of their own needs delivery to classify
+// their copy: the spool path, then a copy with their verdict (here: an
+// untrained store, so unsure) while the others keep the end-of-DATA one.
+TEST_F(IntakeTest, OwnBayesStoreTakesTheSpoolPathAndGetsItsOwnVerdict) {
+  {
+    auto bob = scanners::LmdbStore::open(*scanners::user_store_dir(cfg_->spam.store, "bob@x.test"));
+    ASSERT_TRUE(bob.ok()) << bob.error().detail;
+  }
+  auto personal = std::make_shared<PersonalSpam>(std::make_shared<scanners::MemoryStore>(), cfg_->spam);
+  delivery_ = std::make_unique<Delivery>(cfg_, *spool_, *dirs_, *sync_, personal);
+  intake_ = std::make_unique<Intake>(cfg_, *spool_, *delivery_, *dirs_, *publish_log_, *sync_);
+  EXPECT_EQ(run({"alice@x.test"}, "Subject: a\r\n\r\nb\r\n"), Commit::Step::kAccepted);
+  EXPECT_EQ(count("alice", "new"), 1u);  // no store of her own: direct
+  EXPECT_TRUE(spool_->recover().empty());
+
+  auto w = spool_->create(spool_->new_id(), envelope({"alice@x.test", "bob@x.test"}));
+  ASSERT_TRUE((*w)->append("Subject: spam\r\n\r\nbuy\r\n").ok());
+  (*w)->envelope().folder = "Junk";
+  (*w)->envelope().added_headers = {"X-Spam-Flag: YES"};
+  (*w)->envelope().variables = {{"spam_score", "10.0"}};
+  auto c = intake_->begin(std::move(*w));
+  bool ok = true;
+  Commit::Step step;
+  while ((step = c->advance(ok)) == Commit::Step::kNeedSync) ok = sync_->sync_now();
+  ASSERT_EQ(step, Commit::Step::kAccepted);
+  EXPECT_EQ(spool_->recover().size(), 1u);
+  EXPECT_EQ(count("bob", "new"), 0u);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_TRUE(spool_->recover().empty());
+  auto read = [](const fs::path& folder) {
+    auto file = fs::directory_iterator(folder / "new")->path();
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  auto md = dir_ / "home" / "x.test";
+  EXPECT_EQ(read(md / "alice" / "Maildir" / ".Junk"),
+            "Return-Path: <bob@example.org>\nDelivered-To: alice@x.test\nSubject: spam\n"
+            "X-Spam-Flag: YES\n\nbuy\n");
+  EXPECT_EQ(count("bob", "new"), 1u);
+  EXPECT_FALSE(fs::exists(md / "bob" / "Maildir" / ".Junk"));
+  EXPECT_EQ(read(md / "bob" / "Maildir"),
+            "Return-Path: <bob@example.org>\nDelivered-To: bob@x.test\nSubject: spam\n"
+            "X-Spam-Score: 0.5000\n"
+            "X-Spam-Status: No, score=0.500 required=0.990 verdict=unsure tokens=0\n"
+            "X-Spam-Flag: NO\n\nbuy\n");
 }
 
 TEST_F(IntakeTest, CrashAfterRenameBeforeStateIsNotDeliveredTwice) {

@@ -1,0 +1,130 @@
+#include "engine/user_spam.hpp"
+
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "engine/log.hpp"
+#include "scanners/lmdb_store.hpp"
+
+namespace nougat::engine {
+namespace {
+
+// The fields SpamCheck adds (scanners::spam_headers), by name, any case.
+bool is_spam_header(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return false;
+  auto name = line.substr(0, colon);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  for (std::string_view h : {"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"})
+    if (name.size() == h.size() && ::strncasecmp(name.data(), h.data(), h.size()) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+Envelope with_personal_verdict(Envelope env, const scanners::Classification& c,
+                               const Config::Spam& cfg) {
+  auto& headers = env.added_headers;
+  auto first = std::find_if(headers.begin(), headers.end(),
+                            [](const std::string& h) { return is_spam_header(h); });
+  auto at = first - headers.begin();
+  headers.erase(
+      std::remove_if(first, headers.end(), [](const std::string& h) { return is_spam_header(h); }),
+      headers.end());
+  auto mine = scanners::spam_headers(c, bayes_params(cfg));
+  headers.insert(headers.begin() + at, mine.begin(), mine.end());
+
+  for (auto& [name, value] : spam_variables(c.score)) {
+    auto it = std::find_if(env.variables.begin(), env.variables.end(),
+                           [&](const auto& v) { return v.first == name; });
+    if (it != env.variables.end())
+      it->second = std::move(value);
+    else
+      env.variables.emplace_back(std::move(name), std::move(value));
+  }
+
+  bool spam = c.verdict == scanners::SpamVerdict::kSpam;
+  if (spam && (cfg.action == "junk" || cfg.action == "reject"))
+    env.folder = "Junk";
+  else if (env.folder == "Junk")
+    env.folder.clear();  // the end-of-DATA check's Junk
+  return env;
+}
+
+PersonalSpam::PersonalSpam(std::shared_ptr<const scanners::TokenStore> global,
+                           const Config::Spam& cfg)
+    : global_(std::move(global)),
+      cfg_(cfg),
+      params_(bayes_params(cfg)),
+      topts_(tokenizer_options(cfg)) {}
+
+std::optional<PersonalSpam::Found> PersonalSpam::find(std::string_view address) const {
+  auto dir = scanners::user_store_dir(cfg_.store, address);
+  if (!dir) return std::nullopt;
+  struct stat st {};
+  if (::stat((*dir / "data.mdb").c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return Found{std::move(*dir), static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+bool PersonalSpam::has_store(std::string_view address) const { return find(address).has_value(); }
+
+// A store is closed only while nobody but the cache holds it (use_count 1
+// under the mutex: copies are made only here), so one directory never has
+// two open handles in this process.
+Result<std::shared_ptr<scanners::TokenStore>> PersonalSpam::open(const Found& f) const {
+  std::lock_guard lock(mu_);
+  auto it = open_.find(f.dir);
+  if (it != open_.end()) {
+    // Replaced on disk (deleted and trained anew): reopen once it is idle.
+    if ((it->second.dev == f.dev && it->second.ino == f.ino) || it->second.store.use_count() > 1) {
+      it->second.last_used = ++tick_;
+      return it->second.store;
+    }
+    open_.erase(it);
+  }
+  if (open_.size() >= kMaxOpenStores) {
+    auto lru = open_.end();
+    for (auto i = open_.begin(); i != open_.end(); ++i)
+      if (i->second.store.use_count() == 1 &&
+          (lru == open_.end() || i->second.last_used < lru->second.last_used))
+        lru = i;
+    if (lru != open_.end()) open_.erase(lru);
+  }
+  scanners::LmdbStore::Options opt;
+  opt.read_only = true;
+  auto s = scanners::LmdbStore::open(f.dir, opt);
+  if (!s) return s.error();
+  Cached c{f.dev, f.ino, std::shared_ptr<scanners::TokenStore>(std::move(*s)), ++tick_};
+  return open_.emplace(f.dir, std::move(c)).first->second.store;
+}
+
+std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::string_view address,
+                                                   const Envelope& env,
+                                                   std::string_view data) const {
+  auto found = find(address);
+  if (!found) return std::nullopt;
+  if (data.size() > kMaxScanBytes) {
+    ++counters_.skipped;
+    return std::nullopt;
+  }
+  auto fail = [&](const Error& e) -> std::optional<Envelope> {
+    ++counters_.error;
+    log::line(id, "spam check (own store of {}): {} ({}); the global verdict stands", address,
+              e.text, e.detail);
+    return std::nullopt;
+  };
+  auto user = open(*found);
+  if (!user) return fail(user.error());
+  scanners::LayeredStore layered(global_, *user);
+  scanners::Classifier clf(layered, params_, topts_);
+  auto c = classify_message(clf, layered, data);
+  if (!c) return fail(c.error());
+  counters_.count(c->verdict);
+  log::line(id, "spam check (own store of {}): {} score={:.4f}", address,
+            scanners::verdict_name(c->verdict), c->score);
+  return with_personal_verdict(env, *c, cfg_);
+}
+
+}  // namespace nougat::engine
