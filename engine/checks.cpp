@@ -45,15 +45,17 @@ void set_variable(std::vector<std::pair<std::string, std::string>>& vars, std::s
 
 }  // namespace
 
+bool field_named(std::string_view field, std::string_view name) {
+  return field.size() > name.size() && field[name.size()] == ':' && iequals(field.substr(0, name.size()), name);
+}
+
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
   Verdict merged;
   for (const auto& c : checks_) {
     Verdict v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged});
     if (v.action != Action::kContinue && v.action != Action::kAccept && v.action != Action::kQuarantine) return v;
     for (const auto& name : v.remove_headers) {
-      std::erase_if(merged.add_headers, [&](const std::string& h) {
-        return h.size() > name.size() && h[name.size()] == ':' && iequals(std::string_view(h).substr(0, name.size()), name);
-      });
+      std::erase_if(merged.add_headers, [&](const std::string& h) { return field_named(h, name); });
       merged.remove_headers.push_back(name);
     }
     for (auto& h : v.add_headers) merged.add_headers.push_back(std::move(h));

@@ -55,6 +55,9 @@ struct Verdict {
   }
 };
 
+// Whether the header field "Name: value" is called `name` (any case).
+bool field_named(std::string_view field, std::string_view name);
+
 enum class ListenerKind { kSmtp, kSubmission, kSubmissions };
 
 struct SessionFacts {

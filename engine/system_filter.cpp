@@ -11,7 +11,6 @@
 #include "engine/directory.hpp"
 #include "engine/filter_message.hpp"
 #include "engine/log.hpp"
-#include "engine/mime.hpp"
 #include "filterlang/interpreter.hpp"
 #include "filterlang/parser.hpp"
 #include "filterlang/program.hpp"
@@ -161,10 +160,7 @@ Verdict SystemFilter::verdict_of(const filterlang::RunResult& r, const std::vect
       }
       case ActionKind::kHeadersRemove:
         for (auto& name : filterlang::header_names(a.value)) {
-          std::erase_if(v.add_headers, [&](const std::string& h) {
-            return h.size() > name.size() && h[name.size()] == ':' &&
-                   iequals(std::string_view(h).substr(0, name.size()), name);
-          });
+          std::erase_if(v.add_headers, [&](const std::string& h) { return field_named(h, name); });
           v.remove_headers.push_back(std::move(name));
         }
         break;

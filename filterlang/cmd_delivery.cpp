@@ -9,14 +9,6 @@ namespace {
 
 std::string_view cstr(const std::string& s) { return std::string_view(s).substr(0, s.find('\0')); }
 
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 bool expand_arg(RunState& st, const Arg& a, const char* cmd, std::string& out) {
   std::string err;
   auto v = st.expand(a, err);

@@ -98,14 +98,6 @@ bool icontains(std::string_view hay, std::string_view needle) {
   return false;
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 std::string_view cstr(const std::string& s) { return std::string_view(s).substr(0, s.find('\0')); }
 
 // Exim's one_pattern_match() over the message's header lines.

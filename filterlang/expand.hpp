@@ -29,6 +29,16 @@
 
 namespace nougat::filterlang {
 
+// ASCII case-insensitive equality (header names, Exim's caseless tests).
+inline bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y)) return false;
+  }
+  return true;
+}
+
 // What expansion can read. B implements it over the message and the filter-test options.
 class ExpandContext {
  public:

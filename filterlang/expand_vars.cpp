@@ -18,20 +18,13 @@ constexpr size_t kHeaderInsertMaxLen = 64 * 1024;  // Exim's header_insert_maxle
 constexpr size_t kHeaderInsertMaxLenPublic = kHeaderInsertMaxLen;
 namespace {
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
 // Exim joins several fields of these with ",\n" (header types B C F R S T; Resent- forms get the same type).
 bool is_address_header(std::string_view name) {
-  if (name.size() > 7 && ieq(name.substr(0, 7), "resent-")) name.remove_prefix(7);
+  if (name.size() > 7 && iequal(name.substr(0, 7), "resent-")) name.remove_prefix(7);
   for (std::string_view n : {"from", "to", "cc", "bcc", "reply-to", "sender"})
-    if (ieq(name, n)) return true;
+    if (iequal(name, n)) return true;
   return false;
 }
 
@@ -111,7 +104,7 @@ bool next_mimeword(std::string_view s, size_t from, MimeWord& w) {
 
 void convert_append(std::string& out, const MimeWord& w, const char* target) {
   iconv_t icd = reinterpret_cast<iconv_t>(-1);
-  if (target && !ieq(w.charset, target)) icd = iconv_open(target, w.charset.c_str());
+  if (target && !iequal(w.charset, target)) icd = iconv_open(target, w.charset.c_str());
   std::string data = w.data;
   char* in = data.data();
   size_t left = data.size();
@@ -194,7 +187,7 @@ std::string header_value(const ExpandContext& ctx, std::string_view name, Header
   std::string joined;
   bool any = false;
   for (const auto& [hname, value] : ctx.headers()) {
-    if (!ieq(hname, name)) continue;
+    if (!iequal(hname, name)) continue;
     found = true;
     std::string_view v = value;
     std::string raw_line;

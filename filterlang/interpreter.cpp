@@ -29,17 +29,6 @@ std::string printing(std::string_view s) {
   return out;
 }
 
-namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
-}  // namespace
-
 namespace detail {
 
 std::optional<std::string> FilterVars::variable(std::string_view name) const {
