@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <lmdb.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -57,7 +58,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
   mdb_env_set_mapsize(s->env_, opt.map_size);
   mdb_env_set_maxreaders(s->env_, 512);
-  unsigned flags = MDB_NOTLS | (opt.read_only ? MDB_RDONLY : 0);
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
   if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc)
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
   int dead = 0;
@@ -124,6 +125,17 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
   MDB_stat st{};
   mdb_stat(r.txn, dbi_, &st);
   auto snap = std::make_unique<FlatSnapshot>(st.ms_entries);
+  // The store is opened MDB_NORDAHEAD (MADV_RANDOM: a lookup reads only
+  // its own pages, not the readahead around them); a whole scan reads the
+  // file once, sequentially, into the page cache first.
+  if (mdb_filehandle_t fd; mdb_env_get_fd(env_, &fd) == 0) {
+    std::vector<char> buf(1 << 20);
+    for (off_t off = 0;;) {
+      ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+      if (n <= 0) break;
+      off += n;
+    }
+  }
   MDB_cursor* cur = nullptr;
   if (int rc = mdb_cursor_open(r.txn, dbi_, &cur); rc) return lmdb_error("mdb_cursor_open", rc);
   MDB_val key, val;

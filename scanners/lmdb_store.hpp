@@ -5,8 +5,11 @@
 //
 // Promises: many readers (threads and processes) and one writer at a time;
 // readers never block the writer. Classification reads only the pages of the
-// tokens it asks for (the file is memory-mapped), so a store of millions of
-// tokens classifies without being loaded. Each learn() batch is one write
+// tokens it asks for (the file is memory-mapped with MDB_NORDAHEAD, so no
+// readahead around them: a message of a million-token store reads about a
+// fifth of what default readahead did, tests/integration/test_bayes_cli.py),
+// so a store of millions of tokens classifies without being loaded;
+// snapshot() reads the file sequentially instead. Each learn() batch is one write
 // transaction, durable (fsync'd) on return; a process killed at any point
 // leaves the store as of its last committed batch, and stale reader slots of
 // killed processes are cleared when the store is opened.

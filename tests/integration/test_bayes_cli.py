@@ -146,6 +146,38 @@ class BayesCli(unittest.TestCase):
         run("train", "--data", data, "--spam", self.spam)
         self.assertEqual(int(stats(data)["spam messages"]), n + 300)
 
+    def test_million_token_store_classifies_reading_a_small_part(self):
+        # 500 messages of 2,000 words nobody else uses: a million tokens
+        # (bigrams off to keep it at that). Classifying one message afterwards
+        # must read the pages of its own tokens, not the store (the file is
+        # evicted from the page cache first, so what is read shows as block input).
+        root = self.tmp / "million"
+        for cls_ in ("spam", "ham"):
+            (root / cls_).mkdir(parents=True)
+            for i in range(250):
+                words = " ".join(f"{cls_[0]}{i}x{j}" for j in range(2000))
+                (root / cls_ / f"{i:04d}.eml").write_text(f"Subject: m{i}\r\n\r\n{words}\r\n")
+        data = root / "data"
+        nobigrams = ("--set", "spam.bigrams=false")
+        run("train", "--data", data, *nobigrams, "--spam", root / "spam")
+        run("train", "--data", data, *nobigrams, "--ham", root / "ham")
+        self.assertGreaterEqual(int(stats(data)["tokens"]), 1_000_000)
+        db = data / "bayes" / "data.mdb"
+        os.sync()
+        fd = os.open(db, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        p = subprocess.Popen([nougat_bin(), "bayes", "classify", "--data", str(data), *nobigrams, "--tsv",
+                              str(root / "spam" / "0007.eml")], stdout=subprocess.PIPE, text=True)
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        self.assertEqual(status, 0)
+        self.assertEqual(out.split("\t")[1], "spam")
+        read = usage.ru_inblock * 512
+        self.assertLess(read, db.stat().st_size // 4, f"read {read} bytes of a {db.stat().st_size}-byte store")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
