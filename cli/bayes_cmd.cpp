@@ -9,7 +9,9 @@
 // Output contracts scripts rely on: `classify --tsv` prints exactly one line
 // per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (mbox messages are
 // "PATH:N", N from 1); `stats` prints "NAME: VALUE" lines, with --user the
-// layered totals and then the user's own ("user spam messages: N", …). Progress goes to stderr, and only on a terminal.
+// layered totals and then the user's own ("user spam messages: N", …).
+// `train` with at most 500 messages learns them in one transaction (all or
+// nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
 #include <unistd.h>
 
@@ -243,7 +245,7 @@ int train(const Args& a, const Context& ctx) {
   if (!items) return fail(items.error());
   auto store = open_store(ctx, a.value("user"), true);
   if (!store) return fail(store.error());
-  constexpr size_t kBatch = 500;
+  constexpr size_t kBatch = 500;  // engine::JunkTrainer::kMaxBatchFiles relies on it
   std::vector<LearnItem> batch;
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
