@@ -8,7 +8,10 @@
 // file is one message.
 // Output contracts scripts rely on: `classify --tsv` prints exactly one line
 // per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (mbox messages are
-// "PATH:N", N from 1). Progress goes to stderr, and only on a terminal.
+// "PATH:N", N from 1); `stats` prints "NAME: VALUE" lines, with --user the
+// layered totals and then the user's own ("user spam messages: N", …).
+// `train` with at most 500 messages learns them in one transaction (all or
+// nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
 #include <unistd.h>
 
@@ -204,8 +207,10 @@ Context make_context(const engine::ConfigPtr& cfg) {
 }
 
 // The store to use: global, or the user's on top of it. `writable`: create
-// what is missing; else a missing store reads as an empty one.
-Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable) {
+// what is missing; else a missing store reads as an empty one. `user_layer`
+// gets the user's own store (never open one environment twice in a process).
+Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable,
+                                               std::shared_ptr<TokenStore>* user_layer = nullptr) {
   const fs::path& dir = ctx.cfg->spam.store;
   auto open = [&](const fs::path& d) -> Result<std::shared_ptr<TokenStore>> {
     std::error_code ec;
@@ -219,6 +224,7 @@ Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::st
   if (!udir) return udir.error();
   auto u = open(*udir);
   if (!u) return u;
+  if (user_layer) *user_layer = *u;
   std::error_code ec;
   if (!fs::exists(dir / "data.mdb", ec)) return u;
   auto g = open(dir);
@@ -239,7 +245,7 @@ int train(const Args& a, const Context& ctx) {
   if (!items) return fail(items.error());
   auto store = open_store(ctx, a.value("user"), true);
   if (!store) return fail(store.error());
-  constexpr size_t kBatch = 500;
+  constexpr size_t kBatch = 500;  // engine::JunkTrainer::kMaxBatchFiles relies on it
   std::vector<LearnItem> batch;
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
@@ -371,13 +377,23 @@ int tokens(const Args& a, const Context& ctx) {
   return 0;
 }
 
+// With --user the totals are those the user's mail is classified with (the
+// global store plus theirs), then the user's own store alone ("user …").
 int stats(const Args& a, const Context& ctx) {
-  auto store = open_store(ctx, a.value("user"), false);
+  std::shared_ptr<TokenStore> own;
+  auto store = open_store(ctx, a.value("user"), false, &own);
   if (!store) return fail(store.error());
   auto t = (*store)->totals();
   if (!t) return fail(t.error());
   fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", ctx.cfg->spam.store.string(),
              t->spam_messages, t->ham_messages, t->tokens);
+  if (own) {
+    auto u = own->totals();
+    if (!u) return fail(u.error());
+    fmt::print("user store: {}\nuser spam messages: {}\nuser ham messages: {}\nuser tokens: {}\n",
+               user_store_dir(ctx.cfg->spam.store, a.value("user"))->string(), u->spam_messages,
+               u->ham_messages, u->tokens);
+  }
   return 0;
 }
 

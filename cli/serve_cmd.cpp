@@ -2,6 +2,8 @@
 // recovers the spool, starts delivery and the listeners, and runs until
 // SIGINT/SIGTERM. Each component reports its own start-up problem; serve
 // exits 1 with that message rather than running half-configured.
+// Also runs the Junk trainer (engine/junk_trainer.hpp), whose training is
+// done by this same binary as a child `nougat bayes train`.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -18,6 +20,8 @@
 #include "engine/checks.hpp"
 #include "engine/delivery.hpp"
 #include "engine/intake.hpp"
+#include "engine/child_process.hpp"
+#include "engine/junk_trainer.hpp"
 #include "engine/publish_log.hpp"
 #include "engine/log.hpp"
 #include "engine/passwd_file.hpp"
@@ -33,6 +37,42 @@
 namespace nougat::cli {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// The Junk trainer's TrainFn: `nougat bayes train --user A (--spam|--ham)
+// [--unlearn] -- FILE…` run as /proc/self/exe (this very binary, even if the
+// file was replaced since), with the configuration sources serve was given
+// — so it finds the same store and tokenizes the same way — and spam.store
+// and spam.bigrams pinned to what this process uses. A separate process
+// because LMDB allows one handle per environment and process, and this one
+// keeps the user's store open read-only (engine/user_spam.hpp). Its output
+// stays out of the log except for the last line of a failure.
+engine::JunkTrainer::TrainFn junk_train_child(const Args& args, const engine::Config& cfg) {
+  std::vector<std::string> base{"/proc/self/exe", "bayes", "train"};
+  auto src = config_sources(args);
+  std::error_code ec;
+  if (!src.file.empty()) base.insert(base.end(), {"--config", std::filesystem::absolute(src.file, ec).string()});
+  if (!src.data_dir.empty()) base.insert(base.end(), {"--data", std::filesystem::absolute(src.data_dir, ec).string()});
+  for (const auto& o : src.overrides) base.insert(base.end(), {"--set", o});
+  base.insert(base.end(), {"--set", "spam.store=" + cfg.spam.store.string(), "--set",
+                           std::string("spam.bigrams=") + (cfg.spam.bigrams ? "true" : "false")});
+  return [base](const engine::JunkTrainer::Batch& b, const std::atomic<bool>& stop) -> Status {
+    using Op = engine::TrainOp;
+    auto argv = base;
+    bool spam = b.op == Op::kLearnSpam || b.op == Op::kUnlearnSpam;
+    argv.insert(argv.end(), {"--user", b.address, spam ? "--spam" : "--ham"});
+    if (b.op == Op::kUnlearnSpam || b.op == Op::kUnlearnHam) argv.push_back("--unlearn");
+    argv.push_back("--");
+    for (const auto& f : b.files) argv.push_back(f.string());
+    auto r = engine::run_child(argv, stop, std::chrono::minutes(10));
+    if (!r) return r.error();
+    if (!r->ok()) return make_error("nougat bayes train: " + r->describe());
+    return Ok{};
+  };
+}
+
+}  // namespace
 
 int cmd_serve(int argc, char** argv, int first) {
   auto args = parse_args(argc, argv, first, {}, {"foreground"});
@@ -114,6 +154,12 @@ int cmd_serve(int argc, char** argv, int first) {
     engine::log::line("", "cannot start: {}", st.error().text);
     return 1;
   }
+  // Users train their own store by moving mail into or out of Maildir/.Junk.
+  std::unique_ptr<engine::JunkTrainer> junk_trainer;
+  if (personal_spam && engine::JunkTrainer::wanted(cfg->spam)) {
+    junk_trainer = std::make_unique<engine::JunkTrainer>(cfg->spam, directory, junk_train_child(*args, *cfg));
+    junk_trainer->start();
+  }
   size_t recovered = delivery.recover();
   if (recovered) engine::log::line("", "recovered {} queued messages from the spool", recovered);
   delivery.start(1);
@@ -124,6 +170,7 @@ int cmd_serve(int argc, char** argv, int first) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     engine::log::line("", "signal {} received, shutting down", sig);
     smtp.stop();
+    if (junk_trainer) junk_trainer->request_stop();  // a batch in progress is retried next time
     hup.cancel();
     io.stop();
   });
@@ -145,6 +192,7 @@ int cmd_serve(int argc, char** argv, int first) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  if (junk_trainer) junk_trainer->stop();
   delivery.stop();
   workers.join();
   engine::log::line("", "nougat stopped");

@@ -304,6 +304,21 @@ const std::map<std::string, Setter>& schema() {
          c.spam.store = s;
          return std::nullopt;
        }},
+      {"spam.junk_scan_interval",
+       [](const toml::node& n, Config& c) -> Problem {
+         // A duration, or 0 ("0" or the integer) to switch the Junk trainer off.
+         if ((n.is_integer() && *n.value<int64_t>() == 0) || n.value<std::string>() == "0") {
+           c.spam.junk_scan_interval = std::chrono::seconds(0);
+           return std::nullopt;
+         }
+         auto s = n.value<std::string>();
+         if (!s || !n.is_string()) return "expected a duration such as \"30s\", or 0 (off)";
+         auto r = parse_duration(*s);
+         if (!r) return r.error().text;
+         if (r->count() < 1 || r->count() > 86400) return "must be between 1s and 1d, or 0 (off)";
+         c.spam.junk_scan_interval = *r;
+         return std::nullopt;
+       }},
   };
   return kSchema;
 }
@@ -505,6 +520,8 @@ std::string Config::to_toml() const {
   o += "action = " + quote(spam.action) + "\n";
   o += std::string("bigrams = ") + (spam.bigrams ? "true" : "false") + "\n";
   o += "store = " + quote(spam.store.string()) + "\n";
+  o += "junk_scan_interval = " +
+       (spam.junk_scan_interval.count() ? quote(duration_text(spam.junk_scan_interval)) : "0") + "\n";
   return o;
 }
 

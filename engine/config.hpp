@@ -73,6 +73,9 @@ struct Config {
     std::string action = "junk";      // tag | junk (tag + Junk folder) | reject | off
     bool bigrams = true;              // adjacent word pairs as tokens too
     std::filesystem::path store;      // default: <data>/bayes
+    // How often `serve` looks for mail the users moved into or out of their
+    // Junk folder, to train their own store (engine/junk_trainer.hpp); 0 = never.
+    std::chrono::seconds junk_scan_interval{30};
   } spam;
   struct Antivirus {
     std::string engine = "libclamav";               // "libclamav" | "clamd" | "off"

@@ -5,7 +5,9 @@
 //
 // Promises: every implementation is safe for any number of concurrent
 // readers. find() never fails loudly: an unknown or malformed address is
-// simply std::nullopt. authenticate() is CPU-heavy by design (password
+// simply std::nullopt. users() lists everybody, for background work that
+// visits every mailbox (engine/junk_trainer.hpp); it copies the list, so
+// call it once per pass, not per message. authenticate() is CPU-heavy by design (password
 // hashing: milliseconds); protocol code runs it on a worker pool, never on a
 // network thread.
 //
@@ -23,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/result.hpp"
 
@@ -41,6 +44,8 @@ class Directory {
   virtual std::optional<User> find(std::string_view address) const = 0;
   // False for an unknown user, a wrong password or an unusable hash.
   virtual bool authenticate(std::string_view address, std::string_view password) const = 0;
+  // Every user, in the backend's order (file order for passwd-file).
+  virtual std::vector<User> users() const = 0;
 };
 
 // ASCII lowercase of the whole address: the lookup key of every backend.

@@ -52,6 +52,12 @@ class MemoryDirectory final : public Directory {
     auto u = find(address);
     return u && verify_password(password, u->password_hash);
   }
+  std::vector<User> users() const override {  // by lowercased address
+    std::shared_lock lk(mu_);
+    std::vector<User> r;
+    for (const auto& [key, u] : users_) r.push_back(u);
+    return r;
+  }
 
  private:
   std::filesystem::path data_dir_{"/nonexistent/nougat-test"};

@@ -91,7 +91,7 @@ class PasswdFileDirectory final : public Directory {
   void reload() const;
   // Problems of the snapshot in use ("FILE:LINE: problem").
   std::vector<std::string> problems() const;
-  std::vector<User> users() const;  // file order
+  std::vector<User> users() const override;  // file order
 
   struct Snapshot;  // defined in passwd_file.cpp
 

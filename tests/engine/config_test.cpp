@@ -131,13 +131,43 @@ TEST_F(ConfigTest, SetErrorsNameTheKey) {
   EXPECT_EQ(r.error().text, "--set novalue: expected KEY=VALUE");
 }
 
+TEST_F(ConfigTest, JunkScanInterval) {
+  ConfigSources src;
+  src.data_dir = dir_;
+  auto d = load_config(src);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->spam.junk_scan_interval.count(), 30);
+  auto c = load("[spam]\njunk_scan_interval = \"2m\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().text;
+  EXPECT_EQ((*c)->spam.junk_scan_interval.count(), 120);
+  // Off: the integer 0 or the string "0", from the file or --set.
+  for (auto set : {"spam.junk_scan_interval=0", "spam.junk_scan_interval=\"0\""}) {
+    c = load("", {set});
+    ASSERT_TRUE(c.ok()) << c.error().text;
+    EXPECT_EQ((*c)->spam.junk_scan_interval.count(), 0) << set;
+    EXPECT_NE((*c)->to_toml().find("junk_scan_interval = 0\n"), std::string::npos);
+  }
+  c = load("", {"spam.junk_scan_interval=1s"});  // a bare word on the command line
+  ASSERT_TRUE(c.ok()) << c.error().text;
+  EXPECT_EQ((*c)->spam.junk_scan_interval.count(), 1);
+  auto r = load("[spam]\njunk_scan_interval = 5\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().text.find(":2: spam.junk_scan_interval: expected a duration"), std::string::npos)
+      << r.error().text;
+  r = load("", {"spam.junk_scan_interval=2d"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().text, "--set spam.junk_scan_interval: must be between 1s and 1d, or 0 (off)");
+}
+
 TEST_F(ConfigTest, EffectiveConfigRoundTrips) {
-  auto c = load("[limits]\nmessage_size = \"3M\"\n[domains]\nlocal = [\"x.test\"]\n");
-  ASSERT_TRUE(c.ok());
-  std::string text = (*c)->to_toml();
-  auto again = load(text);
-  ASSERT_TRUE(again.ok()) << again.error().text << "\n" << text;
-  EXPECT_EQ((*again)->to_toml(), text);
+  for (const char* extra : {"", "[spam]\njunk_scan_interval = 0\n"}) {
+    auto c = load(std::string("[limits]\nmessage_size = \"3M\"\n[domains]\nlocal = [\"x.test\"]\n") + extra);
+    ASSERT_TRUE(c.ok());
+    std::string text = (*c)->to_toml();
+    auto again = load(text);
+    ASSERT_TRUE(again.ok()) << again.error().text << "\n" << text;
+    EXPECT_EQ((*again)->to_toml(), text);
+  }
 }
 
 TEST(ConfigParse, SizesAndDurations) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -282,6 +283,28 @@ TEST(MemoryDirectoryTest, SameRulesAsThePasswdFile) {
   EXPECT_FALSE(d.authenticate("kit@aaa.test", "PW"));
   EXPECT_TRUE(d.remove("kit@aaa.test"));
   EXPECT_FALSE(d.find("kit@aaa.test"));
+}
+
+// users() through the Directory interface: what the Junk trainer walks.
+TEST_F(PasswdFileDirectoryTest, ListsUsersThroughTheInterface) {
+  write("b@x.test:{PLAIN}1\na@x.test:{PLAIN}2:/m/a\n");
+  PasswdFileDirectory pf(file_, dir_, 0ms);
+  MemoryDirectory mem(dir_);
+  mem.add_user("b@x.test", "1");
+  mem.add_user("A@x.test", "2", "/m/a");
+  for (const Directory* d : {static_cast<const Directory*>(&pf), static_cast<const Directory*>(&mem)}) {
+    auto all = d->users();
+    ASSERT_EQ(all.size(), 2u);
+    std::vector<std::string> homes;
+    for (const auto& u : all) homes.push_back(u.home.string());
+    std::sort(homes.begin(), homes.end());
+    EXPECT_EQ(homes, (std::vector<std::string>{"/m/a", (dir_ / "home/x.test/b").string()}));
+  }
+  EXPECT_EQ(pf.users()[0].address, "b@x.test");  // file order
+  write("a@x.test:{PLAIN}2\n");                  // seen at once, as find() sees it
+  EXPECT_EQ(pf.users().size(), 1u);
+  mem.remove("a@x.test");
+  EXPECT_EQ(mem.users().size(), 1u);
 }
 
 TEST(DirectoryAddressTest, Validation) {

@@ -104,6 +104,8 @@ class BayesCli(unittest.TestCase):
         self.assertTrue(all(r[1] == "unsure" for r in tsv(data, self.tspam)))
         run("train", "--data", data, "--user", "alice@localhost", "--spam", self.spam)
         self.assertEqual(stats(data, "--user", "alice@localhost")["spam messages"], "300")
+        self.assertEqual(stats(data, "--user", "alice@localhost")["user spam messages"], "300")
+        self.assertEqual(stats(data, "--user", "bob@localhost")["user spam messages"], "0")
         self.assertEqual(stats(data)["spam messages"], "0")
         rows = tsv(data, self.tspam, extra=("--user", "alice@localhost"))
         self.assertGreaterEqual(sum(r[1] == "spam" for r in rows), 36)

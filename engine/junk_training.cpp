@@ -1,0 +1,183 @@
+#include "engine/junk_training.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+
+#include "engine/mime.hpp"
+
+namespace nougat::engine {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::string sha256_hex32(std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string r;
+  for (unsigned i = 0; i < 16 && i < len; ++i) {
+    r += kHex[md[i] >> 4];
+    r += kHex[md[i] & 15];
+  }
+  return r;
+}
+
+struct Field {
+  std::string_view name;
+  std::string value;  // unfolded
+};
+
+// The header fields of `head` in order, and where the body starts (0: the
+// block did not end inside `head`; its last field may be cut and is dropped).
+std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
+  std::vector<Field> fields;
+  body_offset = 0;
+  size_t p = 0;
+  while (p < head.size()) {
+    size_t nl = head.find('\n', p);
+    if (nl == std::string_view::npos) {
+      // A cut line: the field before it is cut too if this continues it.
+      if (!fields.empty() && (head[p] == ' ' || head[p] == '\t')) fields.pop_back();
+      break;
+    }
+    std::string_view line = head.substr(p, nl - p);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    p = nl + 1;
+    if (line.empty()) {
+      body_offset = p;
+      break;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (!fields.empty()) fields.back().value.append(line);
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;  // not a field: ignored
+    fields.push_back({trim(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+  }
+  if (body_offset == 0 && p >= head.size() && !fields.empty() && head.size() >= kJunkHeadBytes)
+    fields.pop_back();  // the last field may continue past what was read
+  return fields;
+}
+
+bool printable_key(std::string_view k) {
+  if (k.empty() || k.size() > kMaxKeyBytes) return false;
+  for (unsigned char c : k)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+std::string key_of_message_id(std::string_view raw) {
+  std::string_view id = trim(raw);
+  if (auto lt = id.find('<'); lt != std::string_view::npos) {
+    if (auto gt = id.find('>', lt); gt != std::string_view::npos) id = id.substr(lt, gt - lt + 1);
+  }
+  if (id.empty()) return "";
+  if (printable_key(id)) return std::string(id);
+  return "mid:" + sha256_hex32(id);
+}
+
+}  // namespace
+
+std::string_view trained_name(Trained t) {
+  switch (t) {
+    case Trained::kNone:
+      return "none";
+    case Trained::kSpam:
+      return "spam";
+    case Trained::kHam:
+      return "ham";
+  }
+  return "none";
+}
+
+std::optional<Trained> parse_trained(std::string_view s) {
+  for (Trained t : {Trained::kNone, Trained::kSpam, Trained::kHam})
+    if (s == trained_name(t)) return t;
+  return std::nullopt;
+}
+
+std::string_view train_op_name(TrainOp op) {
+  switch (op) {
+    case TrainOp::kUnlearnSpam:
+      return "unlearn-spam";
+    case TrainOp::kUnlearnHam:
+      return "unlearn-ham";
+    case TrainOp::kLearnSpam:
+      return "learn-spam";
+    case TrainOp::kLearnHam:
+      return "learn-ham";
+  }
+  return "";
+}
+
+JunkDecision junk_decision(JunkFolder where, bool flagged, Trained state, bool ham_from_inbox,
+                           bool first_pass) {
+  JunkDecision d;
+  d.after = state;
+  // Undo first: a message learnt as one class and now in the other folder.
+  if (where == JunkFolder::kJunk && state == Trained::kHam) {
+    d.ops.push_back(TrainOp::kUnlearnHam);
+    d.after = Trained::kNone;
+  } else if (where == JunkFolder::kInbox && state == Trained::kSpam) {
+    d.ops.push_back(TrainOp::kUnlearnSpam);
+    d.after = Trained::kNone;
+  }
+  // Then learn where the place contradicts our verdict. On the first pass
+  // only after an undo: the journal shows that the user moved this one.
+  if (d.after != Trained::kNone || (first_pass && d.ops.empty())) return d;
+  if (where == JunkFolder::kJunk && !flagged) {
+    d.ops.push_back(TrainOp::kLearnSpam);
+    d.after = Trained::kSpam;
+  } else if (where == JunkFolder::kInbox && flagged && ham_from_inbox) {
+    d.ops.push_back(TrainOp::kLearnHam);
+    d.after = Trained::kHam;
+  }
+  return d;
+}
+
+StoredHeader inspect_stored_header(std::string_view head) {
+  StoredHeader h;
+  auto fields = header_fields(head, h.body_offset);
+  // Our block: Return-Path and Delivered-To, our Received, then the X-Spam-*
+  // fields the check inserted right after it (engine/maildir.cpp local_copy).
+  size_t i = 0;
+  while (i < fields.size() &&
+         (iequals(fields[i].name, "Return-Path") || iequals(fields[i].name, "Delivered-To")))
+    ++i;
+  if (i < fields.size() && iequals(fields[i].name, "Received")) {
+    for (++i; i < fields.size(); ++i) {
+      const auto& f = fields[i];
+      if (iequals(f.name, "X-Spam-Flag")) {
+        h.flagged = iequals(trim(f.value), "YES");
+        break;
+      }
+      if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status")) break;
+    }
+  }
+  for (const auto& f : fields) {
+    if (iequals(f.name, "Message-ID")) {
+      h.key = key_of_message_id(f.value);
+      break;
+    }
+  }
+  return h;
+}
+
+std::string body_key(std::string_view body) {
+  return "body:" + sha256_hex32(body.substr(0, kKeyBodyBytes));
+}
+
+bool valid_message_key(std::string_view key) { return printable_key(key); }
+
+std::string_view maildir_base_name(std::string_view name) { return name.substr(0, name.find(':')); }
+
+}  // namespace nougat::engine

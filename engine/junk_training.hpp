@@ -1,0 +1,99 @@
+// The pure rules of Junk training (engine/junk_trainer.hpp runs them): what
+// a stored message says about itself, and what moving it into or out of the
+// Junk folder teaches the user's own Bayes store. No I/O here.
+//
+// Train on error only. The classifier already put its spam in Junk and the
+// rest in INBOX; a message counts as the user's correction only where it
+// contradicts our verdict:
+//   - in .Junk without our "X-Spam-Flag: YES"  → learn it as spam;
+//   - in INBOX with our "X-Spam-Flag: YES"     → learn it as ham, but only
+//     when spam.action puts flagged mail in Junk ("junk", and "reject",
+//     whose personally-flagged copies go to Junk too). With "tag" flagged
+//     mail lands in INBOX on purpose, so being there says nothing.
+// What was trained is remembered per message (JunkJournal), so a user who
+// changes their mind is undone: trained as spam and back in INBOX → unlearn
+// spam (then learn ham if our flag said YES, as above); trained as ham and
+// back in Junk → unlearn ham (then learn spam unless flagged YES). Nothing
+// is ever learnt twice for one class.
+//
+// The trainer's first pass after `serve` starts learns nothing new: mail
+// already in place was not moved under our watch — a Maildir migrated from
+// another server, flagged mail delivered to INBOX while spam.action was
+// "tag", moves made while nougat was down. It only undoes what the journal
+// says was trained and has since been moved back. From then on every
+// message that appears in INBOX or Junk is judged as above.
+//
+// Only our own flag counts: the one X-Spam-Flag field in the block that
+// delivery puts on top of the message (Return-Path, Delivered-To, our
+// Received, the X-Spam-* fields). A sender's forged field further down, or a
+// previous system's, reads as "not flagged".
+//
+// The message key (what the journal is keyed by) is the Message-ID, the
+// same in every copy and across moves and renames; without one, a hash of
+// the first kKeyBodyBytes of the body (below the header block, so the fields
+// delivery adds to each copy do not matter). Two different messages with one
+// Message-ID share a key: the second is treated as the first (documented in
+// docs/DECISIONS.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nougat::engine {
+
+inline constexpr size_t kJunkHeadBytes = 64 * 1024;  // header bytes read per message
+inline constexpr size_t kKeyBodyBytes = 64 * 1024;   // body bytes hashed when no Message-ID
+inline constexpr size_t kMaxKeyBytes = 250;          // longer Message-IDs are hashed
+
+enum class JunkFolder { kInbox, kJunk };
+
+// What the journal says about one message key.
+enum class Trained {
+  kNone,  // nothing learnt (never, or unlearnt since)
+  kSpam,  // learnt as spam
+  kHam,   // learnt as ham
+};
+
+enum class TrainOp { kUnlearnSpam, kUnlearnHam, kLearnSpam, kLearnHam };
+
+std::string_view trained_name(Trained t);  // "none", "spam", "ham"
+std::optional<Trained> parse_trained(std::string_view s);
+std::string_view train_op_name(TrainOp op);  // "unlearn-spam", …
+
+struct JunkDecision {
+  std::vector<TrainOp> ops;  // in order: an unlearn before a learn
+  Trained after = Trained::kNone;
+};
+
+// What to do about one message seen in `where`. `flagged`: our X-Spam-Flag
+// is YES. `ham_from_inbox`: spam.action moves flagged mail to Junk.
+// `first_pass`: the trainer's first pass since start (see above).
+JunkDecision junk_decision(JunkFolder where, bool flagged, Trained state, bool ham_from_inbox,
+                           bool first_pass = false);
+
+// What the header block of a stored message says.
+struct StoredHeader {
+  bool flagged = false;    // our X-Spam-Flag is YES
+  std::string key;         // from the Message-ID; "" when there is none
+  size_t body_offset = 0;  // where the body starts; 0 when the block did not end in `head`
+};
+
+// Reads the first bytes of a stored message (LF or CRLF line ends).
+StoredHeader inspect_stored_header(std::string_view head);
+
+// The key of a message without a Message-ID: "body:" + 32 hex digits of the
+// SHA-256 of `body` (the caller passes at most kKeyBodyBytes of it).
+std::string body_key(std::string_view body);
+
+// True when a journal can hold `key`: 1..kMaxKeyBytes+16 printable ASCII,
+// no spaces.
+bool valid_message_key(std::string_view key);
+
+// The part of a Maildir file name that stays when a client moves the file
+// from new/ to cur/ or changes its flags: everything before ':'.
+std::string_view maildir_base_name(std::string_view name);
+
+}  // namespace nougat::engine

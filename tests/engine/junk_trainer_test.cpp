@@ -1,0 +1,320 @@
+// JunkTrainer over real Maildirs in a temporary directory, with a fake Train
+// function that records the batches (the child process is exercised by
+// tests/integration/test_junk_training.py).
+#include "engine/junk_trainer.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "engine/memory_directory.hpp"
+
+namespace nougat::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A copy as delivery writes it (engine/maildir.cpp).
+std::string stored(std::string_view flag, std::string_view message_id,
+                   std::string_view body = "hello\n") {
+  std::string s =
+      "Return-Path: <a@b.example>\nDelivered-To: alice@localhost\nReceived: from x by vm\n";
+  if (!flag.empty()) s += "X-Spam-Score: 0.5\nX-Spam-Flag: " + std::string(flag) + "\n";
+  if (!message_id.empty()) s += "Message-ID: " + std::string(message_id) + "\n";
+  return s + "Subject: test\n\n" + std::string(body);
+}
+
+struct Call {
+  std::string address;
+  TrainOp op;
+  std::vector<std::string> contents;
+};
+
+class JunkTrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("nougat-junktrainer-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    dir_ = std::make_unique<MemoryDirectory>(root_);
+    dir_->add_user("alice@localhost", "pw");
+    md_ = dir_->find("alice@localhost")->maildir();
+    for (auto f : {md_, md_ / ".Junk"})
+      for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(f / sub);
+    spam_.store = root_ / "bayes";
+    spam_.junk_scan_interval = 0s;  // no backoff between passes in tests
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::unique_ptr<JunkTrainer> trainer() {
+    return std::make_unique<JunkTrainer>(
+        spam_, *dir_, [this](const JunkTrainer::Batch& b, const std::atomic<bool>&) -> Status {
+          Call c{b.address, b.op, {}};
+          for (const auto& f : b.files) c.contents.push_back(slurp(f));
+          calls_.push_back(c);
+          if (fail_) return make_error("store broken");
+          return Ok{};
+        });
+  }
+  fs::path put(const fs::path& folder, const std::string& name, const std::string& text) {
+    auto p = folder / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+  std::vector<Call> take() { return std::exchange(calls_, {}); }
+  fs::path journal() { return root_ / "bayes" / "users" / "alice@localhost" / "junk-journal"; }
+
+  fs::path root_, md_;
+  std::unique_ptr<MemoryDirectory> dir_;
+  Config::Spam spam_;
+  std::vector<Call> calls_;
+  bool fail_ = false;
+};
+
+TEST_F(JunkTrainerTest, MovesTrainAndMovingBackUndoes) {
+  auto t = trainer();
+  t->scan_once();  // first pass: empty
+  auto msg = stored("NO", "<1@work.example>");
+  auto p = put(md_ / "new", "100.q1_0.vm,S=1", msg);
+  EXPECT_EQ(t->scan_once().learnt, 0u);  // delivered to INBOX unflagged: nothing to learn
+  fs::rename(p, md_ / ".Junk/cur/100.q1_0.vm,S=1:2,S");  // the user: "this is spam"
+  auto s = t->scan_once();
+  EXPECT_EQ(s.learnt, 1u);
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].address, "alice@localhost");
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(calls[0].contents, std::vector<std::string>{msg});
+  EXPECT_NE(slurp(journal()).find(" spam <1@work.example>\n"), std::string::npos);
+  EXPECT_FALSE(fs::exists(journal().parent_path() / "junk-staging"));
+
+  // Reading it in the client (flags change) is no news.
+  fs::rename(md_ / ".Junk/cur/100.q1_0.vm,S=1:2,S", md_ / ".Junk/cur/100.q1_0.vm,S=1:2,RS");
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+
+  // Back to INBOX: unlearnt, and nothing learnt as ham (not flagged).
+  fs::rename(md_ / ".Junk/cur/100.q1_0.vm,S=1:2,RS", md_ / "cur/100.q1_0.vm,S=1:2,RS");
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
+  EXPECT_NE(slurp(journal()).find(" none <1@work.example>\n"), std::string::npos);
+}
+
+TEST_F(JunkTrainerTest, FlaggedMailMovedOutOfJunkIsHam) {
+  auto t = trainer();
+  t->scan_once();
+  auto p = put(md_ / ".Junk/new", "200.q2_0.vm,S=1", stored("YES", "<2@deals.example>"));
+  t->scan_once();
+  EXPECT_TRUE(take().empty());  // our spam stays in Junk: nothing
+  fs::rename(p, md_ / "new/200.q2_0.vm,S=1");
+  t->scan_once();
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnHam);
+  // Changed mind again: unlearn ham; flagged, so no spam is learnt.
+  fs::rename(md_ / "new/200.q2_0.vm,S=1", md_ / ".Junk/cur/200.q2_0.vm,S=1:2,");
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnHam);
+}
+
+TEST_F(JunkTrainerTest, TagActionLearnsNoHamFromInbox) {
+  spam_.action = "tag";
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / "new", "300.q3_0.vm,S=1", stored("YES", "<3@deals.example>"));
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(JunkTrainerTest, CopyUnderANewNameIsNotTrainedTwice) {
+  auto t = trainer();
+  t->scan_once();
+  auto msg = stored("NO", "<4@work.example>");
+  auto p = put(md_ / "cur", "400.q4_0.vm,S=1:2,S", msg);
+  t->scan_once();
+  // mutt's `s =.Junk`: a new file in Junk, the original deleted later.
+  put(md_ / ".Junk/cur", "1764316000.M1P99.vm:2,S", msg);
+  t->scan_once();
+  EXPECT_EQ(take().size(), 1u);
+  fs::remove(p);
+  put(md_ / ".Junk/new", "1764316001.M2P99.vm", msg);  // and once more, another copy
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(JunkTrainerTest, BatchesPerKindUndoBeforeLearning) {
+  auto t = trainer();
+  t->scan_once();
+  // Two unflagged into Junk, one flagged into INBOX, in one pass.
+  put(md_ / ".Junk/cur", "a:2,S", stored("NO", "<a@x>"));
+  put(md_ / ".Junk/cur", "b:2,S", stored("", "<b@x>"));  // never classified
+  put(md_ / "cur", "c:2,S", stored("YES", "<c@x>"));
+  t->scan_once();
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(calls[0].contents.size(), 2u);
+  EXPECT_EQ(calls[1].op, TrainOp::kLearnHam);
+  // All three change sides: two undo batches first, then two learn batches.
+  fs::rename(md_ / ".Junk/cur/a:2,S", md_ / "cur/a:2,S");
+  fs::rename(md_ / ".Junk/cur/b:2,S", md_ / "cur/b:2,S");
+  fs::rename(md_ / "cur/c:2,S", md_ / ".Junk/cur/c:2,S");
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(),
+            2u);  // unflagged back in INBOX: undo only; flagged back in Junk: undo only
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
+  EXPECT_EQ(calls[0].contents.size(), 2u);
+  EXPECT_EQ(calls[1].op, TrainOp::kUnlearnHam);
+}
+
+TEST_F(JunkTrainerTest, FailedTrainingIsRetriedAndNotJournaled) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / ".Junk/new", "500.q5_0.vm,S=1", stored("NO", "<5@x>"));
+  fail_ = true;
+  auto s = t->scan_once();
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(take().size(), 1u);
+  EXPECT_FALSE(fs::exists(journal()) && slurp(journal()).find("<5@x>") != std::string::npos);
+  fail_ = false;
+  s = t->scan_once();
+  EXPECT_EQ(s.learnt, 1u);
+  EXPECT_EQ(take().size(), 1u);
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(JunkTrainerTest, RestartTrainsNothingTwiceAndFirstPassLearnsNothingNew) {
+  {
+    auto t = trainer();
+    t->scan_once();
+    put(md_ / ".Junk/cur", "600:2,S", stored("NO", "<6@x>"));
+    t->scan_once();
+    EXPECT_EQ(take().size(), 1u);
+  }
+  // While nougat was down: one moved back, one put in Junk.
+  fs::rename(md_ / ".Junk/cur/600:2,S", md_ / "cur/600:2,S");
+  put(md_ / ".Junk/cur", "700:2,S", stored("NO", "<7@x>"));
+  auto t = trainer();
+  t->scan_once();  // the first pass: the journal's spam is undone, the new one is not learnt
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+  // From now on, moves count again.
+  fs::rename(md_ / "cur/600:2,S", md_ / ".Junk/cur/600:2,S");
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+}
+
+TEST_F(JunkTrainerTest, CopiesInBothFoldersKeepTheJournalState) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / "cur", "800:2,S", stored("YES", "<8@x>"));
+  put(md_ / ".Junk/cur", "801:2,S", stored("YES", "<8@x>"));
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(JunkTrainerTest, WithoutMessageIdTheBodyIsTheKey) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / ".Junk/cur", "900:2,S", stored("NO", "", "cheap pills\n"));
+  t->scan_once();
+  EXPECT_EQ(take().size(), 1u);
+  auto j = slurp(journal());
+  EXPECT_NE(j.find(" spam body:"), std::string::npos) << j;
+  // The same body delivered again with other trace fields: the same message.
+  put(md_ / ".Junk/new", "901", "Return-Path: <>\nReceived: elsewhere\n\ncheap pills\n");
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(JunkTrainerTest, StopEndsARunningBatchQuickly) {
+  spam_.junk_scan_interval = 3600s;
+  std::atomic<bool> in_train{false};
+  JunkTrainer t(spam_, *dir_,
+                [&](const JunkTrainer::Batch&, const std::atomic<bool>& stop) -> Status {
+                  in_train = true;
+                  while (!stop) std::this_thread::sleep_for(5ms);  // a child that takes its time
+                  return make_error("stopped");
+                });
+  t.scan_once();  // the first pass, by hand
+  put(md_ / ".Junk/cur", "a:2,S", stored("NO", "<stop@x>"));
+  t.start();  // its first scan finds the new file
+  for (int i = 0; i < 400 && !in_train; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(in_train.load());
+  auto t0 = std::chrono::steady_clock::now();
+  t.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_FALSE(fs::exists(journal()) && slurp(journal()).find("<stop@x>") != std::string::npos);
+}
+
+// A folder whose new/ and cur/ have not changed (and are older than a clock
+// tick or two) is not listed again; any move into it is seen.
+TEST_F(JunkTrainerTest, QuietFoldersAreNotListed) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / "cur", "q1:2,S", stored("NO", "<q1@x>"));
+  put(md_ / "cur", "q2:2,S", stored("NO", "<q2@x>"));
+  auto age = [&] {  // as if nothing had happened for a minute
+    timespec old[2] = {{::time(nullptr) - 60, 0}, {::time(nullptr) - 60, 0}};
+    for (auto f : {md_, md_ / ".Junk"})
+      for (auto sub : {"new", "cur"})
+        ASSERT_EQ(::utimensat(AT_FDCWD, (f / sub).c_str(), old, 0), 0);
+  };
+  age();
+  EXPECT_EQ(t->scan_once().listed, 2u);  // the last listing was too recent to trust
+  EXPECT_EQ(t->scan_once().listed, 0u);  // four stat calls
+  fs::rename(md_ / "cur/q1:2,S", md_ / ".Junk/cur/q1:2,S");
+  auto s = t->scan_once();
+  EXPECT_EQ(s.listed, 2u);
+  EXPECT_EQ(s.learnt, 1u);
+  // A failed batch lists again at the next pass, whatever the times say.
+  fail_ = true;
+  fs::rename(md_ / "cur/q2:2,S", md_ / ".Junk/cur/q2:2,S");
+  age();
+  EXPECT_EQ(t->scan_once().failed, 1u);
+  fail_ = false;
+  s = t->scan_once();
+  EXPECT_EQ(s.learnt, 1u);
+  EXPECT_EQ(t->scan_once().listed, 0u);
+}
+
+TEST_F(JunkTrainerTest, WantedFollowsTheConfig) {
+  Config::Spam s;
+  EXPECT_TRUE(JunkTrainer::wanted(s));
+  s.junk_scan_interval = 0s;
+  EXPECT_FALSE(JunkTrainer::wanted(s));
+  s.junk_scan_interval = 30s;
+  s.action = "off";
+  EXPECT_FALSE(JunkTrainer::wanted(s));
+  s.action = "tag";
+  s.enabled = false;
+  EXPECT_FALSE(JunkTrainer::wanted(s));
+}
+
+}  // namespace
+}  // namespace nougat::engine

@@ -1,0 +1,198 @@
+#include "engine/junk_training.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace nougat::engine {
+namespace {
+
+using enum TrainOp;
+constexpr auto kIn = JunkFolder::kInbox;
+constexpr auto kJu = JunkFolder::kJunk;
+constexpr auto kNo = Trained::kNone;
+constexpr auto kSp = Trained::kSpam;
+constexpr auto kHa = Trained::kHam;
+
+struct DecisionCase {
+  JunkFolder where;
+  bool flagged;
+  Trained state;
+  bool ham_from_inbox;  // spam.action "junk" or "reject"
+  std::vector<TrainOp> ops;
+  Trained after;
+};
+
+// Every combination, outside the first pass.
+TEST(JunkDecision, Table) {
+  const DecisionCase cases[] = {
+      // In Junk: our verdict was ham/unsure (not flagged) → the user says spam.
+      {kJu, false, kNo, true, {kLearnSpam}, kSp},
+      {kJu, false, kNo, false, {kLearnSpam}, kSp},
+      {kJu, false, kSp, true, {}, kSp},  // never twice
+      {kJu, false, kHa, true, {kUnlearnHam, kLearnSpam}, kSp},
+      {kJu, false, kHa, false, {kUnlearnHam, kLearnSpam}, kSp},
+      // In Junk and flagged: where we put it; only an earlier ham is undone.
+      {kJu, true, kNo, true, {}, kNo},
+      {kJu, true, kNo, false, {}, kNo},
+      {kJu, true, kSp, true, {}, kSp},
+      {kJu, true, kHa, true, {kUnlearnHam}, kNo},
+      {kJu, true, kHa, false, {kUnlearnHam}, kNo},
+      // In INBOX and flagged: moved out of Junk — unless "tag" put it there.
+      {kIn, true, kNo, true, {kLearnHam}, kHa},
+      {kIn, true, kNo, false, {}, kNo},
+      {kIn, true, kHa, true, {}, kHa},
+      {kIn, true, kSp, true, {kUnlearnSpam, kLearnHam}, kHa},
+      {kIn, true, kSp, false, {kUnlearnSpam}, kNo},
+      // In INBOX, not flagged: where we put it; only an earlier spam is undone.
+      {kIn, false, kNo, true, {}, kNo},
+      {kIn, false, kNo, false, {}, kNo},
+      {kIn, false, kHa, true, {}, kHa},
+      {kIn, false, kHa, false, {}, kHa},
+      {kIn, false, kSp, true, {kUnlearnSpam}, kNo},
+      {kIn, false, kSp, false, {kUnlearnSpam}, kNo},
+  };
+  for (const auto& c : cases) {
+    auto d = junk_decision(c.where, c.flagged, c.state, c.ham_from_inbox);
+    std::string label = std::string(c.where == kIn ? "inbox" : "junk") +
+                        (c.flagged ? " flagged " : " ") + std::string(trained_name(c.state)) +
+                        (c.ham_from_inbox ? " junk-action" : " tag-action");
+    EXPECT_EQ(d.ops, c.ops) << label;
+    EXPECT_EQ(d.after, c.after) << label;
+  }
+}
+
+// The first pass after start learns nothing from "none", but still undoes.
+TEST(JunkDecision, FirstPassOnlyUndoes) {
+  for (JunkFolder where : {kIn, kJu})
+    for (bool flagged : {false, true})
+      for (bool hfi : {false, true}) {
+        auto d = junk_decision(where, flagged, kNo, hfi, /*first_pass=*/true);
+        EXPECT_TRUE(d.ops.empty());
+        EXPECT_EQ(d.after, kNo);
+        for (Trained s : {kSp, kHa}) {  // the journal's word counts as usual
+          auto a = junk_decision(where, flagged, s, hfi, true);
+          auto b = junk_decision(where, flagged, s, hfi, false);
+          EXPECT_EQ(a.ops, b.ops);
+          EXPECT_EQ(a.after, b.after);
+        }
+      }
+}
+
+// Applying the decision again from its own result changes nothing: a message
+// that stays where it is is never trained twice.
+TEST(JunkDecision, Idempotent) {
+  for (JunkFolder where : {kIn, kJu})
+    for (bool flagged : {false, true})
+      for (bool hfi : {false, true})
+        for (Trained s : {kNo, kSp, kHa}) {
+          auto d = junk_decision(where, flagged, s, hfi);
+          auto again = junk_decision(where, flagged, d.after, hfi);
+          EXPECT_TRUE(again.ops.empty());
+          EXPECT_EQ(again.after, d.after);
+        }
+}
+
+// What delivery writes (engine/maildir.cpp local_copy): Return-Path,
+// Delivered-To, our Received, then the check's X-Spam-* fields.
+std::string delivered(std::string_view flag, std::string_view rest) {
+  return "Return-Path: <a@b.example>\nDelivered-To: alice@localhost\n"
+         "Received: from x ([127.0.0.1])\n\tby vm with ESMTP id 1xX; Sat, 28 Nov 2026 07:42:41 "
+         "+0000\n"
+         "X-Spam-Score: 0.9990\nX-Spam-Status: Yes, score=0.999 required=0.990 verdict=spam "
+         "tokens=20\n"
+         "X-Spam-Flag: " +
+         std::string(flag) + "\n" + std::string(rest);
+}
+
+struct HeaderCase {
+  std::string text;
+  bool flagged;
+  std::string key;
+  bool body_found;
+};
+
+TEST(JunkHeader, FlagAndKey) {
+  const HeaderCase cases[] = {
+      {delivered("YES", "Message-ID: <1@work.example>\nSubject: hi\n\nbody\n"), true,
+       "<1@work.example>", true},
+      {delivered("NO", "Message-ID: <1@work.example>\n\nbody\n"), false, "<1@work.example>", true},
+      {delivered("yes", "Message-Id:\n <2@x> (a comment)\n\nb\n"), true, "<2@x>", true},
+      // CRLF files (copied by another client) read the same.
+      {"Return-Path: <>\r\nDelivered-To: a@b\r\nReceived: x\r\nX-Spam-Flag: YES\r\nMessage-ID: "
+       "<3@x>\r\n\r\nb\r\n",
+       true, "<3@x>", true},
+      // A sender's forged flag below the original fields does not count...
+      {"Return-Path: <>\nDelivered-To: a@b\nReceived: x\nSubject: s\nX-Spam-Flag: YES\nMessage-ID: "
+       "<4@x>\n\nb\n",
+       false, "<4@x>", true},
+      // ...nor one after another Received (an unclassified message).
+      {"Return-Path: <>\nDelivered-To: a@b\nReceived: ours\nReceived: theirs\nX-Spam-Flag: "
+       "YES\n\nb\n",
+       false, "", true},
+      // A file not delivered by us (no Received under Return-Path): unflagged.
+      {"X-Spam-Flag: YES\nMessage-ID: <5@x>\n\nb\n", false, "<5@x>", true},
+      // No Message-ID: no key from the header (the caller hashes the body).
+      {delivered("NO", "Subject: none\n\nbody\n"), false, "", true},
+      // A Message-ID without brackets, and one with spaces (hashed).
+      {"Message-ID: plain@x\n\nb", false, "plain@x", true},
+      {"Message-ID: <a b@x>\n\nb", false, "mid:", true},
+      // No end of the header block: the key is still read from complete fields.
+      {"Message-ID: <6@x>\nSubject: cut", false, "<6@x>", false},
+  };
+  for (const auto& c : cases) {
+    auto h = inspect_stored_header(c.text);
+    EXPECT_EQ(h.flagged, c.flagged) << c.text;
+    if (c.key == "mid:") {
+      EXPECT_EQ(h.key.substr(0, 4), "mid:") << c.text;
+      EXPECT_EQ(h.key.size(), 4u + 32u);
+      EXPECT_TRUE(valid_message_key(h.key));
+    } else {
+      EXPECT_EQ(h.key, c.key) << c.text;
+    }
+    EXPECT_EQ(h.body_offset != 0, c.body_found) << c.text;
+    if (c.body_found) {
+      EXPECT_EQ(c.text.substr(h.body_offset, 1), "b") << c.text;
+    }
+  }
+}
+
+// Cut anywhere (a short read, a file still being written), the header never
+// yields a truncated key or a flag it does not have.
+TEST(JunkHeader, EveryPrefixIsSafe) {
+  std::string full =
+      delivered("YES", "Message-ID:\n <20261128.1234@work.example>\nSubject: s\n\nbody\n");
+  auto whole = inspect_stored_header(full);
+  ASSERT_EQ(whole.key, "<20261128.1234@work.example>");
+  for (size_t n = 0; n <= full.size(); ++n) {
+    auto h = inspect_stored_header(std::string_view(full).substr(0, n));
+    EXPECT_TRUE(h.key.empty() || h.key == whole.key) << n << ": " << h.key;
+    EXPECT_TRUE(!h.flagged || whole.flagged) << n;
+  }
+}
+
+TEST(JunkHeader, BodyKeyAndNames) {
+  EXPECT_EQ(body_key("hello\n").substr(0, 5), "body:");
+  EXPECT_EQ(body_key("hello\n").size(), 5u + 32u);
+  EXPECT_EQ(body_key("hello\n"), body_key("hello\n"));
+  EXPECT_NE(body_key("hello\n"), body_key("hello!\n"));
+  // Only the first kKeyBodyBytes count.
+  std::string big(kKeyBodyBytes, 'x');
+  EXPECT_EQ(body_key(big + "tail one"), body_key(big + "tail two"));
+  EXPECT_TRUE(valid_message_key(body_key("x")));
+  EXPECT_FALSE(valid_message_key(""));
+  EXPECT_FALSE(valid_message_key("a b"));
+  EXPECT_FALSE(valid_message_key(std::string(kMaxKeyBytes + 1, 'a')));
+
+  EXPECT_EQ(maildir_base_name("1764315761.1xXD4z-00DhV1Wa_0.vm,S=395"),
+            "1764315761.1xXD4z-00DhV1Wa_0.vm,S=395");
+  EXPECT_EQ(maildir_base_name("1764315761.M1P2.vm,S=395:2,S"), "1764315761.M1P2.vm,S=395");
+  EXPECT_EQ(maildir_base_name("1764315761.M1P2.vm,S=395:2,ST"), "1764315761.M1P2.vm,S=395");
+
+  for (Trained t : {kNo, kSp, kHa}) EXPECT_EQ(parse_trained(trained_name(t)), t);
+  EXPECT_FALSE(parse_trained("maybe"));
+}
+
+}  // namespace
+}  // namespace nougat::engine
