@@ -52,18 +52,22 @@ SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Co
     : store_(std::move(store)), cfg_(cfg), classifier_(*store_, bayes_params(cfg), tokenizer_options(cfg)) {}
 
 Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
+  // Fields of ours that came with the message are the sender's claims: they
+  // go whatever the outcome, so filters, Junk training and readers only ever
+  // see our verdict ("X-Spam-Flag: NO" is a classic spammer's header).
+  Verdict v;
+  v.remove_headers = {"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"};
   if (msg.data.size() > kMaxScanBytes) {
     ++counters_.skipped;
-    return Verdict::cont();
+    return v;
   }
   auto r = classify_message(classifier_, *store_, msg.data);
   if (!r) {
     ++counters_.error;
     log::line(msg.id, "spam check: {} ({})", r.error().text, r.error().detail);
-    return Verdict::cont();
+    return v;
   }
   const scanners::Classification& c = *r;
-  Verdict v;
   v.add_headers = scanners::spam_headers(c, classifier_.params());
   v.variables = spam_variables(c.score);
   counters_.count(c.verdict);

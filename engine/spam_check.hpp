@@ -5,6 +5,9 @@
 //   "junk"   → headers, and local copies go to the Junk folder (Maildir .Junk)
 //   "reject" → 550 5.7.1 (the client keeps the message)
 //   "off"    → no check at all (open_spam_store returns nullptr)
+// X-Spam-Score/Status/Flag fields that arrive with the message are removed
+// (Verdict::remove_headers) in every case, classified or not: only our own
+// verdict reaches readers, filters and Junk training.
 // Promises: never breaks or slows mail on its own account — an untrained
 // store answers "unsure" at 0.5 without tokenizing, a store error lets the
 // message through untagged (logged), messages above kMaxScanBytes are not

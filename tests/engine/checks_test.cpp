@@ -4,6 +4,7 @@
 
 #include "engine/memory_directory.hpp"
 #include "engine/spam_check.hpp"
+#include "scanners/memory_store.hpp"
 
 namespace nougat::engine {
 namespace {
@@ -151,6 +152,42 @@ TEST(DefaultChain, SubmissionNeedsAuthAndSizeIsChecked) {
   Verdict v = chain.on_mail(s, m);
   EXPECT_EQ(v.code, 552);
   EXPECT_EQ(v.enhanced, "5.3.4");
+}
+
+}  // namespace
+}  // namespace nougat::engine
+
+namespace nougat::engine {
+namespace {
+
+TEST(CheckChain, RemovalsDropEarlierAdditionsAndLaterOnesStay) {
+  CheckChain chain;
+  chain.add(std::make_unique<Fixed>(tag("X-Note: early")), true);
+  Verdict remove;
+  remove.remove_headers = {"x-note"};
+  remove.add_headers = {"X-Note: from the remover"};
+  chain.add(std::make_unique<Fixed>(remove), true);
+  chain.add(std::make_unique<Fixed>(tag("X-Note: late")), true);
+  std::vector<std::string> rcpts{"a@x.test"};
+  Verdict v = chain.on_eod({}, {}, MessageFacts{"id", "data", rcpts});
+  EXPECT_EQ(v.add_headers, (std::vector<std::string>{"X-Note: from the remover", "X-Note: late"}));
+  EXPECT_EQ(v.remove_headers, std::vector<std::string>{"x-note"});
+}
+
+TEST(SpamCheck, TheSendersVerdictFieldsGoEvenUnclassified) {
+  auto store = std::make_shared<scanners::MemoryStore>();  // untrained: unsure, nothing tokenized
+  Config::Spam cfg;
+  SpamCheck check(store, cfg);
+  std::vector<std::string> rcpts{"a@x.test"};
+  Verdict v = check.on_eod({}, {}, MessageFacts{"id", "X-Spam-Flag: NO\r\nSubject: buy\r\n\r\nnow\r\n", rcpts});
+  EXPECT_EQ(v.remove_headers, (std::vector<std::string>{"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"}));
+  ASSERT_EQ(v.add_headers.size(), 3u);
+  EXPECT_EQ(v.add_headers[2], "X-Spam-Flag: NO");
+  SpamCheck broken(std::make_shared<scanners::MemoryStore>(true), cfg);  // store errors
+  Verdict b = broken.on_eod({}, {}, MessageFacts{"id", "X-Spam-Flag: NO\r\n\r\nx\r\n", rcpts});
+  EXPECT_EQ(b.action, Action::kContinue);
+  EXPECT_TRUE(b.add_headers.empty());
+  EXPECT_EQ(b.remove_headers.size(), 3u);
 }
 
 }  // namespace
