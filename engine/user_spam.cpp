@@ -36,13 +36,13 @@ Envelope with_personal_verdict(Envelope env, const scanners::Classification& c,
   auto mine = scanners::spam_headers(c, bayes_params(cfg));
   headers.insert(headers.begin() + at, mine.begin(), mine.end());
 
-  for (auto& [name, value] : spam_variables(c.score)) {
+  for (auto& var : spam_variables(c.score)) {
     auto it = std::find_if(env.variables.begin(), env.variables.end(),
-                           [&](const auto& v) { return v.first == name; });
+                           [&](const auto& v) { return v.first == var.first; });
     if (it != env.variables.end())
-      it->second = std::move(value);
+      it->second = std::move(var.second);
     else
-      env.variables.emplace_back(std::move(name), std::move(value));
+      env.variables.push_back(std::move(var));
   }
 
   bool spam = c.verdict == scanners::SpamVerdict::kSpam;
