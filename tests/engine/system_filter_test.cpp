@@ -86,6 +86,17 @@ TEST_F(SystemFilterTest, HeadersChangeAtOnceAndForTheRestOfTheRun) {
   EXPECT_EQ(v.remove_headers, (std::vector<std::string>{"subject", "old-subject"}));
 }
 
+TEST_F(SystemFilterTest, MessageHeadersFollowTheEdits) {
+  auto f = filter(
+      "headers remove received\n"
+      "headers add \"X-New: 1\"\n"
+      "if $message_headers does not contain Received and $message_headers contains \"X-New: 1\" then\n"
+      "  headers add \"X-Ok: yes\"\n"
+      "endif\n");
+  Verdict v = run(*f, kMsg);
+  EXPECT_EQ(v.add_headers, (std::vector<std::string>{"X-New: 1", "X-Ok: yes"}));
+}
+
 TEST_F(SystemFilterTest, SeesTheScannersResultsAndRecipients) {
   Verdict earlier;
   earlier.add_headers = {"X-Spam-Flag: YES"};
