@@ -223,7 +223,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       any_pending |= s == RcptState::kPending;
     }
     if (all_done) {
-      spool_.remove(m.id);
+      if (auto st = spool_.remove(m.id); !st) log::line(m.id, "spool file not removed: {}", st.error().detail);
       log::line(m.id, "Completed");
       continue;
     }

@@ -143,6 +143,95 @@ TEST_F(SpoolTest, EnvelopeFieldsWithLineBreaksAreRefused) {
   EXPECT_FALSE(spool_->create(spool_->new_id(), e).ok());
 }
 
+TEST(QueueIds, OnlyTheSpoolsOwnShape) {
+  Spool spool("/nonexistent");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(valid_queue_id(spool.new_id()));
+  EXPECT_TRUE(valid_queue_id("1xXD4z-00DhV1Wa"));
+  for (const char* bad : {"", "1xXD4z-00DhV1W", "1xXD4z-00DhV1Wab", "1xXD4z_00DhV1Wa", "1xXD4z-00DhV1W.",
+                          "../../etc/pass", "1xXD4z-00DhV/Wa", "1xXD4z-00DhV1Wa.state", "-1xXD4z00DhV1Wa",
+                          "1xXD4z-00Dh 1Wa", "1xXD4z-00DhV1W\n"})
+    EXPECT_FALSE(valid_queue_id(bad)) << bad;
+}
+
+TEST_F(SpoolTest, HeldReasonIsKeptAsARecordOfItsOwn) {
+  auto id = spool_->new_id();
+  auto env = envelope({"a@x.test"});
+  env.quarantined = true;
+  env.held_reason = "frozen by the system filter: two\r\nlines";
+  auto rec = encode_envelope(id, env);
+  ASSERT_TRUE(rec);  // a reason with a line break does not refuse the message
+  EXPECT_NE(rec->find("\nquarantine 1\nheld frozen by the system filter: two  lines\n"), std::string::npos);
+  auto w = spool_->create(id, env);
+  ASSERT_TRUE((*w)->append("x\r\n").ok());
+  ASSERT_TRUE((*w)->finish().ok());
+  auto m = spool_->load(id, false);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->envelope.quarantined);
+  EXPECT_EQ(m->envelope.held_reason, "frozen by the system filter: two  lines");
+  env.held_reason = std::string(1000, 'r');
+  EXPECT_NE(encode_envelope(id, env)->find("\nheld " + std::string(300, 'r') + "\n"), std::string::npos);
+}
+
+TEST_F(SpoolTest, SpoolFilesFromBeforeHeldReasonsStillLoad) {
+  // Written by an earlier version: "quarantine 1", no "held" record.
+  const std::string id = "1xXD4z-00DhV1Wa";
+  std::string data = "Subject: old\r\n\r\nbody\r\n";
+  std::string records = "id " + id + "\ntime 1700000000\nsender bob@example.org\nclient 127.0.0.1\n"
+                        "helo h\nauth \nprotocol ESMTP\nsmtputf8 0\nrcpt a@x.test\nquarantine 1\n";
+  std::ofstream(dir_ / "spool" / "queue" / id, std::ios::binary)
+      << "nougat-spool 1\n" << data << records << "end " << data.size() << " " << records.size() << "\n";
+  auto m = spool_->load(id, true);
+  ASSERT_TRUE(m.ok()) << m.error().detail;
+  EXPECT_TRUE(m->envelope.quarantined);
+  EXPECT_EQ(m->envelope.held_reason, "");
+  EXPECT_EQ(*m->data, data);
+}
+
+TEST_F(SpoolTest, ReleaseMarkersGoWithTheMessage) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  EXPECT_FALSE(spool_->is_released(id));
+  ASSERT_TRUE(spool_->mark_released(id).ok());
+  EXPECT_TRUE(spool_->is_released(id));
+  EXPECT_EQ(spool_->released_ids(), std::vector<std::string>{id});
+  EXPECT_FALSE(spool_->mark_released("../queue/x").ok());
+  ASSERT_TRUE(spool_->record(id, 0, RcptState::kDone).ok());
+  ASSERT_TRUE(spool_->remove(id).ok());
+  EXPECT_FALSE(spool_->is_released(id));
+  EXPECT_FALSE(spool_->exists(id));
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / (id + ".state")));
+  EXPECT_TRUE(spool_->remove(id).ok());  // already gone is not an error
+}
+
+TEST_F(SpoolTest, RecoveryRemovesWhatAnInterruptedRemovalLeft) {
+  auto kept = spool_->new_id();
+  auto w = spool_->create(kept, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  ASSERT_TRUE(spool_->mark_released(kept).ok());
+  ASSERT_TRUE(spool_->record(kept, 0, RcptState::kDone).ok());
+  // A message removed up to its state file and marker (crash in remove()).
+  auto gone = spool_->new_id();
+  ASSERT_TRUE(spool_->record(gone, 0, RcptState::kDone).ok());
+  ASSERT_TRUE(spool_->mark_released(gone).ok());
+  std::ofstream(dir_ / "spool" / "queue" / "README") << "not ours";
+  EXPECT_EQ(spool_->recover(), std::vector<std::string>{kept});
+  EXPECT_EQ(spool_->released_ids(), std::vector<std::string>{kept});
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / (kept + ".state")));
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / (gone + ".state")));
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / "README"));  // not a queue id: left alone
+}
+
+TEST_F(SpoolTest, IdsIsReadOnly) {
+  auto complete = spool_->new_id(), partial = spool_->new_id();
+  auto w = spool_->create(complete, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  std::ofstream(dir_ / "spool" / "queue" / partial) << "nougat-spool 1\nstill arriving";
+  EXPECT_EQ(spool_->ids(), (std::vector<std::string>{complete, partial}));
+  EXPECT_FALSE(spool_->load(partial, false).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / partial));  // a reader never removes it
+}
+
 // ---- Intake: the two durability paths ----
 
 class IntakeTest : public SpoolTest {
