@@ -10,5 +10,6 @@ int cmd_user(int argc, char** argv, int first);
 int cmd_bayes(int argc, char** argv, int first);
 int cmd_filter(int argc, char** argv, int first);
 int cmd_scan(int argc, char** argv, int first);
+int cmd_queue(int argc, char** argv, int first);
 
 }  // namespace nougat::cli

@@ -1,4 +1,4 @@
-// nougat: one binary, several subcommands (serve, config, user, …).
+// nougat: one binary, several subcommands (serve, config, user, queue, …).
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -21,6 +21,10 @@ constexpr std::string_view kUsage =
     "  bayes classify [--user A] [--tsv] PATH...                 classify messages\n"
     "  bayes stats [--user A] | bayes eval --spam DIR... --ham DIR... [--folds K]\n"
     "  scan [--database PATH]... [--file-list F] [--stats] FILE...   scan files for viruses (like clamscan)\n"
+    "  queue list [--count]                                      list queued and held messages (like exim -bp)\n"
+    "  queue show ID [--headers|--body]                          print a queued message's envelope and data\n"
+    "  queue release ID                                          deliver a held (frozen, quarantined) message\n"
+    "  queue delete ID [--force]                                 remove a held message (--force: any message)\n"
     "  version                                                   print the version\n"
     "\n"
     "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
   if (cmd == "bayes") return nougat::cli::cmd_bayes(argc, argv, 2);
   if (cmd == "filter") return nougat::cli::cmd_filter(argc, argv, 2);
   if (cmd == "scan") return nougat::cli::cmd_scan(argc, argv, 2);
+  if (cmd == "queue") return nougat::cli::cmd_queue(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "nougat 0.1.0\n";
     return 0;

@@ -1,5 +1,6 @@
 #include "engine/delivery.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -73,11 +74,58 @@ size_t Delivery::recover() {
   for (const auto& id : spool_.recover()) {
     auto m = spool_.load(id, false);
     if (!m) continue;
+    Item item{std::move(*m), true};
+    if (item.msg.envelope.quarantined && spool_.is_released(id)) item = released_item(std::move(item.msg));
     std::lock_guard lk(mu_);
-    queue_.push_back(Item{std::move(*m), true});
+    if (item.released) released_.insert(id);
+    queue_.push_back(std::move(item));
     ++n;
   }
   cv_.notify_all();
+  return n;
+}
+
+Delivery::Item Delivery::released_item(SpooledMessage&& m) {
+  log::line(m.id, "released from quarantine by the administrator{}",
+            m.envelope.held_reason.empty() ? "" : " (held: " + m.envelope.held_reason + ")");
+  // recovered: an earlier attempt may have written some copies already.
+  Item item{std::move(m), true};
+  item.released = true;
+  return item;
+}
+
+size_t Delivery::check_releases() {
+  std::lock_guard scan(release_mu_);
+  auto marks = spool_.released_ids();
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard lk(mu_);
+    // An id is forgotten once its marker and its message are gone (delivered
+    // or deleted); while the message exists it is never submitted again,
+    // even if someone recreates the marker.
+    std::erase_if(released_, [&](const std::string& id) {
+      return !std::binary_search(marks.begin(), marks.end(), id) && !spool_.exists(id);
+    });
+    for (auto& id : marks)
+      if (!released_.count(id)) fresh.push_back(std::move(id));
+  }
+  size_t n = 0;
+  for (auto& id : fresh) {
+    auto m = spool_.load(id, false);
+    if (!m) {
+      if (!spool_.exists(id)) {
+        log::line(id, "removing a release marker without a message");
+        spool_.unmark_released(id);
+      }
+      continue;  // incomplete: looked at again next time
+    }
+    std::lock_guard lk(mu_);
+    released_.insert(id);  // a message that is not held is delivered anyway: nothing to do
+    if (!m->envelope.quarantined) continue;
+    queue_.push_back(released_item(std::move(*m)));
+    ++n;
+  }
+  if (n) cv_.notify_all();
   return n;
 }
 
@@ -100,13 +148,23 @@ void Delivery::run() {
       std::unique_lock lk(mu_);
       for (;;) {
         auto now = std::chrono::steady_clock::now();
+        if (!stop_ && release_scan_.count() > 0 && now >= next_release_scan_) {
+          // One look at the (usually empty) release folder, busy or idle.
+          next_release_scan_ = now + release_scan_;
+          lk.unlock();
+          check_releases();
+          lk.lock();
+          now = std::chrono::steady_clock::now();
+        }
         while (!retry_.empty() && retry_.begin()->first <= now) {
           queue_.push_back(std::move(retry_.begin()->second));
           retry_.erase(retry_.begin());
         }
         if (stop_ || !queue_.empty()) break;
-        if (retry_.empty()) cv_.wait(lk);
-        else cv_.wait_until(lk, retry_.begin()->first);
+        auto wake = release_scan_.count() > 0 ? next_release_scan_ : std::chrono::steady_clock::time_point::max();
+        if (!retry_.empty()) wake = std::min(wake, retry_.begin()->first);
+        if (wake == std::chrono::steady_clock::time_point::max()) cv_.wait(lk);
+        else cv_.wait_until(lk, wake);
       }
       if (stop_) return;
       while (!queue_.empty() && batch.size() < kBatch) {
@@ -131,8 +189,8 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   const bool durable = cfg_->transports.maildir_fsync;
   for (auto& item : batch) {
     auto& m = item.msg;
-    if (m.envelope.quarantined) {
-      log::line(m.id, "held in quarantine");
+    if (m.envelope.quarantined && !item.released) {
+      log::line(m.id, "held in quarantine{}", m.envelope.held_reason.empty() ? "" : ": " + m.envelope.held_reason);
       continue;
     }
     if (!m.data) {
@@ -223,7 +281,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       any_pending |= s == RcptState::kPending;
     }
     if (all_done) {
-      spool_.remove(m.id);
+      if (auto st = spool_.remove(m.id); !st) log::line(m.id, "spool file not removed: {}", st.error().detail);
       log::line(m.id, "Completed");
       continue;
     }

@@ -18,6 +18,14 @@
 // crash and the redelivery may get a copy of another size or folder, which
 // the name check cannot recognise (as with a ~/.forward edited meanwhile).
 //
+// Held (quarantined) messages are skipped until the administrator releases
+// them (`nougat queue release`, a marker in the spool): at start (recover)
+// and, while running, by looking for new markers every kReleaseScan. A
+// released message is delivered like any other; the marker goes with the
+// spool file. Each id is submitted once while its message is in the spool,
+// so a marker seen again while the message is in flight (or waiting for a
+// retry) does not deliver it twice.
+//
 // Remote recipients stay queued until the SMTP client transport exists
 // (logged as deferred); unknown local users are failed and kept in the spool
 // for the bounce machinery.
@@ -30,6 +38,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +69,13 @@ class Delivery {
   void submit(SpooledMessage&& m);
   // Queues every complete message found in the spool (at start-up).
   size_t recover();
+  // Submits the held messages whose release marker appeared since the last
+  // look; returns how many. The workers call it every kReleaseScan.
+  size_t check_releases();
+  static constexpr std::chrono::milliseconds kReleaseScan{2000};
+  // How often the workers look (before start()); zero: never (tests call
+  // check_releases themselves).
+  void set_release_scan(std::chrono::milliseconds every) { release_scan_ = every; }
   // Waits until nothing is queued or in progress (tests, benchmarks,
   // shutdown); messages waiting for a retry do not count.
   void drain();
@@ -69,6 +86,7 @@ class Delivery {
     bool recovered = false;  // may have been delivered before: check first
     bool retry = false;      // a local recipient failed temporarily
     int attempts = 0;
+    bool released = false;   // held, but the administrator released it
   };
   struct Pending;  // one maildir file written, not yet renamed
   void run();
@@ -77,6 +95,7 @@ class Delivery {
   bool deliver_local(Item& item, size_t rcpt, const User& user, std::vector<Pending>& pending);
   std::optional<SpooledMessage> personal_copy(const SpooledMessage& m, const User& user) const;
   bool sync();
+  Item released_item(SpooledMessage&& m);
 
   ConfigPtr cfg_;
   Spool& spool_;
@@ -90,6 +109,12 @@ class Delivery {
   std::multimap<std::chrono::steady_clock::time_point, Item> retry_;
   size_t busy_ = 0;
   bool stop_ = false;
+  // Released ids submitted, kept while their message or marker exists (mu_);
+  // check_releases runs in one thread at a time (release_mu_).
+  std::set<std::string> released_;
+  std::chrono::milliseconds release_scan_ = kReleaseScan;
+  std::chrono::steady_clock::time_point next_release_scan_{};
+  std::mutex release_mu_;
   std::vector<std::thread> threads_;
 };
 

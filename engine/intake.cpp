@@ -49,7 +49,7 @@ Commit::Step Commit::advance(bool sync_ok) {
     case Phase::kSpoolWritten:
       phase_ = Phase::kDone;
       if (!sync_ok) {
-        intake_->spool_.remove(msg_.id);
+        (void)intake_->spool_.remove(msg_.id);  // never acknowledged: recovery drops what is left
         failure_ = "451 4.3.0 Local error in processing";
         return Step::kFailed;
       }

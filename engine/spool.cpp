@@ -46,6 +46,27 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
 
 bool clean_field(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
 
+// The held reason is a note for the administrator, not a protocol field:
+// line breaks become spaces and it is cut to a readable length.
+std::string one_line(std::string_view s, size_t max) {
+  std::string out(s.substr(0, max));
+  for (auto& c : out)
+    if (c == '\r' || c == '\n') c = ' ';
+  return out;
+}
+
+Status fsync_path(const fs::path& p, int flags) {
+  int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open " + p.string(), std::strerror(errno));
+  int r = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (r != 0) return make_error("cannot sync " + p.string(), std::strerror(e));
+  return Ok{};
+}
+
+bool is_base62(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
 bool valid_variable_name(std::string_view s) {
   return !s.empty() &&
          s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
@@ -53,12 +74,21 @@ bool valid_variable_name(std::string_view s) {
 
 }  // namespace
 
-Spool::Spool(fs::path dir) : dir_(std::move(dir)), queue_(dir_ / "queue") {}
+bool valid_queue_id(std::string_view id) {
+  if (id.size() != 15 || id[6] != '-') return false;
+  for (size_t i = 0; i < id.size(); ++i)
+    if (i != 6 && !is_base62(id[i])) return false;
+  return true;
+}
+
+Spool::Spool(fs::path dir) : dir_(std::move(dir)), queue_(dir_ / "queue"), release_(dir_ / "release") {}
 
 Status Spool::open() {
   std::error_code ec;
-  fs::create_directories(queue_, ec);
-  if (ec) return make_error("cannot create spool", queue_.string() + ": " + ec.message());
+  for (const auto& d : {queue_, release_}) {
+    fs::create_directories(d, ec);
+    if (ec) return make_error("cannot create spool", d.string() + ": " + ec.message());
+  }
   return Ok{};
 }
 
@@ -104,7 +134,12 @@ std::optional<std::string> encode_envelope(const std::string& id, const Envelope
   }
   for (const auto& name : env.removed_headers) ok = ok && rec("unheader", name);
   if (!env.folder.empty()) ok = ok && rec("folder", env.folder);
-  if (env.quarantined) ok = ok && rec("quarantine", "1");
+  if (env.quarantined) {
+    ok = ok && rec("quarantine", "1");
+    // A record of its own: readers that predate it skip it (and older spool
+    // files without it are simply held for no recorded reason).
+    if (!env.held_reason.empty()) ok = ok && rec("held", one_line(env.held_reason, 300));
+  }
   for (const auto& [name, value] : env.variables)
     ok = ok && valid_variable_name(name) && rec("var", name + " " + value);
   if (!ok) return std::nullopt;
@@ -193,20 +228,45 @@ void Spool::Writer::abort() {
 std::vector<std::string> Spool::recover() {
   std::vector<std::string> ids;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(queue_, ec)) {
-    auto name = e.path().filename().string();
-    if (name.find('.') != std::string::npos) continue;  // .state files
+  for (const auto& name : this->ids()) {
     auto m = load(name, false);
     if (m) {
       ids.push_back(name);
     } else {
       log::line(name, "removing incomplete spool file ({})", m.error().detail);
-      fs::remove(e.path(), ec);
+      fs::remove(queue_ / name, ec);
       fs::remove(queue_ / (name + ".state"), ec);
     }
   }
-  std::sort(ids.begin(), ids.end());
+  // What a removal interrupted by a crash left behind (Spool::remove order).
+  for (const auto& e : fs::directory_iterator(queue_, ec)) {
+    auto name = e.path().filename().string();
+    if (name.ends_with(".state") && valid_queue_id(name.substr(0, name.size() - 6)) &&
+        !exists(name.substr(0, name.size() - 6)))
+      fs::remove(e.path(), ec);
+  }
+  for (const auto& id : released_ids()) {
+    if (exists(id)) continue;
+    log::line(id, "removing a release marker without a message");
+    unmark_released(id);
+  }
   return ids;
+}
+
+std::vector<std::string> Spool::ids() const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(queue_, ec)) {
+    auto name = e.path().filename().string();
+    if (valid_queue_id(name)) ids.push_back(std::move(name));  // not .state files, not strangers
+  }
+  std::sort(ids.begin(), ids.end());  // base62 time first: arrival order
+  return ids;
+}
+
+bool Spool::exists(const std::string& id) const {
+  struct stat st {};
+  return valid_queue_id(id) && ::stat((queue_ / id).c_str(), &st) == 0;
 }
 
 Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
@@ -261,6 +321,10 @@ Result<SpooledMessage> Spool::load(const std::string& id, bool with_data) {
     else if (k == "unheader") env.removed_headers.push_back(v);
     else if (k == "folder") env.folder = v;
     else if (k == "quarantine") env.quarantined = v == "1";
+    else if (k == "held") {
+      env.quarantined = true;
+      env.held_reason = v;
+    }
     else if (k == "var") {
       auto sp2 = v.find(' ');
       if (sp2 != std::string::npos) env.variables.emplace_back(v.substr(0, sp2), v.substr(sp2 + 1));
@@ -310,9 +374,50 @@ Status Spool::record(const std::string& id, size_t rcpt, RcptState st, std::stri
   return r;
 }
 
-void Spool::remove(const std::string& id) {
-  ::unlink((queue_ / (id + ".state")).c_str());
-  ::unlink((queue_ / id).c_str());
+Status Spool::remove(const std::string& id) {
+  std::string problems;
+  for (const auto& p : {queue_ / id, queue_ / (id + ".state"), release_ / id})
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+      problems += (problems.empty() ? "" : "; ") + p.string() + ": " + std::strerror(errno);
+  if (!problems.empty()) return make_error("cannot remove " + id, problems);
+  return Ok{};
+}
+
+Status Spool::mark_released(const std::string& id) {
+  if (!valid_queue_id(id)) return make_error("not a queue id: " + id);
+  std::error_code ec;
+  bool made = fs::create_directories(release_, ec);  // a spool from before markers existed
+  if (ec) return make_error("cannot create " + release_.string(), ec.message());
+  auto path = release_ / id;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("cannot create " + path.string(), std::strerror(errno));
+  auto st = write_all(fd, fmt::format("released {} uid {}\n", std::time(nullptr), ::getuid()), path);
+  if (st && ::fsync(fd) != 0) st = make_error("cannot sync " + path.string(), std::strerror(errno));
+  ::close(fd);
+  if (st) st = fsync_path(release_, O_RDONLY | O_DIRECTORY);
+  if (st && made) st = fsync_path(dir_, O_RDONLY | O_DIRECTORY);
+  if (!st) ::unlink(path.c_str());
+  return st;
+}
+
+bool Spool::is_released(const std::string& id) const {
+  struct stat st {};
+  return valid_queue_id(id) && ::stat((release_ / id).c_str(), &st) == 0;
+}
+
+std::vector<std::string> Spool::released_ids() const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(release_, ec)) {
+    auto name = e.path().filename().string();
+    if (valid_queue_id(name)) ids.push_back(std::move(name));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void Spool::unmark_released(const std::string& id) {
+  if (valid_queue_id(id)) ::unlink((release_ / id).c_str());
 }
 
 }  // namespace nougat::engine

@@ -6,7 +6,7 @@
 //   typed envelope records, one per line ("sender …", "rcpt …", "header …"
 //   with "header+ …" for each continuation line of a folded field,
 //   "unheader NAME" for a field left out, "var NAME VALUE" for the checks'
-//   filter variables)
+//   filter variables, "quarantine 1" and "held REASON" for a held message)
 //   end <data size> <records size>\n
 //
 // The envelope comes after the data so that what is only known at the end
@@ -17,6 +17,14 @@
 // `<id>.state` ("done N", "failed N text"); a message with every recipient
 // done is removed. Durability is not this class's job: callers make writes
 // durable through a SyncGroup before acknowledging.
+//
+// A held (quarantined) message stays until an administrator acts
+// (`nougat queue release|delete`). A release is a marker file,
+// `<spool>/release/<id>`, written by the CLI (fsync'd with its directory) and
+// removed with the message; Delivery looks for markers at start and every
+// few seconds. Recovery removes markers and `.state` files whose message is
+// gone. Queue ids have one shape (valid_queue_id); every path built from an
+// id outside this class is checked with it first.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +50,7 @@ struct Envelope {
   std::vector<std::string> removed_headers;  // names of the message's own fields left out at delivery
   std::string folder;                      // Maildir++ folder for local copies ("Junk"); "" = INBOX
   bool quarantined = false;                // held: never delivered until released
+  std::string held_reason;                 // why, for `nougat queue list` ("" in old spool files)
   // Filter variables set by the checks ($spam_score, $malware_name …), for
   // ~/.forward filters at delivery. Names are [a-z0-9_]+; no CR/LF anywhere.
   std::vector<std::pair<std::string, std::string>> variables;
@@ -97,18 +106,38 @@ class Spool {
   };
   Result<std::unique_ptr<Writer>> create(const std::string& id, const Envelope& env);
 
-  // Recovery: ids of complete messages; incomplete ones are removed.
+  // Recovery: ids of complete messages; incomplete ones are removed, and
+  // so are state files and release markers without a message.
   std::vector<std::string> recover();
+  // Read-only: the ids of the message files in the queue (complete or not),
+  // in arrival order. For `nougat queue`, which must not disturb a running
+  // server; load() tells complete from incomplete.
+  std::vector<std::string> ids() const;
   Result<SpooledMessage> load(const std::string& id, bool with_data);
   Result<std::shared_ptr<const std::string>> read_data(const SpooledMessage& m);
+  bool exists(const std::string& id) const;  // the message file is there
 
   Status record(const std::string& id, size_t rcpt, RcptState st, std::string_view why = {});
-  void remove(const std::string& id);
+  // Removes the message, its state and its release marker (in that order:
+  // a crash in between leaves only what recovery cleans up). Errors other
+  // than "already gone" are reported.
+  Status remove(const std::string& id);
+
+  // Release markers: the administrator's "deliver this held message".
+  Status mark_released(const std::string& id);  // creates it durably (file + directory fsync)
+  bool is_released(const std::string& id) const;
+  std::vector<std::string> released_ids() const;  // sorted
+  void unmark_released(const std::string& id);
 
  private:
   std::filesystem::path dir_;
   std::filesystem::path queue_;
+  std::filesystem::path release_;
 };
+
+// The shape new_id() produces: 6 base62 digits, '-', 8 base62 digits. Any
+// other name (a path, "..", a state file) is not a queue id.
+bool valid_queue_id(std::string_view id);
 
 // The envelope as spool records; nullopt if a field holds CR or LF.
 std::optional<std::string> encode_envelope(const std::string& id, const Envelope& env);

@@ -16,7 +16,8 @@
 //                          (`seen finish`) discards the message (250, logged)
 //   fail [text]            550 5.7.1 with the text ("<<log>>client" splits
 //                          them as in Exim); nothing is delivered
-//   freeze [text]          accepted and held in the queue (quarantine)
+//   freeze [text]          accepted and held in the queue (quarantine) until
+//                          `nougat queue release`; the text is kept as the reason
 //   defer [text]           451 4.7.1: the client tries again later
 //   $n0..$n9               kept with the message as $sn0..$sn9 for users'
 //                          ~/.forward filters

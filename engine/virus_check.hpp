@@ -2,7 +2,7 @@
 // (MessageFacts::data) with the configured Antivirus and turns the result
 // into a verdict:
 //   virus  → action "reject":     550 5.7.1 virus found: NAME
-//            action "quarantine": accepted, held in the spool (never delivered)
+//            action "quarantine": accepted, held in the spool until `nougat queue release`
 //            action "tag":        accepted with an "X-Virus: NAME" header
 //            (tag and quarantine also set the filter variable $malware_name)
 //   error  → on_error "tempfail": 451 4.7.1 (the client retries later)

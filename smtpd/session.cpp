@@ -610,7 +610,10 @@ asio::awaitable<bool> Session::eod_checks() {
       env.removed_headers = std::move(v.remove_headers);
       if (v.recipients) env.recipients = std::move(*v.recipients);
       env.quarantined = v.action == Action::kQuarantine;
-      if (env.quarantined) engine::log::line(id, "quarantined: {}", v.text);
+      if (env.quarantined) {
+        env.held_reason = v.text;  // kept with the message for `nougat queue list`
+        engine::log::line(id, "quarantined: {}", v.text);
+      }
       co_return true;
     }
     case Action::kDiscard:

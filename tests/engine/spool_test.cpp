@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "engine/delivery.hpp"
 #include "engine/intake.hpp"
@@ -143,6 +144,95 @@ TEST_F(SpoolTest, EnvelopeFieldsWithLineBreaksAreRefused) {
   EXPECT_FALSE(spool_->create(spool_->new_id(), e).ok());
 }
 
+TEST(QueueIds, OnlyTheSpoolsOwnShape) {
+  Spool spool("/nonexistent");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(valid_queue_id(spool.new_id()));
+  EXPECT_TRUE(valid_queue_id("1xXD4z-00DhV1Wa"));
+  for (const char* bad : {"", "1xXD4z-00DhV1W", "1xXD4z-00DhV1Wab", "1xXD4z_00DhV1Wa", "1xXD4z-00DhV1W.",
+                          "../../etc/pass", "1xXD4z-00DhV/Wa", "1xXD4z-00DhV1Wa.state", "-1xXD4z00DhV1Wa",
+                          "1xXD4z-00Dh 1Wa", "1xXD4z-00DhV1W\n"})
+    EXPECT_FALSE(valid_queue_id(bad)) << bad;
+}
+
+TEST_F(SpoolTest, HeldReasonIsKeptAsARecordOfItsOwn) {
+  auto id = spool_->new_id();
+  auto env = envelope({"a@x.test"});
+  env.quarantined = true;
+  env.held_reason = "frozen by the system filter: two\r\nlines";
+  auto rec = encode_envelope(id, env);
+  ASSERT_TRUE(rec);  // a reason with a line break does not refuse the message
+  EXPECT_NE(rec->find("\nquarantine 1\nheld frozen by the system filter: two  lines\n"), std::string::npos);
+  auto w = spool_->create(id, env);
+  ASSERT_TRUE((*w)->append("x\r\n").ok());
+  ASSERT_TRUE((*w)->finish().ok());
+  auto m = spool_->load(id, false);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->envelope.quarantined);
+  EXPECT_EQ(m->envelope.held_reason, "frozen by the system filter: two  lines");
+  env.held_reason = std::string(1000, 'r');
+  EXPECT_NE(encode_envelope(id, env)->find("\nheld " + std::string(300, 'r') + "\n"), std::string::npos);
+}
+
+TEST_F(SpoolTest, SpoolFilesFromBeforeHeldReasonsStillLoad) {
+  // Written by an earlier version: "quarantine 1", no "held" record.
+  const std::string id = "1xXD4z-00DhV1Wa";
+  std::string data = "Subject: old\r\n\r\nbody\r\n";
+  std::string records = "id " + id + "\ntime 1700000000\nsender bob@example.org\nclient 127.0.0.1\n"
+                        "helo h\nauth \nprotocol ESMTP\nsmtputf8 0\nrcpt a@x.test\nquarantine 1\n";
+  std::ofstream(dir_ / "spool" / "queue" / id, std::ios::binary)
+      << "nougat-spool 1\n" << data << records << "end " << data.size() << " " << records.size() << "\n";
+  auto m = spool_->load(id, true);
+  ASSERT_TRUE(m.ok()) << m.error().detail;
+  EXPECT_TRUE(m->envelope.quarantined);
+  EXPECT_EQ(m->envelope.held_reason, "");
+  EXPECT_EQ(*m->data, data);
+}
+
+TEST_F(SpoolTest, ReleaseMarkersGoWithTheMessage) {
+  auto id = spool_->new_id();
+  auto w = spool_->create(id, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  EXPECT_FALSE(spool_->is_released(id));
+  ASSERT_TRUE(spool_->mark_released(id).ok());
+  EXPECT_TRUE(spool_->is_released(id));
+  EXPECT_EQ(spool_->released_ids(), std::vector<std::string>{id});
+  EXPECT_FALSE(spool_->mark_released("../queue/x").ok());
+  ASSERT_TRUE(spool_->record(id, 0, RcptState::kDone).ok());
+  ASSERT_TRUE(spool_->remove(id).ok());
+  EXPECT_FALSE(spool_->is_released(id));
+  EXPECT_FALSE(spool_->exists(id));
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / (id + ".state")));
+  EXPECT_TRUE(spool_->remove(id).ok());  // already gone is not an error
+}
+
+TEST_F(SpoolTest, RecoveryRemovesWhatAnInterruptedRemovalLeft) {
+  auto kept = spool_->new_id();
+  auto w = spool_->create(kept, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  ASSERT_TRUE(spool_->mark_released(kept).ok());
+  ASSERT_TRUE(spool_->record(kept, 0, RcptState::kDone).ok());
+  // A message removed up to its state file and marker (crash in remove()).
+  auto gone = spool_->new_id();
+  ASSERT_TRUE(spool_->record(gone, 0, RcptState::kDone).ok());
+  ASSERT_TRUE(spool_->mark_released(gone).ok());
+  std::ofstream(dir_ / "spool" / "queue" / "README") << "not ours";
+  EXPECT_EQ(spool_->recover(), std::vector<std::string>{kept});
+  EXPECT_EQ(spool_->released_ids(), std::vector<std::string>{kept});
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / (kept + ".state")));
+  EXPECT_FALSE(fs::exists(dir_ / "spool" / "queue" / (gone + ".state")));
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / "README"));  // not a queue id: left alone
+}
+
+TEST_F(SpoolTest, IdsIsReadOnly) {
+  auto complete = spool_->new_id(), partial = spool_->new_id();
+  auto w = spool_->create(complete, envelope({"a@x.test"}));
+  ASSERT_TRUE((*w)->finish().ok());
+  std::ofstream(dir_ / "spool" / "queue" / partial) << "nougat-spool 1\nstill arriving";
+  EXPECT_EQ(spool_->ids(), (std::vector<std::string>{complete, partial}));
+  EXPECT_FALSE(spool_->load(partial, false).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "spool" / "queue" / partial));  // a reader never removes it
+}
+
 // ---- Intake: the two durability paths ----
 
 class IntakeTest : public SpoolTest {
@@ -185,6 +275,19 @@ class IntakeTest : public SpoolTest {
       ok = sync_->sync_now();
       ++n;
     }
+  }
+  // Accepts a held message (as a quarantine verdict or `freeze` does); its id.
+  std::string hold(std::vector<std::string> rcpts, const std::string& body) {
+    auto w = spool_->create(spool_->new_id(), envelope(std::move(rcpts)));
+    EXPECT_TRUE((*w)->append(body).ok());
+    (*w)->envelope().quarantined = true;
+    (*w)->envelope().held_reason = "frozen by the system filter";
+    auto c = intake_->begin(std::move(*w));
+    bool ok = true;
+    Commit::Step step;
+    while ((step = c->advance(ok)) == Commit::Step::kNeedSync) ok = sync_->sync_now();
+    EXPECT_EQ(step, Commit::Step::kAccepted);
+    return c->id();
   }
   size_t count(const std::string& user, const char* sub) {
     auto d = dir_ / "home" / "x.test" / user / "Maildir" / sub;
@@ -284,6 +387,78 @@ TEST_F(IntakeTest, FoldedAddedAndRemovedHeadersSurviveTheSpool) {
   EXPECT_EQ(text, "Return-Path: <bob@example.org>\nDelivered-To: alice@x.test\nReceived: by x\n"
                   "X-Note: first\n\tsecond\nSubject: new\nX-Keep: 1\n\nSubject: body\n");
   discard(*copy);
+}
+
+// ---- Held messages released by the administrator (nougat queue release) ----
+
+TEST_F(IntakeTest, ReleasedHeldMessageIsDeliveredAtTheNextStart) {
+  auto id = hold({"alice@x.test"}, "Subject: held\r\n\r\nb\r\n");
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 0u);
+  delivery_->stop();
+  ASSERT_TRUE(spool_->mark_released(id).ok());  // `queue release` with the server stopped
+  delivery_ = std::make_unique<Delivery>(cfg_, *spool_, *dirs_, *sync_);
+  EXPECT_EQ(delivery_->recover(), 1u);
+  delivery_->start(1);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+  EXPECT_FALSE(spool_->exists(id));
+  EXPECT_FALSE(spool_->is_released(id));  // the marker went with the message
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+}
+
+TEST_F(IntakeTest, ReleasedWhileRunningIsSubmittedOnce) {
+  delivery_->set_release_scan(std::chrono::milliseconds(0));  // only our own looks
+  delivery_->start(1);
+  // A remote recipient keeps the message queued after alice's copy, with
+  // its marker: a later look must not deliver alice's copy again.
+  auto id = hold({"alice@x.test", "far@remote.test"}, "Subject: held\r\n\r\nb\r\n");
+  delivery_->drain();
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+  ASSERT_TRUE(spool_->mark_released(id).ok());
+  EXPECT_EQ(delivery_->check_releases(), 1u);
+  EXPECT_EQ(delivery_->check_releases(), 0u);  // in flight or done: not again
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+  EXPECT_TRUE(spool_->exists(id));
+  auto m = spool_->load(id, false);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->state[0], RcptState::kDone);
+  EXPECT_EQ(m->state[1], RcptState::kPending);
+  // Even a marker removed and made again while the message exists.
+  spool_->unmark_released(id);
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+  ASSERT_TRUE(spool_->mark_released(id).ok());
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+  delivery_->drain();
+  EXPECT_EQ(count("alice", "new"), 1u);
+}
+
+TEST_F(IntakeTest, RunningDeliveryLooksForReleasesByItself) {
+  delivery_->set_release_scan(std::chrono::milliseconds(20));
+  delivery_->start(1);
+  auto id = hold({"alice@x.test"}, "Subject: held\r\n\r\nb\r\n");
+  delivery_->drain();
+  ASSERT_TRUE(spool_->mark_released(id).ok());
+  for (int i = 0; i < 500 && spool_->exists(id); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  delivery_->drain();
+  EXPECT_FALSE(spool_->exists(id));
+  EXPECT_EQ(count("alice", "new"), 1u);
+  EXPECT_FALSE(spool_->is_released(id));
+}
+
+TEST_F(IntakeTest, MarkersForMessagesThatAreNotHeldOrGoneDoNothing) {
+  EXPECT_EQ(run({"alice@x.test", "far@remote.test"}, "x\r\n"), Commit::Step::kAccepted);
+  auto ids = spool_->recover();
+  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_TRUE(spool_->mark_released(ids[0]).ok());  // not held: Delivery has it anyway
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+  const std::string gone = "1xXD4z-00DhV1Wa";
+  ASSERT_TRUE(spool_->mark_released(gone).ok());
+  EXPECT_EQ(delivery_->check_releases(), 0u);
+  EXPECT_FALSE(spool_->is_released(gone));  // a marker without a message is removed
+  EXPECT_TRUE(spool_->is_released(ids[0]));
 }
 
 TEST(MaildirFolders, NamesAndValidation) {
