@@ -30,6 +30,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "engine/junk_training.hpp"
 #include "scanners/bayes.hpp"
 #include "scanners/lmdb_store.hpp"
 #include "scanners/memory_store.hpp"
@@ -250,21 +251,35 @@ int train(const Args& a, const Context& ctx) {
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
   size_t done = 0, unreadable = 0;
+  LearnOutcome total;
   for (const auto& it : *items) {
     std::string_view raw;
     if (!reader.load(it, raw)) {
       std::cerr << "nougat bayes: cannot read " << it.label << "\n";
       ++unreadable;
     } else {
-      batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn")});
+      batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
     }
     progress.tick(++done);
     if (batch.size() >= kBatch || done == items->size()) {
-      if (auto st = (*store)->learn(batch); !st) return fail(st.error());
+      LearnOutcome o;
+      if (auto st = (*store)->learn(batch, &o); !st) return fail(st.error());
+      total.learnt += o.learnt;
+      total.moved += o.moved;
+      total.unlearnt += o.unlearnt;
+      total.skipped += o.skipped;
       batch.clear();
     }
   }
   if (items->empty()) progress.tick(0);
+  // One summary line (stdout): what changed, and what was already so.
+  if (a.has("unlearn"))
+    std::cout << fmt::format("unlearnt {} {}; {} not learnt as {}, left alone\n", total.unlearnt,
+                             spam ? "spam" : "ham", total.skipped, spam ? "spam" : "ham");
+  else
+    std::cout << fmt::format("learnt {} as {} ({} moved from {}); {} already learnt as {}, skipped\n", total.learnt,
+                             spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
+                             spam ? "spam" : "ham");
   return unreadable ? 1 : 0;
 }
 

@@ -180,4 +180,14 @@ bool valid_message_key(std::string_view key) { return printable_key(key); }
 
 std::string_view maildir_base_name(std::string_view name) { return name.substr(0, name.find(':')); }
 
+std::string message_key(std::string_view raw) {
+  if (raw.starts_with("From ")) {
+    size_t eol = raw.find('\n');
+    raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 1);
+  }
+  StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), kJunkHeadBytes)));
+  if (!h.key.empty() || !h.body_offset) return h.key;
+  return body_key(raw.substr(h.body_offset, kKeyBodyBytes));
+}
+
 }  // namespace nougat::engine

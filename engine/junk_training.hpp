@@ -88,6 +88,12 @@ StoredHeader inspect_stored_header(std::string_view head);
 // SHA-256 of `body` (the caller passes at most kKeyBodyBytes of it).
 std::string body_key(std::string_view body);
 
+// A whole message's key as above (a leading mbox "From " line skipped):
+// the Message-ID, else the body hash, else "" (no header block end within
+// kJunkHeadBytes). `nougat bayes train` gives it to the token store, which
+// remembers what each message was learnt as.
+std::string message_key(std::string_view raw);
+
 // True when a journal can hold `key`: 1..kMaxKeyBytes+16 printable ASCII,
 // no spaces.
 bool valid_message_key(std::string_view key);

@@ -19,7 +19,21 @@ constexpr uint64_t kFormat = 1;
 
 struct Meta {
   uint64_t format = kFormat, spam = 0, ham = 0;
+  uint64_t seen = 0;  // remembered messages (records that are not tokens); absent in older stores
 };
+constexpr size_t kMetaV1Size = 3 * sizeof(uint64_t);
+
+// The record key remembering a message: a hash of its key in a namespace of
+// its own (tokens hash prefix + word; this hashes "seen" + key), never 0.
+uint64_t seen_record(std::string_view key) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : std::string_view("seen\x1f")) h = (h ^ c) * 1099511628211ull;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h ? h : 1;
+}
 
 Error lmdb_error(std::string_view what, int rc) {
   return make_error(fmt::format("token store: {} failed", what), mdb_strerror(rc));
@@ -36,7 +50,8 @@ Meta read_meta(MDB_txn* txn, MDB_dbi dbi) {
   Meta m;
   uint64_t k = kMetaKey;
   MDB_val key{sizeof k, &k}, val;
-  if (mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size >= sizeof(Meta)) std::memcpy(&m, val.mv_data, sizeof m);
+  if (mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size >= kMetaV1Size)
+    std::memcpy(&m, val.mv_data, std::min(val.mv_size, sizeof m));
   return m;
 }
 
@@ -113,7 +128,7 @@ Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::spa
   Meta m = read_meta(r.txn, dbi_);
   MDB_stat st{};
   mdb_stat(r.txn, dbi_, &st);
-  return StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0};
+  return StoreTotals{m.spam, m.ham, st.ms_entries > m.seen + 1 ? st.ms_entries - 1 - m.seen : 0};
 }
 
 Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
@@ -150,35 +165,50 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) return lmdb_error("mdb_cursor_get", rc);
-  snap->finish(StoreTotals{m.spam, m.ham, st.ms_entries ? st.ms_entries - 1 : 0});
+  snap->finish(StoreTotals{m.spam, m.ham, st.ms_entries > m.seen + 1 ? st.ms_entries - 1 - m.seen : 0});
   return std::unique_ptr<TokenStore>(std::move(snap));
 }
 
-Status LmdbStore::learn(std::span<const LearnItem> batch) {
-  // Sum the batch first: one get/put per distinct token, in key order.
-  struct Delta {
-    int64_t spam = 0, ham = 0;
-  };
-  std::unordered_map<uint64_t, Delta> deltas;
-  int64_t dspam = 0, dham = 0;
-  for (const auto& item : batch) {
-    int64_t d = item.unlearn ? -1 : 1;
-    (item.spam ? dspam : dham) += d;
-    for (uint64_t t : item.tokens) {
-      if (t == kMetaKey) continue;
-      auto& e = deltas[t];
-      (item.spam ? e.spam : e.ham) += d;
-    }
-  }
-  std::vector<std::pair<uint64_t, Delta>> sorted(deltas.begin(), deltas.end());
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-
+Status LmdbStore::learn(std::span<const LearnItem> batch, LearnOutcome* outcome) {
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc) return lmdb_error("mdb_txn_begin", rc);
   auto fail = [&](std::string_view what, int rc) {
     mdb_txn_abort(txn);
     return lmdb_error(what, rc);
   };
+  // What the store remembers of the batch's keyed messages decides what
+  // the batch really does (token_store.hpp).
+  std::vector<std::pair<std::string, Seen>> before;
+  int seen_rc = 0;
+  auto resolved = resolve_batch(batch, [&](const std::string& k) {
+    uint64_t rk = seen_record(k);
+    MDB_val key{sizeof rk, &rk}, val;
+    Seen s = Seen::kNone;
+    int rc = mdb_get(txn, dbi_, &key, &val);
+    if (rc == 0 && val.mv_size == 1) s = static_cast<Seen>(*static_cast<const char*>(val.mv_data));
+    else if (rc != 0 && rc != MDB_NOTFOUND) seen_rc = rc;
+    before.emplace_back(k, s);
+    return s;
+  });
+  if (seen_rc) return fail("mdb_get", seen_rc);
+  // Sum the batch first: one get/put per distinct token, in key order.
+  struct Delta {
+    int64_t spam = 0, ham = 0;
+  };
+  std::unordered_map<uint64_t, Delta> deltas;
+  int64_t dspam = 0, dham = 0;
+  for (const auto& op : resolved.ops) {
+    int64_t d = op.unlearn ? -1 : 1;
+    (op.spam ? dspam : dham) += d;
+    for (uint64_t t : *op.tokens) {
+      if (t == kMetaKey) continue;
+      auto& e = deltas[t];
+      (op.spam ? e.spam : e.ham) += d;
+    }
+  }
+  std::vector<std::pair<uint64_t, Delta>> sorted(deltas.begin(), deltas.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
   auto apply = [](uint32_t v, int64_t d) -> uint32_t {
     int64_t r = int64_t(v) + d;
     return uint32_t(std::clamp<int64_t>(r, 0, UINT32_MAX));
@@ -201,13 +231,32 @@ Status LmdbStore::learn(std::span<const LearnItem> batch) {
     MDB_val nv{sizeof c, &c};
     if (int r2 = mdb_put(txn, dbi_, &key, &nv, 0); r2) return fail("mdb_put", r2);
   }
+  int64_t dseen = 0;
+  for (size_t i = 0; i < resolved.changes.size(); ++i) {
+    const auto& [k, now] = resolved.changes[i];
+    Seen was = before[i].second;  // resolve_batch asks once per key, in this order
+    if (now == was) continue;
+    uint64_t rk = seen_record(k);
+    MDB_val key{sizeof rk, &rk};
+    if (now == Seen::kNone) {
+      if (int rc = mdb_del(txn, dbi_, &key, nullptr); rc && rc != MDB_NOTFOUND) return fail("mdb_del", rc);
+      --dseen;
+      continue;
+    }
+    char v = static_cast<char>(now);
+    MDB_val nv{1, &v};
+    if (int rc = mdb_put(txn, dbi_, &key, &nv, 0); rc) return fail("mdb_put", rc);
+    if (was == Seen::kNone) ++dseen;
+  }
   Meta m = read_meta(txn, dbi_);
   m.spam = uint64_t(std::max<int64_t>(0, int64_t(m.spam) + dspam));
   m.ham = uint64_t(std::max<int64_t>(0, int64_t(m.ham) + dham));
+  m.seen = uint64_t(std::max<int64_t>(0, int64_t(m.seen) + dseen));
   uint64_t k = kMetaKey;
   MDB_val key{sizeof k, &k}, nv{sizeof m, &m};
   if (int rc = mdb_put(txn, dbi_, &key, &nv, 0); rc) return fail("mdb_put", rc);
   if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
+  if (outcome) *outcome = resolved.outcome;
   return Ok{};
 }
 

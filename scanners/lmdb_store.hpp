@@ -42,7 +42,10 @@ class LmdbStore final : public TokenStore {
   LmdbStore& operator=(const LmdbStore&) = delete;
 
   Result<StoreTotals> lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const override;
-  Status learn(std::span<const LearnItem> batch) override;
+  // Keyed items (LearnItem::key) are remembered in the same transaction as
+  // their counts, as records of their own (a 1-byte value, which lookups and
+  // snapshots never mistake for counts): a crash cannot separate the two.
+  Status learn(std::span<const LearnItem> batch, LearnOutcome* outcome = nullptr) override;
   Result<StoreTotals> totals() const override;
   // The whole store copied into memory from one read transaction, for bulk
   // runs that would touch most of its pages anyway (`bayes classify` over

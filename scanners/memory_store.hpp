@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -27,19 +28,28 @@ class MemoryStore final : public TokenStore {
     }
     return totals_locked();
   }
-  Status learn(std::span<const LearnItem> batch) override {
+  Status learn(std::span<const LearnItem> batch, LearnOutcome* outcome = nullptr) override {
     if (fail_) return make_error("token store unavailable", "MemoryStore in failing mode");
     std::unique_lock lock(mu_);
-    for (const auto& item : batch) {
-      auto& total = item.spam ? spam_ : ham_;
-      total = adjust_total(total, item.unlearn);
-      for (uint64_t t : item.tokens) {
+    auto r = resolve_batch(batch, [&](const std::string& key) {
+      auto it = seen_.find(key);
+      return it == seen_.end() ? Seen::kNone : it->second;
+    });
+    for (const auto& op : r.ops) {
+      auto& total = op.spam ? spam_ : ham_;
+      total = adjust_total(total, op.unlearn);
+      for (uint64_t t : *op.tokens) {
         auto& c = counts_[t];
-        auto& v = item.spam ? c.spam : c.ham;
-        v = adjust_count(v, item.unlearn);
+        auto& v = op.spam ? c.spam : c.ham;
+        v = adjust_count(v, op.unlearn);
         if (c.spam == 0 && c.ham == 0) counts_.erase(t);
       }
     }
+    for (auto& [key, state] : r.changes) {
+      if (state == Seen::kNone) seen_.erase(key);
+      else seen_[key] = state;
+    }
+    if (outcome) *outcome = r.outcome;
     return Ok{};
   }
   Result<StoreTotals> totals() const override {
@@ -53,6 +63,7 @@ class MemoryStore final : public TokenStore {
   bool fail_;
   mutable std::shared_mutex mu_;
   std::unordered_map<uint64_t, TokenCounts> counts_;
+  std::unordered_map<std::string, Seen> seen_;
   uint64_t spam_ = 0, ham_ = 0;
 };
 
@@ -95,7 +106,9 @@ class FlatSnapshot final : public TokenStore {
     }
     return totals_;
   }
-  Status learn(std::span<const LearnItem>) override { return make_error("token store snapshot is read-only"); }
+  Status learn(std::span<const LearnItem>, LearnOutcome* = nullptr) override {
+    return make_error("token store snapshot is read-only");
+  }
   Result<StoreTotals> totals() const override { return totals_; }
 
  private:

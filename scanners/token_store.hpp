@@ -38,7 +38,80 @@ struct LearnItem {
   std::vector<uint64_t> tokens;  // distinct
   bool spam = false;
   bool unlearn = false;
+  // The message's identity (its Message-ID, else a hash of its body); "" =
+  // not remembered. With a key the store remembers what the message was
+  // learnt as, like SpamAssassin's seen database: learning it again as the
+  // same class does nothing, as the other class moves it (its tokens are
+  // unlearnt from the old class first), and unlearning a message that was
+  // not learnt as that class does nothing. So training a folder twice
+  // counts it once.
+  std::string key{};
 };
+
+// What a learn() call did with its items.
+struct LearnOutcome {
+  size_t learnt = 0;    // learnt (moved ones included)
+  size_t moved = 0;     // had been learnt as the other class
+  size_t unlearnt = 0;
+  size_t skipped = 0;   // already learnt as that class, or unlearning what was not learnt
+};
+
+// What the store remembers of a keyed message.
+enum class Seen : char { kNone = 0, kSpam = 's', kHam = 'h' };
+
+// The seen-database rules above, shared by the backends: the count updates
+// a keyed batch really makes, and the new seen state of each key it touched.
+struct ResolvedBatch {
+  struct Op {
+    const std::vector<uint64_t>* tokens;
+    bool spam, unlearn;
+  };
+  std::vector<Op> ops;
+  std::vector<std::pair<std::string, Seen>> changes;  // key → state after the batch (kNone: forgotten)
+  LearnOutcome outcome;
+};
+template <typename SeenOf>  // Seen(const std::string& key): the state before the batch
+ResolvedBatch resolve_batch(std::span<const LearnItem> batch, SeenOf&& seen_of) {
+  ResolvedBatch r;
+  std::vector<std::pair<std::string, Seen>>& state = r.changes;
+  auto current = [&](const std::string& key) -> Seen& {
+    for (auto& [k, v] : state)
+      if (k == key) return v;
+    state.emplace_back(key, seen_of(key));
+    return state.back().second;
+  };
+  for (const auto& item : batch) {
+    if (item.key.empty()) {
+      r.ops.push_back({&item.tokens, item.spam, item.unlearn});
+      item.unlearn ? ++r.outcome.unlearnt : ++r.outcome.learnt;
+      continue;
+    }
+    Seen want = item.spam ? Seen::kSpam : Seen::kHam;
+    Seen& cur = current(item.key);
+    if (item.unlearn) {
+      if (cur != want) {
+        ++r.outcome.skipped;
+        continue;
+      }
+      r.ops.push_back({&item.tokens, item.spam, true});
+      cur = Seen::kNone;
+      ++r.outcome.unlearnt;
+      continue;
+    }
+    if (cur == want) {
+      ++r.outcome.skipped;
+      continue;
+    }
+    if (cur != Seen::kNone) {
+      r.ops.push_back({&item.tokens, !item.spam, true});
+      ++r.outcome.moved;
+    }
+    r.ops.push_back({&item.tokens, item.spam, false});
+    cur = want;
+    ++r.outcome.learnt;
+  }
+  return r;
+}
 
 class TokenStore {
  public:
@@ -48,7 +121,7 @@ class TokenStore {
   virtual Result<StoreTotals> lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const = 0;
   // Applies the batch atomically. One writer at a time (callers serialise or
   // the backend does).
-  virtual Status learn(std::span<const LearnItem> batch) = 0;
+  virtual Status learn(std::span<const LearnItem> batch, LearnOutcome* outcome = nullptr) = 0;
   virtual Result<StoreTotals> totals() const = 0;
 };
 
@@ -81,7 +154,9 @@ class LayeredStore final : public TokenStore {
     t.tokens = std::max(t.tokens, u->tokens);
     return t;
   }
-  Status learn(std::span<const LearnItem> batch) override { return user_->learn(batch); }
+  Status learn(std::span<const LearnItem> batch, LearnOutcome* outcome = nullptr) override {
+    return user_->learn(batch, outcome);
+  }
   Result<StoreTotals> totals() const override {
     auto g = global_->totals();
     if (!g) return g;

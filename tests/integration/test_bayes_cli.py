@@ -148,6 +148,26 @@ class BayesCli(unittest.TestCase):
         run("train", "--data", data, "--spam", self.spam)
         self.assertEqual(int(stats(data)["spam messages"]), n + 300)
 
+    def test_training_a_folder_twice_counts_it_once(self):
+        # Like sa-learn's seen database: a cron job re-training the same
+        # folders must not double its counts; relabelling moves a message.
+        data = self.trained("twice")
+        before = stats(data)
+        out = run("train", "--data", data, "--spam", self.spam).stdout
+        self.assertIn("learnt 0 as spam", out)
+        self.assertIn("300 already learnt as spam, skipped", out)
+        self.assertEqual(stats(data), before)
+        one = self.tmp / "relabel"
+        one.mkdir()
+        shutil.copy(sorted(self.spam.iterdir())[0], one / "m.eml")
+        out = run("train", "--data", data, "--ham", one).stdout
+        self.assertIn("learnt 1 as ham (1 moved from spam)", out)
+        after = stats(data)
+        self.assertEqual(int(after["spam messages"]), int(before["spam messages"]) - 1)
+        self.assertEqual(int(after["ham messages"]), int(before["ham messages"]) + 1)
+        out = run("train", "--data", data, "--unlearn", "--spam", one).stdout
+        self.assertIn("unlearnt 0 spam; 1 not learnt as spam", out)
+
     def test_million_token_store_classifies_reading_a_small_part(self):
         # 500 messages of 2,000 words nobody else uses: a million tokens
         # (bigrams off to keep it at that). Classifying one message afterwards

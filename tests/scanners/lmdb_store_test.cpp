@@ -1,6 +1,7 @@
 // LmdbStore: persistence, batches, totals, concurrent readers, reopen, and
 // the user-directory rule.
 #include "scanners/lmdb_store.hpp"
+#include "scanners/memory_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,73 @@ TEST_F(LmdbStoreTest, LearnLookupAndReopen) {
   auto t = (*s)->totals();
   EXPECT_EQ(t->ham_messages, 2u);
   EXPECT_FALSE((*s)->learn(std::vector<LearnItem>{{{7}, true, false}}).ok());
+}
+
+// The seen rules (token_store.hpp) on one backend: learning a keyed message
+// twice counts it once, the other class moves it, unlearning what was not
+// learnt does nothing, and one batch may hold the same key several times.
+void seen_rules(TokenStore& s) {
+  auto learn = [&](std::vector<LearnItem> batch) {
+    LearnOutcome o;
+    EXPECT_TRUE(s.learn(batch, &o).ok());
+    return o;
+  };
+  auto counts = [&](uint64_t tok) {
+    std::vector<uint64_t> k{tok};
+    std::vector<TokenCounts> out(1);
+    EXPECT_TRUE(s.lookup(k, out).ok());
+    return std::pair(out[0].spam, out[0].ham);
+  };
+  LearnOutcome o = learn({{{10, 11}, true, false, "<a@x>"}, {{10, 12}, true, false, "<b@x>"}});
+  EXPECT_EQ(o.learnt, 2u);
+  o = learn({{{10, 11}, true, false, "<a@x>"}, {{10, 13}, true, false, ""}});  // again, and an unkeyed one
+  EXPECT_EQ(o.learnt, 1u);
+  EXPECT_EQ(o.skipped, 1u);
+  EXPECT_EQ(counts(10), std::pair(3u, 0u));
+  EXPECT_EQ(counts(11), std::pair(1u, 0u));
+  o = learn({{{10, 11}, false, false, "<a@x>"}});  // spam -> ham
+  EXPECT_EQ(o.learnt, 1u);
+  EXPECT_EQ(o.moved, 1u);
+  EXPECT_EQ(counts(11), std::pair(0u, 1u));
+  EXPECT_EQ(counts(10), std::pair(2u, 1u));
+  o = learn({{{10, 12}, false, true, "<b@x>"}, {{10, 99}, true, true, "<never@x>"}});  // not learnt as that
+  EXPECT_EQ(o.unlearnt, 0u);
+  EXPECT_EQ(o.skipped, 2u);
+  o = learn({{{10, 12}, true, true, "<b@x>"}, {{10, 12}, true, false, "<b@x>"}, {{10, 12}, true, true, "<b@x>"}});
+  EXPECT_EQ(o.unlearnt, 2u);
+  EXPECT_EQ(o.learnt, 1u);
+  EXPECT_EQ(counts(12), std::pair(0u, 0u));
+  auto t = s.totals();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->spam_messages, 1u);  // the unkeyed one
+  EXPECT_EQ(t->ham_messages, 1u);   // <a@x>
+}
+
+TEST_F(LmdbStoreTest, KeyedMessagesAreLearntOnce) {
+  {
+    auto s = LmdbStore::open(dir_);
+    ASSERT_TRUE(s.ok());
+    seen_rules(**s);
+    // Remembered messages are records, not tokens: 10, 11, 13 remain.
+    EXPECT_EQ((*s)->totals()->tokens, 3u);
+    auto snap = (*s)->snapshot();
+    ASSERT_TRUE(snap.ok());
+    EXPECT_EQ((*snap)->totals()->tokens, 3u);
+  }
+  // And they persist: <a@x> is still known as ham after a reopen.
+  auto s = LmdbStore::open(dir_);
+  ASSERT_TRUE(s.ok());
+  LearnOutcome o;
+  ASSERT_TRUE((*s)->learn(std::vector<LearnItem>{{{10, 11}, false, false, "<a@x>"}}, &o).ok());
+  EXPECT_EQ(o.skipped, 1u);
+  ASSERT_TRUE((*s)->learn(std::vector<LearnItem>{{{10, 11}, false, true, "<a@x>"}}, &o).ok());
+  EXPECT_EQ(o.unlearnt, 1u);
+  EXPECT_EQ((*s)->totals()->tokens, 2u);  // 10 and 13 (the unkeyed spam)
+}
+
+TEST(MemoryStoreSeen, SameRules) {
+  MemoryStore s;
+  seen_rules(s);
 }
 
 TEST_F(LmdbStoreTest, UnlearnDeletesEmptyRecords) {
