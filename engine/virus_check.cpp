@@ -14,35 +14,44 @@ VirusCheck::VirusCheck(std::shared_ptr<scanners::Antivirus> av, const Config::An
     : av_(std::move(av)), cfg_(cfg) {}
 
 Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
+  // An X-Virus field that came with the message is the sender's claim: it
+  // goes, scanned or not, so readers and filters see only ours.
+  auto pass = [] {
+    Verdict v;
+    v.remove_headers = {"X-Virus"};
+    return v;
+  };
   if (msg.data.size() > cfg_.max_size) {
     ++counters_.skipped;
     log::line(msg.id, "antivirus: not scanned, {} bytes exceed antivirus.max_size", msg.data.size());
-    return Verdict::cont();
+    return pass();
   }
   scanners::ScanResult r = av_->scan(msg.data);
   if (r.is_error()) {
     ++counters_.error;
     if (cfg_.on_error == "accept") {
       log::line(msg.id, "antivirus: scan failed, accepted unscanned (on_error = accept): {}", r.error);
-      return Verdict::cont();
+      return pass();
     }
     log::line(msg.id, "antivirus: scan failed, temporary rejection: {}", r.error);
     return Verdict::tempfail(451, "4.7.1", "Virus scan temporarily unavailable, try again later");
   }
   if (!r.is_virus()) {
     ++counters_.clean;
-    return Verdict::cont();
+    return pass();
   }
   ++counters_.virus;
   log::line(msg.id, "antivirus: virus found: {} (action {})", r.virus, cfg_.action);
   if (cfg_.action == "quarantine") {
-    Verdict v = Verdict::make(Action::kQuarantine, 0, "", "virus found: " + r.virus);
+    Verdict v = pass();
+    v.action = Action::kQuarantine;
+    v.text = "virus found: " + r.virus;
     v.add_headers.push_back("X-Virus: " + r.virus);
     v.variables.emplace_back("malware_name", r.virus);
     return v;
   }
   if (cfg_.action == "tag") {
-    Verdict v;
+    Verdict v = pass();
     v.add_headers.push_back("X-Virus: " + r.virus);
     v.variables.emplace_back("malware_name", r.virus);  // for ~/.forward filters at delivery
     return v;

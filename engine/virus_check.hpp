@@ -7,6 +7,8 @@
 //            (tag and quarantine also set the filter variable $malware_name)
 //   error  → on_error "tempfail": 451 4.7.1 (the client retries later)
 //            on_error "accept":   continue, logged — never silently
+// An X-Virus field that came with the message is removed whenever the
+// message goes on (Verdict::remove_headers): only ours reaches readers.
 // Runs on the worker pool like every on_eod (the scan blocks); thread-safe.
 // Every verdict is logged with the message id and counted.
 #pragma once

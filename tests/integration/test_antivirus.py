@@ -164,6 +164,15 @@ class ActionsTest(unittest.TestCase):
             got = n.wait_for_mail("t@localhost", 1)
             self.assertEqual(len(got), 1)
             self.assertIn(b"X-Virus: " + EICAR_NAME.encode(), got[0])
+            # A sender's own X-Virus field never reaches the reader, virus or not.
+            for i, payload in enumerate((EICAR, b"harmless")):
+                forged = message("t@localhost", f"f{i}", payload, "e.com").replace(
+                    b"\r\n\r\n", b"\r\nX-Virus: none, trust me\r\n\r\n", 1)
+                self.assertEqual(send(n.port(), "t@localhost", forged)[0], 250)
+            got = n.wait_for_mail("t@localhost", 3)
+            self.assertEqual(len(got), 3)
+            for m in got:
+                self.assertNotIn(b"trust me", m)
 
 
 class ReloadTest(unittest.TestCase):
