@@ -240,12 +240,25 @@ asio::awaitable<void> Session::watchdog() {
       engine::log::line(sid_, "SMTP timeout {}", peer());
       closed_ = true;
       boost::system::error_code ignored;
-      // RFC 5321 4.2.2: say why, when that cannot block (plain text, no
-      // reply of ours half-sent; a TLS record would need the handshake state).
+      static constexpr std::string_view kBye = "421 4.4.2 Idle timeout, closing connection\r\n";
+      // RFC 5321 4.2.2: say why, unless a reply of ours is half-sent.
       if (!tls_ && !writing_) {
-        static constexpr std::string_view kBye = "421 4.4.2 Idle timeout, closing connection\r\n";
+        // Plain text: one non-blocking write, never a wait.
         stream_.next_layer().non_blocking(true, ignored);
         stream_.next_layer().write_some(asio::buffer(kBye.data(), kBye.size()), ignored);
+      } else if (tls_ && !writing_) {
+        // TLS: one record through the stream (a write may run beside the
+        // session's pending read; both are on this socket's strand), given
+        // at most two seconds before the socket is closed anyway.
+        writing_ = true;
+        asio::async_write(stream_, asio::buffer(kBye.data(), kBye.size()),
+                          [self](const boost::system::error_code&, size_t) {
+                            boost::system::error_code e;
+                            self->stream_.next_layer().shutdown(tcp::socket::shutdown_both, e);
+                            self->stream_.next_layer().close(e);
+                          });
+        timer_.expires_after(std::chrono::seconds(2));
+        co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
       }
       stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
       stream_.next_layer().close(ignored);
