@@ -173,7 +173,13 @@ StoredHeader inspect_stored_header(std::string_view head) {
 }
 
 std::string body_key(std::string_view body) {
-  return "body:" + sha256_hex32(body.substr(0, kKeyBodyBytes));
+  // Line ends as stored or as sent (LF or CRLF) give the same key.
+  body = body.substr(0, kKeyBodyBytes);
+  std::string lf;
+  lf.reserve(body.size());
+  for (size_t i = 0; i < body.size(); ++i)
+    if (!(body[i] == '\r' && i + 1 < body.size() && body[i + 1] == '\n')) lf += body[i];
+  return "body:" + sha256_hex32(lf);
 }
 
 bool valid_message_key(std::string_view key) { return printable_key(key); }
@@ -186,8 +192,9 @@ std::string message_key(std::string_view raw) {
     raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 1);
   }
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), kJunkHeadBytes)));
-  if (!h.key.empty() || !h.body_offset) return h.key;
-  return body_key(raw.substr(h.body_offset, kKeyBodyBytes));
+  if (!h.body_offset) return h.key;
+  std::string body = body_key(raw.substr(h.body_offset, kKeyBodyBytes));
+  return h.key.empty() ? body : h.key + "|" + body;
 }
 
 }  // namespace nougat::engine

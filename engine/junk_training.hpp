@@ -85,13 +85,17 @@ struct StoredHeader {
 StoredHeader inspect_stored_header(std::string_view head);
 
 // The key of a message without a Message-ID: "body:" + 32 hex digits of the
-// SHA-256 of `body` (the caller passes at most kKeyBodyBytes of it).
+// SHA-256 of `body` with CRLF taken as LF (a copy stored with LF line ends
+// has the key of the message as sent); at most kKeyBodyBytes of it count.
 std::string body_key(std::string_view body);
 
-// A whole message's key as above (a leading mbox "From " line skipped):
-// the Message-ID, else the body hash, else "" (no header block end within
-// kJunkHeadBytes). `nougat bayes train` gives it to the token store, which
-// remembers what each message was learnt as.
+// The identity `nougat bayes train` gives the token store, which remembers
+// what each message was learnt as: the Message-ID and the body hash above
+// together ("ID|body:…"; a leading mbox "From " line skipped), so stored
+// copies of one message are one, while messages that merely share a
+// Message-ID (generated mail, careless senders) stay apart. Without a
+// Message-ID the body hash; without a header block end within
+// kJunkHeadBytes the Message-ID alone, else "" (not remembered).
 std::string message_key(std::string_view raw);
 
 // True when a journal can hold `key`: 1..kMaxKeyBytes+16 printable ASCII,

@@ -196,3 +196,24 @@ TEST(JunkHeader, BodyKeyAndNames) {
 
 }  // namespace
 }  // namespace nougat::engine
+
+namespace nougat::engine {
+namespace {
+
+TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
+  std::string a = "Message-ID: <1@x>\r\nSubject: a\r\n\r\nbody one\r\n";
+  std::string stored = "Return-Path: <s@x>\nDelivered-To: u@y\nMessage-ID: <1@x>\nSubject: a\n\nbody one\n";
+  std::string mbox = "From s@x  Mon Jan  1 00:00:00 2024\n" + a;
+  std::string other = "Message-ID: <1@x>\r\nSubject: b\r\n\r\nbody two\r\n";
+  EXPECT_EQ(message_key(a), message_key(mbox));
+  EXPECT_EQ(message_key(a).substr(0, message_key(a).find('|')), "<1@x>");
+  EXPECT_NE(message_key(a), message_key(other));
+  // A stored copy has other header fields and LF line ends before the body; the body decides with the ID.
+  EXPECT_EQ(message_key(a), message_key(stored));
+  std::string no_id = "Subject: c\r\n\r\nbody one\r\n";
+  EXPECT_EQ(message_key(no_id).rfind("body:", 0), 0u);
+  EXPECT_EQ(message_key("Subject: no end of header"), "");
+}
+
+}  // namespace
+}  // namespace nougat::engine
