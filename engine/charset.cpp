@@ -2,6 +2,7 @@
 
 #include <iconv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -34,11 +35,15 @@ void append_utf8(std::string& out, uint32_t cp) {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid there.
-size_t utf8_seq_len(std::string_view s, size_t i) {
+// The well-formed part of the UTF-8 sequence starting at s[i]: `len` bytes
+// are needed (0: s[i] cannot start one), the first `k` of them are right.
+struct Utf8Prefix {
+  size_t k, len;
+};
+Utf8Prefix utf8_prefix(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
-  if (c < 0x80) return 1;
+  if (c < 0x80) return {1, 1};
   size_t len;
   unsigned char lo = 0x80, hi = 0xBF;
   if (c >= 0xC2 && c <= 0xDF) {
@@ -52,40 +57,25 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
     if (c == 0xF0) lo = 0x90;
     if (c == 0xF4) hi = 0x8F;
   } else {
-    return 0;
+    return {0, 0};
   }
-  if (i + 1 >= s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k)
-    if (i + k >= s.size() || (b(i + k) & 0xC0) != 0x80) return 0;
-  return len;
-}
-
-// Maximal-subpart replacement (one U+FFFD per invalid prefix), as Unicode
-// recommends and as most decoders do.
-size_t utf8_invalid_len(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else
-    return 1;
   size_t k = 1;
   if (i + 1 < s.size() && b(i + 1) >= lo && b(i + 1) <= hi) {
     k = 2;
     while (k < len && i + k < s.size() && (b(i + k) & 0xC0) == 0x80) ++k;
   }
-  return k;
+  return {k, len};
 }
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid there.
+size_t utf8_seq_len(std::string_view s, size_t i) {
+  auto p = utf8_prefix(s, i);
+  return p.len && p.k == p.len ? p.len : 0;
+}
+
+// Maximal-subpart replacement (one U+FFFD per invalid prefix), as Unicode
+// recommends and as most decoders do.
+size_t utf8_invalid_len(std::string_view s, size_t i) { return std::max<size_t>(1, utf8_prefix(s, i).k); }
 
 std::string sanitize_utf8(std::string_view s) {
   std::string out;

@@ -76,6 +76,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // $message_headers (raw=false: each "Name:value" line right-trimmed, joined by "\n", RFC 2047 decoded
 // without charset conversion) and $message_headers_raw (raw=true: every line plus "\n").
 std::string message_headers_value(const HeaderList& headers, bool raw);
+// Exim's string_printing(): printable ASCII and TAB kept, \n \r \b \v \f
+// escaped, other bytes as \ooo (${escape:}, and the filter's report lines).
+std::string printing(std::string_view s);
 // $reply_address: Reply-To: if present and non-blank, else From:; newlines become spaces, trimmed.
 std::string reply_address_value(const HeaderList& headers);
 

@@ -60,30 +60,6 @@ std::string base64_encode(std::string_view s) {
   return out;
 }
 
-// Exim's string_printing(): what ${escape:} and the filter's output lines do.
-std::string escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 32 && c <= 126) || c == '\t') {
-      out += static_cast<char>(c);
-      continue;
-    }
-    switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\%03o", c);
-        out += buf;
-      }
-    }
-  }
-  return out;
-}
-
 std::string quote(std::string_view s, bool local_part) {
   bool needs = s.empty();
   for (size_t i = 0; i < s.size() && !needs; ++i) {
@@ -274,7 +250,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
     }
     return out;
   }
-  if (op == "escape") return escape(arg);
+  if (op == "escape") return printing(arg);
   if (op == "quote") return quote(arg, false);
   if (op == "quote_local_part") return quote(arg, true);
   if (op == "rfc2047") return rfc2047_encode(arg, run.st.headers_charset);

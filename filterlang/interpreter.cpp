@@ -9,25 +9,6 @@
 
 namespace nougat::filterlang {
 
-std::string printing(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 32 && c <= 126) || c == '\t') {
-      out.push_back(static_cast<char>(c));
-      continue;
-    }
-    switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      default: out += fmt::format("\\{:03o}", c);
-    }
-  }
-  return out;
-}
 
 namespace detail {
 

@@ -73,10 +73,6 @@ std::vector<std::string> header_names(std::string_view list);
 
 RunResult run_filter(const Program& program, const ExpandContext& message, const RunOptions& options = {});
 
-// Exim's string_printing(): printable ASCII and TAB kept, \n \r \b \v \f
-// escaped, other bytes as \ooo.
-std::string printing(std::string_view s);
-
 namespace detail {
 
 // Answers the filter's own variables, delegates the rest to the message.
