@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 namespace nougat::engine {
 namespace fs = std::filesystem;
@@ -27,10 +28,11 @@ std::string safe_host(std::string_view host) {
 }
 
 // The message without the header fields named in `names` (whole fields,
-// continuation lines included); the body is untouched.
-std::string without_fields(std::string_view data, const std::vector<std::string>& names) {
-  std::string out;
-  out.reserve(data.size());
+// continuation lines included; the body untouched), or nullopt when it has
+// none of them: the checks name what they remove whether or not the sender
+// sent it, and the common copy should not be rebuilt for nothing.
+std::optional<std::string> without_fields(std::string_view data, const std::vector<std::string>& names) {
+  std::optional<std::string> out;  // made at the first field dropped
   size_t p = 0;
   bool drop = false;
   while (p < data.size()) {
@@ -45,10 +47,16 @@ std::string without_fields(std::string_view data, const std::vector<std::string>
       drop = false;
       for (const auto& n : names) drop = drop || (!name.empty() && iequals(name, n));
     }
-    if (!drop) out.append(line);
+    if (drop && !out) {
+      out.emplace();
+      out->reserve(data.size());
+      out->append(data.substr(0, p));
+    } else if (!drop && out) {
+      out->append(line);
+    }
     p = end;
   }
-  out.append(data.substr(std::min(p, data.size())));
+  if (out) out->append(data.substr(std::min(p, data.size())));
   return out;
 }
 
@@ -59,11 +67,9 @@ std::string without_fields(std::string_view data, const std::vector<std::string>
 // checks removed (Envelope::removed_headers) are left out.
 std::string local_copy(const SpooledMessage& m, size_t rcpt) {
   std::string_view data = *m.data;
-  std::string filtered;
-  if (!m.envelope.removed_headers.empty()) {
-    filtered = without_fields(data, m.envelope.removed_headers);
-    data = filtered;
-  }
+  std::optional<std::string> filtered;
+  if (!m.envelope.removed_headers.empty() && (filtered = without_fields(data, m.envelope.removed_headers)))
+    data = *filtered;
   std::string out = fmt::format("Return-Path: <{}>\nDelivered-To: {}\n", m.envelope.sender,
                                 m.envelope.recipients[rcpt]);
   out.reserve(out.size() + data.size() + 256);
