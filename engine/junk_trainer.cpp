@@ -79,16 +79,19 @@ bool settled(const FolderStamp& s) {
 
 // Reads up to `n` bytes at `off`; fewer only at the end of the file.
 bool pread_some(int fd, std::string& out, size_t n, off_t off) {
-  out.resize(n);
+  // Through a buffer that is never cleared: resizing `out` to n first would
+  // zero 64 KiB per file for messages of a few KB.
+  thread_local std::vector<char> buf;
+  if (buf.size() < n) buf.resize(n);
   size_t got = 0;
   while (got < n) {
-    ssize_t r = ::pread(fd, out.data() + got, n - got, off + off_t(got));
+    ssize_t r = ::pread(fd, buf.data() + got, n - got, off + off_t(got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return false;
     if (r == 0) break;
     got += size_t(r);
   }
-  out.resize(got);
+  out.assign(buf.data(), got);
   return true;
 }
 
@@ -333,20 +336,26 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
       // Not a message file, or too big to have been classified: never trained.
       bool small = ok && S_ISREG(sb.st_mode) && uint64_t(sb.st_size) <= kMaxScanBytes;
       StoredHeader h;
+      std::string key;
       if (small && (ok = pread_some(fd, head, kJunkHeadBytes, 0))) {
         h = inspect_stored_header(head);
-        if (h.key.empty() && h.body_offset &&
-            pread_some(fd, body, kKeyBodyBytes, off_t(h.body_offset)))
-          h.key = body_key(body);
+        // The body usually came with the header block (a short message, read whole).
+        std::string_view rest;
+        if (h.body_offset) rest = std::string_view(head).substr(h.body_offset);
+        if (h.body_offset && head.size() == kJunkHeadBytes && rest.size() < kKeyBodyBytes) {
+          ok = pread_some(fd, body, kKeyBodyBytes, off_t(h.body_offset));
+          rest = body;
+        }
+        key = message_key(h, rest);
         ++stats.read;
       }
       ::close(fd);
       if (!ok) continue;
-      if (h.key.empty()) {  // see above, or no Message-ID and a header block above kJunkHeadBytes
+      if (key.empty()) {  // see above, or no Message-ID and a header block above kJunkHeadBytes
         next.insert(l.hash);
         continue;
       }
-      pass.fresh.push_back({f, l.hash, l.path, h.flagged, std::move(h.key), uint64_t(sb.st_dev),
+      pass.fresh.push_back({f, l.hash, l.path, h.flagged, std::move(key), uint64_t(sb.st_dev),
                             uint64_t(sb.st_ino)});
     }
   }
@@ -437,8 +446,26 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
                                todo.begin() + long(std::min(todo.size(), i + kMaxBatchFiles)));
       Batch b{u.address, op, {}};
       for (Plan* p : chunk) b.files.push_back(p->staged);
-      auto r = stop_ ? Status(make_error("server stopping")) : train_(b, stop_);
+      // Learning is written to the journal before the store, unlearning
+      // after it: a crash in between then leaves the journal claiming a
+      // learn the store may lack (a later undo is a no-op there: the store
+      // knows what it learnt) and never forgetting one it still has.
+      bool learn = op == TrainOp::kLearnSpam || op == TrainOp::kLearnHam;
+      std::vector<std::pair<std::string, Trained>> changes, before;
+      for (Plan* p : chunk) {
+        changes.emplace_back(p->key, p->done + 1 == p->ops.size() ? p->after : Trained::kNone);
+        before.emplace_back(p->key, st.journal->state(p->key));
+      }
+      Status r = Ok{};
+      if (learn) {
+        if (auto w = st.journal->record(changes, std::time(nullptr)); !w) {
+          r = make_error("cannot write the junk journal", w.error().text + ": " + w.error().detail);
+          (void)st.journal->record(before, std::time(nullptr));
+        }
+      }
+      if (r) r = stop_ ? Status(make_error("server stopping")) : train_(b, stop_);
       if (!r) {
+        if (learn) (void)st.journal->record(before, std::time(nullptr));  // not learnt after all
         all_ok = false;
         stats.failed += chunk.size();
         for (Plan* p : chunk) p->failed = true;
@@ -448,17 +475,13 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
                   r.error().detail.empty() ? "" : " (" + r.error().detail + ")");
         continue;
       }
-      std::vector<std::pair<std::string, Trained>> changes;
-      for (Plan* p : chunk) {
-        ++p->done;
-        changes.emplace_back(p->key, p->done == p->ops.size() ? p->after : Trained::kNone);
-      }
+      for (Plan* p : chunk) ++p->done;
       done[size_t(op)] += chunk.size();
-      (op == TrainOp::kUnlearnSpam || op == TrainOp::kUnlearnHam ? stats.unlearnt : stats.learnt) +=
-          chunk.size();
+      (learn ? stats.learnt : stats.unlearnt) += chunk.size();
+      if (learn) continue;
       if (auto w = st.journal->record(changes, std::time(nullptr)); !w)
-        log::line("", "junk training: {}: {} ({}); a restart may train these again", u.address,
-                  w.error().text, w.error().detail);
+        log::line("", "junk training: {}: {} ({}); a restart may undo these again (a no-op)",
+                  u.address, w.error().text, w.error().detail);
     }
   }
   if (done[0] + done[1] + done[2] + done[3])

@@ -9,7 +9,8 @@
 // Maildir/.Junk (new/ and cur/) every spam.junk_scan_interval. It lists the
 // folders (not one whose new/ and cur/ modification times are as at the
 // last complete listing and older than two seconds: a quiet mailbox costs
-// four stat calls), reads the header block (at most kJunkHeadBytes) of each file it
+// four stat calls), reads the header block (at most kJunkHeadBytes) and the
+// start of the body (kKeyBodyBytes, for the message key) of each file it
 // has not seen there at the previous pass — a file is known by the part of
 // its name before ':', so a client moving it from new/ to cur/ or changing
 // its flags is no news — and applies the rules of engine/junk_training.hpp
@@ -20,9 +21,13 @@
 // learn-ham, in that order) goes to the Train function in batches of at
 // most kMaxBatchFiles — in `serve`, a child `nougat bayes train --user`
 // (DECISIONS: one writer per LMDB environment, and PersonalSpam holds this
-// user's store open read-only in this process). Only a batch that succeeded
-// is written to the journal; a failed one is logged and retried at a later
-// pass (after kMaxBackoff at most).
+// user's store open read-only in this process). A learning batch is written
+// to the journal (fsync'd) before it runs and taken back if it fails; an
+// unlearning batch is written after it succeeded. The store's own seen
+// records make both idempotent, so a crash between store and journal can
+// cost at most one learn (the journal says learnt, the store does not have
+// it), never an undo. A failed batch is logged and retried at a later pass
+// (after kMaxBackoff at most).
 //
 // One log line per user and pass that trained something:
 //   junk training: alice@localhost: 2 spam, 1 ham (moved by the user)

@@ -68,8 +68,8 @@ std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
   return fields;
 }
 
-bool printable_key(std::string_view k) {
-  if (k.empty() || k.size() > kMaxKeyBytes) return false;
+bool printable_key(std::string_view k, size_t max = kMaxKeyBytes) {
+  if (k.empty() || k.size() > max) return false;
   for (unsigned char c : k)
     if (c <= 0x20 || c >= 0x7f) return false;
   return true;
@@ -175,14 +175,19 @@ StoredHeader inspect_stored_header(std::string_view head) {
 std::string body_key(std::string_view body) {
   // Line ends as stored or as sent (LF or CRLF) give the same key.
   body = body.substr(0, kKeyBodyBytes);
+  if (body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
   std::string lf;
   lf.reserve(body.size());
-  for (size_t i = 0; i < body.size(); ++i)
-    if (!(body[i] == '\r' && i + 1 < body.size() && body[i + 1] == '\n')) lf += body[i];
+  for (size_t from = 0; from < body.size();) {
+    size_t cr = body.find("\r\n", from);
+    size_t end = cr == std::string_view::npos ? body.size() : cr;
+    lf.append(body.substr(from, end - from));
+    from = cr == std::string_view::npos ? body.size() : cr + 1;  // keep the '\n'
+  }
   return "body:" + sha256_hex32(lf);
 }
 
-bool valid_message_key(std::string_view key) { return printable_key(key); }
+bool valid_message_key(std::string_view key) { return printable_key(key, kMaxKeyBytes + 64); }
 
 std::string_view maildir_base_name(std::string_view name) { return name.substr(0, name.find(':')); }
 
@@ -192,9 +197,13 @@ std::string message_key(std::string_view raw) {
     raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 1);
   }
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), kJunkHeadBytes)));
+  return message_key(h, h.body_offset ? raw.substr(h.body_offset) : std::string_view());
+}
+
+std::string message_key(const StoredHeader& h, std::string_view body) {
   if (!h.body_offset) return h.key;
-  std::string body = body_key(raw.substr(h.body_offset, kKeyBodyBytes));
-  return h.key.empty() ? body : h.key + "|" + body;
+  std::string hash = body_key(body);
+  return h.key.empty() ? hash : h.key + "|" + hash;
 }
 
 }  // namespace nougat::engine

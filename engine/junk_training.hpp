@@ -28,12 +28,13 @@
 // Received, the X-Spam-* fields). A sender's forged field further down, or a
 // previous system's, reads as "not flagged".
 //
-// The message key (what the journal is keyed by) is the Message-ID, the
-// same in every copy and across moves and renames; without one, a hash of
-// the first kKeyBodyBytes of the body (below the header block, so the fields
-// delivery adds to each copy do not matter). Two different messages with one
-// Message-ID share a key: the second is treated as the first (documented in
-// docs/DECISIONS.md).
+// The message key (what the journal is keyed by) is message_key(): the one
+// `nougat bayes train` gives the store's seen records — the Message-ID
+// together with a hash of the body, so every copy of a message, in any
+// folder and under any name, has one key, while two different messages that
+// share a Message-ID (a list's copy with its footer and the direct one,
+// generated mail) stay apart. Journal and store thus agree on what "this
+// message" is.
 #pragma once
 
 #include <cstdint>
@@ -77,7 +78,7 @@ JunkDecision junk_decision(JunkFolder where, bool flagged, Trained state, bool h
 // What the header block of a stored message says.
 struct StoredHeader {
   bool flagged = false;    // our X-Spam-Flag is YES
-  std::string key;         // from the Message-ID; "" when there is none
+  std::string key;         // from the Message-ID alone; "" when there is none
   size_t body_offset = 0;  // where the body starts; 0 when the block did not end in `head`
 };
 
@@ -98,8 +99,14 @@ std::string body_key(std::string_view body);
 // kJunkHeadBytes the Message-ID alone, else "" (not remembered).
 std::string message_key(std::string_view raw);
 
-// True when a journal can hold `key`: 1..kMaxKeyBytes+16 printable ASCII,
-// no spaces.
+// The same key from the parts a reader of a stored file has: its header
+// block (inspect_stored_header) and the bytes after the block (at least
+// kKeyBodyBytes of them when the body is that long).
+std::string message_key(const StoredHeader& h, std::string_view body);
+
+// True when a journal can hold `key`: 1..kMaxKeyBytes+64 printable ASCII,
+// no spaces (a Message-ID of at most kMaxKeyBytes — longer ones are hashed —
+// and the body hash).
 bool valid_message_key(std::string_view key);
 
 // The part of a Maildir file name that stays when a client moves the file

@@ -183,7 +183,8 @@ TEST(JunkHeader, BodyKeyAndNames) {
   EXPECT_TRUE(valid_message_key(body_key("x")));
   EXPECT_FALSE(valid_message_key(""));
   EXPECT_FALSE(valid_message_key("a b"));
-  EXPECT_FALSE(valid_message_key(std::string(kMaxKeyBytes + 1, 'a')));
+  EXPECT_TRUE(valid_message_key(std::string(kMaxKeyBytes + 64, 'a')));  // an ID, '|', the body hash
+  EXPECT_FALSE(valid_message_key(std::string(kMaxKeyBytes + 65, 'a')));
 
   EXPECT_EQ(maildir_base_name("1764315761.1xXD4z-00DhV1Wa_0.vm,S=395"),
             "1764315761.1xXD4z-00DhV1Wa_0.vm,S=395");
@@ -213,6 +214,12 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   std::string no_id = "Subject: c\r\n\r\nbody one\r\n";
   EXPECT_EQ(message_key(no_id).rfind("body:", 0), 0u);
   EXPECT_EQ(message_key("Subject: no end of header"), "");
+  // What a reader of a stored file computes from its header block and body is the same key.
+  StoredHeader h = inspect_stored_header(stored);
+  EXPECT_EQ(message_key(h, std::string_view(stored).substr(h.body_offset)), message_key(a));
+  // The longest Message-ID kept as it is, with the body hash, fits a journal.
+  std::string long_id = "<" + std::string(kMaxKeyBytes - 2, 'i') + ">";
+  EXPECT_TRUE(valid_message_key(message_key("Message-ID: " + long_id + "\n\nx\n")));
 }
 
 }  // namespace
