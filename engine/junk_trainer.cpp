@@ -10,6 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iterator>
 
 #include "engine/log.hpp"
 #include "engine/maildir.hpp"
@@ -154,6 +158,8 @@ struct JunkTrainer::UserState {
   FolderStamp stamp[kFolders];                  // of the last listing
   bool stamp_settled[kFolders] = {false, false};
   bool pending[kFolders] = {false, false};  // files listed but not handled: list again
+  bool scanned = false;     // had a pass in this process
+  bool seen_dirty = false;  // seen differs from the junk-seen file
   std::unique_ptr<JunkJournal> journal;
   bool journal_error_logged = false;
   bool staging_cleaned = false;
@@ -232,7 +238,7 @@ JunkTrainer::PassStats JunkTrainer::scan_once() {
     if (stop_) return stats;
     auto key = directory_key(u.address);
     auto& st = state_for(key);
-    scan_user(u, st, stats, first);
+    scan_user(u, st, stats);
     ++stats.users;
     kept[key] = std::move(users_[key]);
   }
@@ -266,14 +272,29 @@ struct JunkTrainer::Pass {
       st.pending[fi] = false;
       for (const auto& l : listed[fi])
         st.pending[fi] = st.pending[fi] || !next_seen[fi].count(l.hash);
-      st.seen[fi].assign(next_seen[fi].begin(), next_seen[fi].end());
-      std::sort(st.seen[fi].begin(), st.seen[fi].end());
+      std::vector<uint64_t> now(next_seen[fi].begin(), next_seen[fi].end());
+      std::sort(now.begin(), now.end());
+      if (now != st.seen[fi]) st.seen_dirty = true;
+      st.seen[fi] = std::move(now);
     }
+    st.scanned = true;
   }
 };
 
-void JunkTrainer::scan_user(const User& u, UserState& st, PassStats& stats, bool first_pass) {
+void JunkTrainer::scan_user(const User& u, UserState& st, PassStats& stats) {
+  // This user's first pass in this process learns nothing new — unless the
+  // seen sets of the last run are on disk: then what changed while we were
+  // down is judged like any other pass.
+  bool first_pass = !st.scanned && !restore_seen(u, st);
+  if (first_pass) st.seen_dirty = true;  // saved even when empty: "watched since"
   Pass pass(u, st, first_pass);
+  scan_user_pass(pass, stats);
+  if (st.seen_dirty) save_seen(u, st);
+}
+
+void JunkTrainer::scan_user_pass(Pass& pass, PassStats& stats) {
+  const User& u = pass.user;
+  UserState& st = pass.st;
   list_changed(pass, stats);
   read_new(pass, stats);
   if (pass.fresh.empty() || stop_ || !load_journal(pass)) return pass.commit();
@@ -359,6 +380,41 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
                             uint64_t(sb.st_ino)});
     }
   }
+}
+
+bool JunkTrainer::restore_seen(const User& u, UserState& st) {
+  auto dir = scanners::user_store_dir(cfg_.store, u.address);
+  if (!dir) return false;
+  std::ifstream in(*dir / "junk-seen", std::ios::binary);
+  if (!in) return false;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  JunkSeen seen;
+  if (!parse_junk_seen(text, ham_from_inbox_, seen)) {
+    log::line("", "junk training: {}: {} is not usable; this pass learns nothing new", u.address,
+              (*dir / "junk-seen").string());
+    return false;
+  }
+  for (int fi = 0; fi < kFolders; ++fi) st.seen[fi] = std::move(seen[fi]);
+  return true;
+}
+
+// Written after each pass that changed the sets (temporary file, rename; no
+// fsync: a lost or stale file only makes a pass judge more files, each by
+// the same rules).
+void JunkTrainer::save_seen(const User& u, UserState& st) {
+  auto dir = scanners::user_store_dir(cfg_.store, u.address);
+  if (!dir) return;
+  std::error_code ec;
+  fs::create_directories(*dir, ec);
+  auto tmp = *dir / "junk-seen.tmp";
+  std::string text = junk_seen_text({st.seen[0], st.seen[1]}, ham_from_inbox_);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), std::streamsize(text.size()));
+    if (!out.flush()) return;  // retried after the next pass that changes something
+  }
+  fs::rename(tmp, *dir / "junk-seen", ec);
+  if (!ec) st.seen_dirty = false;
 }
 
 // The user's journal, read at the first need. False: do not train this user

@@ -29,6 +29,13 @@
 // it), never an undo. A failed batch is logged and retried at a later pass
 // (after kMaxBackoff at most).
 //
+// What each pass saw (the name hashes of INBOX and Junk) is kept per user
+// in <store>/users/<address>/junk-seen (rewritten, without fsync, after a
+// pass that changed it), so the first pass after a restart judges what
+// changed while nougat was down like any other pass. Without a usable file
+// (none yet, torn, written under another spam.action rule) a user's first
+// pass only undoes (engine/junk_training.hpp).
+//
 // One log line per user and pass that trained something:
 //   junk training: alice@localhost: 2 spam, 1 ham (moved by the user)
 // and one after the first pass: "junk training: watching N mailboxes …".
@@ -103,8 +110,9 @@ class JunkTrainer {
   void request_stop();
   void stop();  // request_stop(), then waits for the thread
 
-  // One pass over every user. The first call is the first pass (which
-  // learns nothing new, engine/junk_training.hpp).
+  // One pass over every user. A user's first one in this process learns
+  // nothing new unless their junk-seen file says what was there before
+  // (engine/junk_training.hpp).
   PassStats scan_once();
 
  private:
@@ -112,7 +120,10 @@ class JunkTrainer {
   struct Seen;
   struct Plan;
   struct Pass;
-  void scan_user(const User& u, UserState& st, PassStats& stats, bool first_pass);
+  void scan_user(const User& u, UserState& st, PassStats& stats);
+  void scan_user_pass(Pass& pass, PassStats& stats);
+  bool restore_seen(const User& u, UserState& st);
+  void save_seen(const User& u, UserState& st);
   void list_changed(Pass& pass, PassStats& stats);
   void read_new(Pass& pass, PassStats& stats);
   bool load_journal(Pass& pass);

@@ -2,8 +2,13 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstring>
+#include <functional>
 
+#include "engine/maildir.hpp"
 #include "engine/mime.hpp"
 
 namespace nougat::engine {
@@ -204,6 +209,50 @@ std::string message_key(const StoredHeader& h, std::string_view body) {
   if (!h.body_offset) return h.key;
   std::string hash = body_key(body);
   return h.key.empty() ? hash : h.key + "|" + hash;
+}
+
+namespace {
+constexpr std::string_view kSeenMagic = "# nougat junk seen 1";
+}  // namespace
+
+std::string junk_seen_text(const JunkSeen& seen, bool ham_from_inbox) {
+  std::string s = std::string(kSeenMagic) + " ham_from_inbox=" + (ham_from_inbox ? "1" : "0") +
+                  " inbox=" + std::to_string(seen[0].size()) + " junk=" + std::to_string(seen[1].size()) + "\n";
+  for (const auto& v : seen) s.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
+  uint64_t sum = content_checksum(s);
+  s.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return s;
+}
+
+bool parse_junk_seen(std::string_view text, bool ham_from_inbox, JunkSeen& seen) {
+  for (auto& v : seen) v.clear();
+  size_t nl = text.find('\n');
+  if (nl == std::string_view::npos || nl > 200) return false;
+  int hfi = -1;
+  unsigned long long n[2] = {0, 0};
+  char tail = 0;
+  std::string head(text.substr(0, nl));
+  if (std::sscanf(head.c_str(), "# nougat junk seen 1 ham_from_inbox=%d inbox=%llu junk=%llu%c", &hfi, &n[0],
+                  &n[1], &tail) != 3 ||
+      hfi != int(ham_from_inbox) || head.rfind(kSeenMagic, 0) != 0)
+    return false;
+  if (n[0] > text.size() / sizeof(uint64_t) || n[1] > text.size() / sizeof(uint64_t) ||
+      text.size() != (nl + 1) + (n[0] + n[1]) * sizeof(uint64_t) + sizeof(uint64_t))
+    return false;
+  uint64_t sum = 0;
+  std::memcpy(&sum, text.data() + text.size() - sizeof sum, sizeof sum);
+  if (sum != content_checksum(text.substr(0, text.size() - sizeof sum))) return false;
+  const char* p = text.data() + nl + 1;
+  for (int fi = 0; fi < 2; ++fi) {
+    seen[fi].resize(n[fi]);
+    std::memcpy(seen[fi].data(), p, n[fi] * sizeof(uint64_t));
+    p += n[fi] * sizeof(uint64_t);
+    if (std::adjacent_find(seen[fi].begin(), seen[fi].end(), std::greater_equal<>()) != seen[fi].end()) {
+      for (auto& v : seen) v.clear();
+      return false;  // not strictly increasing: not ours
+    }
+  }
+  return true;
 }
 
 }  // namespace nougat::engine

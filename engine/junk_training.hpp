@@ -16,13 +16,15 @@
 // back in Junk → unlearn ham (then learn spam unless flagged YES). Nothing
 // is ever learnt twice for one class.
 //
-// The trainer's first pass after `serve` starts learns nothing new: mail
+// A user's first pass (engine/junk_trainer.hpp: when the trainer has no
+// record of what their folders held — a first start, a user added while
+// `serve` runs, a lost or damaged junk-seen file) learns nothing new: mail
 // already in place was not moved under our watch — a Maildir migrated from
 // another server, flagged mail delivered to INBOX while spam.action was
-// "tag", moves made while nougat was down. It only undoes what the journal
-// says was trained and has since been moved back. From then on every
-// message that appears in INBOX or Junk is judged as above.
-//
+// "tag". It only undoes what the journal says was trained and has since
+// been moved back. From then on every message that appears in INBOX or Junk
+// is judged as above — across restarts too, since what was seen is kept.
+
 // Only our own flag counts: the one X-Spam-Flag field in the block that
 // delivery puts on top of the message (Return-Path, Delivered-To, our
 // Received, the X-Spam-* fields). A sender's forged field further down, or a
@@ -37,6 +39,7 @@
 // message" is.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,6 +111,20 @@ std::string message_key(const StoredHeader& h, std::string_view body);
 // no spaces (a Message-ID of at most kMaxKeyBytes — longer ones are hashed —
 // and the body hash).
 bool valid_message_key(std::string_view key);
+
+// What the trainer saw in a user's INBOX and Junk (sorted hashes of the
+// Maildir base names), kept across restarts in a small file:
+//   "# nougat junk seen 1 ham_from_inbox=B inbox=N junk=M\n", the N + M
+//   hashes as 64-bit words, then the FNV-1a checksum of all that (host
+//   byte order: the file never leaves the machine).
+using JunkSeen = std::array<std::vector<uint64_t>, 2>;  // [0] INBOX, [1] Junk
+std::string junk_seen_text(const JunkSeen& seen, bool ham_from_inbox);
+// False (and `seen` left empty) for anything but a whole, intact file
+// written under the same rule for flagged mail in INBOX (`ham_from_inbox`:
+// a switch from spam.action "tag" would make flagged mail delivered to
+// INBOX meanwhile look moved there by the user) with strictly increasing
+// hashes.
+bool parse_junk_seen(std::string_view text, bool ham_from_inbox, JunkSeen& seen);
 
 // The part of a Maildir file name that stays when a client moves the file
 // from new/ to cur/ or changes its flags: everything before ':'.

@@ -233,29 +233,110 @@ TEST_F(JunkTrainerTest, JournalLeadsLearningAndTrailsUnlearning) {
   EXPECT_EQ(journal_state("<wal@x>"), Trained::kNone);
 }
 
-TEST_F(JunkTrainerTest, RestartTrainsNothingTwiceAndFirstPassLearnsNothingNew) {
+// What was seen survives a restart (junk-seen), so moves made while nougat
+// was down count like any other; nothing is trained twice.
+TEST_F(JunkTrainerTest, RestartJudgesWhatChangedWhileDown) {
   {
     auto t = trainer();
     t->scan_once();
     put(md_ / ".Junk/cur", "600:2,S", stored("NO", "<6@x>"));
+    put(md_ / "cur", "650:2,S", stored("NO", "<65@x>"));
     t->scan_once();
     EXPECT_EQ(take().size(), 1u);
   }
-  // While nougat was down: one moved back, one put in Junk.
+  EXPECT_TRUE(fs::exists(journal().parent_path() / "junk-seen"));
+  // While nougat was down: one moved back, one moved into Junk, one delivered to INBOX.
   fs::rename(md_ / ".Junk/cur/600:2,S", md_ / "cur/600:2,S");
-  put(md_ / ".Junk/cur", "700:2,S", stored("NO", "<7@x>"));
+  fs::rename(md_ / "cur/650:2,S", md_ / ".Junk/cur/650:2,S");
+  put(md_ / "new", "700", stored("NO", "<7@x>"));
   auto t = trainer();
-  t->scan_once();  // the first pass: the journal's spam is undone, the new one is not learnt
+  t->scan_once();
   auto calls = take();
-  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
+  EXPECT_EQ(calls[1].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(calls[1].contents, std::vector<std::string>{stored("NO", "<65@x>")});
   t->scan_once();
   EXPECT_TRUE(take().empty());
-  // From now on, moves count again.
-  fs::rename(md_ / "cur/600:2,S", md_ / ".Junk/cur/600:2,S");
+}
+
+// Without the seen sets (a first start, a lost file) mail already in place
+// was not moved under our watch: the first pass only undoes.
+TEST_F(JunkTrainerTest, WithoutSavedSeenSetsTheFirstPassLearnsNothingNew) {
+  int round = 0;
+  for (std::string bad : {"missing", "truncated", "flipped"}) {
+    SCOPED_TRACE(bad);
+    std::string a = "a" + std::to_string(++round), b = "b" + std::to_string(round);
+    {
+      auto t = trainer();
+      t->scan_once();
+      put(md_ / ".Junk/cur", a + ":2,S", stored("NO", "<" + a + "@x>"));
+      t->scan_once();
+      EXPECT_EQ(take().size(), 1u);
+    }
+    // While down: a moved back, b put in Junk; and the seen sets lost or damaged.
+    fs::rename(md_ / ".Junk/cur" / (a + ":2,S"), md_ / "cur" / (a + ":2,S"));
+    put(md_ / ".Junk/cur", b + ":2,S", stored("NO", "<" + b + "@x>"));
+    auto seen = journal().parent_path() / "junk-seen";
+    if (bad == "missing") {
+      fs::remove(seen);
+    } else {
+      std::string text = slurp(seen);
+      if (bad == "truncated") text.resize(text.size() - 3);
+      else text[text.size() / 2] ^= 1;
+      std::ofstream(seen, std::ios::binary | std::ios::trunc) << text;
+    }
+    auto t = trainer();
+    t->scan_once();  // the journal's spam is undone, the new one is not learnt
+    auto calls = take();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
+    t->scan_once();
+    EXPECT_TRUE(take().empty());
+    // From now on, moves count again.
+    fs::rename(md_ / "cur" / (a + ":2,S"), md_ / ".Junk/cur" / (a + ":2,S"));
+    t->scan_once();
+    calls = take();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+    // Clean up for the next round: a learnt (in Junk), b never.
+    fs::remove(md_ / ".Junk/cur" / (b + ":2,S"));
+    t->scan_once();
+  }
+}
+
+// A switch of spam.action from "tag" (flagged mail in INBOX on purpose)
+// makes the saved sets unusable: that mail would look moved by the user.
+TEST_F(JunkTrainerTest, SeenSetsOfAnotherActionAreNotUsed) {
+  spam_.action = "tag";
+  {
+    auto t = trainer();
+    t->scan_once();
+  }
+  put(md_ / "new", "800", stored("YES", "<80@x>"));  // delivered while "tag"
+  spam_.action = "junk";
+  auto t = trainer();
   t->scan_once();
-  calls = take();
+  EXPECT_TRUE(take().empty());
+}
+
+// A user who appears while serve runs gets a first pass of their own.
+TEST_F(JunkTrainerTest, AUserAddedLaterGetsAFirstPass) {
+  auto t = trainer();
+  t->scan_once();
+  dir_->add_user("bob@localhost", "pw");
+  auto bob = dir_->find("bob@localhost")->maildir();
+  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(bob / ".Junk" / sub);
+  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(bob / sub);
+  put(bob / ".Junk/cur", "b1:2,S", stored("NO", "<b1@x>"));  // a migrated Junk folder
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+  fs::rename(bob / ".Junk/cur/b1:2,S", bob / "cur/b1:2,S");
+  put(bob / ".Junk/cur", "b2:2,S", stored("NO", "<b2@x>"));
+  t->scan_once();
+  auto calls = take();
   ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].address, "bob@localhost");
   EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
 }
 

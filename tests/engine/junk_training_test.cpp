@@ -224,3 +224,30 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
 
 }  // namespace
 }  // namespace nougat::engine
+
+namespace nougat::engine {
+namespace {
+
+TEST(JunkSeenFile, RoundTripAndEveryDamageIsRefused) {
+  JunkSeen seen{std::vector<uint64_t>{1, 5, 9}, std::vector<uint64_t>{2}};
+  std::string text = junk_seen_text(seen, true);
+  EXPECT_EQ(text.rfind("# nougat junk seen 1 ham_from_inbox=1 inbox=3 junk=1\n", 0), 0u);
+  JunkSeen back;
+  ASSERT_TRUE(parse_junk_seen(text, true, back));
+  EXPECT_EQ(back, seen);
+  EXPECT_FALSE(parse_junk_seen(text, false, back));  // written under another spam.action rule
+  EXPECT_TRUE(back[0].empty() && back[1].empty());
+  for (size_t cut = 0; cut < text.size(); ++cut) EXPECT_FALSE(parse_junk_seen(text.substr(0, cut), true, back));
+  for (size_t i = 0; i < text.size(); ++i) {
+    std::string bad = text;
+    bad[i] ^= 0x10;
+    EXPECT_FALSE(parse_junk_seen(bad, true, back)) << i;
+  }
+  EXPECT_FALSE(parse_junk_seen(junk_seen_text({std::vector<uint64_t>{5, 5}, {}}, true), true, back));
+  JunkSeen empty;
+  ASSERT_TRUE(parse_junk_seen(junk_seen_text(empty, false), false, back));
+  EXPECT_EQ(back, empty);
+}
+
+}  // namespace
+}  // namespace nougat::engine

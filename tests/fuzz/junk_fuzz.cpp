@@ -1,6 +1,7 @@
-// Fuzz target for Junk training's two parsers (engine/junk_training.hpp,
+// Fuzz target for Junk training's parsers (engine/junk_training.hpp,
 // engine/junk_journal.hpp): the input is read as the first bytes of a stored
-// message (our X-Spam-Flag and the Message-ID key) and as a journal file.
+// message (our X-Spam-Flag and the Message-ID key), as a journal file and
+// as a junk-seen file (which, when accepted, must write back byte for byte).
 // Besides not crashing: every key found is one a journal can hold, the body
 // offset stays inside the input, and a compacted journal parses back to the
 // same live entries without problems.
@@ -31,5 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const auto& [key, e] : again.entries)
     if (e.state == Trained::kNone || !parsed.entries.count(key)) std::abort();
+
+  if (h.body_offset && !valid_message_key(message_key(h, text.substr(h.body_offset)))) std::abort();
+  for (bool ham_from_inbox : {false, true}) {
+    JunkSeen seen;
+    if (parse_junk_seen(text, ham_from_inbox, seen)) {
+      if (junk_seen_text(seen, ham_from_inbox) != text) std::abort();
+    } else if (!seen[0].empty() || !seen[1].empty()) {
+      std::abort();
+    }
+  }
   return 0;
 }
