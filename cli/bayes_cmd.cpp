@@ -47,6 +47,7 @@ constexpr std::string_view kBayesUsage =
     "       nougat bayes stats [--user ADDRESS]\n"
     "       nougat bayes tokens PATH...          (print each message's tokens)\n"
     "       nougat bayes eval --spam DIR... --ham DIR... [--folds K] [--list]\n"
+    "         (K-fold cross-validation; also the trade at other spam cut-offs)\n"
     "  PATH is a message file, a directory of message files, a Maildir or an mbox.\n"
     "  Every command also takes --data DIR, --config FILE and --set KEY=VALUE\n"
     "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.store).\n";
@@ -459,6 +460,7 @@ int eval(const EvalArgs& a, const Context& ctx) {
   std::shuffle(order.begin(), order.end(), rng);
   for (size_t i = 0; i < order.size(); ++i) samples[order[i]].fold = int(i % size_t(folds));
   size_t n_spam = 0, n_ham = 0, fp = 0, fn = 0, spam_unsure = 0, ham_unsure = 0, caught = 0;
+  std::vector<double> ham_scores, spam_scores;
   for (int f = 0; f < folds; ++f) {
     MemoryStore store;
     std::vector<LearnItem> learn;
@@ -474,6 +476,7 @@ int eval(const EvalArgs& a, const Context& ctx) {
       if (!c) return fail(c.error());
       if (list_errors && (s.spam ? c->verdict != SpamVerdict::kSpam : c->verdict != SpamVerdict::kHam))
         fmt::print("{}\t{}\t{}\t{:.6f}\n", s.spam ? "spam" : "ham", s.label, verdict_name(c->verdict), c->score);
+      (s.spam ? spam_scores : ham_scores).push_back(c->score);
       if (s.spam) {
         ++n_spam;
         fn += c->verdict == SpamVerdict::kHam;
@@ -493,6 +496,21 @@ int eval(const EvalArgs& a, const Context& ctx) {
   fmt::print("unsure: {} ham ({:.3f}%), {} spam ({:.3f}%)\n", ham_unsure, pct(ham_unsure, n_ham), spam_unsure,
              pct(spam_unsure, n_spam));
   fmt::print("spam caught (spam -> spam): {} ({:.3f}%)\n", caught, pct(caught, n_spam));
+  // What another spam.spam_cutoff would give on the same scores: the choice
+  // between false positives and spam caught, on the site's own mail.
+  std::vector<double> cuts = {0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999};
+  if (std::find(cuts.begin(), cuts.end(), ctx.params.spam_cutoff) == cuts.end()) cuts.push_back(ctx.params.spam_cutoff);
+  std::sort(cuts.begin(), cuts.end());
+  auto at_least = [](const std::vector<double>& v, double cut) {
+    return size_t(std::count_if(v.begin(), v.end(), [cut](double x) { return x >= cut; }));
+  };
+  fmt::print("at other spam cut-offs (* = spam.spam_cutoff now):\n");
+  fmt::print("  cut-off   false positives      spam caught\n");
+  for (double cut : cuts) {
+    size_t f = at_least(ham_scores, cut), c = at_least(spam_scores, cut);
+    fmt::print("  {:.3f}{}  {:>6} {:>10}  {:>6} {:>10}\n", cut, cut == ctx.params.spam_cutoff ? " *" : "  ", f,
+               fmt::format("({:.3f}%)", pct(f, n_ham)), c, fmt::format("({:.3f}%)", pct(c, n_spam)));
+  }
   return 0;
 }
 

@@ -4,6 +4,7 @@ form (files, directories, Maildir, mbox), the --tsv contract, --user stores,
 """
 import os
 import shutil
+import re
 import signal
 import subprocess
 import tempfile
@@ -121,6 +122,19 @@ class BayesCli(unittest.TestCase):
         out = run("eval", "--data", self.tmp / "ev", "--spam", self.spam, "--ham", self.ham, "--folds", "3").stdout
         self.assertIn("messages: 300 ham, 300 spam, 3 folds", out)
         self.assertIn("false positives (ham -> spam): 0 ", out)
+        # The trade at other cut-offs, the configured one marked; a lower cut-off
+        # never has fewer false positives or catches less spam.
+        rows = re.findall(r"^  (\d\.\d{3})( \*|  )\s+(\d+)\s+\([\d.]+%\)\s+(\d+)\s+\([\d.]+%\)$", out, re.M)
+        self.assertEqual([r[0] for r in rows], ["0.500", "0.800", "0.900", "0.950", "0.980", "0.990", "0.995", "0.999"])
+        self.assertEqual([r[0] for r in rows if r[1] == " *"], ["0.990"])
+        fps, caught = [int(r[2]) for r in rows], [int(r[3]) for r in rows]
+        self.assertEqual(fps, sorted(fps, reverse=True))
+        self.assertEqual(caught, sorted(caught, reverse=True))
+        spam_caught = int(re.search(r"spam caught \(spam -> spam\): (\d+)", out).group(1))
+        self.assertEqual(caught[5], spam_caught)
+        out = run("eval", "--data", self.tmp / "ev", "--spam", self.spam, "--ham", self.ham, "--folds", "3",
+                  "--set", "spam.spam_cutoff=0.97").stdout
+        self.assertRegex(out, r"\n  0\.970 \*")
 
     def test_sigkill_during_training_leaves_a_usable_store(self):
         big_spam, big_ham = write_corpus(self.tmp / "big", 6000, 600, seed=3)
