@@ -513,12 +513,9 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
         before.emplace_back(p->key, st.journal->state(p->key));
       }
       Status r = Ok{};
-      if (learn) {
-        if (auto w = st.journal->record(changes, std::time(nullptr)); !w) {
+      if (learn)
+        if (auto w = st.journal->record(changes, std::time(nullptr)); !w)
           r = make_error("cannot write the junk journal", w.error().text + ": " + w.error().detail);
-          (void)st.journal->record(before, std::time(nullptr));
-        }
-      }
       if (r) r = stop_ ? Status(make_error("server stopping")) : train_(b, stop_);
       if (!r) {
         if (learn) (void)st.journal->record(before, std::time(nullptr));  // not learnt after all
