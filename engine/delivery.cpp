@@ -270,8 +270,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
     m.state[p.rcpt] = RcptState::kDone;
     (void)spool_.record(m.id, p.rcpt, RcptState::kDone);
     for (const auto& c : p.copies)
-      log::line(m.id, "=> {} R=local_user T=maildir{}", m.envelope.recipients[p.rcpt],
-                c.maildir.filename().string()[0] == '.' ? " F=" + c.maildir.filename().string().substr(1) : "");
+      log::line(m.id, "=> {} R=local_user T=maildir{}", m.envelope.recipients[p.rcpt], maildir_folder_log(c.maildir));
   }
   for (auto& item : batch) {
     auto& m = item.msg;

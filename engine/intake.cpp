@@ -42,7 +42,8 @@ Commit::Step Commit::advance(bool sync_ok) {
       log_arrival();
       id_ = msg_.id;
       for (size_t i = 0; i < copies_.size(); ++i)
-        log::line(msg_.id, "=> {} R=local_user T=maildir", msg_.envelope.recipients[i]);
+        log::line(msg_.id, "=> {} R=local_user T=maildir{}", msg_.envelope.recipients[i],
+                  maildir_folder_log(copies_[i].maildir));
       log::line(msg_.id, "Completed");
       phase_ = Phase::kDone;
       return Step::kAccepted;

@@ -133,6 +133,11 @@ fs::path maildir_folder(const fs::path& maildir, std::string_view folder) {
   return maildir / name;
 }
 
+std::string maildir_folder_log(const fs::path& dir) {
+  std::string last = (dir / "").parent_path().filename().string();
+  return last.size() > 1 && last[0] == '.' ? " F=" + last.substr(1) : "";
+}
+
 bool valid_folder_name(std::string_view folder) {
   if (folder.empty() || folder.size() > 200 || folder.front() == '.' || folder.front() == '/') return false;
   for (size_t i = 0; i < folder.size(); ++i) {

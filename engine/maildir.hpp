@@ -39,6 +39,11 @@ bool already_delivered(const MaildirCopy& c);
 // The Maildir++ folder inside a Maildir: "" → the Maildir itself (INBOX),
 // "Junk" → <maildir>/.Junk, "Lists/foo" → <maildir>/.Lists.foo.
 std::filesystem::path maildir_folder(const std::filesystem::path& maildir, std::string_view folder);
+
+// For the delivery log: " F=Lists.foo" when `dir` is a Maildir++ folder
+// (its last component starts with '.', a trailing '/' allowed: a filter's
+// `save Maildir/.Carol/`), else "".
+std::string maildir_folder_log(const std::filesystem::path& dir);
 // Folder names a check or filter may choose: no "..", no leading '.' or '/',
 // no control characters or backslashes.
 bool valid_folder_name(std::string_view folder);

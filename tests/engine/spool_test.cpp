@@ -472,6 +472,12 @@ TEST(MaildirFolders, NamesAndValidation) {
   EXPECT_FALSE(valid_folder_name(".hidden"));
   EXPECT_FALSE(valid_folder_name("a/../b"));
   EXPECT_FALSE(valid_folder_name("a\nb"));
+  // The delivery log names the folder: " F=Junk", also for a filter's `save Maildir/.Carol/`.
+  EXPECT_EQ(maildir_folder_log("/m"), "");
+  EXPECT_EQ(maildir_folder_log(maildir_folder("/m", "Junk")), " F=Junk");
+  EXPECT_EQ(maildir_folder_log(maildir_folder("/m", "Lists/foo")), " F=Lists.foo");
+  EXPECT_EQ(maildir_folder_log("/home/a/Maildir/.Carol/"), " F=Carol");
+  EXPECT_EQ(maildir_folder_log("/home/a/mail/lists/"), "");
 }
 
 TEST_F(IntakeTest, RemoteRecipientTakesTheSpoolPath) {

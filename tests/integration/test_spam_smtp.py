@@ -4,6 +4,7 @@ store tags everything unsure and junks nothing; action=reject refuses spam;
 spam.enabled=false adds no headers.
 """
 import shutil
+import re
 import smtplib
 import subprocess
 import tempfile
@@ -68,6 +69,13 @@ class SpamSmtp(unittest.TestCase):
         self.assertEqual(hi["x-spam-flag"], "NO")
         self.assertTrue(hi["x-spam-status"].startswith("No, score="))
         self.assertLess(float(hi["x-spam-score"]), 0.45)
+        # The delivery log says which folder: "=> alice@localhost R=local_user T=maildir F=Junk".
+        deadline = time.time() + 5  # the file is renamed into place just before the line is logged
+        while len(deliveries := re.findall(r"=> alice@localhost R=local_user T=maildir(.*)", n.log())) < 2:
+            if time.time() > deadline:
+                break
+            time.sleep(0.02)
+        self.assertEqual(sorted(deliveries), ["", " F=Junk"], n.log()[-2000:])
 
     def test_senders_own_verdict_fields_are_removed(self):
         n = self.server("forged")
