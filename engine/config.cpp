@@ -11,6 +11,7 @@
 #include <optional>
 #include <toml++/toml.h>
 
+#include "engine/maildir.hpp"
 #include "scanners/antivirus.hpp"
 
 namespace nougat::engine {
@@ -297,6 +298,14 @@ const std::map<std::string, Setter>& schema() {
          return std::nullopt;
        }},
       {"spam.bigrams", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.bigrams); }},
+      {"spam.junk_folder",
+       [](const toml::node& n, Config& c) -> Problem {
+         std::string s;
+         if (auto p = want_string(n, s)) return p;
+         if (!valid_folder_name(s)) return "expected a folder name such as \"Junk\" or \"Lists/spam\"";
+         c.spam.junk_folder = s;
+         return std::nullopt;
+       }},
       {"spam.store",
        [](const toml::node& n, Config& c) -> Problem {
          std::string s;
@@ -518,6 +527,7 @@ std::string Config::to_toml() const {
   o += fmt::format("spam_cutoff = {}\n", spam.spam_cutoff);
   o += fmt::format("ham_cutoff = {}\n", spam.ham_cutoff);
   o += "action = " + quote(spam.action) + "\n";
+  o += "junk_folder = " + quote(spam.junk_folder) + "\n";
   o += std::string("bigrams = ") + (spam.bigrams ? "true" : "false") + "\n";
   o += "store = " + quote(spam.store.string()) + "\n";
   o += "junk_scan_interval = " +

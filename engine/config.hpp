@@ -70,11 +70,15 @@ struct Config {
     bool enabled = true;
     double spam_cutoff = 0.99;        // score >= spam_cutoff: spam
     double ham_cutoff = 0.45;         // score < ham_cutoff: ham; between: unsure
-    std::string action = "junk";      // tag | junk (tag + Junk folder) | reject | off
+    std::string action = "junk";      // tag | junk (tag + junk_folder) | reject | off
+    // The Maildir++ folder spam goes to ("junk", and "reject"'s personally
+    // flagged copies) and the one the Junk trainer watches: "Junk" →
+    // Maildir/.Junk (Dovecot's default; "Spam" for sites used to that).
+    std::string junk_folder = "Junk";
     bool bigrams = true;              // adjacent word pairs as tokens too
     std::filesystem::path store;      // default: <data>/bayes
     // How often `serve` looks for mail the users moved into or out of their
-    // Junk folder, to train their own store (engine/junk_trainer.hpp); 0 = never.
+    // junk_folder, to train their own store (engine/junk_trainer.hpp); 0 = never.
     std::chrono::seconds junk_scan_interval{30};
   } spam;
   struct Antivirus {

@@ -324,7 +324,7 @@ void JunkTrainer::scan_user_pass(Pass& pass, PassStats& stats) {
 // since a complete pass: a quiet mailbox costs four stat calls.
 void JunkTrainer::list_changed(Pass& pass, PassStats& stats) {
   const fs::path md = pass.user.maildir();
-  const fs::path folders[kFolders] = {md, md / ".Junk"};
+  const fs::path folders[kFolders] = {md, maildir_folder(md, cfg_.junk_folder)};
   auto& st = pass.st;
   for (int fi = 0; fi < kFolders; ++fi) {
     auto stamp = folder_stamp(folders[fi]);
@@ -389,7 +389,7 @@ bool JunkTrainer::restore_seen(const User& u, UserState& st) {
   if (!in) return false;
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   JunkSeen seen;
-  if (!parse_junk_seen(text, ham_from_inbox_, seen)) {
+  if (!parse_junk_seen(text, junk_seen_rule(ham_from_inbox_, cfg_.junk_folder), seen)) {
     log::line("", "junk training: {}: {} is not usable; this pass learns nothing new", u.address,
               (*dir / "junk-seen").string());
     return false;
@@ -407,7 +407,7 @@ void JunkTrainer::save_seen(const User& u, UserState& st) {
   std::error_code ec;
   fs::create_directories(*dir, ec);
   auto tmp = *dir / "junk-seen.tmp";
-  std::string text = junk_seen_text({st.seen[0], st.seen[1]}, ham_from_inbox_);
+  std::string text = junk_seen_text({st.seen[0], st.seen[1]}, junk_seen_rule(ham_from_inbox_, cfg_.junk_folder));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(text.data(), std::streamsize(text.size()));

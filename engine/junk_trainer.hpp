@@ -6,7 +6,7 @@
 // than by the moves of one protocol.
 //
 // A background thread of `serve` visits every directory user's INBOX and
-// Maildir/.Junk (new/ and cur/) every spam.junk_scan_interval. It lists the
+// Maildir/.Junk (spam.junk_folder; new/ and cur/) every spam.junk_scan_interval. It lists the
 // folders (not one whose new/ and cur/ modification times are as at the
 // last complete listing and older than two seconds: a quiet mailbox costs
 // four stat calls), reads the header block (at most kJunkHeadBytes) and the
@@ -33,7 +33,7 @@
 // in <store>/users/<address>/junk-seen (rewritten, without fsync, after a
 // pass that changed it), so the first pass after a restart judges what
 // changed while nougat was down like any other pass. Without a usable file
-// (none yet, torn, written under another spam.action rule) a user's first
+// (none yet, torn, written under another spam.action rule or junk_folder) a user's first
 // pass only undoes (engine/junk_training.hpp).
 //
 // One log line per user and pass that trained something:

@@ -1,5 +1,6 @@
 #include "engine/junk_training.hpp"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -215,27 +216,29 @@ namespace {
 constexpr std::string_view kSeenMagic = "# nougat junk seen 1";
 }  // namespace
 
-std::string junk_seen_text(const JunkSeen& seen, bool ham_from_inbox) {
-  std::string s = std::string(kSeenMagic) + " ham_from_inbox=" + (ham_from_inbox ? "1" : "0") +
-                  " inbox=" + std::to_string(seen[0].size()) + " junk=" + std::to_string(seen[1].size()) + "\n";
+uint64_t junk_seen_rule(bool ham_from_inbox, std::string_view junk_folder) {
+  return content_checksum(std::string(ham_from_inbox ? "ham_from_inbox " : "tag ") + std::string(junk_folder));
+}
+
+std::string junk_seen_text(const JunkSeen& seen, uint64_t rule) {
+  std::string s = fmt::format("{} rule={:016x} inbox={} junk={}\n", kSeenMagic, rule, seen[0].size(), seen[1].size());
   for (const auto& v : seen) s.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
   uint64_t sum = content_checksum(s);
   s.append(reinterpret_cast<const char*>(&sum), sizeof sum);
   return s;
 }
 
-bool parse_junk_seen(std::string_view text, bool ham_from_inbox, JunkSeen& seen) {
+bool parse_junk_seen(std::string_view text, uint64_t rule, JunkSeen& seen) {
   for (auto& v : seen) v.clear();
   size_t nl = text.find('\n');
   if (nl == std::string_view::npos || nl > 200) return false;
-  int hfi = -1;
+  std::string head(text.substr(0, nl));
+  const std::string want = fmt::format("{} rule={:016x} inbox=", kSeenMagic, rule);
+  if (head.rfind(want, 0) != 0) return false;
   unsigned long long n[2] = {0, 0};
   char tail = 0;
-  std::string head(text.substr(0, nl));
-  if (std::sscanf(head.c_str(), "# nougat junk seen 1 ham_from_inbox=%d inbox=%llu junk=%llu%c", &hfi, &n[0],
-                  &n[1], &tail) != 3 ||
-      hfi != int(ham_from_inbox) || head.rfind(kSeenMagic, 0) != 0)
-    return false;
+  if (std::sscanf(head.c_str() + want.size(), "%llu junk=%llu%c", &n[0], &n[1], &tail) != 2) return false;
+  if (head != fmt::format("{}{} junk={}", want, n[0], n[1])) return false;  // the one spelling we write
   if (n[0] > text.size() / sizeof(uint64_t) || n[1] > text.size() / sizeof(uint64_t) ||
       text.size() != (nl + 1) + (n[0] + n[1]) * sizeof(uint64_t) + sizeof(uint64_t))
     return false;

@@ -114,17 +114,20 @@ bool valid_message_key(std::string_view key);
 
 // What the trainer saw in a user's INBOX and Junk (sorted hashes of the
 // Maildir base names), kept across restarts in a small file:
-//   "# nougat junk seen 1 ham_from_inbox=B inbox=N junk=M\n", the N + M
-//   hashes as 64-bit words, then the FNV-1a checksum of all that (host
-//   byte order: the file never leaves the machine).
+//   "# nougat junk seen 1 rule=R inbox=N junk=M\n", the N + M hashes as
+//   64-bit words, then the FNV-1a checksum of all that (host byte order:
+//   the file never leaves the machine). R (16 hex digits) stands for the
+//   settings the sets were seen under: junk_seen_rule().
 using JunkSeen = std::array<std::vector<uint64_t>, 2>;  // [0] INBOX, [1] Junk
-std::string junk_seen_text(const JunkSeen& seen, bool ham_from_inbox);
+// Whether flagged mail in INBOX teaches ham (a switch from spam.action
+// "tag" would make flagged mail delivered to INBOX meanwhile look moved
+// there by the user) and which folder is Junk (another one's mail was not
+// moved there under our watch).
+uint64_t junk_seen_rule(bool ham_from_inbox, std::string_view junk_folder);
+std::string junk_seen_text(const JunkSeen& seen, uint64_t rule);
 // False (and `seen` left empty) for anything but a whole, intact file
-// written under the same rule for flagged mail in INBOX (`ham_from_inbox`:
-// a switch from spam.action "tag" would make flagged mail delivered to
-// INBOX meanwhile look moved there by the user) with strictly increasing
-// hashes.
-bool parse_junk_seen(std::string_view text, bool ham_from_inbox, JunkSeen& seen);
+// written under the same rule, with strictly increasing hashes.
+bool parse_junk_seen(std::string_view text, uint64_t rule, JunkSeen& seen);
 
 // The part of a Maildir file name that stays when a client moves the file
 // from new/ to cur/ or changes its flags: everything before ':'.

@@ -116,7 +116,7 @@ Status ensure_dirs(const fs::path& md) {
     if (ec) return make_error("cannot create maildir", (md / sub).string() + ": " + ec.message());
   }
   // A Maildir++ folder (".Junk") is marked as such for IMAP servers.
-  auto leaf = md.filename().string();
+  auto leaf = (md / "").parent_path().filename().string();  // "Maildir/.Carol/" too
   if (!leaf.empty() && leaf[0] == '.') {
     int fd = ::open((md / "maildirfolder").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) ::close(fd);

@@ -73,7 +73,7 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   counters_.count(c.verdict);
   log::line(msg.id, "spam check: {} score={:.4f}", scanners::verdict_name(c.verdict), c.score);
   if (c.verdict == scanners::SpamVerdict::kSpam) {
-    if (cfg_.action == "junk") v.folder = "Junk";
+    if (cfg_.action == "junk") v.folder = cfg_.junk_folder;
     if (cfg_.action == "reject")
       return Verdict::reject(550, "5.7.1", "Message classified as spam");
   }

@@ -47,8 +47,8 @@ Envelope with_personal_verdict(Envelope env, const scanners::Classification& c,
 
   bool spam = c.verdict == scanners::SpamVerdict::kSpam;
   if (spam && (cfg.action == "junk" || cfg.action == "reject"))
-    env.folder = "Junk";
-  else if (env.folder == "Junk")
+    env.folder = cfg.junk_folder;
+  else if (env.folder == cfg.junk_folder)
     env.folder.clear();  // the end-of-DATA check's Junk
   return env;
 }

@@ -131,6 +131,24 @@ TEST_F(ConfigTest, SetErrorsNameTheKey) {
   EXPECT_EQ(r.error().text, "--set novalue: expected KEY=VALUE");
 }
 
+TEST_F(ConfigTest, JunkFolder) {
+  ConfigSources src;
+  src.data_dir = dir_;
+  auto d = load_config(src);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->spam.junk_folder, "Junk");
+  auto c = load("[spam]\njunk_folder = \"Spam\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().text;
+  EXPECT_EQ((*c)->spam.junk_folder, "Spam");
+  EXPECT_NE((*c)->to_toml().find("junk_folder = \"Spam\"\n"), std::string::npos);
+  for (auto bad : {"", "../x", ".Junk", "a/../b"}) {
+    auto r = load(std::string("[spam]\njunk_folder = \"") + bad + "\"\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().text.find(":2: spam.junk_folder: expected a folder name"), std::string::npos)
+        << r.error().text;
+  }
+}
+
 TEST_F(ConfigTest, JunkScanInterval) {
   ConfigSources src;
   src.data_dir = dir_;

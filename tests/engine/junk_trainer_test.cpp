@@ -305,9 +305,10 @@ TEST_F(JunkTrainerTest, WithoutSavedSeenSetsTheFirstPassLearnsNothingNew) {
   }
 }
 
-// A switch of spam.action from "tag" (flagged mail in INBOX on purpose)
-// makes the saved sets unusable: that mail would look moved by the user.
-TEST_F(JunkTrainerTest, SeenSetsOfAnotherActionAreNotUsed) {
+// A switch of spam.action from "tag" (flagged mail in INBOX on purpose) or
+// of spam.junk_folder makes the saved sets unusable: that mail would look
+// moved by the user.
+TEST_F(JunkTrainerTest, SeenSetsOfOtherSettingsAreNotUsed) {
   spam_.action = "tag";
   {
     auto t = trainer();
@@ -315,9 +316,33 @@ TEST_F(JunkTrainerTest, SeenSetsOfAnotherActionAreNotUsed) {
   }
   put(md_ / "new", "800", stored("YES", "<80@x>"));  // delivered while "tag"
   spam_.action = "junk";
+  {
+    auto t = trainer();
+    t->scan_once();
+    EXPECT_TRUE(take().empty());
+  }
+  // Nor after a switch of spam.junk_folder: the procmail-era .Spam was not filled under our watch.
+  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(md_ / ".Spam" / sub);
+  put(md_ / ".Spam/cur", "old:2,S", stored("", "<old@x>"));
+  spam_.junk_folder = "Spam";
   auto t = trainer();
   t->scan_once();
   EXPECT_TRUE(take().empty());
+}
+
+// spam.junk_folder names the folder watched (and the one spam goes to).
+TEST_F(JunkTrainerTest, WatchesTheConfiguredJunkFolder) {
+  spam_.junk_folder = "Spam";
+  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(md_ / ".Spam" / sub);
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / ".Junk/cur", "j1:2,S", stored("NO", "<j1@x>"));  // just a folder now
+  put(md_ / ".Spam/cur", "s1:2,S", stored("NO", "<s1@x>"));
+  t->scan_once();
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(calls[0].contents, std::vector<std::string>{stored("NO", "<s1@x>")});
 }
 
 // A user who appears while serve runs gets a first pass of their own.

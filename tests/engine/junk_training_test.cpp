@@ -1,5 +1,6 @@
 #include "engine/junk_training.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -229,23 +230,28 @@ namespace nougat::engine {
 namespace {
 
 TEST(JunkSeenFile, RoundTripAndEveryDamageIsRefused) {
+  const uint64_t rule = junk_seen_rule(true, "Junk");
   JunkSeen seen{std::vector<uint64_t>{1, 5, 9}, std::vector<uint64_t>{2}};
-  std::string text = junk_seen_text(seen, true);
-  EXPECT_EQ(text.rfind("# nougat junk seen 1 ham_from_inbox=1 inbox=3 junk=1\n", 0), 0u);
+  std::string text = junk_seen_text(seen, rule);
+  EXPECT_EQ(text.rfind(fmt::format("# nougat junk seen 1 rule={:016x} inbox=3 junk=1\n", rule), 0), 0u);
   JunkSeen back;
-  ASSERT_TRUE(parse_junk_seen(text, true, back));
+  ASSERT_TRUE(parse_junk_seen(text, rule, back));
   EXPECT_EQ(back, seen);
-  EXPECT_FALSE(parse_junk_seen(text, false, back));  // written under another spam.action rule
-  EXPECT_TRUE(back[0].empty() && back[1].empty());
-  for (size_t cut = 0; cut < text.size(); ++cut) EXPECT_FALSE(parse_junk_seen(text.substr(0, cut), true, back));
+  // Written under other settings: spam.action "tag", or another junk_folder.
+  for (uint64_t other : {junk_seen_rule(false, "Junk"), junk_seen_rule(true, "Spam")}) {
+    EXPECT_NE(other, rule);
+    EXPECT_FALSE(parse_junk_seen(text, other, back));
+    EXPECT_TRUE(back[0].empty() && back[1].empty());
+  }
+  for (size_t cut = 0; cut < text.size(); ++cut) EXPECT_FALSE(parse_junk_seen(text.substr(0, cut), rule, back));
   for (size_t i = 0; i < text.size(); ++i) {
     std::string bad = text;
     bad[i] ^= 0x10;
-    EXPECT_FALSE(parse_junk_seen(bad, true, back)) << i;
+    EXPECT_FALSE(parse_junk_seen(bad, rule, back)) << i;
   }
-  EXPECT_FALSE(parse_junk_seen(junk_seen_text({std::vector<uint64_t>{5, 5}, {}}, true), true, back));
+  EXPECT_FALSE(parse_junk_seen(junk_seen_text({std::vector<uint64_t>{5, 5}, {}}, rule), rule, back));
   JunkSeen empty;
-  ASSERT_TRUE(parse_junk_seen(junk_seen_text(empty, false), false, back));
+  ASSERT_TRUE(parse_junk_seen(junk_seen_text(empty, rule), rule, back));
   EXPECT_EQ(back, empty);
 }
 

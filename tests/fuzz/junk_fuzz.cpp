@@ -34,10 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (e.state == Trained::kNone || !parsed.entries.count(key)) std::abort();
 
   if (h.body_offset && !valid_message_key(message_key(h, text.substr(h.body_offset)))) std::abort();
-  for (bool ham_from_inbox : {false, true}) {
+  for (uint64_t rule : {junk_seen_rule(false, "Junk"), junk_seen_rule(true, "Junk"), uint64_t(0x0123456789abcdef)}) {
     JunkSeen seen;
-    if (parse_junk_seen(text, ham_from_inbox, seen)) {
-      if (junk_seen_text(seen, ham_from_inbox) != text) std::abort();
+    if (parse_junk_seen(text, rule, seen)) {
+      if (junk_seen_text(seen, rule) != text) std::abort();
     } else if (!seen[0].empty() || !seen[1].empty()) {
       std::abort();
     }

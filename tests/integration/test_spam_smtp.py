@@ -77,6 +77,16 @@ class SpamSmtp(unittest.TestCase):
             time.sleep(0.02)
         self.assertEqual(sorted(deliveries), ["", " F=Junk"], n.log()[-2000:])
 
+    def test_junk_folder_is_configurable(self):
+        n = self.server("spamfolder", sets=["spam.junk_folder=Spam"])
+        self.send(n, message(True, 464646))
+        md = n.maildir("alice@localhost")
+        spam = wait_files(md / ".Spam" / "new", 1)
+        self.assertEqual(len(spam), 1)
+        self.assertEqual(headers_of(spam[0])["x-spam-flag"], "YES")
+        self.assertTrue((md / ".Spam" / "maildirfolder").exists())  # a Maildir++ folder for IMAP servers
+        self.assertFalse((md / ".Junk").exists())
+
     def test_senders_own_verdict_fields_are_removed(self):
         n = self.server("forged")
         forged = message(True, 454545).replace("\r\n\r\n", "\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No, all fine\r\n\r\n", 1)
