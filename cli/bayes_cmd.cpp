@@ -476,7 +476,8 @@ int eval(const EvalArgs& a, const Context& ctx) {
       if (!c) return fail(c.error());
       if (list_errors && (s.spam ? c->verdict != SpamVerdict::kSpam : c->verdict != SpamVerdict::kHam))
         fmt::print("{}\t{}\t{}\t{:.6f}\n", s.spam ? "spam" : "ham", s.label, verdict_name(c->verdict), c->score);
-      (s.spam ? spam_scores : ham_scores).push_back(c->score);
+      // No clue at all is "unsure" at any cut-off, whatever its 0.5 says.
+      (s.spam ? spam_scores : ham_scores).push_back(c->clues.empty() ? -1.0 : c->score);
       if (s.spam) {
         ++n_spam;
         fn += c->verdict == SpamVerdict::kHam;
@@ -508,7 +509,9 @@ int eval(const EvalArgs& a, const Context& ctx) {
   fmt::print("  cut-off   false positives      spam caught\n");
   for (double cut : cuts) {
     size_t f = at_least(ham_scores, cut), c = at_least(spam_scores, cut);
-    fmt::print("  {:.3f}{}  {:>6} {:>10}  {:>6} {:>10}\n", cut, cut == ctx.params.spam_cutoff ? " *" : "  ", f,
+    std::string shown = fmt::format("{:.3f}", cut);
+    if (std::stod(shown) != cut) shown = fmt::format("{:.6g}", cut);  // 0.9995, not 1.000
+    fmt::print("  {:<5}{}  {:>6} {:>10}  {:>6} {:>10}\n", shown, cut == ctx.params.spam_cutoff ? " *" : "  ", f,
                fmt::format("({:.3f}%)", pct(f, n_ham)), c, fmt::format("({:.3f}%)", pct(c, n_spam)));
   }
   return 0;

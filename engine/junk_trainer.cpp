@@ -12,6 +12,7 @@
 #include <ctime>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <functional>
 #include <iterator>
 
@@ -158,8 +159,16 @@ struct JunkTrainer::UserState {
   FolderStamp stamp[kFolders];                  // of the last listing
   bool stamp_settled[kFolders] = {false, false};
   bool pending[kFolders] = {false, false};  // files listed but not handled: list again
-  bool scanned = false;     // had a pass in this process
+  // `seen` says what was there before: restored from junk-seen, or a first
+  // pass that judged every file. Until then each pass is a first pass.
+  bool known = false;
+  bool restore_tried = false;
   bool seen_dirty = false;  // seen differs from the junk-seen file
+  // Keys whose learning batch failed: the child may have committed before
+  // it failed, so the journal keeps the learn and the next pass learns the
+  // message again if it is still where it was (idempotent in the store) or
+  // undoes it if it moved (a no-op there if it was never learnt).
+  std::set<std::string, std::less<>> unconfirmed;
   std::unique_ptr<JunkJournal> journal;
   bool journal_error_logged = false;
   bool staging_cleaned = false;
@@ -277,7 +286,6 @@ struct JunkTrainer::Pass {
       if (now != st.seen[fi]) st.seen_dirty = true;
       st.seen[fi] = std::move(now);
     }
-    st.scanned = true;
   }
 };
 
@@ -285,10 +293,21 @@ void JunkTrainer::scan_user(const User& u, UserState& st, PassStats& stats) {
   // This user's first pass in this process learns nothing new — unless the
   // seen sets of the last run are on disk: then what changed while we were
   // down is judged like any other pass.
-  bool first_pass = !st.scanned && !restore_seen(u, st);
-  if (first_pass) st.seen_dirty = true;  // saved even when empty: "watched since"
+  if (!st.known && !st.restore_tried) {
+    st.restore_tried = true;
+    st.known = restore_seen(u, st);
+  }
+  const bool first_pass = !st.known;
   Pass pass(u, st, first_pass);
   scan_user_pass(pass, stats);
+  if (first_pass) {
+    // It counts — and is saved as "watched since" — only once it judged
+    // every file: one skipped now (a stop, an unreadable journal, a failed
+    // undo) would otherwise look moved by the user at a later pass.
+    if (stop_ || st.pending[0] || st.pending[1]) return;
+    st.known = true;
+    st.seen_dirty = true;  // saved even when empty
+  }
   if (st.seen_dirty) save_seen(u, st);
 }
 
@@ -351,7 +370,10 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
       }
       if (stop_) return;
       int fd = open_message(l.path);
-      if (fd < 0) continue;  // moved since it was listed: seen where it went, next pass
+      if (fd < 0) {  // moved since it was listed: seen where it went, next pass
+        if (pass.first_pass) next.insert(l.hash);  // or unreadable: there before we looked
+        continue;
+      }
       struct stat sb {};
       bool ok = ::fstat(fd, &sb) == 0;
       // Not a message file, or too big to have been classified: never trained.
@@ -371,7 +393,10 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
         ++stats.read;
       }
       ::close(fd);
-      if (!ok) continue;
+      if (!ok) {
+        if (pass.first_pass) next.insert(l.hash);
+        continue;
+      }
       if (key.empty()) {  // see above, or no Message-ID and a header block above kJunkHeadBytes
         next.insert(l.hash);
         continue;
@@ -453,9 +478,16 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
       flagged = flagged || s->flagged;
     }
     JunkDecision d;  // a copy in each folder: nothing, the journal's word stands
-    if (!(in[0] && in[1]))
-      d = junk_decision(files[0]->folder, flagged, pass.st.journal->state(key), ham_from_inbox_,
-                        pass.first_pass);
+    if (!(in[0] && in[1])) {
+      JunkFolder where = files[0]->folder;
+      Trained state = pass.st.journal->state(key);
+      // A learn whose batch failed: still where it was → learn it again.
+      if (pass.st.unconfirmed.count(key) &&
+          ((state == Trained::kSpam && where == JunkFolder::kJunk) ||
+           (state == Trained::kHam && where == JunkFolder::kInbox)))
+        state = Trained::kNone;
+      d = junk_decision(where, flagged, state, ham_from_inbox_, pass.first_pass);
+    }
     if (d.ops.empty()) {
       for (const Seen* s : files) pass.handled(*s);
       continue;
@@ -505,7 +537,9 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
       // Learning is written to the journal before the store, unlearning
       // after it: a crash in between then leaves the journal claiming a
       // learn the store may lack (a later undo is a no-op there: the store
-      // knows what it learnt) and never forgetting one it still has.
+      // knows what it learnt) and never forgetting one it still has. A
+      // failed learn is not taken back either — the child may have
+      // committed before it failed — but retried (UserState::unconfirmed).
       bool learn = op == TrainOp::kLearnSpam || op == TrainOp::kLearnHam;
       std::vector<std::pair<std::string, Trained>> changes, before;
       for (Plan* p : chunk) {
@@ -516,9 +550,15 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
       if (learn)
         if (auto w = st.journal->record(changes, std::time(nullptr)); !w)
           r = make_error("cannot write the junk journal", w.error().text + ": " + w.error().detail);
+      bool journaled = !!r;
       if (r) r = stop_ ? Status(make_error("server stopping")) : train_(b, stop_);
       if (!r) {
-        if (learn) (void)st.journal->record(before, std::time(nullptr));  // not learnt after all
+        if (learn && journaled) {
+          for (Plan* p : chunk) st.unconfirmed.insert(p->key);
+        } else if (learn) {  // never ran: the journal's in-memory state goes back (the file may say so too)
+          if (auto w = st.journal->record(before, std::time(nullptr)); !w)
+            log::line("", "junk training: {}: {} ({})", u.address, w.error().text, w.error().detail);
+        }
         all_ok = false;
         stats.failed += chunk.size();
         for (Plan* p : chunk) p->failed = true;
@@ -528,12 +568,15 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
                   r.error().detail.empty() ? "" : " (" + r.error().detail + ")");
         continue;
       }
-      for (Plan* p : chunk) ++p->done;
+      for (Plan* p : chunk) {
+        ++p->done;
+        if (auto it = st.unconfirmed.find(p->key); it != st.unconfirmed.end()) st.unconfirmed.erase(it);
+      }
       done[size_t(op)] += chunk.size();
       (learn ? stats.learnt : stats.unlearnt) += chunk.size();
       if (learn) continue;
       if (auto w = st.journal->record(changes, std::time(nullptr)); !w)
-        log::line("", "junk training: {}: {} ({}); a restart may undo these again (a no-op)",
+        log::line("", "junk training: {}: {} ({}); the journal may still say learnt (a later undo is a no-op)",
                   u.address, w.error().text, w.error().detail);
     }
   }

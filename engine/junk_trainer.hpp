@@ -22,12 +22,14 @@
 // most kMaxBatchFiles — in `serve`, a child `nougat bayes train --user`
 // (DECISIONS: one writer per LMDB environment, and PersonalSpam holds this
 // user's store open read-only in this process). A learning batch is written
-// to the journal (fsync'd) before it runs and taken back if it fails; an
-// unlearning batch is written after it succeeded. The store's own seen
-// records make both idempotent, so a crash between store and journal can
-// cost at most one learn (the journal says learnt, the store does not have
-// it), never an undo. A failed batch is logged and retried at a later pass
-// (after kMaxBackoff at most).
+// to the journal (fsync'd) before it runs and stays there if it fails (the
+// child may have committed first): the next pass learns it again if it is
+// still in place, or undoes it if it moved; an unlearning batch is written
+// after it succeeded. The store's own seen records make all of these
+// idempotent, so a crash between store and journal can cost at most one
+// learn (the journal says learnt, the store does not have it), never an
+// undo. A failed batch is logged and retried at a later pass (after
+// kMaxBackoff at most).
 //
 // What each pass saw (the name hashes of INBOX and Junk) is kept per user
 // in <store>/users/<address>/junk-seen (rewritten, without fsync, after a

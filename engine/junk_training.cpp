@@ -248,7 +248,7 @@ bool parse_junk_seen(std::string_view text, uint64_t rule, JunkSeen& seen) {
   const char* p = text.data() + nl + 1;
   for (int fi = 0; fi < 2; ++fi) {
     seen[fi].resize(n[fi]);
-    std::memcpy(seen[fi].data(), p, n[fi] * sizeof(uint64_t));
+    if (n[fi]) std::memcpy(seen[fi].data(), p, n[fi] * sizeof(uint64_t));
     p += n[fi] * sizeof(uint64_t);
     if (std::adjacent_find(seen[fi].begin(), seen[fi].end(), std::greater_equal<>()) != seen[fi].end()) {
       for (auto& v : seen) v.clear();

@@ -23,7 +23,9 @@
 // another server, flagged mail delivered to INBOX while spam.action was
 // "tag". It only undoes what the journal says was trained and has since
 // been moved back. From then on every message that appears in INBOX or Junk
-// is judged as above — across restarts too, since what was seen is kept.
+// is judged as above — across restarts too, since what was seen is kept —
+// including mail copied in afterwards (docs/DECISIONS.md: migrate with
+// `serve` stopped).
 
 // Only our own flag counts: the one X-Spam-Flag field in the block that
 // delivery puts on top of the message (Return-Path, Delivered-To, our

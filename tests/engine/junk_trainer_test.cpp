@@ -196,19 +196,30 @@ TEST_F(JunkTrainerTest, BatchesPerKindUndoBeforeLearning) {
   EXPECT_EQ(calls[1].op, TrainOp::kUnlearnHam);
 }
 
-TEST_F(JunkTrainerTest, FailedTrainingIsRetriedAndNotJournaled) {
+// A failed learn may still have been committed by the child: the journal
+// keeps it, and the next pass learns it again (a no-op in the store if it
+// was) — or, when the user moved it back meanwhile, undoes it.
+TEST_F(JunkTrainerTest, FailedLearningStaysJournaledAndIsRetried) {
   auto t = trainer();
   t->scan_once();
   put(md_ / ".Junk/new", "500.q5_0.vm,S=1", stored("NO", "<5@x>"));
+  put(md_ / ".Junk/new", "501.q5_0.vm,S=1", stored("NO", "<51@x>"));
   fail_ = true;
   auto s = t->scan_once();
-  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.failed, 2u);
   EXPECT_EQ(take().size(), 1u);
-  EXPECT_EQ(journal_state("<5@x>"), Trained::kNone);  // written ahead, taken back
+  EXPECT_EQ(journal_state("<5@x>"), Trained::kSpam);
   fail_ = false;
+  fs::rename(md_ / ".Junk/new/501.q5_0.vm,S=1", md_ / "cur/501.q5_0.vm,S=1:2,S");  // the user changed their mind
   s = t->scan_once();
-  EXPECT_EQ(s.learnt, 1u);
-  EXPECT_EQ(take().size(), 1u);
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);  // <51@x>: whatever the child did, undone
+  EXPECT_EQ(calls[0].contents, std::vector<std::string>{stored("NO", "<51@x>")});
+  EXPECT_EQ(calls[1].op, TrainOp::kLearnSpam);  // <5@x>: learnt again
+  EXPECT_EQ(calls[1].contents, std::vector<std::string>{stored("NO", "<5@x>")});
+  EXPECT_EQ(journal_state("<5@x>"), Trained::kSpam);
+  EXPECT_EQ(journal_state("<51@x>"), Trained::kNone);
   t->scan_once();
   EXPECT_TRUE(take().empty());
 }
@@ -345,6 +356,35 @@ TEST_F(JunkTrainerTest, WatchesTheConfiguredJunkFolder) {
   EXPECT_EQ(calls[0].contents, std::vector<std::string>{stored("NO", "<s1@x>")});
 }
 
+// A first pass that could not judge every file (here: an unreadable
+// journal) does not count: neither saved nor taken as "watched since", so
+// the mail that was already there is never learnt later.
+TEST_F(JunkTrainerTest, AnUnfinishedFirstPassDoesNotCount) {
+  put(md_ / ".Junk/cur", "old1:2,S", stored("NO", "<old1@x>"));
+  put(md_ / "cur", "old2:2,S", stored("YES", "<old2@x>"));
+  fs::create_directories(journal());  // a directory where the journal should be
+  {
+    auto t = trainer();
+    t->scan_once();
+    t->scan_once();
+    EXPECT_TRUE(take().empty());
+  }
+  EXPECT_FALSE(fs::exists(journal().parent_path() / "junk-seen"));
+  fs::remove_all(journal());
+  auto t = trainer();  // the restart after the repair: again a first pass
+  t->scan_once();
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+  EXPECT_TRUE(fs::exists(journal().parent_path() / "junk-seen"));
+  fs::rename(md_ / "cur/old2:2,S", md_ / ".Junk/cur/old2:2,S");  // flagged, back to Junk: nothing to learn
+  fs::rename(md_ / ".Junk/cur/old1:2,S", md_ / "cur/old1:2,S");  // unflagged to INBOX: nothing either
+  put(md_ / ".Junk/cur", "new1:2,S", stored("NO", "<new1@x>"));
+  t->scan_once();
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].contents, std::vector<std::string>{stored("NO", "<new1@x>")});
+}
+
 // A user who appears while serve runs gets a first pass of their own.
 TEST_F(JunkTrainerTest, AUserAddedLaterGetsAFirstPass) {
   auto t = trainer();
@@ -405,7 +445,7 @@ TEST_F(JunkTrainerTest, StopEndsARunningBatchQuickly) {
   auto t0 = std::chrono::steady_clock::now();
   t.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
-  EXPECT_EQ(journal_state("<stop@x>"), Trained::kNone);
+  EXPECT_EQ(journal_state("<stop@x>"), Trained::kSpam);  // it may have been learnt: an undo stays possible
 }
 
 // A folder whose new/ and cur/ have not changed (and are older than a clock
