@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "engine/log.hpp"
+
 namespace nougat::engine {
 namespace fs = std::filesystem;
 namespace {
@@ -170,7 +172,10 @@ Status JunkJournal::record(const std::vector<std::pair<std::string, Trained>>& c
   if (fresh)
     if (auto d = sync_dir(file_.parent_path()); !d) return d;
   lines_ += changes.size();
-  if (lines_ > std::max(kCompactMinLines, 2 * live_)) return compact();
+  // The lines are durable: a compaction that fails (tried again at the next
+  // record) is for the log, not a failure of the record.
+  if (lines_ > std::max(kCompactMinLines, 2 * live_))
+    if (auto c = compact(); !c) log::line("", "junk journal: {} ({}); compacting later", c.error().text, c.error().detail);
   return Ok{};
 }
 

@@ -76,7 +76,9 @@ class JunkJournal {
   size_t live() const { return live_; }  // keys whose state is not "none"
   const std::filesystem::path& file() const { return file_; }
 
-  // Appends one line per change and makes them durable; compacts when due.
+  // Appends one line per change and makes them durable; compacts when due
+  // (a failed compaction is logged and tried again at the next record: the
+  // lines are durable all the same).
   // The in-memory state follows the changes even when writing fails, so one
   // run never trains a message twice; the error is for the log.
   Status record(const std::vector<std::pair<std::string, Trained>>& changes, int64_t now);

@@ -164,6 +164,7 @@ struct JunkTrainer::UserState {
   bool known = false;
   bool restore_tried = false;
   bool seen_dirty = false;  // seen differs from the junk-seen file
+  bool seen_error_logged = false;
   // Keys whose learning batch failed: the child may have committed before
   // it failed, so the journal keeps the learn and the next pass learns the
   // message again if it is still where it was (idempotent in the store) or
@@ -433,13 +434,22 @@ void JunkTrainer::save_seen(const User& u, UserState& st) {
   fs::create_directories(*dir, ec);
   auto tmp = *dir / "junk-seen.tmp";
   std::string text = junk_seen_text({st.seen[0], st.seen[1]}, junk_seen_rule(ham_from_inbox_, cfg_.junk_folder));
+  bool ok;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(text.data(), std::streamsize(text.size()));
-    if (!out.flush()) return;  // retried after the next pass that changes something
+    ok = bool(out.flush());
   }
-  fs::rename(tmp, *dir / "junk-seen", ec);
-  if (!ec) st.seen_dirty = false;
+  if (ok) fs::rename(tmp, *dir / "junk-seen", ec);
+  if (ok && !ec) {
+    st.seen_dirty = false;
+    return;
+  }
+  fs::remove(tmp, ec);
+  if (!st.seen_error_logged)  // retried after every pass; logged once
+    log::line("", "junk training: {}: cannot write {}; a restart will be a first pass for this user", u.address,
+              (*dir / "junk-seen").string());
+  st.seen_error_logged = true;
 }
 
 // The user's journal, read at the first need. False: do not train this user
