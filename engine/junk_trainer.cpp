@@ -413,7 +413,11 @@ bool JunkTrainer::restore_seen(const User& u, UserState& st) {
   if (!dir) return false;
   std::ifstream in(*dir / "junk-seen", std::ios::binary);
   if (!in) return false;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  auto size = fs::file_size(*dir / "junk-seen", ec);
+  std::string text;
+  if (!ec && size <= kMaxJunkSeenBytes)
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   JunkSeen seen;
   if (!parse_junk_seen(text, junk_seen_rule(ham_from_inbox_, cfg_.junk_folder), seen)) {
     log::line("", "junk training: {}: {} is not usable; this pass learns nothing new", u.address,

@@ -79,6 +79,8 @@ class JunkTrainer {
  public:
   static constexpr size_t kMaxBatchFiles = 500;  // one LMDB transaction in `bayes train`
   static constexpr std::chrono::seconds kMaxBackoff{3600};
+  // A junk-seen file above this (16 million messages) is not read: a first pass.
+  static constexpr uint64_t kMaxJunkSeenBytes = 128u << 20;
 
   struct Batch {
     std::string address;

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 #include <functional>
 
@@ -235,9 +235,13 @@ bool parse_junk_seen(std::string_view text, uint64_t rule, JunkSeen& seen) {
   std::string head(text.substr(0, nl));
   const std::string want = fmt::format("{} rule={:016x} inbox=", kSeenMagic, rule);
   if (head.rfind(want, 0) != 0) return false;
-  unsigned long long n[2] = {0, 0};
-  char tail = 0;
-  if (std::sscanf(head.c_str() + want.size(), "%llu junk=%llu%c", &n[0], &n[1], &tail) != 2) return false;
+  uint64_t n[2] = {0, 0};
+  const char* p0 = head.data() + want.size();
+  const char* end = head.data() + head.size();
+  auto r = std::from_chars(p0, end, n[0]);
+  if (r.ec != std::errc() || std::string_view(r.ptr, size_t(end - r.ptr)).rfind(" junk=", 0) != 0) return false;
+  r = std::from_chars(r.ptr + 6, end, n[1]);
+  if (r.ec != std::errc() || r.ptr != end) return false;
   if (head != fmt::format("{}{} junk={}", want, n[0], n[1])) return false;  // the one spelling we write
   if (n[0] > text.size() / sizeof(uint64_t) || n[1] > text.size() / sizeof(uint64_t) ||
       text.size() != (nl + 1) + (n[0] + n[1]) * sizeof(uint64_t) + sizeof(uint64_t))
