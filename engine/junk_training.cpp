@@ -15,14 +15,6 @@
 namespace nougat::engine {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::string sha256_hex32(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned len = 0;
@@ -67,7 +59,7 @@ std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;  // not a field: ignored
-    fields.push_back({trim(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+    fields.push_back({trim_space(line.substr(0, colon)), std::string(line.substr(colon + 1))});
   }
   if (body_offset == 0 && p >= head.size() && !fields.empty() && head.size() >= kJunkHeadBytes)
     fields.pop_back();  // the last field may continue past what was read
@@ -82,7 +74,7 @@ bool printable_key(std::string_view k, size_t max = kMaxKeyBytes) {
 }
 
 std::string key_of_message_id(std::string_view raw) {
-  std::string_view id = trim(raw);
+  std::string_view id = trim_space(raw);
   if (auto lt = id.find('<'); lt != std::string_view::npos) {
     if (auto gt = id.find('>', lt); gt != std::string_view::npos) id = id.substr(lt, gt - lt + 1);
   }
@@ -163,7 +155,7 @@ StoredHeader inspect_stored_header(std::string_view head) {
     for (++i; i < fields.size(); ++i) {
       const auto& f = fields[i];
       if (iequals(f.name, "X-Spam-Flag")) {
-        h.flagged = iequals(trim(f.value), "YES");
+        h.flagged = iequals(trim_space(f.value), "YES");
         break;
       }
       if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status")) break;

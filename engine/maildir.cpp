@@ -107,6 +107,10 @@ std::string local_copy(const SpooledMessage& m, size_t rcpt) {
   return out;
 }
 
+// The last component of a directory path, a trailing '/' allowed
+// ("Maildir/.Carol/" → ".Carol").
+std::string leaf_name(const fs::path& dir) { return (dir / "").parent_path().filename().string(); }
+
 Status ensure_dirs(const fs::path& md) {
   std::error_code ec;
   if (fs::is_directory(md / "tmp", ec) && fs::is_directory(md / "new", ec) && fs::is_directory(md / "cur", ec))
@@ -116,7 +120,7 @@ Status ensure_dirs(const fs::path& md) {
     if (ec) return make_error("cannot create maildir", (md / sub).string() + ": " + ec.message());
   }
   // A Maildir++ folder (".Junk") is marked as such for IMAP servers.
-  auto leaf = (md / "").parent_path().filename().string();  // "Maildir/.Carol/" too
+  auto leaf = leaf_name(md);
   if (!leaf.empty() && leaf[0] == '.') {
     int fd = ::open((md / "maildirfolder").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) ::close(fd);
@@ -134,7 +138,7 @@ fs::path maildir_folder(const fs::path& maildir, std::string_view folder) {
 }
 
 std::string maildir_folder_log(const fs::path& dir) {
-  std::string last = (dir / "").parent_path().filename().string();
+  std::string last = leaf_name(dir);
   return last.size() > 1 && last[0] == '.' ? " F=" + last.substr(1) : "";
 }
 

@@ -14,12 +14,6 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 
 bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Field-name characters: printable US-ASCII except ':' (RFC 5322 ftext).
 bool is_ftext(char c) { return c >= 0x21 && c <= 0x7e && c != ':'; }
 
@@ -146,8 +140,8 @@ std::string join_2231(std::vector<Section>& sections) {
 void add_param(std::vector<Pending>& pending, std::string_view seg) {
   size_t eq = seg.find('=');
   if (eq == std::string_view::npos) return;
-  std::string name = ascii_lower(trim(seg.substr(0, eq)));
-  std::string_view raw = trim(seg.substr(eq + 1));
+  std::string name = ascii_lower(trim_space(seg.substr(0, eq)));
+  std::string_view raw = trim_space(seg.substr(eq + 1));
   if (name.empty()) return;
   std::string base = name;
   bool is_2231 = false;
@@ -190,6 +184,12 @@ void add_param(std::vector<Pending>& pending, std::string_view seg) {
 }
 
 }  // namespace
+
+std::string_view trim_space(std::string_view s) {
+  while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -288,7 +288,7 @@ const std::string* StructuredValue::param(std::string_view name) const {
 StructuredValue parse_structured(std::string_view unfolded) {
   StructuredValue sv;
   auto segs = split_params(unfolded);
-  sv.value = ascii_lower(trim(strip_comments(segs[0])));
+  sv.value = ascii_lower(trim_space(strip_comments(segs[0])));
   std::vector<Pending> pending;
   // Bounded so that a hostile 1 MB "a=1;b=2;..." value stays linear.
   const size_t last = std::min(segs.size(), kMaxParams + 1);

@@ -40,6 +40,8 @@ struct HeaderBlock {
 HeaderBlock parse_header_block(std::string_view raw);
 
 bool iequals(std::string_view a, std::string_view b);
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view trim_space(std::string_view s);
 std::string ascii_lower(std::string_view s);
 
 // First field named `name` (case-insensitive), or nullptr.

@@ -37,6 +37,11 @@ std::string stored(std::string_view flag, std::string_view message_id,
   return s + "Subject: test\n\n" + std::string(body);
 }
 
+// tmp/, new/ and cur/ of a Maildir or Maildir++ folder, as a client creates them.
+void make_folder(const fs::path& f) {
+  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(f / sub);
+}
+
 struct Call {
   std::string address;
   TrainOp op;
@@ -53,8 +58,7 @@ class JunkTrainerTest : public ::testing::Test {
     dir_ = std::make_unique<MemoryDirectory>(root_);
     dir_->add_user("alice@localhost", "pw");
     md_ = dir_->find("alice@localhost")->maildir();
-    for (auto f : {md_, md_ / ".Junk"})
-      for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(f / sub);
+    for (auto f : {md_, md_ / ".Junk"}) make_folder(f);
     spam_.store = root_ / "bayes";
     spam_.junk_scan_interval = 0s;  // no backoff between passes in tests
   }
@@ -333,7 +337,7 @@ TEST_F(JunkTrainerTest, SeenSetsOfOtherSettingsAreNotUsed) {
     EXPECT_TRUE(take().empty());
   }
   // Nor after a switch of spam.junk_folder: the procmail-era .Spam was not filled under our watch.
-  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(md_ / ".Spam" / sub);
+  make_folder(md_ / ".Spam");
   put(md_ / ".Spam/cur", "old:2,S", stored("", "<old@x>"));
   spam_.junk_folder = "Spam";
   auto t = trainer();
@@ -344,7 +348,7 @@ TEST_F(JunkTrainerTest, SeenSetsOfOtherSettingsAreNotUsed) {
 // spam.junk_folder names the folder watched (and the one spam goes to).
 TEST_F(JunkTrainerTest, WatchesTheConfiguredJunkFolder) {
   spam_.junk_folder = "Spam";
-  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(md_ / ".Spam" / sub);
+  make_folder(md_ / ".Spam");
   auto t = trainer();
   t->scan_once();
   put(md_ / ".Junk/cur", "j1:2,S", stored("NO", "<j1@x>"));  // just a folder now
@@ -391,8 +395,8 @@ TEST_F(JunkTrainerTest, AUserAddedLaterGetsAFirstPass) {
   t->scan_once();
   dir_->add_user("bob@localhost", "pw");
   auto bob = dir_->find("bob@localhost")->maildir();
-  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(bob / ".Junk" / sub);
-  for (auto sub : {"tmp", "new", "cur"}) fs::create_directories(bob / sub);
+  make_folder(bob);
+  make_folder(bob / ".Junk");
   put(bob / ".Junk/cur", "b1:2,S", stored("NO", "<b1@x>"));  // a migrated Junk folder
   t->scan_once();
   EXPECT_TRUE(take().empty());
