@@ -16,7 +16,6 @@ inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c 
 inline bool is_alnum(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-inline bool is_word(unsigned char c) { return is_alnum(c) || c >= 0x80; }
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 // FNV-1a over the bytes, finished with the splitmix64 mixer: cheap for short
@@ -166,6 +165,66 @@ bool caps_word(std::string_view w) {
   return true;
 }
 
+// What a non-ASCII character is to the word scanner. Text reaches it as
+// UTF-8 (charset conversion happens before); bytes that are not valid UTF-8
+// count as letters, one byte each, as all non-ASCII bytes used to.
+enum class CharClass { kLetter, kBreak, kIdeograph };
+struct Utf8Char {
+  CharClass cls;
+  size_t len;
+};
+
+Utf8Char classify_utf8(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+  if (len == 0 || c >= 0xf8 || i + len > s.size()) return {CharClass::kLetter, 1};
+  char32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xc0) != 0x80) return {CharClass::kLetter, 1};
+    cp = (cp << 6) | (b(k) & 0x3f);
+  }
+  // Spaces and punctuation: C1 controls and Latin-1's no-break space and
+  // signs (not its letters ª µ º), General Punctuation (dashes, curly
+  // quotes, bullets, zero-width spaces), CJK and full-width punctuation.
+  bool brk = (cp >= 0x80 && cp <= 0xbf && cp != 0xaa && cp != 0xb5 && cp != 0xba) || cp == 0xd7 || cp == 0xf7 ||
+             (cp >= 0x2000 && cp <= 0x206f) || (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+             (cp >= 0xff01 && cp <= 0xff0f) || (cp >= 0xff1a && cp <= 0xff20) || (cp >= 0xff3b && cp <= 0xff40) ||
+             (cp >= 0xff5b && cp <= 0xff65) || cp == 0xfeff;
+  if (brk) return {CharClass::kBreak, len};
+  // Scripts written without spaces between words: Han, kana, bopomofo.
+  bool ideo = (cp >= 0x2e80 && cp <= 0x2fdf) || (cp >= 0x3040 && cp <= 0x31ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+              (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff66 && cp <= 0xff9f) ||
+              (cp >= 0x20000 && cp <= 0x2ffff);
+  return {ideo ? CharClass::kIdeograph : CharClass::kLetter, len};
+}
+
+// Length of the letter or digit at s[i] (0 if it is none): ASCII
+// alphanumerics and non-ASCII letters.
+size_t letter_at(std::string_view s, size_t i) {
+  if (i >= s.size()) return 0;
+  unsigned char c = s[i];
+  if (c < 0x80) return is_alnum(c) ? 1 : 0;
+  auto u = classify_utf8(s, i);
+  return u.cls == CharClass::kLetter ? u.len : 0;
+}
+
+// A run of ideographs has no word breaks to find, so its tokens are the
+// pairs of adjacent characters (one character alone when the run is one
+// long), as Lucene's CJK analyzer does. Returns where the run ends.
+size_t scan_ideographs(Emitter& e, std::string_view text, size_t i, std::string_view prefix) {
+  size_t start = i, prev = std::string_view::npos;
+  while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80 && !e.full()) {
+    auto u = classify_utf8(text, i);
+    if (u.cls != CharClass::kIdeograph) break;
+    if (prev != std::string_view::npos) e.emit(prefix, text.substr(prev, i + u.len - prev));
+    prev = i;
+    i += u.len;
+  }
+  if (prev == start) e.emit(prefix, text.substr(start, i - start));
+  return i;
+}
+
 // Words of free text. `prefix` tells apart body words from header words;
 // `at_ok` keeps '@' inside words (address fields).
 void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool bigrams, bool at_ok = false,
@@ -181,19 +240,32 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
       prev = {};
       continue;
     }
+    if (c >= 0x80) {
+      auto u = classify_utf8(text, i);
+      if (u.cls == CharClass::kBreak) {
+        i += u.len;
+        continue;
+      }
+      if (u.cls == CharClass::kIdeograph) {
+        i = scan_ideographs(e, text, i, prefix);
+        prev = {};
+        continue;
+      }
+    }
     bool dollar = c == '$' && i + 1 < n && is_digit(text[i + 1]);
-    if (!is_word(c) && !dollar) {
+    size_t first = dollar ? 1 : letter_at(text, i);
+    if (first == 0) {
       ++i;
       continue;
     }
-    size_t j = i + 1;
+    size_t j = i + first;
     while (j < n) {
       unsigned char d = text[j];
-      if (is_word(d)) {
-        ++j;
+      if (size_t l = letter_at(text, j)) {
+        j += l;
       } else if ((d == '.' || d == '-' || d == '\'' || d == '_' || (at_ok && d == '@') || (dollar && d == ',')) &&
-                 j + 1 < n && is_word(text[j + 1])) {
-        j += 2;
+                 letter_at(text, j + 1)) {
+        j += 1 + letter_at(text, j + 1);
       } else {
         break;
       }
@@ -252,13 +324,29 @@ constexpr std::string_view kSkipFields[] = {"date", "x-spam-status", "x-spam-sco
                                             "x-spam-level", "x-spam-checker-version", "x-spam-report",
                                             "x-bogosity", "x-spam-bar", "content-length", "lines",
                                             "status", "x-status", "x-uid", "x-keywords"};
-constexpr std::string_view kAddressFields[] = {"from", "to", "cc", "reply-to", "sender", "return-path",
-                                               "errors-to", "delivered-to", "x-original-to"};
+constexpr std::string_view kAddressFields[] = {"from", "to", "cc", "reply-to", "return-path", "errors-to"};
+
+// Fields a mailing list or the delivery path adds (list headers,
+// Delivered-To, Sender, Resent-*, Original-*): they say how a message
+// travelled, not what it is, and spam reaching a list travels like the
+// list's ham. SpamAssassin's Bayes ignores the same fields for that reason
+// ("a spamfiltering mailing list will become a nonspam sign").
+constexpr std::string_view kRelayFields[] = {"x-beenthere", "x-mailman-version", "x-loop", "mail-followup-to",
+                                             "x-mdmailing-list", "x-xemacs-list", "delivered-to", "delivery-date",
+                                             "envelope-to", "x-envelope-to", "sender", "x-sender"};
+constexpr std::string_view kRelayPrefixes[] = {"list-", "x-list", "mailing-list", "x-mailing-list", "x-unsub",
+                                               "x-egroups-", "resent-", "x-resent-", "original-", "x-original-"};
 
 bool in(std::string_view name, std::span<const std::string_view> set) {
   for (auto s : set)
     if (iequals(name, s)) return true;
   return false;
+}
+
+bool relay_field(std::string_view name) {
+  for (auto p : kRelayPrefixes)
+    if (starts_with_ci(name, p)) return true;
+  return in(name, kRelayFields);
 }
 
 void scan_received(Emitter& e, std::string_view v) {
@@ -298,7 +386,7 @@ void scan_headers(Emitter& e, const MimePart& root) {
     if (e.full()) return;
     std::string_view name = f.name;
     if (name.size() > 64) name = name.substr(0, 64);
-    if (in(name, kSkipFields)) continue;
+    if (in(name, kSkipFields) || relay_field(name)) continue;
     e.emit("hdr", name);
     if ( iequals(name, "content-type") ||
         iequals(name, "content-transfer-encoding") || iequals(name, "content-disposition"))

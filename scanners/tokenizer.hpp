@@ -3,16 +3,26 @@
 //
 // What becomes a token:
 //  - header fields: each field name ("hdr:subject"); the words of Subject,
-//    From/To/Cc/Reply-To/Sender/Return-Path (with "@domain" tokens),
+//    From/To/Cc/Reply-To/Return-Path/Errors-To (with "@domain" tokens),
 //    Content-Type/charset/encoding/filename of every part, Received hosts and
 //    IP prefixes (never its date), and the words of any other field, each
 //    prefixed by the lowercased field name. Our own verdict headers
 //    (X-Spam-*, X-Bogosity), Date and the fields mail readers add to stored
 //    mail (Status, X-Status, X-Keywords, X-UID, Lines, Content-Length) are
 //    ignored entirely: training on stored mail must learn neither a previous
-//    verdict, nor the clock, nor which program kept the mailbox.
+//    verdict, nor the clock, nor which program kept the mailbox. Nor are the
+//    fields that say how a message travelled rather than what it is: mailing
+//    list fields (List-*, X-BeenThere, X-Mailman-Version, X-Loop, …) and
+//    delivery fields (Delivered-To, Sender, Envelope-To, Resent-*,
+//    Original-*): spam that reaches a list travels like the list's ham, so
+//    these would lend it the list's good name (SpamAssassin's Bayes ignores
+//    the same fields for that reason).
 //  - the decoded text of every text/* part (transfer decoding, charset to
 //    UTF-8): words of 3..40 bytes, lowercased (ASCII), pure numbers dropped;
+//    non-ASCII spaces and punctuation (no-break space, dashes, curly quotes,
+//    CJK punctuation) break words like ASCII ones; runs of Han ideographs
+//    and kana, written without spaces, give the pairs of adjacent
+//    characters (a lone character itself), as Lucene's CJK analyzer does;
 //    longer runs become "skip:" length-bucket tokens; all-capital words
 //    also count as "caps:" tokens (shouting); URLs become "url:"
 //    host, parent-domain and path-word tokens; optional bigrams of adjacent

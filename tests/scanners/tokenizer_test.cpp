@@ -140,6 +140,71 @@ TEST(Tokenizer, WordsNumbersAndLongRuns) {
   EXPECT_FALSE(has(caps, "caps ok"));
 }
 
+// Chinese and Japanese put no spaces between words: a run of ideographs or
+// kana yields the pairs of adjacent characters (a lone one stands alone),
+// never one "skip:" token for a whole sentence.
+TEST(Tokenizer, ScriptsWithoutSpacesBecomeCharacterPairs) {
+  auto t = texts("Subject: \xe4\xbc\x98\xe6\x83\xa0 offer\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                 "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae"  // 日本語の
+                 "\xe3\x80\x82"                                          // 。
+                 "\xe5\xad\x97 big sale\r\n");                          // 字
+  EXPECT_TRUE(has(t, "\xe6\x97\xa5\xe6\x9c\xac"));          // 日本
+  EXPECT_TRUE(has(t, "\xe6\x9c\xac\xe8\xaa\x9e"));          // 本語
+  EXPECT_TRUE(has(t, "\xe8\xaa\x9e\xe3\x81\xae"));          // 語の
+  EXPECT_TRUE(has(t, "\xe5\xad\x97"));                      // a lone ideograph
+  EXPECT_FALSE(has(t, "\xe3\x81\xae\xe5\xad\x97"));         // not across the full stop
+  EXPECT_TRUE(has(t, "big sale"));
+  EXPECT_TRUE(has(t, "subj \xe4\xbc\x98\xe6\x83\xa0"));     // 优惠 in the Subject
+  for (const auto& s : t) EXPECT_NE(s.rfind("skip:", 0), 0u) << s;
+  // Legacy charsets are decoded first: GB2312 "中文广告" (Chinese advertisement).
+  auto gb = texts("Subject: x\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n\xd6\xd0\xce\xc4\xb9\xe3\xb8\xe6\r\n");
+  EXPECT_TRUE(has(gb, "\xe4\xb8\xad\xe6\x96\x87"));         // 中文
+  EXPECT_TRUE(has(gb, "\xe6\x96\x87\xe5\xb9\xbf"));         // 文广
+  EXPECT_TRUE(has(gb, "\xe5\xb9\xbf\xe5\x91\x8a"));         // 广告
+}
+
+// Non-ASCII spaces and punctuation separate words as ASCII ones do;
+// non-ASCII letters (Latin, Cyrillic, Hangul) stay inside words.
+TEST(Tokenizer, UnicodeSpacesAndPunctuationBreakWords) {
+  auto t = texts("Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                 "free\xc2\xa0money \xe2\x80\x9cquoted\xe2\x80\x9d one\xe2\x80\x94two caf\xc3\xa9 "
+                 "\xd0\xb4\xd0\xb5\xd0\xbd\xd1\x8c\xd0\xb3\xd0\xb8 \xec\x95\x88\xeb\x85\x95\xed\x95\x98\xec\x84\xb8\xec\x9a\x94\r\n");
+  EXPECT_TRUE(has(t, "free"));
+  EXPECT_TRUE(has(t, "money"));
+  EXPECT_TRUE(has(t, "free money"));
+  EXPECT_TRUE(has(t, "quoted"));
+  EXPECT_TRUE(has(t, "one"));
+  EXPECT_TRUE(has(t, "two"));
+  EXPECT_TRUE(has(t, "caf\xc3\xa9"));
+  EXPECT_TRUE(has(t, "\xd0\xb4\xd0\xb5\xd0\xbd\xd1\x8c\xd0\xb3\xd0\xb8"));  // деньги
+  EXPECT_TRUE(has(t, "\xec\x95\x88\xeb\x85\x95\xed\x95\x98\xec\x84\xb8\xec\x9a\x94"));  // 안녕하세요
+  // Raw 8-bit header bytes are read as Latin-1: letters stay in the word.
+  auto raw = texts("X-Junk: ab\xff\xfe" "cd\r\n\r\nbody\r\n");
+  EXPECT_TRUE(has(raw, "x-junk ab\xc3\xbf\xc3\xbe" "cd"));
+}
+
+// How a message travelled is not what it is: list and delivery fields give
+// no tokens (SpamAssassin's Bayes ignores the same ones), so spam that
+// reached a mailing list does not borrow the list's good name.
+TEST(Tokenizer, ListAndDeliveryFieldsAreIgnored) {
+  auto t = texts(
+      "From: news@list.example\r\nTo: bob@example.net\r\nReturn-Path: <bounce@list.example>\r\n"
+      "List-Id: Friends <friends.list.example>\r\nList-Unsubscribe: <mailto:leave@list.example>\r\n"
+      "X-BeenThere: friends@list.example\r\nX-Mailman-Version: 2.0.11\r\nPrecedence: bulk\r\n"
+      "Delivered-To: bob@example.net\r\nSender: friends-admin@list.example\r\nX-Original-To: bob@example.net\r\n"
+      "Resent-From: relay@list.example\r\nMailing-List: contact friends-help@list.example\r\n"
+      "Subject: hello\r\n\r\nbody text\r\n");
+  EXPECT_TRUE(has(t, "from news@list.example"));
+  EXPECT_TRUE(has(t, "to bob@example.net"));
+  EXPECT_TRUE(has(t, "return-path bounce@list.example"));
+  EXPECT_TRUE(has(t, "precedence bulk"));
+  for (std::string f : {"list-id", "list-unsubscribe", "x-beenthere", "x-mailman-version", "delivered-to", "sender",
+                        "x-original-to", "resent-from", "mailing-list"}) {
+    EXPECT_FALSE(has(t, "hdr " + f)) << f;
+    for (const auto& s : t) EXPECT_NE(s.rfind(f + " ", 0), 0u) << s;
+  }
+}
+
 TEST(Tokenizer, BigramsCanBeTurnedOff) {
   TokenizerOptions o;
   o.bigrams = false;
