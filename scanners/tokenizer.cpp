@@ -273,8 +273,10 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     std::string_view w = text.substr(i, j - i);
     i = j;
     if (w.size() > 40) {
-      char bucket[32];
-      int len = std::snprintf(bucket, sizeof bucket, "skip:%c %zu", char(lower(w[0])), w.size() / 10 * 10);
+      // Named by its first character, whole (a report prints valid UTF-8).
+      size_t first_len = static_cast<unsigned char>(w[0]) < 0x80 ? 1 : classify_utf8(w, 0).len;
+      char bucket[40];
+      int len = std::snprintf(bucket, sizeof bucket, "skip:%.*s %zu", int(first_len), w.data(), w.size() / 10 * 10);
       e.emit(prefix, std::string_view(bucket, size_t(len)));
       prev = {};
       continue;

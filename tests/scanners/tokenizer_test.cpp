@@ -134,6 +134,10 @@ TEST(Tokenizer, WordsNumbersAndLongRuns) {
   EXPECT_FALSE(has(t, "at"));
   EXPECT_TRUE(has(t, "dont's"));
   EXPECT_TRUE(has(t, "skip:z 60"));
+  // A long run of non-ASCII letters is named by its first character, whole.
+  std::string cyr;
+  for (int i = 0; i < 25; ++i) cyr += "\xd0\xb4";  // д
+  EXPECT_TRUE(has(texts("Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + cyr + "\r\n"), "skip:\xd0\xb4 50"));
   auto caps = texts("Subject: x\r\n\r\nFREE money OK\r\n");
   EXPECT_TRUE(has(caps, "caps free"));
   EXPECT_FALSE(has(caps, "caps money"));
