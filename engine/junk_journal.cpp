@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/log.hpp"
@@ -68,9 +69,12 @@ JunkJournal::Parsed JunkJournal::parse(std::string_view text, std::string_view l
       bad("bad time");
       continue;
     }
-    auto state = parse_trained(line.substr(s1 + 1, s2 - s1 - 1));
-    if (!state) {
-      bad("unknown state (none, spam or ham)");
+    auto word = line.substr(s1 + 1, s2 - s1 - 1);
+    bool pending = word.ends_with(kPendingSuffix);
+    if (pending) word.remove_suffix(kPendingSuffix.size());
+    auto state = parse_trained(word);
+    if (!state || (pending && *state == Trained::kNone)) {
+      bad("unknown state (none, spam, ham, spam-pending or ham-pending)");
       continue;
     }
     auto key = line.substr(s2 + 1);
@@ -80,20 +84,21 @@ JunkJournal::Parsed JunkJournal::parse(std::string_view text, std::string_view l
     }
     auto it = r.entries.find(key);
     if (it == r.entries.end()) it = r.entries.emplace(std::string(key), Entry{}).first;
-    it->second = Entry{*state, time};
+    it->second = Entry{*state, pending, time};
     ++r.lines;
   }
   return r;
 }
 
-std::string JunkJournal::format_line(int64_t time, Trained state, std::string_view key) {
-  return fmt::format("{} {} {}\n", time, trained_name(state), key);
+std::string JunkJournal::format_line(int64_t time, Trained state, bool pending,
+                                     std::string_view key) {
+  return fmt::format("{} {}{} {}\n", time, trained_name(state), pending ? kPendingSuffix : "", key);
 }
 
 std::string JunkJournal::compacted(const Map& entries) {
   std::string out(kHeader);
   for (const auto& [key, e] : entries)
-    if (e.state != Trained::kNone) out += format_line(e.time, e.state, key);
+    if (e.state != Trained::kNone) out += format_line(e.time, e.state, e.pending, key);
   return out;
 }
 
@@ -142,20 +147,28 @@ Trained JunkJournal::state(std::string_view key) const {
   return it == entries_.end() ? Trained::kNone : it->second.state;
 }
 
-void JunkJournal::set(const std::string& key, Trained state, int64_t time) {
-  auto& e = entries_[key];
-  live_ -= e.state != Trained::kNone;
-  live_ += state != Trained::kNone;
-  e = Entry{state, time};
+bool JunkJournal::pending(std::string_view key) const {
+  auto it = entries_.find(key);
+  return it != entries_.end() && it->second.pending;
 }
 
-Status JunkJournal::record(const std::vector<std::pair<std::string, Trained>>& changes,
-                           int64_t now) {
+void JunkJournal::set(const Change& c, int64_t time) {
+  auto& e = entries_[c.key];
+  live_ -= e.state != Trained::kNone;
+  live_ += c.state != Trained::kNone;
+  e = Entry{c.state, c.pending, time};
+}
+
+Status JunkJournal::record(const std::vector<Change>& changes, int64_t now) {
   if (changes.empty()) return Ok{};
   std::string out;
-  for (const auto& [key, state] : changes) {
-    set(key, state, now);
-    out += format_line(now, state, key);
+  for (const auto& c : changes) {
+    if (c.pending && c.state == Trained::kNone) {  // no line could say it
+      log::line("", "JunkJournal::record: a pending change to none for {}", c.key);
+      std::abort();
+    }
+    set(c, now);
+    out += format_line(now, c.state, c.pending, c.key);
   }
   std::error_code ec;
   fs::create_directories(file_.parent_path(), ec);

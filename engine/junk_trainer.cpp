@@ -555,10 +555,10 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
       // failed learn is not taken back either — the child may have
       // committed before it failed — but retried (UserState::unconfirmed).
       bool learn = op == TrainOp::kLearnSpam || op == TrainOp::kLearnHam;
-      std::vector<std::pair<std::string, Trained>> changes, before;
+      std::vector<JunkJournal::Change> changes, before;
       for (Plan* p : chunk) {
-        changes.emplace_back(p->key, p->done + 1 == p->ops.size() ? p->after : Trained::kNone);
-        before.emplace_back(p->key, st.journal->state(p->key));
+        changes.push_back({p->key, p->done + 1 == p->ops.size() ? p->after : Trained::kNone});
+        before.push_back(st.journal->current(p->key));
       }
       Status r = Ok{};
       if (learn)

@@ -3,8 +3,9 @@
 // message (our X-Spam-Flag and the Message-ID key), as a journal file and
 // as a junk-seen file (which, when accepted, must write back byte for byte).
 // Besides not crashing: every key found is one a journal can hold, the body
-// offset stays inside the input, and a compacted journal parses back to the
-// same live entries without problems.
+// offset stays inside the input, "none" is never pending, and a compacted
+// journal parses back to the same live entries (state and pending flag)
+// without problems.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -26,9 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = JunkJournal::parse(JunkJournal::compacted(parsed.entries), "compacted");
   if (!again.problems.empty()) std::abort();
   for (const auto& [key, e] : parsed.entries) {
+    if (e.pending && e.state == Trained::kNone) std::abort();
     if (e.state == Trained::kNone) continue;
     auto it = again.entries.find(key);
-    if (it == again.entries.end() || it->second.state != e.state) std::abort();
+    if (it == again.entries.end() || it->second.state != e.state ||
+        it->second.pending != e.pending || it->second.time != e.time)
+      std::abort();
   }
   for (const auto& [key, e] : again.entries)
     if (e.state == Trained::kNone || !parsed.entries.count(key)) std::abort();
