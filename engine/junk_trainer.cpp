@@ -8,11 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <cstdio>
 #include <fstream>
-#include <set>
 #include <functional>
 #include <iterator>
 
@@ -165,11 +164,6 @@ struct JunkTrainer::UserState {
   bool restore_tried = false;
   bool seen_dirty = false;  // seen differs from the junk-seen file
   bool seen_error_logged = false;
-  // Keys whose learning batch failed: the child may have committed before
-  // it failed, so the journal keeps the learn and the next pass learns the
-  // message again if it is still where it was (idempotent in the store) or
-  // undoes it if it moved (a no-op there if it was never learnt).
-  std::set<std::string, std::less<>> unconfirmed;
   std::unique_ptr<JunkJournal> journal;
   bool journal_error_logged = false;
   bool staging_cleaned = false;
@@ -495,12 +489,21 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
     if (!(in[0] && in[1])) {
       JunkFolder where = files[0]->folder;
       Trained state = pass.st.journal->state(key);
-      // A learn whose batch failed: still where it was → learn it again.
-      if (pass.st.unconfirmed.count(key) &&
+      // A learn written ahead but never confirmed (its batch failed, or the
+      // process died before it finished), the message still where it was:
+      // learnt again — a no-op in the store if the child had committed. In
+      // a first pass too, whatever the flag and settings say now: the
+      // journal holds the user's move, so this is no guess about old mail.
+      // Moved since: junk_decision's undo, a no-op in the store if it never
+      // learnt it.
+      if (pass.st.journal->pending(key) &&
           ((state == Trained::kSpam && where == JunkFolder::kJunk) ||
-           (state == Trained::kHam && where == JunkFolder::kInbox)))
-        state = Trained::kNone;
-      d = junk_decision(where, flagged, state, ham_from_inbox_, pass.first_pass);
+           (state == Trained::kHam && where == JunkFolder::kInbox))) {
+        d.ops = {state == Trained::kSpam ? TrainOp::kLearnSpam : TrainOp::kLearnHam};
+        d.after = state;
+      } else {
+        d = junk_decision(where, flagged, state, ham_from_inbox_, pass.first_pass);
+      }
     }
     if (d.ops.empty()) {
       for (const Seen* s : files) pass.handled(*s);
@@ -548,16 +551,18 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
                                todo.begin() + long(std::min(todo.size(), i + kMaxBatchFiles)));
       Batch b{u.address, op, {}};
       for (Plan* p : chunk) b.files.push_back(p->staged);
-      // Learning is written to the journal before the store, unlearning
-      // after it: a crash in between then leaves the journal claiming a
-      // learn the store may lack (a later undo is a no-op there: the store
-      // knows what it learnt) and never forgetting one it still has. A
-      // failed learn is not taken back either — the child may have
-      // committed before it failed — but retried (UserState::unconfirmed).
+      // Learning is written to the journal before the store, as pending, and
+      // confirmed after it; unlearning is written after it. A crash or a
+      // failure in between leaves the journal claiming at most a learn the
+      // store may lack, marked pending, so the next pass (after a restart
+      // too) learns the message again if it is still in place (a no-op in
+      // the store if it has it) or undoes it if it moved (a no-op if it has
+      // not); it never forgets a learn the store still has.
       bool learn = op == TrainOp::kLearnSpam || op == TrainOp::kLearnHam;
       std::vector<JunkJournal::Change> changes, before;
       for (Plan* p : chunk) {
-        changes.push_back({p->key, p->done + 1 == p->ops.size() ? p->after : Trained::kNone});
+        changes.push_back(
+            {p->key, p->done + 1 == p->ops.size() ? p->after : Trained::kNone, learn});
         before.push_back(st.journal->current(p->key));
       }
       Status r = Ok{};
@@ -567,12 +572,13 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
       bool journaled = !!r;
       if (r) r = stop_ ? Status(make_error("server stopping")) : train_(b, stop_);
       if (!r) {
-        if (learn && journaled) {
-          for (Plan* p : chunk) st.unconfirmed.insert(p->key);
-        } else if (learn) {  // never ran: the journal's in-memory state goes back (the file may say so too)
+        // A failed learn keeps its pending lines (the child may have
+        // committed before it failed). One never started goes back to what
+        // the journal said before, pending or not (the file may say so too).
+        if (learn && !journaled)
           if (auto w = st.journal->record(before, std::time(nullptr)); !w)
-            log::line("", "junk training: {}: {} ({})", u.address, w.error().text, w.error().detail);
-        }
+            log::line("", "junk training: {}: {} ({})", u.address, w.error().text,
+                      w.error().detail);
         all_ok = false;
         stats.failed += chunk.size();
         for (Plan* p : chunk) p->failed = true;
@@ -582,16 +588,17 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
                   r.error().detail.empty() ? "" : " (" + r.error().detail + ")");
         continue;
       }
-      for (Plan* p : chunk) {
-        ++p->done;
-        if (auto it = st.unconfirmed.find(p->key); it != st.unconfirmed.end()) st.unconfirmed.erase(it);
-      }
+      for (Plan* p : chunk) ++p->done;
       done[size_t(op)] += chunk.size();
       (learn ? stats.learnt : stats.unlearnt) += chunk.size();
-      if (learn) continue;
+      // The confirmation goes through record() and is fsync'd like any line,
+      // though it need not be: lost, it only costs one relearn, a no-op in
+      // the store. One fsync per batch, next to the child's own.
+      for (auto& c : changes) c.pending = false;
       if (auto w = st.journal->record(changes, std::time(nullptr)); !w)
-        log::line("", "junk training: {}: {} ({}); the journal may still say learnt (a later undo is a no-op)",
-                  u.address, w.error().text, w.error().detail);
+        log::line("", "junk training: {}: {} ({}); {}", u.address, w.error().text, w.error().detail,
+                  learn ? "the journal may still say pending (a later relearn is a no-op)"
+                        : "the journal may still say learnt (a later undo is a no-op)");
     }
   }
   if (done[0] + done[1] + done[2] + done[3])

@@ -22,21 +22,25 @@
 // most kMaxBatchFiles — in `serve`, a child `nougat bayes train --user`
 // (DECISIONS: one writer per LMDB environment, and PersonalSpam holds this
 // user's store open read-only in this process). A learning batch is written
-// to the journal (fsync'd) before it runs and stays there if it fails (the
-// child may have committed first): the next pass learns it again if it is
-// still in place, or undoes it if it moved; an unlearning batch is written
-// after it succeeded. The store's own seen records make all of these
-// idempotent, so a crash between store and journal can cost at most one
-// learn (the journal says learnt, the store does not have it), never an
-// undo. A failed batch is logged and retried at a later pass (after
-// kMaxBackoff at most).
+// to the journal as pending ("spam-pending", fsync'd) before it runs and
+// confirmed ("spam") after it succeeded; if it fails, or the process dies
+// in between, the pending lines stay (the child may have committed first).
+// A message whose learn is pending is learnt again if it is still in place
+// — at the next pass, or after a restart, even in a first pass: the journal
+// recorded the user's move — or undone if it moved. An unlearning batch is
+// written after it succeeded. The store's own seen records make all of
+// these idempotent (a relearn of what it has, an undo of what it never
+// learnt, are no-ops), so a crash between store and journal loses neither a
+// learn nor an undo. A failed batch is logged and retried at a later pass
+// (after kMaxBackoff at most).
 //
 // What each pass saw (the name hashes of INBOX and Junk) is kept per user
 // in <store>/users/<address>/junk-seen (rewritten, without fsync, after a
 // pass that changed it), so the first pass after a restart judges what
 // changed while nougat was down like any other pass. Without a usable file
 // (none yet, torn, written under another spam.action rule or junk_folder) a user's first
-// pass only undoes (engine/junk_training.hpp).
+// pass only undoes (engine/junk_training.hpp) — and completes the learns
+// the journal has pending.
 //
 // One log line per user and pass that trained something:
 //   junk training: alice@localhost: 2 spam, 1 ham (moved by the user)
@@ -116,7 +120,7 @@ class JunkTrainer {
 
   // One pass over every user. A user's first one in this process learns
   // nothing new unless their junk-seen file says what was there before
-  // (engine/junk_training.hpp).
+  // (engine/junk_training.hpp); a learn the journal has pending is not new.
   PassStats scan_once();
 
  private:

@@ -22,10 +22,12 @@
 // already in place was not moved under our watch — a Maildir migrated from
 // another server, flagged mail delivered to INBOX while spam.action was
 // "tag". It only undoes what the journal says was trained and has since
-// been moved back. From then on every message that appears in INBOX or Junk
-// is judged as above — across restarts too, since what was seen is kept —
-// including mail copied in afterwards (docs/DECISIONS.md: migrate with
-// `serve` stopped).
+// been moved back. (A learn the journal has pending — written ahead, never
+// confirmed — is no guess about old mail: the trainer completes it before
+// asking junk_decision, first pass or not.) From then on every message that
+// appears in INBOX or Junk is judged as above — across restarts too, since
+// what was seen is kept — including mail copied in afterwards
+// (docs/DECISIONS.md: migrate with `serve` stopped).
 
 // Only our own flag counts: the one X-Spam-Flag field in the block that
 // delivery puts on top of the message (Return-Path, Delivered-To, our

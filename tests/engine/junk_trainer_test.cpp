@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "engine/memory_directory.hpp"
 
@@ -81,13 +82,15 @@ class JunkTrainerTest : public ::testing::Test {
   }
   std::vector<Call> take() { return std::exchange(calls_, {}); }
   // What the journal file says of the message whose Message-ID is `id`.
-  Trained journal_state(std::string_view id) {
-    if (!fs::exists(journal())) return Trained::kNone;
-    Trained t = Trained::kNone;
+  JunkJournal::Entry journal_entry(std::string_view id) {
+    JunkJournal::Entry found;
+    if (!fs::exists(journal())) return found;
     for (const auto& [key, e] : JunkJournal::parse(slurp(journal()), "journal").entries)
-      if (key.rfind(std::string(id) + "|", 0) == 0) t = e.state;
-    return t;
+      if (key.rfind(std::string(id) + "|", 0) == 0) found = e;
+    return found;
   }
+  Trained journal_state(std::string_view id) { return journal_entry(id).state; }
+  bool journal_pending(std::string_view id) { return journal_entry(id).pending; }
   fs::path journal() { return root_ / "bayes" / "users" / "alice@localhost" / "junk-journal"; }
 
   fs::path root_, md_;
@@ -213,6 +216,7 @@ TEST_F(JunkTrainerTest, FailedLearningStaysJournaledAndIsRetried) {
   EXPECT_EQ(s.failed, 2u);
   EXPECT_EQ(take().size(), 1u);
   EXPECT_EQ(journal_state("<5@x>"), Trained::kSpam);
+  EXPECT_TRUE(journal_pending("<5@x>"));
   fail_ = false;
   fs::rename(md_ / ".Junk/new/501.q5_0.vm,S=1", md_ / "cur/501.q5_0.vm,S=1:2,S");  // the user changed their mind
   s = t->scan_once();
@@ -223,28 +227,119 @@ TEST_F(JunkTrainerTest, FailedLearningStaysJournaledAndIsRetried) {
   EXPECT_EQ(calls[1].op, TrainOp::kLearnSpam);  // <5@x>: learnt again
   EXPECT_EQ(calls[1].contents, std::vector<std::string>{stored("NO", "<5@x>")});
   EXPECT_EQ(journal_state("<5@x>"), Trained::kSpam);
+  EXPECT_FALSE(journal_pending("<5@x>"));  // confirmed
   EXPECT_EQ(journal_state("<51@x>"), Trained::kNone);
+  EXPECT_FALSE(journal_pending("<51@x>"));
   t->scan_once();
   EXPECT_TRUE(take().empty());
+}
+
+// The process dies (or the batch fails) after a learn was written ahead and
+// before it was confirmed: the journal says "pending" on disk, so the next
+// run learns the message again if it is still in place — with the seen sets
+// the first run left (an ordinary pass) and without them (a first pass:
+// recorded intent, not old mail) — and undoes it if the user moved it.
+TEST_F(JunkTrainerTest, APendingLearnSurvivesARestart) {
+  for (std::string seen : {"kept", "removed"}) {
+    SCOPED_TRACE(seen);
+    const std::string n = seen == "kept" ? "1" : "2";
+    const std::string spam_id = "<rs" + n + "@x>", ham_id = "<rh" + n + "@x>",
+                      gone_id = "<rg" + n + "@x>";
+    {
+      auto t = trainer();
+      t->scan_once();  // first pass: junk-seen written
+      put(md_ / ".Junk/cur", "s" + n + ":2,S", stored("NO", spam_id));
+      put(md_ / "cur", "h" + n + ":2,S", stored("YES", ham_id));  // flagged, out of Junk
+      put(md_ / ".Junk/cur", "g" + n + ":2,S", stored("NO", gone_id));
+      fail_ = true;  // the child dies after (or before) its commit
+      EXPECT_EQ(t->scan_once().failed, 3u);
+      EXPECT_EQ(take().size(), 2u);
+    }  // the trainer is gone, and what it had in memory
+    fail_ = false;
+    for (const auto& id : {spam_id, gone_id}) {
+      EXPECT_EQ(journal_state(id), Trained::kSpam) << id;
+      EXPECT_TRUE(journal_pending(id)) << id;
+    }
+    EXPECT_EQ(journal_state(ham_id), Trained::kHam);
+    EXPECT_TRUE(journal_pending(ham_id));
+    // While down, the user changed their mind about one.
+    fs::rename(md_ / ".Junk/cur" / ("g" + n + ":2,S"), md_ / "cur" / ("g" + n + ":2,S"));
+    if (seen == "removed") fs::remove(journal().parent_path() / "junk-seen");
+
+    auto t = trainer();  // journal reloaded from disk
+    auto s = t->scan_once();
+    EXPECT_EQ(s.learnt, 2u);
+    EXPECT_EQ(s.unlearnt, 1u);
+    auto calls = take();
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);  // a no-op in the store if never learnt
+    EXPECT_EQ(calls[0].contents, std::vector<std::string>{stored("NO", gone_id)});
+    EXPECT_EQ(calls[1].op, TrainOp::kLearnSpam);
+    EXPECT_EQ(calls[1].contents, std::vector<std::string>{stored("NO", spam_id)});
+    EXPECT_EQ(calls[2].op, TrainOp::kLearnHam);
+    EXPECT_EQ(calls[2].contents, std::vector<std::string>{stored("YES", ham_id)});
+    EXPECT_EQ(journal_state(spam_id), Trained::kSpam);
+    EXPECT_EQ(journal_state(ham_id), Trained::kHam);
+    EXPECT_EQ(journal_state(gone_id), Trained::kNone);
+    for (const auto& id : {spam_id, ham_id, gone_id}) EXPECT_FALSE(journal_pending(id)) << id;
+    t->scan_once();
+    EXPECT_TRUE(take().empty());
+    EXPECT_TRUE(fs::exists(journal().parent_path() / "junk-seen"));
+  }
+}
+
+// A batch that never started (the journal could not be written ahead) puts
+// the journal back as it was, pending flag included: here a learn left
+// pending by a failed batch stays pending.
+TEST_F(JunkTrainerTest, ABatchThatNeverRanRestoresThePendingFlag) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / ".Junk/cur", "np:2,S", stored("NO", "<np@x>"));
+  fail_ = true;
+  EXPECT_EQ(t->scan_once().failed, 1u);
+  take();
+  EXPECT_TRUE(journal_pending("<np@x>"));
+  fail_ = false;
+  // The journal cannot be written now: the batch must not run, and the
+  // journal (in memory, and on disk) still says pending.
+  std::string text = slurp(journal());
+  fs::remove(journal());
+  fs::create_directories(journal());
+  EXPECT_EQ(t->scan_once().failed, 1u);
+  EXPECT_TRUE(take().empty());
+  fs::remove_all(journal());
+  std::ofstream(journal(), std::ios::binary) << text;
+  // The in-memory journal still knows the learn is pending: it is retried.
+  auto s = t->scan_once();
+  EXPECT_EQ(s.learnt, 1u);
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(journal_state("<np@x>"), Trained::kSpam);
+  EXPECT_FALSE(journal_pending("<np@x>"));
 }
 
 // A crash between the store and the journal must never lose an undo: a learn
 // is journaled before the store learns it, an unlearn only after the store
 // forgot it (the store's seen records make a repeated or needless one a no-op).
 TEST_F(JunkTrainerTest, JournalLeadsLearningAndTrailsUnlearning) {
-  std::vector<std::pair<TrainOp, Trained>> seen_by_train;
+  std::vector<std::tuple<TrainOp, Trained, bool>> seen_by_train;
   JunkTrainer t(spam_, *dir_, [&](const JunkTrainer::Batch& b, const std::atomic<bool>&) -> Status {
-    seen_by_train.emplace_back(b.op, journal_state("<wal@x>"));
+    seen_by_train.emplace_back(b.op, journal_state("<wal@x>"), journal_pending("<wal@x>"));
     return Ok{};
   });
   t.scan_once();
   put(md_ / ".Junk/cur", "w1:2,S", stored("NO", "<wal@x>"));
   t.scan_once();
+  EXPECT_EQ(journal_state("<wal@x>"), Trained::kSpam);
+  EXPECT_FALSE(journal_pending("<wal@x>"));  // confirmed once the store had it
   fs::rename(md_ / ".Junk/cur/w1:2,S", md_ / "cur/w1:2,S");
   t.scan_once();
   ASSERT_EQ(seen_by_train.size(), 2u);
-  EXPECT_EQ(seen_by_train[0], std::make_pair(TrainOp::kLearnSpam, Trained::kSpam));      // already on disk
-  EXPECT_EQ(seen_by_train[1], std::make_pair(TrainOp::kUnlearnSpam, Trained::kSpam));    // not yet
+  // Already on disk, as pending:
+  EXPECT_EQ(seen_by_train[0], std::make_tuple(TrainOp::kLearnSpam, Trained::kSpam, true));
+  // Not yet:
+  EXPECT_EQ(seen_by_train[1], std::make_tuple(TrainOp::kUnlearnSpam, Trained::kSpam, false));
   EXPECT_EQ(journal_state("<wal@x>"), Trained::kNone);
 }
 
@@ -450,6 +545,7 @@ TEST_F(JunkTrainerTest, StopEndsARunningBatchQuickly) {
   t.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_EQ(journal_state("<stop@x>"), Trained::kSpam);  // it may have been learnt: an undo stays possible
+  EXPECT_TRUE(journal_pending("<stop@x>"));              // and a relearn after the restart
 }
 
 // A folder whose new/ and cur/ have not changed (and are older than a clock
