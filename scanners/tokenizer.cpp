@@ -168,7 +168,7 @@ bool caps_word(std::string_view w) {
 // What a non-ASCII character is to the word scanner. Text reaches it as
 // UTF-8 (charset conversion happens before); bytes that are not valid UTF-8
 // count as letters, one byte each, as all non-ASCII bytes used to.
-enum class CharClass { kLetter, kBreak, kIdeograph };
+enum class CharClass { kLetter, kBreak, kIdeograph, kInvisible };
 struct Utf8Char {
   CharClass cls;
   size_t len;
@@ -184,19 +184,55 @@ Utf8Char classify_utf8(std::string_view s, size_t i) {
     if ((b(k) & 0xc0) != 0x80) return {CharClass::kLetter, 1};
     cp = (cp << 6) | (b(k) & 0x3f);
   }
+  auto within = [cp](char32_t lo, char32_t hi) { return cp >= lo && cp <= hi; };
+  // Invisible inside words: soft hyphen, zero-width space and (non-)joiner,
+  // word joiner and invisible operators, zero-width no-break space. Dropped,
+  // so "vi<soft hyphen>agra" is "viagra" and Persian or Indic words that
+  // need a joiner stay whole.
+  if (cp == 0xad || within(0x200b, 0x200d) || within(0x2060, 0x2064) || cp == 0xfeff)
+    return {CharClass::kInvisible, len};
+  // CJK marks that belong to words: iteration marks (々 in 人々), 〆, 〇,
+  // Hangzhou numerals, kana repeat marks.
+  if (within(0x3005, 0x3007) || within(0x3021, 0x3029) || within(0x3031, 0x3035) || within(0x3038, 0x303c))
+    return {CharClass::kIdeograph, len};
   // Spaces and punctuation: C1 controls and Latin-1's no-break space and
-  // signs (not its letters ª µ º), General Punctuation (dashes, curly
-  // quotes, bullets, zero-width spaces), CJK and full-width punctuation.
-  bool brk = (cp >= 0x80 && cp <= 0xbf && cp != 0xaa && cp != 0xb5 && cp != 0xba) || cp == 0xd7 || cp == 0xf7 ||
-             (cp >= 0x2000 && cp <= 0x206f) || (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
-             (cp >= 0xff01 && cp <= 0xff0f) || (cp >= 0xff1a && cp <= 0xff20) || (cp >= 0xff3b && cp <= 0xff40) ||
-             (cp >= 0xff5b && cp <= 0xff65) || cp == 0xfeff;
+  // signs (not its letters ª µ º, nor the currency signs ¢ £ ¤ ¥, which
+  // stay with their amounts as $ does), General Punctuation (dashes, curly
+  // quotes, bullets, spaces), CJK, katakana middle dot and full-width
+  // punctuation.
+  bool brk = (within(0x80, 0xbf) && !within(0xa2, 0xa5) && cp != 0xaa && cp != 0xb5 && cp != 0xba) || cp == 0xd7 ||
+             cp == 0xf7 || within(0x2000, 0x206f) || within(0x3000, 0x303f) || cp == 0x30fb || within(0xfe30, 0xfe4f) ||
+             within(0xff01, 0xff0f) || within(0xff1a, 0xff20) || within(0xff3b, 0xff40) || within(0xff5b, 0xff65);
   if (brk) return {CharClass::kBreak, len};
-  // Scripts written without spaces between words: Han, kana, bopomofo.
-  bool ideo = (cp >= 0x2e80 && cp <= 0x2fdf) || (cp >= 0x3040 && cp <= 0x31ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
-              (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff66 && cp <= 0xff9f) ||
-              (cp >= 0x20000 && cp <= 0x2ffff);
+  // Scripts written without spaces between words: Han, kana, bopomofo (not
+  // the Hangul compatibility jamo between them: Korean spaces its words).
+  bool ideo = within(0x2e80, 0x2fdf) || within(0x3040, 0x312f) || within(0x3190, 0x31ff) || within(0x3400, 0x4dbf) ||
+              within(0x4e00, 0x9fff) || within(0xf900, 0xfaff) || within(0xff66, 0xff9f) || within(0x20000, 0x2ffff);
   return {ideo ? CharClass::kIdeograph : CharClass::kLetter, len};
+}
+
+bool invisible_at(std::string_view s, size_t i) {
+  return i < s.size() && static_cast<unsigned char>(s[i]) >= 0x80 && classify_utf8(s, i).cls == CharClass::kInvisible;
+}
+
+// `w` without its invisible characters, in `out`.
+std::string_view without_invisible(std::string_view w, std::string& out) {
+  out.clear();
+  for (size_t k = 0; k < w.size();) {
+    size_t len = static_cast<unsigned char>(w[k]) < 0x80 ? 1 : classify_utf8(w, k).len;
+    if (!invisible_at(w, k)) out.append(w.substr(k, len));
+    k += len;
+  }
+  return out;
+}
+
+// Cuts `s` to at most `max` bytes, before a character rather than inside
+// one (a token, and a report, never ends in half a UTF-8 sequence).
+void cut_utf8(std::string& s, size_t max) {
+  if (s.size() <= max) return;
+  size_t k = max;
+  while (k > 0 && max - k < 3 && (static_cast<unsigned char>(s[k]) & 0xc0) == 0x80) --k;
+  s.resize(k);
 }
 
 // Length of the letter or digit at s[i] (0 if it is none): ASCII
@@ -211,17 +247,30 @@ size_t letter_at(std::string_view s, size_t i) {
 
 // A run of ideographs has no word breaks to find, so its tokens are the
 // pairs of adjacent characters (one character alone when the run is one
-// long), as Lucene's CJK analyzer does. Returns where the run ends.
+// long), as Lucene's CJK analyzer does; invisible characters inside the run
+// are skipped. Returns where the run ends.
 size_t scan_ideographs(Emitter& e, std::string_view text, size_t i, std::string_view prefix) {
-  size_t start = i, prev = std::string_view::npos;
+  std::string_view prev;
+  size_t count = 0;
   while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80 && !e.full()) {
     auto u = classify_utf8(text, i);
+    if (u.cls == CharClass::kInvisible) {
+      i += u.len;
+      continue;
+    }
     if (u.cls != CharClass::kIdeograph) break;
-    if (prev != std::string_view::npos) e.emit(prefix, text.substr(prev, i + u.len - prev));
-    prev = i;
+    std::string_view ch = text.substr(i, u.len);
+    if (!prev.empty()) {
+      char pair[8];
+      std::memcpy(pair, prev.data(), prev.size());
+      std::memcpy(pair + prev.size(), ch.data(), ch.size());
+      e.emit(prefix, std::string_view(pair, prev.size() + ch.size()));
+    }
+    prev = ch;
+    ++count;
     i += u.len;
   }
-  if (prev == start) e.emit(prefix, text.substr(start, i - start));
+  if (count == 1) e.emit(prefix, prev);
   return i;
 }
 
@@ -230,6 +279,7 @@ size_t scan_ideographs(Emitter& e, std::string_view text, size_t i, std::string_
 void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool bigrams, bool at_ok = false,
                 bool urls = true) {
   std::string_view prev;
+  std::string cleaned, prev_cleaned;  // words that had invisible characters
   size_t i = 0, n = text.size();
   while (i < n && !e.full()) {
     unsigned char c = text[i];
@@ -242,7 +292,7 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     }
     if (c >= 0x80) {
       auto u = classify_utf8(text, i);
-      if (u.cls == CharClass::kBreak) {
+      if (u.cls == CharClass::kBreak || u.cls == CharClass::kInvisible) {
         i += u.len;
         continue;
       }
@@ -259,10 +309,14 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
       continue;
     }
     size_t j = i + first;
+    bool invisible = false;
     while (j < n) {
       unsigned char d = text[j];
       if (size_t l = letter_at(text, j)) {
         j += l;
+      } else if (invisible_at(text, j)) {
+        j += classify_utf8(text, j).len;
+        invisible = true;
       } else if ((d == '.' || d == '-' || d == '\'' || d == '_' || (at_ok && d == '@') || (dollar && d == ',')) &&
                  letter_at(text, j + 1)) {
         j += 1 + letter_at(text, j + 1);
@@ -272,6 +326,7 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     }
     std::string_view w = text.substr(i, j - i);
     i = j;
+    if (invisible) w = without_invisible(w, cleaned);
     if (w.size() > 40) {
       // Named by its first character, whole (a report prints valid UTF-8).
       size_t first_len = static_cast<unsigned char>(w[0]) < 0x80 ? 1 : classify_utf8(w, 0).len;
@@ -288,6 +343,10 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
       if (auto at = w.find('@'); at != std::string_view::npos) e.emit(prefix, w.substr(at));
     }
     if (bigrams && !prev.empty()) e.emit(prefix, prev, w);
+    if (invisible) {  // kept for the next bigram: `cleaned` is reused
+      prev_cleaned.swap(cleaned);
+      w = prev_cleaned;
+    }
     prev = w;
   }
 }
@@ -407,7 +466,7 @@ void scan_headers(Emitter& e, const MimePart& root) {
       }
     } else if (iequals(name, "subject")) {
       std::string v = f.decoded();
-      if (v.size() > kMaxHeaderBytes) v.resize(kMaxHeaderBytes);
+      cut_utf8(v, kMaxHeaderBytes);
       scan_words(e, v, "subj", e.bigrams());
       size_t bangs = std::count(v.begin(), v.end(), '!');
       if (bangs) e.emit("subj", bangs > 2 ? "!!!" : "!");
@@ -419,11 +478,11 @@ void scan_headers(Emitter& e, const MimePart& root) {
       if (letters >= 8 && upper * 10 >= letters * 8) e.emit("subj", "ALLCAPS");
     } else if (in(name, kAddressFields)) {
       std::string v = f.decoded();
-      if (v.size() > kMaxHeaderBytes) v.resize(kMaxHeaderBytes);
+      cut_utf8(v, kMaxHeaderBytes);
       scan_words(e, v, lname, false, true, false);
     } else {
       std::string v = f.decoded();
-      if (v.size() > kMaxHeaderBytes) v.resize(kMaxHeaderBytes);
+      cut_utf8(v, kMaxHeaderBytes);
       scan_words(e, v, lname, false, true, true);
     }
   }
@@ -438,7 +497,7 @@ void scan_body(Emitter& e, const MimePart& root) {
     scan_part_headers(e, part);
     if (part.type != "text") return;
     std::string text = part.text();
-    if (text.size() > kMaxPartBytes) text.resize(kMaxPartBytes);
+    cut_utf8(text, kMaxPartBytes);
     if (part.subtype == "html") {
       HtmlTokens tags(e);
       text = html_to_text(text, &tags);

@@ -20,9 +20,12 @@
 //  - the decoded text of every text/* part (transfer decoding, charset to
 //    UTF-8): words of 3..40 bytes, lowercased (ASCII), pure numbers dropped;
 //    non-ASCII spaces and punctuation (no-break space, dashes, curly quotes,
-//    CJK punctuation) break words like ASCII ones; runs of Han ideographs
-//    and kana, written without spaces, give the pairs of adjacent
-//    characters (a lone character itself), as Lucene's CJK analyzer does;
+//    CJK punctuation) break words like ASCII ones, invisible characters
+//    (soft hyphen, zero-width space and joiners) are dropped from them (so a
+//    disguised word is the plain one), currency signs stay with their
+//    amounts; runs of Han ideographs and kana, written without spaces, give
+//    the pairs of adjacent characters (a lone character itself), as
+//    Lucene's CJK analyzer does;
 //    longer runs become "skip:" length-bucket tokens; all-capital words
 //    also count as "caps:" tokens (shouting); URLs become "url:"
 //    host, parent-domain and path-word tokens; optional bigrams of adjacent
@@ -32,7 +35,7 @@
 //  - HTML is reduced to its text; tags give "html:" tokens, href/src give URL
 //    tokens; comments, scripts and styles are not text.
 // Limits: the first kMaxPartBytes of each part's text, kMaxHeaderBytes of each
-// field value, and at most TokenizerOptions::max_tokens tokens per message.
+// field value (both cut before a character, never inside one), and at most TokenizerOptions::max_tokens tokens per message.
 // Failure: none; any input yields some (possibly empty) token list.
 #pragma once
 

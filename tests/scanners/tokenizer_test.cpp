@@ -187,6 +187,40 @@ TEST(Tokenizer, UnicodeSpacesAndPunctuationBreakWords) {
   EXPECT_TRUE(has(raw, "x-junk ab\xc3\xbf\xc3\xbe" "cd"));
 }
 
+// Invisible characters inside a word are dropped, so a word disguised with
+// soft hyphens or zero-width spaces is the plain word; currency signs stay
+// with their amounts; CJK iteration marks belong to their word; truncation
+// never leaves half a character.
+TEST(Tokenizer, InvisibleCharactersCurrencyAndMarks) {
+  auto t = texts("Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                 "<p>vi&#173;agra ch\xe2\x80\x8b" "eap pi\xe2\x81\xa0lls win \xc2\xa3" "1000 or \xc2\xa5" "9000 "
+                 "\xe4\xba\xba\xe3\x80\x85 \xe6\x97\xa5\xe2\x80\x8b\xe6\x9c\xac \xe3\x83\x89\xe3\x83\xbb\xe3\x82\xa2 "
+                 "\xe3\x85\x8b\xe3\x85\x8b\xe3\x85\x8b</p>\r\n");
+  EXPECT_TRUE(has(t, "viagra"));
+  EXPECT_TRUE(has(t, "cheap"));
+  EXPECT_TRUE(has(t, "pills"));
+  EXPECT_TRUE(has(t, "cheap pills"));  // a cleaned word still pairs with the next
+  EXPECT_TRUE(has(t, "viagra cheap"));
+  EXPECT_FALSE(has(t, "agra"));
+  EXPECT_TRUE(has(t, "\xc2\xa3" "1000"));                   // £1000
+  EXPECT_TRUE(has(t, "\xc2\xa5" "9000"));                   // ¥9000
+  EXPECT_TRUE(has(t, "\xe4\xba\xba\xe3\x80\x85"));          // 人々
+  EXPECT_TRUE(has(t, "\xe6\x97\xa5\xe6\x9c\xac"));          // 日本 across a zero-width space
+  EXPECT_TRUE(has(t, "\xe3\x83\x89"));                      // ド: the middle dot ・ breaks
+  EXPECT_FALSE(has(t, "\xe3\x83\x89\xe3\x83\xbb"));
+  EXPECT_TRUE(has(t, "\xe3\x85\x8b\xe3\x85\x8b\xe3\x85\x8b"));  // ㅋㅋㅋ: Korean jamo are letters
+  // A Subject cut at the header limit in the middle of a character: the
+  // last word ends before it, not in half of it.
+  std::string subj;
+  while (subj.size() < kMaxHeaderBytes - 3) subj += "abc ";
+  subj.resize(kMaxHeaderBytes - 3);  // "…abc " then "xy" + "д" across the limit
+  subj += "xy\xd0\xb4\xd0\xb4";
+  ASSERT_EQ(subj.find("xy"), kMaxHeaderBytes - 3);
+  auto cut = texts("Subject: " + subj + "\r\n\r\nbody\r\n");
+  EXPECT_TRUE(has(cut, "subj abc"));
+  EXPECT_FALSE(has(cut, "subj xy\xd0"));
+}
+
 // How a message travelled is not what it is: list and delivery fields give
 // no tokens (SpamAssassin's Bayes ignores the same ones), so spam that
 // reached a mailing list does not borrow the list's good name.
