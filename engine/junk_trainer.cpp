@@ -157,7 +157,7 @@ struct JunkTrainer::UserState {
   std::vector<uint64_t> seen[kFolders];
   FolderStamp stamp[kFolders];                  // of the last listing
   bool stamp_settled[kFolders] = {false, false};
-  bool pending[kFolders] = {false, false};  // files listed but not handled: list again
+  bool relist[kFolders] = {false, false};  // files listed but not handled: list again
   // `seen` says what was there before: restored from junk-seen, or a first
   // pass that judged every file. Until then each pass is a first pass.
   bool known = false;
@@ -267,15 +267,22 @@ struct JunkTrainer::Pass {
   std::vector<Listed> listed[kFolders];
   bool skip[kFolders] = {false, false};  // unchanged since a complete listing
   std::unordered_set<uint64_t> next_seen[kFolders];
+  // Files of pending relearns (decide()): left unhandled they are listed
+  // again, but they do not make a first pass incomplete.
+  std::unordered_set<uint64_t> deferred[kFolders];
+  bool incomplete = false;  // a file other than those left unhandled
   std::vector<Seen> fresh;  // read this pass (stable: plans point into it)
 
   void handled(const Seen& s) { next_seen[index(s.folder)].insert(s.hash); }
   void commit() {
     for (int fi = 0; fi < kFolders; ++fi) {
       if (skip[fi]) continue;
-      st.pending[fi] = false;
-      for (const auto& l : listed[fi])
-        st.pending[fi] = st.pending[fi] || !next_seen[fi].count(l.hash);
+      st.relist[fi] = false;
+      for (const auto& l : listed[fi]) {
+        if (next_seen[fi].count(l.hash)) continue;
+        st.relist[fi] = true;
+        incomplete = incomplete || !deferred[fi].count(l.hash);
+      }
       std::vector<uint64_t> now(next_seen[fi].begin(), next_seen[fi].end());
       std::sort(now.begin(), now.end());
       if (now != st.seen[fi]) st.seen_dirty = true;
@@ -299,7 +306,7 @@ void JunkTrainer::scan_user(const User& u, UserState& st, PassStats& stats) {
     // It counts — and is saved as "watched since" — only once it judged
     // every file: one skipped now (a stop, an unreadable journal, a failed
     // undo) would otherwise look moved by the user at a later pass.
-    if (stop_ || st.pending[0] || st.pending[1]) return;
+    if (stop_ || pass.incomplete) return;
     st.known = true;
     st.seen_dirty = true;  // saved even when empty
   }
@@ -342,7 +349,7 @@ void JunkTrainer::list_changed(Pass& pass, PassStats& stats) {
   auto& st = pass.st;
   for (int fi = 0; fi < kFolders; ++fi) {
     auto stamp = folder_stamp(folders[fi]);
-    pass.skip[fi] = st.stamp_settled[fi] && !st.pending[fi] && stamp == st.stamp[fi];
+    pass.skip[fi] = st.stamp_settled[fi] && !st.relist[fi] && stamp == st.stamp[fi];
     if (pass.skip[fi]) continue;
     list_folder(folders[fi], pass.listed[fi]);
     stats.listed += pass.listed[fi].size();
@@ -485,25 +492,28 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
       in[index(s->folder)] = true;
       flagged = flagged || s->flagged;
     }
-    JunkDecision d;  // a copy in each folder: nothing, the journal's word stands
-    if (!(in[0] && in[1])) {
-      JunkFolder where = files[0]->folder;
-      Trained state = pass.st.journal->state(key);
+    Trained state = pass.st.journal->state(key);
+    JunkFolder learnt_in = state == Trained::kSpam ? JunkFolder::kJunk : JunkFolder::kInbox;
+    JunkDecision d;
+    if (pass.st.journal->pending(key) && in[index(learnt_in)]) {
       // A learn written ahead but never confirmed (its batch failed, or the
-      // process died before it finished), the message still where it was:
-      // learnt again — a no-op in the store if the child had committed. In
-      // a first pass too, whatever the flag and settings say now: the
-      // journal holds the user's move, so this is no guess about old mail.
-      // Moved since: junk_decision's undo, a no-op in the store if it never
-      // learnt it.
-      if (pass.st.journal->pending(key) &&
-          ((state == Trained::kSpam && where == JunkFolder::kJunk) ||
-           (state == Trained::kHam && where == JunkFolder::kInbox))) {
-        d.ops = {state == Trained::kSpam ? TrainOp::kLearnSpam : TrainOp::kLearnHam};
-        d.after = state;
-      } else {
-        d = junk_decision(where, flagged, state, ham_from_inbox_, pass.first_pass);
-      }
+      // process died before it finished), the message still where it was
+      // (a copy elsewhere too, maybe): learnt again — a no-op in the store
+      // if the child had committed. In a first pass too, whatever the flag
+      // and settings say now: the journal holds the user's move, so this is
+      // no guess about old mail. Its files, left unhandled if it fails
+      // again, do not keep a first pass from counting (Pass::deferred):
+      // the next pass finds them new and comes back here.
+      std::stable_partition(files.begin(), files.end(),
+                            [&](const Seen* s) { return s->folder == learnt_in; });  // staged: files[0]
+      for (const Seen* s : files) pass.deferred[index(s->folder)].insert(s->hash);
+      d.ops = {state == Trained::kSpam ? TrainOp::kLearnSpam : TrainOp::kLearnHam};
+      d.after = state;
+    } else if (!(in[0] && in[1])) {
+      // Moved since a pending learn: junk_decision's undo, a no-op in the
+      // store if it never learnt it. A copy in each folder: nothing, the
+      // journal's word stands.
+      d = junk_decision(files[0]->folder, flagged, state, ham_from_inbox_, pass.first_pass);
     }
     if (d.ops.empty()) {
       for (const Seen* s : files) pass.handled(*s);

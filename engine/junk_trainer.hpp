@@ -25,9 +25,11 @@
 // to the journal as pending ("spam-pending", fsync'd) before it runs and
 // confirmed ("spam") after it succeeded; if it fails, or the process dies
 // in between, the pending lines stay (the child may have committed first).
-// A message whose learn is pending is learnt again if it is still in place
-// — at the next pass, or after a restart, even in a first pass: the journal
-// recorded the user's move — or undone if it moved. An unlearning batch is
+// A message whose learn is pending is learnt again while it is still in
+// place (a copy in the other folder does not matter) — at the next pass, or
+// after a restart, even in a first pass: the journal recorded the user's
+// move, and its failing again does not keep that first pass from counting
+// — or undone if it moved. An unlearning batch is
 // written after it succeeded. The store's own seen records make all of
 // these idempotent (a relearn of what it has, an undo of what it never
 // learnt, are no-ops), so a crash between store and journal loses neither a
@@ -48,9 +50,10 @@
 //
 // Limits: files above kMaxScanBytes are ignored (the classifier never scans
 // them either). Memory: 8 bytes per file of INBOX and Junk plus the journal
-// of each user who trained. Costs: docs/BENCHMARKS.md "junk-scan". A message present in both folders among the new files of
-// one pass (a copy, not a move — or both sides seen anew after a restart)
-// keeps what the journal says.
+// of each user who trained. Costs: docs/BENCHMARKS.md "junk-scan".
+// A message present in both folders among the new files of one pass (a
+// copy, not a move — or both sides seen anew after a restart) keeps what
+// the journal says (a pending learn is completed, above).
 // Failure: a user whose journal cannot be read is not trained (logged once
 // per run); unreadable folders or files are retried at the next pass.
 // Threads: scan_once() runs on one thread at a time (the trainer's own, or a

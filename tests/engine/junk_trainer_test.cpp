@@ -288,6 +288,58 @@ TEST_F(JunkTrainerTest, APendingLearnSurvivesARestart) {
   }
 }
 
+// A pending relearn that fails again in a first pass (no usable junk-seen)
+// does not keep that pass from counting: the moves the user makes after it
+// are learnt, and the relearn is retried with them.
+TEST_F(JunkTrainerTest, AFailingPendingRelearnDoesNotHoldUpTheFirstPass) {
+  {
+    auto t = trainer();
+    t->scan_once();
+    put(md_ / ".Junk/cur", "pf:2,S", stored("NO", "<pf@x>"));
+    fail_ = true;
+    EXPECT_EQ(t->scan_once().failed, 1u);
+  }
+  take();
+  fs::remove(journal().parent_path() / "junk-seen");  // torn by the same power loss
+  auto t = trainer();
+  EXPECT_EQ(t->scan_once().failed, 1u);  // the store is still broken
+  take();
+  EXPECT_TRUE(fs::exists(journal().parent_path() / "junk-seen"));  // the first pass counted
+  fail_ = false;
+  put(md_ / ".Junk/cur", "pg:2,S", stored("NO", "<pg@x>"));  // moved by the user afterwards
+  auto s = t->scan_once();
+  EXPECT_EQ(s.learnt, 2u);
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_EQ(calls[0].contents.size(), 2u);
+  EXPECT_FALSE(journal_pending("<pf@x>"));
+  EXPECT_EQ(journal_state("<pg@x>"), Trained::kSpam);
+}
+
+// A pending learn is redone while the message is where it was learnt, even
+// when a copy has appeared in the other folder meanwhile (without a pending
+// entry, copies in both folders leave the journal's word as it is).
+TEST_F(JunkTrainerTest, APendingLearnWithACopyInTheOtherFolderIsRedone) {
+  auto t = trainer();
+  t->scan_once();
+  put(md_ / ".Junk/cur", "pc:2,S", stored("NO", "<pc@x>"));
+  fail_ = true;
+  EXPECT_EQ(t->scan_once().failed, 1u);
+  take();
+  fail_ = false;
+  put(md_ / "cur", "pc-copy:2,S", stored("NO", "<pc@x>"));
+  auto s = t->scan_once();
+  EXPECT_EQ(s.learnt, 1u);
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  EXPECT_FALSE(journal_pending("<pc@x>"));
+  EXPECT_EQ(journal_state("<pc@x>"), Trained::kSpam);
+  t->scan_once();
+  EXPECT_TRUE(take().empty());
+}
+
 // A batch that never started (the journal could not be written ahead) puts
 // the journal back as it was, pending flag included: here a learn left
 // pending by a failed batch stays pending.
