@@ -297,7 +297,11 @@ void report(std::string& out, const Item& it, const Classification& c, const Tok
     std::string name = t == tl.text.end() ? fmt::format("#{:016x}", cl.token) : t->second;
     for (auto& ch : name)
       if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-    if (name.size() > 40) name = name.substr(0, 37) + "...";
+    if (name.size() > 40) {  // cut before a character, not inside one
+      size_t cut = 37;
+      while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80) --cut;
+      name = name.substr(0, cut) + "...";
+    }
     fmt::format_to(o, "  {:<40} {:>6} {:>6} {:>7.4f}\n", name, cl.spam, cl.ham, cl.prob);
   }
 }
