@@ -30,6 +30,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "engine/charset.hpp"
 #include "engine/junk_training.hpp"
 #include "scanners/bayes.hpp"
 #include "scanners/lmdb_store.hpp"
@@ -297,11 +298,7 @@ void report(std::string& out, const Item& it, const Classification& c, const Tok
     std::string name = t == tl.text.end() ? fmt::format("#{:016x}", cl.token) : t->second;
     for (auto& ch : name)
       if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-    if (name.size() > 40) {  // cut before a character, not inside one
-      size_t cut = 37;
-      while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xc0) == 0x80) --cut;
-      name = name.substr(0, cut) + "...";
-    }
+    if (name.size() > 40) name = name.substr(0, engine::utf8_cut_len(name, 37)) + "...";
     fmt::format_to(o, "  {:<40} {:>6} {:>6} {:>7.4f}\n", name, cl.spam, cl.ham, cl.prob);
   }
 }

@@ -67,12 +67,6 @@ Utf8Prefix utf8_prefix(std::string_view s, size_t i) {
   return {k, len};
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid there.
-size_t utf8_seq_len(std::string_view s, size_t i) {
-  auto p = utf8_prefix(s, i);
-  return p.len && p.k == p.len ? p.len : 0;
-}
-
 // Maximal-subpart replacement (one U+FFFD per invalid prefix), as Unicode
 // recommends and as most decoders do.
 size_t utf8_invalid_len(std::string_view s, size_t i) { return std::max<size_t>(1, utf8_prefix(s, i).k); }
@@ -211,6 +205,18 @@ bool iconv_convert(std::string_view bytes, std::string_view cs, std::string& out
 }
 
 }  // namespace
+
+size_t utf8_seq_len(std::string_view s, size_t i) {
+  auto p = utf8_prefix(s, i);
+  return p.len && p.k == p.len ? p.len : 0;
+}
+
+size_t utf8_cut_len(std::string_view s, size_t max) {
+  if (s.size() <= max) return s.size();
+  size_t k = max;
+  while (k > 0 && max - k < 3 && (static_cast<unsigned char>(s[k]) & 0xc0) == 0x80) --k;
+  return k;
+}
 
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;

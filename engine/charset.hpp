@@ -22,6 +22,14 @@ std::string to_utf8(std::string_view bytes, std::string_view charset);
 
 bool is_valid_utf8(std::string_view s);
 
+// Length of the valid UTF-8 sequence at s[i], or 0 if there is none there
+// (overlong forms, surrogates, values above U+10FFFF, a cut-off sequence).
+size_t utf8_seq_len(std::string_view s, size_t i);
+
+// The length of s cut to at most `max` bytes before a character rather than
+// inside one (a cut through a UTF-8 sequence backs off to its first byte).
+size_t utf8_cut_len(std::string_view s, size_t max);
+
 // Lowercased, trimmed, unquoted charset name ("" if none).
 std::string normalize_charset(std::string_view charset);
 

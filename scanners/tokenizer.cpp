@@ -5,6 +5,8 @@
 #include <cstring>
 #include <span>
 
+#include "engine/charset.hpp"
+
 namespace nougat::scanners {
 namespace {
 
@@ -175,15 +177,11 @@ struct Utf8Char {
 };
 
 Utf8Char classify_utf8(std::string_view s, size_t i) {
+  size_t len = engine::utf8_seq_len(s, i);
+  if (len < 2) return {CharClass::kLetter, 1};
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned char c = b(0);
-  size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-  if (len == 0 || c >= 0xf8 || i + len > s.size()) return {CharClass::kLetter, 1};
-  char32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(k) & 0xc0) != 0x80) return {CharClass::kLetter, 1};
-    cp = (cp << 6) | (b(k) & 0x3f);
-  }
+  char32_t cp = len == 2 ? b(0) & 0x1f : len == 3 ? b(0) & 0x0f : b(0) & 0x07;
+  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (b(k) & 0x3f);
   auto within = [cp](char32_t lo, char32_t hi) { return cp >= lo && cp <= hi; };
   // Invisible inside words: soft hyphen, zero-width space and (non-)joiner,
   // word joiner and invisible operators, zero-width no-break space. Dropped,
@@ -211,29 +209,20 @@ Utf8Char classify_utf8(std::string_view s, size_t i) {
   return {ideo ? CharClass::kIdeograph : CharClass::kLetter, len};
 }
 
-bool invisible_at(std::string_view s, size_t i) {
-  return i < s.size() && static_cast<unsigned char>(s[i]) >= 0x80 && classify_utf8(s, i).cls == CharClass::kInvisible;
-}
-
 // `w` without its invisible characters, in `out`.
 std::string_view without_invisible(std::string_view w, std::string& out) {
   out.clear();
   for (size_t k = 0; k < w.size();) {
-    size_t len = static_cast<unsigned char>(w[k]) < 0x80 ? 1 : classify_utf8(w, k).len;
-    if (!invisible_at(w, k)) out.append(w.substr(k, len));
-    k += len;
+    Utf8Char u = static_cast<unsigned char>(w[k]) < 0x80 ? Utf8Char{CharClass::kLetter, 1} : classify_utf8(w, k);
+    if (u.cls != CharClass::kInvisible) out.append(w.substr(k, u.len));
+    k += u.len;
   }
   return out;
 }
 
 // Cuts `s` to at most `max` bytes, before a character rather than inside
 // one (a token, and a report, never ends in half a UTF-8 sequence).
-void cut_utf8(std::string& s, size_t max) {
-  if (s.size() <= max) return;
-  size_t k = max;
-  while (k > 0 && max - k < 3 && (static_cast<unsigned char>(s[k]) & 0xc0) == 0x80) --k;
-  s.resize(k);
-}
+void cut_utf8(std::string& s, size_t max) { s.resize(engine::utf8_cut_len(s, max)); }
 
 // Length of the letter or digit at s[i] (0 if it is none): ASCII
 // alphanumerics and non-ASCII letters.
@@ -312,14 +301,17 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     bool invisible = false;
     while (j < n) {
       unsigned char d = text[j];
-      if (size_t l = letter_at(text, j)) {
-        j += l;
-      } else if (invisible_at(text, j)) {
-        j += classify_utf8(text, j).len;
-        invisible = true;
-      } else if ((d == '.' || d == '-' || d == '\'' || d == '_' || (at_ok && d == '@') || (dollar && d == ',')) &&
-                 letter_at(text, j + 1)) {
-        j += 1 + letter_at(text, j + 1);
+      if (d >= 0x80) {  // a letter continues the word, an invisible one is dropped from it
+        auto u = classify_utf8(text, j);
+        if (u.cls != CharClass::kLetter && u.cls != CharClass::kInvisible) break;
+        invisible = invisible || u.cls == CharClass::kInvisible;
+        j += u.len;
+      } else if (is_alnum(d)) {
+        ++j;
+      } else if (size_t l = (d == '.' || d == '-' || d == '\'' || d == '_' || (at_ok && d == '@') || (dollar && d == ','))
+                                ? letter_at(text, j + 1)
+                                : 0) {
+        j += 1 + l;
       } else {
         break;
       }
@@ -329,7 +321,7 @@ void scan_words(Emitter& e, std::string_view text, std::string_view prefix, bool
     if (invisible) w = without_invisible(w, cleaned);
     if (w.size() > 40) {
       // Named by its first character, whole (a report prints valid UTF-8).
-      size_t first_len = static_cast<unsigned char>(w[0]) < 0x80 ? 1 : classify_utf8(w, 0).len;
+      size_t first_len = std::max<size_t>(1, engine::utf8_seq_len(w, 0));
       char bucket[40];
       int len = std::snprintf(bucket, sizeof bucket, "skip:%.*s %zu", int(first_len), w.data(), w.size() / 10 * 10);
       e.emit(prefix, std::string_view(bucket, size_t(len)));
