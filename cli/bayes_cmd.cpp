@@ -4,20 +4,31 @@
 // top of the global one and trains only the user's — the server classifies
 // that user's mail the same way at delivery, engine/user_spam.hpp).
 // PATH arguments: a message file, an mbox file (starts with a "From " line and
-// holds several), a Maildir (cur/ and new/) or a directory whose every regular
-// file is one message.
+// holds several), a Maildir (cur/ or new/: the messages in both) or a
+// directory whose every regular file is one message (subdirectories are not
+// entered). A PATH that cannot be read is an error; one that holds no
+// message gets a warning.
 // Output contracts scripts rely on: `classify --tsv` prints exactly one line
-// per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (mbox messages are
-// "PATH:N", N from 1); `stats` prints "NAME: VALUE" lines, with --user the
-// layered totals and then the user's own ("user spam messages: N", …).
+// per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (the messages of an mbox
+// holding several are "PATH:N", N from 1; a backslash, tab, CR or LF or other
+// control character in PATH is written \\, \t, \r, \n, \xHH; SCORE has six
+// decimals and re-read against the cut-offs gives VERDICT); `stats` prints
+// "NAME: VALUE" lines, with --user the layered totals and then the user's
+// own ("user spam messages: N", …).
 // `train` with at most 500 messages learns them in one transaction (all or
 // nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -58,12 +69,81 @@ int usage(std::string_view msg) {
   return 2;
 }
 
-// One message: a file, or a slice of an mbox file.
+// A whole file mapped read-only: an mbox's messages share it, however many
+// threads classify them, and its pages stay the page cache's.
+class MappedFile {
+ public:
+  static std::shared_ptr<const MappedFile> open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    struct stat sb {};
+    std::shared_ptr<MappedFile> m;
+    if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+      m.reset(new MappedFile());
+      if (sb.st_size > 0) {
+        void* p = ::mmap(nullptr, size_t(sb.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) m.reset();
+        else m->data_ = {static_cast<const char*>(p), size_t(sb.st_size)};
+      }
+    }
+    ::close(fd);
+    return m;
+  }
+  ~MappedFile() {
+    if (!data_.empty()) ::munmap(const_cast<char*>(data_.data()), data_.size());
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view data() const { return data_; }
+
+ private:
+  MappedFile() = default;
+  std::string_view data_;
+};
+
+// One message: a file, or a slice of a mapped mbox file.
 struct Item {
   std::string path;
   size_t offset = 0, length = std::string::npos;
   std::string label;
+  std::shared_ptr<const MappedFile> mbox;
 };
+
+// A path as one TSV field on one line: backslash, tab, CR, LF and the other
+// control characters escaped as in PostgreSQL's text format.
+std::string field(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        else out += c;
+    }
+  }
+  return out;
+}
+
+// The score as printed: six decimals, moved by one unit where rounding alone
+// would carry it across a cut-off, so a script re-reading SCORE against the
+// cut-offs gets the VERDICT printed beside it.
+std::string score_text(double score, SpamVerdict v, const BayesParams& p) {
+  auto verdict_of = [&](double x) {
+    return x >= p.spam_cutoff ? SpamVerdict::kSpam : x < p.ham_cutoff ? SpamVerdict::kHam : SpamVerdict::kUnsure;
+  };
+  std::string t = fmt::format("{:.6f}", std::clamp(score, 0.0, 1.0));
+  double x = std::stod(t);
+  if (verdict_of(x) != v) {
+    bool up = v == SpamVerdict::kSpam || (v == SpamVerdict::kUnsure && x < p.ham_cutoff);
+    std::string moved = fmt::format("{:.6f}", std::clamp(x + (up ? 1e-6 : -1e-6), 0.0, 1.0));
+    if (verdict_of(std::stod(moved)) == v) t = moved;
+  }
+  return t;
+}
 
 bool read_file(const std::string& path, std::string& out) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -103,35 +183,32 @@ std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
   return r;
 }
 
-void add_file(const fs::path& p, std::vector<Item>& items, bool allow_mbox) {
-  std::string head;
-  if (allow_mbox) {
-    std::ifstream in(p, std::ios::binary);
-    head.resize(5);
-    in.read(head.data(), 5);
-    head.resize(size_t(in.gcount()));
+// A file given as PATH: one message, or an mbox's messages. An unreadable
+// file is left to the reader, which reports it where it would have been.
+void add_file(const fs::path& p, std::vector<Item>& items) {
+  std::string path = p.string();
+  if (auto m = MappedFile::open(path); m && m->data().starts_with("From ")) {
+    auto parts = mbox_split(m->data());
+    for (size_t i = 0; i < parts.size(); ++i)
+      items.push_back({path, parts[i].first, parts[i].second,
+                       parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, m});
+    return;
   }
-  if (head == "From ") {
-    std::string data;
-    if (read_file(p.string(), data)) {
-      auto parts = mbox_split(data);
-      if (parts.size() > 1) {
-        for (size_t i = 0; i < parts.size(); ++i)
-          items.push_back({p.string(), parts[i].first, parts[i].second, fmt::format("{}:{}", p.string(), i + 1)});
-        return;
-      }
-    }
-  }
-  items.push_back({p.string(), 0, std::string::npos, p.string()});
+  items.push_back({path, 0, std::string::npos, path, nullptr});
 }
 
-void add_dir_files(const fs::path& dir, std::vector<Item>& items) {
+Status add_dir_files(const fs::path& dir, std::vector<Item>& items) {
   std::vector<fs::path> files;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file(ec)) files.push_back(e.path());
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    if (it->is_regular_file(ec2)) files.push_back(it->path());
+  }
+  if (ec) return make_error(dir.string() + ": cannot read the directory", ec.message());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) items.push_back({f.string(), 0, std::string::npos, f.string()});
+  for (const auto& f : files) items.push_back({f.string(), 0, std::string::npos, f.string(), nullptr});
+  return Ok{};
 }
 
 Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
@@ -139,26 +216,38 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
   for (const auto& s : paths) {
     fs::path p(s);
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      if (fs::is_directory(p / "cur", ec) && fs::is_directory(p / "new", ec)) {
-        add_dir_files(p / "cur", items);
-        add_dir_files(p / "new", items);
-      } else {
-        add_dir_files(p, items);
+    auto st = fs::status(p, ec);
+    size_t before = items.size();
+    if (fs::is_directory(st)) {
+      bool cur = fs::is_directory(p / "cur", ec), nw = fs::is_directory(p / "new", ec);
+      if (cur || nw) {
+        for (auto sub : {"cur", "new"}) {
+          if (!fs::is_directory(p / sub, ec)) continue;
+          if (auto r = add_dir_files(p / sub, items); !r) return r.error();
+        }
+      } else if (auto r = add_dir_files(p, items); !r) {
+        return r.error();
       }
-    } else if (fs::is_regular_file(p, ec)) {
-      add_file(p, items, true);
+      if (items.size() == before) std::cerr << "nougat bayes: warning: " << s << ": no message in it\n";
+    } else if (fs::is_regular_file(st)) {
+      add_file(p, items);
+    } else if (fs::exists(st)) {
+      return make_error(s + ": not a message file, directory, Maildir or mbox");
     } else {
-      return make_error(s + ": no such file or directory");
+      return make_error(s + ": " + (ec ? ec.message() : "no such file or directory"));
     }
   }
   return items;
 }
 
-// Loads an item's bytes; mbox files are read once for all their messages.
+// Loads an item's bytes; an mbox's messages are slices of its mapping.
 class ItemReader {
  public:
   bool load(const Item& it, std::string_view& out) {
+    if (it.mbox) {
+      out = it.mbox->data().substr(std::min(it.offset, it.mbox->data().size()), it.length);
+      return true;
+    }
     if (it.path != path_) {
       path_ = it.path;
       if (!read_file(it.path, data_)) {
@@ -218,7 +307,8 @@ Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::st
   auto open = [&](const fs::path& d) -> Result<std::shared_ptr<TokenStore>> {
     std::error_code ec;
     if (!writable && !fs::exists(d / "data.mdb", ec)) return std::shared_ptr<TokenStore>(std::make_shared<MemoryStore>());
-    auto s = LmdbStore::open(d);
+    // Readers open read-only: no write transaction, so no wait for a trainer.
+    auto s = LmdbStore::open(d, {.read_only = !writable});
     if (!s) return s.error();
     return std::shared_ptr<TokenStore>(std::move(*s));
   };
@@ -287,7 +377,7 @@ int train(const Args& a, const Context& ctx) {
 
 void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
   auto o = std::back_inserter(out);
-  fmt::format_to(o, "{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", it.label,
+  fmt::format_to(o, "{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", field(it.label),
                  verdict_name(c.verdict), c.score, c.clues.size(), c.tokens, c.totals.spam_messages,
                  c.totals.ham_messages);
   if (c.clues.empty()) return;
@@ -360,7 +450,8 @@ int classify(const Args& a, const Context& ctx) {
             return;
           }
           if (tsv)
-            fmt::format_to(std::back_inserter(out[i]), "{}\t{}\t{:.6f}\n", it.label, verdict_name(r->verdict), r->score);
+            fmt::format_to(std::back_inserter(out[i]), "{}\t{}\t{}\n", field(it.label), verdict_name(r->verdict),
+                           score_text(r->score, r->verdict, ctx.params));
           else
             report(out[i], it, *r, tl);
         }
@@ -379,6 +470,7 @@ int classify(const Args& a, const Context& ctx) {
 
 // Debugging aid: the distinct tokens of each message, one a line.
 int tokens(const Args& a, const Context& ctx) {
+  if (a.positional.size() < 2) return usage("tokens needs at least one PATH");
   auto items = collect({a.positional.begin() + 1, a.positional.end()});
   if (!items) return fail(items.error());
   ItemReader reader;
@@ -389,7 +481,7 @@ int tokens(const Args& a, const Context& ctx) {
     std::vector<std::string> names;
     for (auto& [h, t] : tl.text) names.push_back(t);
     std::sort(names.begin(), names.end());
-    for (const auto& n : names) fmt::print("{}\t{}\n", it.label, n);
+    for (const auto& n : names) fmt::print("{}\t{}\n", field(it.label), field(n));
   }
   return 0;
 }
@@ -416,29 +508,40 @@ int stats(const Args& a, const Context& ctx) {
 
 // K-fold cross-validation in memory: tokenize once, train on K-1 folds,
 // classify the remaining one; folds come from a fixed-seed shuffle.
-struct EvalArgs {
-  std::vector<std::string> raw;
-  std::string value(const std::string& flag, const std::string& dflt) const {
-    for (size_t i = 0; i + 1 < raw.size(); ++i)
-      if (raw[i] == "--" + flag) return raw[i + 1];
-    return dflt;
-  }
-};
-
-int eval(const EvalArgs& a, const Context& ctx) {
-  // --spam DIR... --ham DIR...: each flag takes the paths up to the next flag.
+// Arguments after `eval` other than the common flags: --spam PATH...,
+// --ham PATH... (each takes the paths up to the next flag; --spam=PATH adds
+// one), --folds K (or --folds=K), --list.
+int eval(const std::vector<std::string>& raw, const Context& ctx) {
   std::vector<std::string> spam_paths, ham_paths, *into = nullptr;
-  for (const auto& s : a.raw) {
-    if (s == "--spam" || s == "--ham") into = s == "--spam" ? &spam_paths : &ham_paths;
-    else if (s.rfind("--spam=", 0) == 0) spam_paths.push_back(s.substr(7));
-    else if (s.rfind("--ham=", 0) == 0) ham_paths.push_back(s.substr(6));
-    else if (s.rfind("--", 0) == 0) into = nullptr;  // --folds, --list
-    else if (into) into->push_back(s);
+  std::string folds_text = "5";
+  bool list_errors = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const std::string& s = raw[i];
+    if (s == "--spam" || s == "--ham") {
+      into = s == "--spam" ? &spam_paths : &ham_paths;
+    } else if (s.starts_with("--spam=") || s.starts_with("--ham=")) {
+      (s[2] == 's' ? spam_paths : ham_paths).push_back(s.substr(s.find('=') + 1));
+      into = nullptr;
+    } else if (s == "--folds" || s.starts_with("--folds=")) {
+      if (s == "--folds" && i + 1 >= raw.size()) return usage("--folds needs a value");
+      folds_text = s == "--folds" ? raw[++i] : s.substr(8);
+      into = nullptr;
+    } else if (s == "--list") {
+      list_errors = true;
+      into = nullptr;
+    } else if (s.starts_with("--") && s.size() > 2) {
+      return usage("unknown option " + s.substr(0, s.find('=')));
+    } else if (into) {
+      into->push_back(s);
+    } else {
+      return usage("'" + s + "' is neither after --spam nor after --ham");
+    }
   }
-  if (spam_paths.empty() || ham_paths.empty()) return usage("eval needs --spam DIR and --ham DIR");
-  int folds = std::atoi(a.value("folds", "5").c_str());
-  if (folds < 2 || folds > 100) return usage("--folds must be between 2 and 100");
-  bool list_errors = std::find(a.raw.begin(), a.raw.end(), "--list") != a.raw.end();
+  if (spam_paths.empty() || ham_paths.empty()) return usage("eval needs --spam PATH and --ham PATH");
+  int folds = 0;
+  if (folds_text.empty() || folds_text.find_first_not_of("0123456789") != std::string::npos ||
+      folds_text.size() > 3 || (folds = std::stoi(folds_text)) < 2 || folds > 100)
+    return usage("--folds must be a number from 2 to 100");
   struct Sample {
     std::vector<uint64_t> tokens;
     bool spam;
@@ -446,14 +549,23 @@ int eval(const EvalArgs& a, const Context& ctx) {
     std::string label;
   };
   std::vector<Sample> samples;
+  int status = 0;
   for (int cls = 0; cls < 2; ++cls) {
     auto items = collect(cls ? spam_paths : ham_paths);
     if (!items) return fail(items.error());
     ItemReader reader;
+    size_t before = samples.size();
     for (const auto& it : *items) {
       std::string_view raw;
-      if (reader.load(it, raw)) samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
+      if (reader.load(it, raw)) {
+        samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
+      } else {
+        std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+        status = 1;
+      }
     }
+    if (size_t n = samples.size() - before; n < size_t(folds))
+      return fail(make_error(fmt::format("eval: {} {} messages, fewer than the {} folds", n, cls ? "spam" : "ham", folds)));
   }
   std::mt19937_64 rng(20020801);
   std::vector<size_t> order(samples.size());
@@ -476,7 +588,8 @@ int eval(const EvalArgs& a, const Context& ctx) {
       auto c = clf.classify(tl);
       if (!c) return fail(c.error());
       if (list_errors && (s.spam ? c->verdict != SpamVerdict::kSpam : c->verdict != SpamVerdict::kHam))
-        fmt::print("{}\t{}\t{}\t{:.6f}\n", s.spam ? "spam" : "ham", s.label, verdict_name(c->verdict), c->score);
+        fmt::print("{}\t{}\t{}\t{}\n", s.spam ? "spam" : "ham", field(s.label), verdict_name(c->verdict),
+                   score_text(c->score, c->verdict, ctx.params));
       // No clue at all is "unsure" at any cut-off, whatever its 0.5 says.
       (s.spam ? spam_scores : ham_scores).push_back(c->clues.empty() ? -1.0 : c->score);
       if (s.spam) {
@@ -515,7 +628,7 @@ int eval(const EvalArgs& a, const Context& ctx) {
     fmt::print("  {:<5}{}  {:>6} {:>10}  {:>6} {:>10}\n", shown, cut == ctx.params.spam_cutoff ? " *" : "  ", f,
                fmt::format("({:.3f}%)", pct(f, n_ham)), c, fmt::format("({:.3f}%)", pct(c, n_spam)));
   }
-  return 0;
+  return status;
 }
 
 }  // namespace
@@ -524,7 +637,7 @@ int cmd_bayes(int argc, char** argv, int first) {
   if (first < argc && std::string_view(argv[first]) == "eval") {
     // eval's --spam/--ham take lists, which Args cannot express: only the
     // common flags go through it.
-    EvalArgs ea;
+    std::vector<std::string> raw;
     std::vector<char*> common{argv[0]};
     for (int i = first + 1; i < argc; ++i) {
       std::string s = argv[i];
@@ -535,27 +648,42 @@ int cmd_bayes(int argc, char** argv, int first) {
       } else if (s.rfind("--data=", 0) == 0 || s.rfind("--config=", 0) == 0 || s.rfind("--set=", 0) == 0) {
         common.push_back(argv[i]);
       } else {
-        ea.raw.push_back(s);
+        raw.push_back(s);
       }
     }
     auto cargs = parse_args(int(common.size()), common.data(), 1, {}, {});
     if (!cargs) return usage(cargs.error().text);
     auto cfg = load_config_or_report(*cargs);
     if (!cfg) return 1;
-    return eval(ea, make_context(cfg));
+    return eval(raw, make_context(cfg));
   }
   auto args = parse_args(argc, argv, first, {"user", "threads"}, {"tsv", "unlearn", "spam", "ham", "direct"});
   if (!args) return usage(args.error().text);
   if (args->positional.empty()) return usage("missing subcommand");
+  const std::string& sub = args->positional[0];
+  // Each subcommand takes only its own flags: a misplaced one is a mistake.
+  static const std::map<std::string, std::set<std::string>, std::less<>> kFlags = {
+      {"train", {"user", "spam", "ham", "unlearn"}},
+      {"classify", {"user", "tsv", "threads", "direct"}},
+      {"stats", {"user"}},
+      {"tokens", {}},
+  };
+  auto own = kFlags.find(sub);
+  if (own == kFlags.end()) return usage("unknown subcommand '" + sub + "'");
+  for (const auto& sw : args->switches)
+    if (!own->second.count(sw)) return usage("bayes " + sub + " takes no --" + sw);
+  for (const auto& [flag, vals] : args->values) {
+    if (flag == "data" || flag == "config" || flag == "set") continue;
+    if (!own->second.count(flag)) return usage("bayes " + sub + " takes no --" + flag);
+    if (vals.back().empty()) return usage("--" + flag + " needs a value");
+  }
   auto cfg = load_config_or_report(*args);
   if (!cfg) return 1;
   Context ctx = make_context(cfg);
-  const std::string& sub = args->positional[0];
   if (sub == "train") return train(*args, ctx);
   if (sub == "classify") return classify(*args, ctx);
   if (sub == "stats") return stats(*args, ctx);
-  if (sub == "tokens") return tokens(*args, ctx);
-  return usage("unknown subcommand '" + sub + "'");
+  return tokens(*args, ctx);
 }
 
 }  // namespace nougat::cli

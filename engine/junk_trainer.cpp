@@ -391,7 +391,9 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
           ok = pread_some(fd, body, kKeyBodyBytes, off_t(h.body_offset));
           rest = body;
         }
-        key = message_key(h, rest);
+        // A file without the end of a header block, read whole: the key
+        // `nougat bayes train` gives it.
+        key = !h.body_offset && head.size() < kJunkHeadBytes ? message_key(head) : message_key(h, rest);
         ++stats.read;
       }
       ::close(fd);

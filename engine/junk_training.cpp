@@ -195,7 +195,11 @@ std::string message_key(std::string_view raw) {
     raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 1);
   }
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), kJunkHeadBytes)));
-  return message_key(h, h.body_offset ? raw.substr(h.body_offset) : std::string_view());
+  if (h.body_offset) return message_key(h, raw.substr(h.body_offset));
+  // No end of the header block: all header (or no message format at all).
+  // The whole is hashed, so such messages are told apart and remembered too.
+  if (raw.size() < kJunkHeadBytes) return h.key.empty() ? body_key(raw) : h.key + "|" + body_key(raw);
+  return h.key.empty() ? body_key(raw) : h.key;
 }
 
 std::string message_key(const StoredHeader& h, std::string_view body) {

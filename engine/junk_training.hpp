@@ -102,8 +102,11 @@ std::string body_key(std::string_view body);
 // together ("ID|body:…"; a leading mbox "From " line skipped), so stored
 // copies of one message are one, while messages that merely share a
 // Message-ID (generated mail, careless senders) stay apart. Without a
-// Message-ID the body hash; without a header block end within
-// kJunkHeadBytes the Message-ID alone, else "" (not remembered).
+// Message-ID the body hash. A message whose header block has no end (a
+// header-only file, an empty one, something that is no message) gets the
+// Message-ID with the hash of the whole, or that hash alone; one whose
+// header block exceeds kJunkHeadBytes, the Message-ID alone (else the hash
+// of the first kKeyBodyBytes). Never "": every message is remembered.
 std::string message_key(std::string_view raw);
 
 // The same key from the parts a reader of a stored file has: its header

@@ -557,6 +557,8 @@ TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool
 }
 
 TokenList tokenize(std::string_view raw, const TokenizerOptions& opt, bool keep_text) {
+  // An empty file is no evidence either way, not a plain-text message.
+  if (raw.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
   return tokenize(engine::Message::parse(raw), opt, keep_text);
 }
 

@@ -66,6 +66,8 @@ struct TokenList {
 uint64_t token_hash(std::string_view prefix, std::string_view word);
 
 TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool keep_text = false);
+// Raw bytes: an empty (or blank) input has no tokens, so no clues, so
+// classifies as unsure (0.5), not as the plain-text message it would parse as.
 TokenList tokenize(std::string_view raw, const TokenizerOptions& opt, bool keep_text = false);
 
 // Sees each HTML tag (attr "" once per tag, name lowercased) and each of its

@@ -214,7 +214,13 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   EXPECT_EQ(message_key(a), message_key(stored));
   std::string no_id = "Subject: c\r\n\r\nbody one\r\n";
   EXPECT_EQ(message_key(no_id).rfind("body:", 0), 0u);
-  EXPECT_EQ(message_key("Subject: no end of header"), "");
+  // No end of the header block: the whole is hashed, so such messages are
+  // remembered and told apart (an empty file is one message too).
+  EXPECT_EQ(message_key("Subject: no end of header").rfind("body:", 0), 0u);
+  EXPECT_NE(message_key("Subject: x"), message_key("Subject: y"));
+  EXPECT_EQ(message_key("Subject: x\n"), message_key("Subject: x\r\n"));
+  EXPECT_EQ(message_key("Message-ID: <2@x>\nSubject: x").rfind("<2@x>|body:", 0), 0u);
+  EXPECT_TRUE(valid_message_key(message_key("")));
   // What a reader of a stored file computes from its header block and body is the same key.
   StoredHeader h = inspect_stored_header(stored);
   EXPECT_EQ(message_key(h, std::string_view(stored).substr(h.body_offset)), message_key(a));

@@ -38,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (e.state == Trained::kNone || !parsed.entries.count(key)) std::abort();
 
   if (h.body_offset && !valid_message_key(message_key(h, text.substr(h.body_offset)))) std::abort();
+  if (!valid_message_key(message_key(text))) std::abort();  // every message has a key
   for (uint64_t rule : {junk_seen_rule(false, "Junk"), junk_seen_rule(true, "Junk"), uint64_t(0x0123456789abcdef)}) {
     JunkSeen seen;
     if (parse_junk_seen(text, rule, seen)) {

@@ -117,6 +117,94 @@ class BayesCli(unittest.TestCase):
         self.assertEqual(run("train", "--spam", "--ham", "x", check=False).returncode, 2)
         self.assertEqual(run("frobnicate", check=False).returncode, 2)
         self.assertEqual(run("eval", "--spam", self.spam, check=False).returncode, 2)
+        # An empty --user (an unset shell variable) must not train the global store.
+        self.assertEqual(run("train", "--data", self.tmp / "u", "--user", "", "--spam", self.spam,
+                             check=False).returncode, 2)
+        self.assertFalse((self.tmp / "u" / "bayes").exists())
+        # A flag of another subcommand, a mistyped eval flag.
+        self.assertEqual(run("classify", "--spam", self.tspam, check=False).returncode, 2)
+        self.assertEqual(run("train", "--tsv", "--spam", self.tspam, check=False).returncode, 2)
+        self.assertEqual(run("eval", "--spam", self.spam, "--ham", self.ham, "--fold", "3", check=False).returncode, 2)
+        self.assertEqual(run("tokens", check=False).returncode, 2)
+
+    def test_odd_paths_keep_one_line_per_message(self):
+        data = self.trained("odd")
+        d = self.tmp / "odd-names"
+        d.mkdir()
+        src = sorted(self.tspam.iterdir())
+        names = ["tab\there.eml", "new\nline.eml", "back\\slash.eml", "plain.eml"]
+        for n, f in zip(names, src):
+            shutil.copy(f, d / n)
+        out = run("classify", "--data", data, "--tsv", d).stdout
+        lines = out.split("\n")
+        self.assertEqual(lines[-1], "")
+        rows = [l.split("\t") for l in lines[:-1]]
+        self.assertEqual(len(rows), 4)
+        self.assertTrue(all(len(r) == 3 for r in rows), rows)
+        self.assertEqual(sorted(r[0] for r in rows),
+                         sorted(str(d) + "/" + n.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                                for n in names))
+        # A path that is neither a file nor a directory; an empty directory; a
+        # Maildir with only cur/.
+        bad = run("classify", "--data", data, "--tsv", "/dev/null", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("not a message file", bad.stderr)
+        (self.tmp / "none").mkdir()
+        r = run("classify", "--data", data, "--tsv", self.tmp / "none")
+        self.assertEqual(r.stdout, "")
+        self.assertIn("no message", r.stderr)
+        md = self.tmp / "curonly"
+        (md / "cur").mkdir(parents=True)
+        shutil.copy(src[0], md / "cur" / "1.host:2,S")
+        self.assertEqual([r[0] for r in tsv(data, md)], [str(md / "cur" / "1.host:2,S")])
+
+    def test_empty_and_headerless_messages(self):
+        data = self.trained("headerless")
+        empty, head_only = self.tmp / "empty.eml", self.tmp / "head-only.eml"
+        empty.write_text("")
+        head_only.write_text("Subject: no body and no blank line\n")
+        # No content is no evidence: unsure, not ham.
+        self.assertEqual(tsv(data, empty), [[str(empty), "unsure", "0.500000"]])
+        # Such messages are remembered like any other: learnt once, unlearnt
+        # only when they were learnt.
+        before = stats(data)
+        out = run("train", "--data", data, "--spam", "--unlearn", empty, head_only).stdout
+        self.assertIn("unlearnt 0 spam; 2 not learnt as spam", out)
+        self.assertEqual(stats(data), before)
+        run("train", "--data", data, "--spam", empty, head_only)
+        out = run("train", "--data", data, "--spam", empty, head_only).stdout
+        self.assertIn("learnt 0 as spam", out)
+        self.assertEqual(int(stats(data)["spam messages"]), int(before["spam messages"]) + 2)
+
+    def test_score_agrees_with_verdict(self):
+        # Re-reading SCORE against the cut-offs gives VERDICT, also where six
+        # decimals would round across a cut-off.
+        # Messages drawn from one vocabulary, spam leaning to half of it, so
+        # that scores spread over (0, 1) instead of sitting at 0 and 1.
+        import random
+        rnd = random.Random(5)
+        words = [f"w{i}" for i in range(120)]
+        root = self.tmp / "cut"
+        for kind in ("spam", "ham", "test"):
+            (root / kind).mkdir(parents=True)
+            for i in range(40):
+                lean = kind == "spam" or (kind == "test" and i % 2 == 0)
+                body = " ".join(rnd.choice(words[:60] if lean and rnd.random() < 0.6 else words) for _ in range(40))
+                (root / kind / f"{i:03d}.eml").write_text(f"Subject: m\n\n{body}\n")
+        data = root / "data"
+        run("train", "--data", data, "--spam", root / "spam")
+        run("train", "--data", data, "--ham", root / "ham")
+        scores = sorted({float(r[2]) for r in tsv(data, root / "test")})
+        inner = [x for x in scores if 0.02 < x < 0.998]
+        self.assertGreaterEqual(len(inner), 10, scores)
+        for cut in inner[:: max(1, len(inner) // 10)]:
+            for c in (cut - 3e-7, cut + 3e-7):
+                spam_cut = ("--set", f"spam.spam_cutoff={c:.9f}", "--set", "spam.ham_cutoff=0.01")
+                for r in tsv(data, root / "test", extra=spam_cut):
+                    self.assertEqual(r[1] == "spam", float(r[2]) >= c, (c, r))
+                ham_cut = ("--set", "spam.spam_cutoff=0.999", "--set", f"spam.ham_cutoff={c:.9f}")
+                for r in tsv(data, root / "test", extra=ham_cut):
+                    self.assertEqual(r[1] == "ham", float(r[2]) < c, (c, r))
 
     def test_eval(self):
         out = run("eval", "--data", self.tmp / "ev", "--spam", self.spam, "--ham", self.ham, "--folds", "3").stdout
