@@ -1,13 +1,22 @@
 // `nougat scan [--data DIR] [--database PATH]... [--file-list F] [--stats] FILE...`:
-// scans files ("-" is stdin; --file-list names one file a line, as
-// clamscan's) with the configured antivirus engine and prints one line each,
-// like clamscan: "FILE: OK", "FILE: NAME FOUND" or "FILE: ERROR: why".
+// scans files ("-" is stdin; a directory stands for every regular file
+// below it, as with `clamscan -r`; --file-list names one path a line, as
+// clamscan's) with the configured antivirus engine and prints one line each
+// as it goes, like clamscan: "FILE: OK", "FILE: NAME FOUND" or
+// "FILE: ERROR: why".
 // Signatures come from antivirus.signatures, or from the --database flags.
 // With engine "off" libclamav is used anyway: an explicit scan is wanted.
 // --stats prints files, bytes and the scan time (signature loading and file
 // reading excluded) to stderr, for bench/clamav-scan.
 // Exit status like clamscan: 0 all clean, 1 a virus found, 2 an error.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -20,15 +29,45 @@ namespace nougat::cli {
 
 namespace {
 
-bool read_input(const std::string& name, std::string& out) {
-  if (name == "-") {
-    out.assign(std::istreambuf_iterator<char>(std::cin), {});
-    return !std::cin.bad();
+// Reads a whole file ("-": stdin); on failure, why.
+std::string read_input(const std::string& name, std::string& out) {
+  int fd = name == "-" ? 0 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  out.clear();
+  char buf[1 << 16];
+  std::string why;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, size_t(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      why = std::strerror(errno);
+      break;
+    }
   }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), {});
-  return !in.bad();
+  if (fd != 0) ::close(fd);
+  return why;
+}
+
+// A directory stands for the regular files below it, in name order.
+void expand(const std::string& name, std::vector<std::string>& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (name == "-" || !fs::is_directory(name, ec)) {
+    out.push_back(name);
+    return;
+  }
+  std::vector<std::string> files;
+  fs::recursive_directory_iterator it(name, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    if (it->is_regular_file(ec2)) files.push_back(it->path().string());
+  }
+  if (ec) files.push_back(name);  // reported as unreadable below
+  std::sort(files.begin(), files.end());
+  out.insert(out.end(), files.begin(), files.end());
 }
 
 }  // namespace
@@ -39,7 +78,7 @@ int cmd_scan(int argc, char** argv, int first) {
     std::cerr << "nougat scan: " << args.error().text << "\n";
     return 2;
   }
-  std::vector<std::string> names = args->positional;
+  std::vector<std::string> given = args->positional;
   if (auto list = args->value("file-list"); !list.empty()) {
     std::ifstream in(list);
     if (!in) {
@@ -47,9 +86,11 @@ int cmd_scan(int argc, char** argv, int first) {
       return 2;
     }
     for (std::string line; std::getline(in, line);)
-      if (!line.empty()) names.push_back(line);
+      if (!line.empty()) given.push_back(line);
   }
-  if (names.empty()) {
+  std::vector<std::string> names;
+  for (const auto& g : given) expand(g, names);
+  if (given.empty()) {
     std::cerr << "usage: nougat scan [--data DIR] [--database PATH]... [--file-list F] [--stats] FILE...\n";
     return 2;
   }
@@ -75,8 +116,8 @@ int cmd_scan(int argc, char** argv, int first) {
   std::chrono::steady_clock::duration spent{};
   std::string data;
   for (const auto& name : names) {
-    if (!read_input(name, data)) {
-      std::cout << name << ": ERROR: cannot read" << std::endl;
+    if (auto why = read_input(name, data); !why.empty()) {
+      std::cout << name << ": ERROR: cannot read: " << why << std::endl;
       status = std::max(status, 2);
       continue;
     }
@@ -86,13 +127,13 @@ int cmd_scan(int argc, char** argv, int first) {
     ++files;
     bytes += data.size();
     if (r.is_virus()) {
-      std::cout << name << ": " << r.virus << " FOUND\n";
+      std::cout << name << ": " << r.virus << " FOUND" << std::endl;
       status = status == 2 ? 2 : 1;
     } else if (r.is_error()) {
-      std::cout << name << ": ERROR: " << r.error << "\n";
+      std::cout << name << ": ERROR: " << r.error << std::endl;
       status = 2;
     } else {
-      std::cout << name << ": OK\n";
+      std::cout << name << ": OK" << std::endl;
     }
   }
   std::cout.flush();

@@ -177,10 +177,7 @@ int cmd_serve(int argc, char** argv, int first) {
   std::function<void()> on_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      if (*antivirus)
-        asio::post(workers, [av = *antivirus] {
-          if (auto st = av->reload(); !st) engine::log::line("", "antivirus: reload failed: {}", st.error().text);
-        });
+      if (*antivirus) (*antivirus)->request_reload();  // in the engine's own thread
       on_hup();
     });
   };

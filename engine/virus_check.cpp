@@ -61,10 +61,13 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
 
 // libclamav writes every mail part and archive member it unpacks to a temp
 // file; on a disk that is several times the work of the scan itself. Unless
-// configured, a tmpfs (/dev/shm) takes them when the machine has one.
-static std::filesystem::path default_scan_tmpdir() {
+// configured, a tmpfs (/dev/shm) takes them when the machine has one with
+// room for a few scans of the largest message (a container's 64 MB one does
+// not; a scan that runs out of room fails with 451 anyway, never passes).
+static std::filesystem::path default_scan_tmpdir(uint64_t max_size) {
   struct statfs fs {};
-  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0)
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0 &&
+      uint64_t(fs.f_bavail) * uint64_t(fs.f_bsize) / 4 >= max_size)
     return "/dev/shm";
   return {};
 }
@@ -75,7 +78,7 @@ scanners::AntivirusOptions antivirus_options(const Config& cfg) {
   o.signatures = cfg.antivirus.signatures;
   o.socket = cfg.antivirus.socket;
   o.max_size = cfg.antivirus.max_size;
-  o.tmpdir = cfg.antivirus.tmpdir.empty() ? default_scan_tmpdir() : cfg.antivirus.tmpdir;
+  o.tmpdir = cfg.antivirus.tmpdir.empty() ? default_scan_tmpdir(cfg.antivirus.max_size) : cfg.antivirus.tmpdir;
   o.log = [](std::string_view line) { log::write("", line); };
   return o;
 }

@@ -8,6 +8,8 @@
 // threads at once: callers run it on a worker pool, never on a network thread.
 // reload() re-reads the signatures without interrupting scans in flight; a
 // failed reload keeps the previous signatures and reports why.
+// request_reload() asks for one in the background and returns at once (a
+// signal handler's way): requests that arrive while one runs make one more.
 #pragma once
 
 #include <chrono>
@@ -43,6 +45,8 @@ class Antivirus {
   virtual ScanResult scan(std::string_view message) = 0;
   // Re-reads the signatures (SIGHUP). A no-op for engines that own none.
   virtual Status reload() { return Ok{}; }
+  // Reloads in the scanner's own background thread; failures are logged.
+  virtual void request_reload() {}
   // Whether the scanner answers now (clamd: PING). Only for a start-up
   // warning: a scanner that is down later fails its scans instead.
   virtual Status ready() { return Ok{}; }

@@ -5,28 +5,55 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <system_error>
+#include <utility>
 
 namespace nougat::scanners {
 namespace fs = std::filesystem;
 
 namespace {
 
-// Database file types libclamav's cl_load reads from a directory.
-constexpr std::array<std::string_view, 31> kDbExtensions = {
-    ".cvd", ".cld", ".cud", ".hdb", ".hdu", ".hsb", ".hsu", ".mdb", ".mdu", ".msb", ".msu",
-    ".ndb", ".ndu", ".ldb", ".ldu", ".idb", ".cdb", ".cbc", ".fp",  ".sfp", ".ign", ".ign2",
-    ".pdb", ".gdb", ".wdb", ".ftm", ".crb", ".cat", ".yar", ".yara", ".pwdb"};
+// Database file types libclamav's cl_load reads from a directory (its
+// CLI_DBEXT list; compared without regard to case, as libclamav does).
+constexpr std::array<std::string_view, 38> kDbExtensions = {
+    ".cvd", ".cld", ".cud", ".db",  ".hdb", ".hdu", ".hsb", ".hsu", ".mdb", ".mdu", ".msb", ".msu", ".ndb",
+    ".ndu", ".ldb", ".ldu", ".sdb", ".zmd", ".rmd", ".idb", ".cdb", ".cbc", ".fp",  ".sfp", ".ign", ".ign2",
+    ".pdb", ".gdb", ".wdb", ".ftm", ".cfg", ".crb", ".cat", ".ioc", ".yar", ".yara", ".pwdb", ".imp"};
 
 bool is_database(const fs::path& p) {
   auto ext = p.extension().string();
+  for (auto& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   return std::find(kDbExtensions.begin(), kDbExtensions.end(), ext) != kDbExtensions.end();
 }
 
-// libclamav prints warnings to stderr by default; keep only errors, prefixed.
-void clamav_message(enum cl_msg severity, const char* full, const char*, void*) {
-  if (severity == CL_MSG_ERROR) std::fprintf(stderr, "libclamav: %s", full);
+// What went wrong inside one scan: libclamav reports failures it carries on
+// from (a temporary file it could not write, a part it could not decode) only
+// as error messages, and still answers CL_CLEAN (even when it cannot create
+// its temporary directory, and then looks at nothing). cl_scanmap_callback's
+// context comes back with most messages of its scan; those it prints before
+// it has set the context up are caught by the thread the scan runs on.
+struct ScanContext {
+  unsigned errors = 0;
+  std::string first;
+};
+thread_local ScanContext* t_scan = nullptr;
+
+// Errors inside a scan go to its context; others (loading, compiling) to
+// stderr, prefixed. Warnings and below are dropped (libclamav's default
+// prints them all).
+void clamav_message(enum cl_msg severity, const char* full, const char* msg, void* context) {
+  if (severity != CL_MSG_ERROR) return;
+  if (auto* ctx = context ? static_cast<ScanContext*>(context) : t_scan) {
+    if (ctx->errors++ == 0 && msg) {
+      std::string_view m(msg);
+      while (!m.empty() && (m.back() == '\n' || m.back() == '\r' || m.back() == ' ')) m.remove_suffix(1);
+      ctx->first = std::string(m.substr(0, 200));
+    }
+    return;
+  }
+  std::fprintf(stderr, "libclamav: %s", full);
 }
 
 Status init_once() {
@@ -112,6 +139,17 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
     return make_error(fmt::format("antivirus temporary directory {} does not exist", opt.tmpdir.string()));
   if (!opt.tmpdir.empty() && cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, opt.tmpdir.c_str()) != CL_SUCCESS)
     return make_error(fmt::format("libclamav: cannot use {} for temporary files", opt.tmpdir.string()));
+  // libclamav's own size limits (100 MB a file, 400 MB a scan) would pass a
+  // bigger message as clean without a word: whatever max_size lets through
+  // is looked at whole. Its counters are 32-bit: at most 4 GiB - 1.
+  constexpr long long kLibraryMax = (1ll << 32) - 1;
+  long long want = (long long)std::min<uint64_t>(opt.max_size, uint64_t(kLibraryMax));
+  for (auto field : {CL_ENGINE_MAX_FILESIZE, CL_ENGINE_MAX_SCANSIZE}) {
+    int err = CL_SUCCESS;
+    long long now = cl_engine_get_num(c->engine, field, &err);
+    if (err == CL_SUCCESS && now < want && cl_engine_set_num(c->engine, field, want) != CL_SUCCESS)
+      return make_error("libclamav: cannot raise its size limits", fmt::format("to {} bytes", want));
+  }
   std::vector<std::string> skipped;
   for (const auto& entry : entries) {
     if (database_files(entry).empty()) {
@@ -156,8 +194,7 @@ Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions&
   (*c)->generation = 1;
   std::unique_ptr<ClamavEngine> e(new ClamavEngine(opt));
   e->engine_ = std::move(*c);
-  if (opt.poll_interval.count() > 0)
-    e->watcher_ = std::jthread([p = e.get()](std::stop_token st) { p->watch(st); });
+  e->watcher_ = std::jthread([p = e.get()](std::stop_token st) { p->watch(st); });
   return e;
 }
 
@@ -179,10 +216,17 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   const char* virname = nullptr;
   unsigned long scanned = 0;
   cl_scan_options opts = kScanOptions;
-  cl_error_t rc = cl_scanmap_callback(map, "message", &virname, &scanned, eng->engine, &opts, nullptr);
+  ScanContext ctx;
+  t_scan = &ctx;
+  cl_error_t rc = cl_scanmap_callback(map, "message", &virname, &scanned, eng->engine, &opts, &ctx);
+  t_scan = nullptr;
   cl_fmap_close(map);
   // virname points into the engine's signature tables: copy it while `eng` lives.
   if (rc == CL_VIRUS) return ScanResult::found(virname ? virname : "unknown");
+  // A "clean" scan that could not look at everything is no clean result.
+  if (rc == CL_CLEAN && ctx.errors)
+    return ScanResult::failed(fmt::format("libclamav: {} error{} while scanning, first: {}", ctx.errors,
+                                          ctx.errors == 1 ? "" : "s", ctx.first));
   if (rc == CL_CLEAN) return ScanResult::clean();
   return ScanResult::failed(fmt::format("libclamav: {}", cl_strerror(rc)));
 }
@@ -216,13 +260,29 @@ bool ClamavEngine::reload_if_changed() {
   return true;
 }
 
+void ClamavEngine::request_reload() {
+  {
+    std::lock_guard lock(wake_mu_);
+    reload_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
 void ClamavEngine::watch(std::stop_token st) {
-  std::mutex m;
-  std::unique_lock lock(m);
+  std::unique_lock lock(wake_mu_);
   while (!st.stop_requested()) {
-    wake_.wait_for(lock, st, opt_.poll_interval, [] { return false; });
+    auto asked_for = [this] { return reload_requested_; };
+    if (opt_.poll_interval.count() > 0) wake_.wait_for(lock, st, opt_.poll_interval, asked_for);
+    else wake_.wait(lock, st, asked_for);  // no polling: requests only
     if (st.stop_requested()) break;
-    reload_if_changed();
+    bool asked = std::exchange(reload_requested_, false);
+    lock.unlock();
+    if (!asked) {
+      reload_if_changed();
+    } else if (auto r = reload(); !r) {
+      log(fmt::format("antivirus: reload failed, keeping the old signatures: {}", r.error().text));
+    }
+    lock.lock();
   }
 }
 

@@ -8,10 +8,17 @@
 // engine beside the old one and swaps a shared_ptr; scans in flight finish on
 // the engine they started with, which is freed when the last one ends. A
 // watcher thread polls the signature files' mtimes/sizes every
-// poll_interval and reloads on change. A failed (re)load keeps the old engine.
+// poll_interval and reloads on change, or at once on request_reload()
+// (SIGHUP) — never on a thread that scans or serves clients, so a slow
+// compile (the official database takes tens of seconds) holds up no mail,
+// and a burst of requests makes at most one more reload. A failed (re)load
+// keeps the old engine.
 // Limits: messages larger than max_size are not scanned (reported clean, as
-// clamav-milter's MaxFileSize does); libclamav's own recursion/file limits
-// apply inside archives. Memory: one compiled engine, two during a reload.
+// clamav-milter's MaxFileSize does; the check chain logs them as skipped);
+// libclamav's file and scan size limits are raised to max_size, so whatever
+// is admitted is scanned whole; its recursion limits apply inside archives.
+// A scan during which libclamav reports an error (it could not write or
+// create a temporary file, …) fails, whatever libclamav answers. Memory: one compiled engine, two during a reload.
 #pragma once
 
 #include <condition_variable>
@@ -33,6 +40,7 @@ class ClamavEngine final : public Antivirus {
   std::string_view name() const override { return "libclamav"; }
   ScanResult scan(std::string_view message) override;
   Status reload() override;
+  void request_reload() override;
   std::string describe() const override;
 
   unsigned signature_count() const;
@@ -54,6 +62,8 @@ class ClamavEngine final : public Antivirus {
   std::shared_ptr<const Compiled> engine_;
   std::string failed_;                      // fingerprint of the last failed load
   std::mutex reload_mu_;                    // one reload at a time
+  std::mutex wake_mu_;                      // guards reload_requested_
+  bool reload_requested_ = false;
   std::condition_variable_any wake_;
   std::jthread watcher_;                    // last: stopped and joined first
 };

@@ -21,7 +21,7 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from harness import REPO, Nougat
+from harness import REPO, Nougat, nougat_bin
 
 RULES = REPO / "rules" / "clamav"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + b"ANTIVIRUS-TEST-FILE!$H+H*"
@@ -197,6 +197,33 @@ class ReloadTest(unittest.TestCase):
                 s.sendmail("a@remote.test", ["r@localhost"], msg)
             self.assertEqual(cm.exception.smtp_code, 550)
             s.quit()
+
+
+class ScanCommandTest(unittest.TestCase):
+    """`nougat scan`, clamscan's way: one line per file as it goes, a
+    directory stands for the files below it, exit 0 / 1 (virus) / 2 (error)."""
+
+    def scan(self, *paths):
+        return subprocess.run([nougat_bin(), "scan", "--database", str(RULES), *map(str, paths)],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_directories_and_errors(self):
+        d = Path(tempfile.mkdtemp(prefix="nougat-scan-"))
+        self.addCleanup(shutil.rmtree, d, True)
+        (d / "sub" / "deeper").mkdir(parents=True)
+        (d / "a.txt").write_bytes(b"nothing to see\n")
+        (d / "sub" / "deeper" / "e.zip").write_bytes(zipped({"e.com": EICAR}))
+        r = self.scan(d / "a.txt")
+        self.assertEqual((r.returncode, r.stdout), (0, f"{d}/a.txt: OK\n"))
+        r = self.scan(d, d / "missing")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stdout.splitlines(), [
+            f"{d}/a.txt: OK",
+            f"{d}/sub/deeper/e.zip: {EICAR_NAME} FOUND",
+            f"{d}/missing: ERROR: cannot read: No such file or directory",
+        ])
+        r = self.scan(d / "sub")
+        self.assertEqual(r.returncode, 1)
 
 
 def start_clamd(tmp):

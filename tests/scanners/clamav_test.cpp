@@ -220,5 +220,74 @@ TEST(Clamav, WatcherThreadPicksUpChanges) {
   EXPECT_TRUE((*e)->scan(plain_message(eicar())).is_virus());
 }
 
+// libclamav answers CL_CLEAN when it could not look: without its temporary
+// directory (or with a full one) it unpacks nothing. That is a failed scan.
+TEST(Clamav, AScanThatCannotUnpackFailsInsteadOfPassing) {
+  TempDir d;
+  AntivirusOptions o;
+  o.signatures = {test_rules_dir()};
+  o.poll_interval = std::chrono::milliseconds(0);
+  o.tmpdir = d.path / "scratch";
+  fs::create_directory(o.tmpdir);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e) << e.error().text;
+  const std::string bad = message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}));
+  const std::string good = message_with_attachment("ok.zip", zip({{"ok.txt", "fine"}}));
+  ASSERT_TRUE((*e)->scan(bad).is_virus());
+  fs::remove(o.tmpdir);
+  for (const auto* m : {&bad, &good}) {
+    auto r = (*e)->scan(*m);
+    ASSERT_TRUE(r.is_error()) << int(r.status);
+    EXPECT_NE(r.error.find("temporary"), std::string::npos) << r.error;
+  }
+  fs::create_directory(o.tmpdir);
+  EXPECT_TRUE((*e)->scan(bad).is_virus());
+  EXPECT_EQ((*e)->scan(good).status, ScanResult::Status::kClean);
+}
+
+// libclamav's own limits (100 MB a file) would pass a bigger message
+// unscanned as clean; what max_size admits is scanned whole.
+TEST(Clamav, MessagesAboveTheLibraryDefaultLimitAreScanned) {
+  AntivirusOptions o;
+  o.signatures = {test_rules_dir()};
+  o.max_size = 200ull << 20;
+  o.poll_interval = std::chrono::milliseconds(0);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e);
+  std::string big = eicar() + std::string(110u << 20, '\n');
+  EXPECT_TRUE((*e)->scan(big).is_virus());
+}
+
+TEST(Clamav, DatabaseExtensionsInAnyCase) {
+  TempDir d;
+  fs::copy_file(test_rules_dir() / "nougat-test.ndb", d.path / "LOCAL.NDB");
+  AntivirusOptions o;
+  o.signatures = {d.path};
+  o.poll_interval = std::chrono::milliseconds(0);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e) << e.error().text;
+  EXPECT_TRUE((*e)->scan(plain_message(eicar())).is_virus());
+}
+
+// SIGHUP's way: the request returns at once, the watcher thread reloads.
+TEST(Clamav, RequestedReloadRunsInTheBackground) {
+  TempDir d;
+  fs::copy_file(test_rules_dir() / "nougat-test.hdb", d.path / "a.hdb");
+  AntivirusOptions o;
+  o.signatures = {d.path};
+  o.poll_interval = std::chrono::milliseconds(0);  // no polling: only the request
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e);
+  fs::copy_file(test_rules_dir() / "nougat-test.ndb", d.path / "b.ndb");
+  for (int i = 0; i < 5; ++i) (*e)->request_reload();
+  for (int i = 0; i < 500 && !(*e)->scan(plain_message(eicar())).is_virus(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE((*e)->scan(plain_message(eicar())).is_virus());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Five requests while the first ran: at most one more reload, not five.
+  EXPECT_GE((*e)->generation(), 2u);
+  EXPECT_LE((*e)->generation(), 3u);
+}
+
 }  // namespace
 }  // namespace nougat::scanners
