@@ -268,7 +268,12 @@ const std::map<std::string, Setter>& schema() {
          return std::nullopt;
        }},
       {"antivirus.socket",
-       [](const toml::node& n, Config& c) { return want_string(n, c.antivirus.socket); }},
+       [](const toml::node& n, Config& c) -> Problem {
+         if (auto p = want_string(n, c.antivirus.socket)) return p;
+         if (c.antivirus.socket.empty()) return std::nullopt;  // unset: only engine "clamd" needs one
+         if (auto a = parse_socket_address(c.antivirus.socket); !a) return a.error().text;
+         return std::nullopt;
+       }},
       {"antivirus.action", one_of(&Config::Antivirus::action, {"reject", "quarantine", "tag"})},
       {"antivirus.on_error", one_of(&Config::Antivirus::on_error, {"tempfail", "accept"})},
       {"antivirus.max_size",

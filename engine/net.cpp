@@ -37,6 +37,29 @@ Result<Endpoint> parse_endpoint(std::string_view s) {
   return ep;
 }
 
+Result<SocketAddress> parse_socket_address(std::string_view s) {
+  SocketAddress a;
+  std::string_view given = s;
+  if (s.starts_with("unix:")) s.remove_prefix(5);
+  if (s.starts_with("/")) {
+    a.path = std::string(s);
+    return a;
+  }
+  if (s.starts_with("tcp:")) s.remove_prefix(4);
+  auto colon = s.rfind(':');
+  if (s.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == s.size())
+    return make_error("bad socket \"" + std::string(given) + "\" (use /path, unix:/path or host:port)");
+  a.unix_socket = false;
+  a.host = std::string(s.substr(0, colon));
+  a.port = std::string(s.substr(colon + 1));
+  if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']') a.host = a.host.substr(1, a.host.size() - 2);
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(a.port.data(), a.port.data() + a.port.size(), p);
+  if (ec != std::errc() || ptr != a.port.data() + a.port.size() || p == 0 || p > 65535)
+    return make_error("bad port \"" + a.port + "\" in socket \"" + std::string(given) + "\"");
+  return a;
+}
+
 Result<IpAddress> parse_ip(std::string_view s) {
   std::string str(s);
   IpAddress a;

@@ -19,6 +19,16 @@ struct Endpoint {
 };
 Result<Endpoint> parse_endpoint(std::string_view s);
 
+// A service to connect to (clamd): "/path" or "unix:/path", or
+// "[tcp:]host:port" with a host name or address ("[::1]:3310") and a
+// numeric port.
+struct SocketAddress {
+  bool unix_socket = true;
+  std::string path;        // unix
+  std::string host, port;  // tcp
+};
+Result<SocketAddress> parse_socket_address(std::string_view s);
+
 // An IPv4 or IPv6 address in network byte order; v4 stored as v4-mapped v6.
 struct IpAddress {
   std::array<uint8_t, 16> bytes{};

@@ -131,27 +131,6 @@ std::string error_text(const Error& e) {
 
 }  // namespace
 
-Result<ClamdClient::Address> ClamdClient::parse_address(std::string_view s) {
-  Address a;
-  if (s.starts_with("unix:")) s.remove_prefix(5);
-  if (s.starts_with("/")) {
-    a.path = std::string(s);
-    return a;
-  }
-  if (s.starts_with("tcp:")) s.remove_prefix(4);
-  auto colon = s.rfind(':');
-  if (s.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == s.size())
-    return make_error(fmt::format("bad clamd socket \"{}\" (use /path, unix:/path or host:port)", s));
-  a.unix_socket = false;
-  a.host = std::string(s.substr(0, colon));
-  a.port = std::string(s.substr(colon + 1));
-  if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']')
-    a.host = a.host.substr(1, a.host.size() - 2);
-  if (a.port.find_first_not_of("0123456789") != std::string::npos)
-    return make_error(fmt::format("bad clamd port \"{}\"", a.port));
-  return a;
-}
-
 ScanResult ClamdClient::parse_reply(std::string_view r) {
   // "stream: OK", "stream: Eicar-Signature FOUND", "INSTREAM size limit exceeded. ERROR"
   if (r.ends_with(" ERROR")) return ScanResult::failed(fmt::format("clamd: {}", r));

@@ -12,6 +12,7 @@
 // StreamMaxLength must be at least max_size or large messages get an error.
 #pragma once
 
+#include "engine/net.hpp"
 #include "scanners/antivirus.hpp"
 
 namespace nougat::scanners {
@@ -30,12 +31,8 @@ class ClamdClient final : public Antivirus {
   // clamd's "VERSION" reply ("ClamAV 1.4.6/…").
   Result<std::string> version();
 
-  struct Address {
-    bool unix_socket = true;
-    std::string path;        // unix
-    std::string host, port;  // tcp
-  };
-  static Result<Address> parse_address(std::string_view s);
+  using Address = engine::SocketAddress;
+  static Result<Address> parse_address(std::string_view s) { return engine::parse_socket_address(s); }
   // "stream: OK" / "stream: X FOUND" / "… ERROR" → a ScanResult.
   static ScanResult parse_reply(std::string_view reply);
 

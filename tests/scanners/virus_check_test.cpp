@@ -108,7 +108,8 @@ TEST(VirusCheck, ConfigKeys) {
   EXPECT_EQ((*cfg2)->to_toml(), toml);
 
   for (const char* bad : {"antivirus.action=delete", "antivirus.on_error=ignore", "antivirus.engine=avast",
-                          "antivirus.max_size=1", "antivirus.engine=clamd"}) {
+                          "antivirus.max_size=1", "antivirus.engine=clamd", "antivirus.socket=localhost",
+                          "antivirus.socket=host:port", "antivirus.socket=tcp:host:99999"}) {
     ConfigSources b;
     b.text = "";
     b.overrides = {bad};
