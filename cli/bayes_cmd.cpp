@@ -4,7 +4,7 @@
 // top of the global one and trains only the user's — the server classifies
 // that user's mail the same way at delivery, engine/user_spam.hpp).
 // PATH arguments: a message file, an mbox file (starts with a "From " line and
-// holds several), a Maildir (cur/ or new/: the messages in both) or a
+// holds several), a Maildir (has cur/: the messages in cur/ and new/) or a
 // directory whose every regular file is one message (subdirectories are not
 // entered). A PATH that cannot be read is an error; one that holds no
 // message gets a warning.
@@ -18,9 +18,6 @@
 // `train` with at most 500 messages learns them in one transaction (all or
 // nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,44 +66,14 @@ int usage(std::string_view msg) {
   return 2;
 }
 
-// A whole file mapped read-only: an mbox's messages share it, however many
-// threads classify them, and its pages stay the page cache's.
-class MappedFile {
- public:
-  static std::shared_ptr<const MappedFile> open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nullptr;
-    struct stat sb {};
-    std::shared_ptr<MappedFile> m;
-    if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-      m.reset(new MappedFile());
-      if (sb.st_size > 0) {
-        void* p = ::mmap(nullptr, size_t(sb.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) m.reset();
-        else m->data_ = {static_cast<const char*>(p), size_t(sb.st_size)};
-      }
-    }
-    ::close(fd);
-    return m;
-  }
-  ~MappedFile() {
-    if (!data_.empty()) ::munmap(const_cast<char*>(data_.data()), data_.size());
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  std::string_view data() const { return data_; }
-
- private:
-  MappedFile() = default;
-  std::string_view data_;
-};
-
-// One message: a file, or a slice of a mapped mbox file.
+// One message: a file, or a slice of an mbox file read once (its messages
+// share the bytes, however many threads classify them; read, not mapped,
+// so a mail client rewriting the mbox meanwhile cannot fault us).
 struct Item {
   std::string path;
   size_t offset = 0, length = std::string::npos;
   std::string label;
-  std::shared_ptr<const MappedFile> mbox;
+  std::shared_ptr<const std::string> mbox;
 };
 
 // A path as one TSV field on one line: backslash, tab, CR, LF and the other
@@ -130,17 +97,22 @@ std::string field(std::string_view s) {
 
 // The score as printed: six decimals, moved by one unit where rounding alone
 // would carry it across a cut-off, so a script re-reading SCORE against the
-// cut-offs gets the VERDICT printed beside it.
+// cut-offs gets the VERDICT printed beside it. A message without a single
+// clue is "unsure" at 0.5 whatever the cut-offs; should 0.5 lie outside the
+// unsure band, the band's middle is printed instead.
 std::string score_text(double score, SpamVerdict v, const BayesParams& p) {
   auto verdict_of = [&](double x) {
     return x >= p.spam_cutoff ? SpamVerdict::kSpam : x < p.ham_cutoff ? SpamVerdict::kHam : SpamVerdict::kUnsure;
   };
   std::string t = fmt::format("{:.6f}", std::clamp(score, 0.0, 1.0));
   double x = std::stod(t);
-  if (verdict_of(x) != v) {
-    bool up = v == SpamVerdict::kSpam || (v == SpamVerdict::kUnsure && x < p.ham_cutoff);
-    std::string moved = fmt::format("{:.6f}", std::clamp(x + (up ? 1e-6 : -1e-6), 0.0, 1.0));
-    if (verdict_of(std::stod(moved)) == v) t = moved;
+  if (verdict_of(x) == v) return t;
+  bool up = v == SpamVerdict::kSpam || (v == SpamVerdict::kUnsure && x < p.ham_cutoff);
+  std::string moved = fmt::format("{:.6f}", std::clamp(x + (up ? 1e-6 : -1e-6), 0.0, 1.0));
+  if (verdict_of(std::stod(moved)) == v) return moved;
+  if (v == SpamVerdict::kUnsure) {
+    std::string mid = fmt::format("{:.6f}", (p.ham_cutoff + p.spam_cutoff) / 2);
+    if (verdict_of(std::stod(mid)) == v) return mid;
   }
   return t;
 }
@@ -187,12 +159,18 @@ std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
 // file is left to the reader, which reports it where it would have been.
 void add_file(const fs::path& p, std::vector<Item>& items) {
   std::string path = p.string();
-  if (auto m = MappedFile::open(path); m && m->data().starts_with("From ")) {
-    auto parts = mbox_split(m->data());
-    for (size_t i = 0; i < parts.size(); ++i)
-      items.push_back({path, parts[i].first, parts[i].second,
-                       parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, m});
-    return;
+  char head[5] = {};
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    auto m = std::make_shared<std::string>();
+    if (n == 5 && std::string_view(head, 5) == "From " && read_file(path, *m) && m->starts_with("From ")) {
+      auto parts = mbox_split(*m);
+      for (size_t i = 0; i < parts.size(); ++i)
+        items.push_back({path, parts[i].first, parts[i].second,
+                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, m});
+      return;
+    }
   }
   items.push_back({path, 0, std::string::npos, path, nullptr});
 }
@@ -219,8 +197,7 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
     auto st = fs::status(p, ec);
     size_t before = items.size();
     if (fs::is_directory(st)) {
-      bool cur = fs::is_directory(p / "cur", ec), nw = fs::is_directory(p / "new", ec);
-      if (cur || nw) {
+      if (fs::is_directory(p / "cur", ec)) {  // a Maildir, as Dovecot tells one
         for (auto sub : {"cur", "new"}) {
           if (!fs::is_directory(p / sub, ec)) continue;
           if (auto r = add_dir_files(p / sub, items); !r) return r.error();
@@ -245,7 +222,7 @@ class ItemReader {
  public:
   bool load(const Item& it, std::string_view& out) {
     if (it.mbox) {
-      out = it.mbox->data().substr(std::min(it.offset, it.mbox->data().size()), it.length);
+      out = std::string_view(*it.mbox).substr(std::min(it.offset, it.mbox->size()), it.length);
       return true;
     }
     if (it.path != path_) {
@@ -347,7 +324,7 @@ int train(const Args& a, const Context& ctx) {
   for (const auto& it : *items) {
     std::string_view raw;
     if (!reader.load(it, raw)) {
-      std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+      std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
       ++unreadable;
     } else {
       batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
@@ -437,7 +414,7 @@ int classify(const Args& a, const Context& ctx) {
           std::string_view raw;
           if (!reader.load(it, raw)) {
             std::lock_guard lock(err_mu);
-            std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+            std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
             status = std::max(status.load(), 1);
             continue;
           }
@@ -476,7 +453,7 @@ int tokens(const Args& a, const Context& ctx) {
   ItemReader reader;
   for (const auto& it : *items) {
     std::string_view raw;
-    if (!reader.load(it, raw)) return fail(make_error("cannot read " + it.label));
+    if (!reader.load(it, raw)) return fail(make_error("cannot read " + field(it.label)));
     auto tl = tokenize(raw, ctx.topts, true);
     std::vector<std::string> names;
     for (auto& [h, t] : tl.text) names.push_back(t);
@@ -560,7 +537,7 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
       if (reader.load(it, raw)) {
         samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
       } else {
-        std::cerr << "nougat bayes: cannot read " << it.label << "\n";
+        std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
         status = 1;
       }
     }

@@ -1,6 +1,7 @@
 // `nougat scan [--data DIR] [--database PATH]... [--file-list F] [--stats] FILE...`:
 // scans files ("-" is stdin; a directory stands for every regular file
-// below it, as with `clamscan -r`; --file-list names one path a line, as
+// below it, as with `clamscan -r` — symbolic links to directories are not
+// followed, and a directory that cannot be listed is one ERROR line; --file-list names one path a line, as
 // clamscan's) with the configured antivirus engine and prints one line each
 // as it goes, like clamscan: "FILE: OK", "FILE: NAME FOUND" or
 // "FILE: ERROR: why".
@@ -51,7 +52,9 @@ std::string read_input(const std::string& name, std::string& out) {
   return why;
 }
 
-// A directory stands for the regular files below it, in name order.
+// A directory stands for the regular files below it, in name order; one
+// that cannot be listed is named as it is (and reported unreadable below),
+// and the walk goes on.
 void expand(const std::string& name, std::vector<std::string>& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -59,15 +62,22 @@ void expand(const std::string& name, std::vector<std::string>& out) {
     out.push_back(name);
     return;
   }
-  std::vector<std::string> files;
-  fs::recursive_directory_iterator it(name, ec), end;
+  std::vector<std::pair<std::string, bool>> entries;  // path, is a directory
+  fs::directory_iterator it(name, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code ec2;
-    if (it->is_regular_file(ec2)) files.push_back(it->path().string());
+    if (it->is_directory(ec2) && !it->is_symlink(ec2)) entries.emplace_back(it->path().string(), true);
+    else if (it->is_regular_file(ec2)) entries.emplace_back(it->path().string(), false);
   }
-  if (ec) files.push_back(name);  // reported as unreadable below
-  std::sort(files.begin(), files.end());
-  out.insert(out.end(), files.begin(), files.end());
+  if (ec) {
+    out.push_back(name);
+    return;
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [path, dir] : entries) {
+    if (dir) expand(path, out);
+    else out.push_back(path);
+  }
 }
 
 }  // namespace

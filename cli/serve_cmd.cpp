@@ -164,7 +164,8 @@ int cmd_serve(int argc, char** argv, int first) {
   if (recovered) engine::log::line("", "recovered {} queued messages from the spool", recovered);
   delivery.start(1);
 
-  // SIGHUP: reload the virus signatures on a worker, connections stay up.
+  // SIGHUP: reload the virus signatures in the engine's own thread;
+  // connections and scans go on meanwhile.
   asio::signal_set hup(io, SIGHUP);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {

@@ -279,7 +279,8 @@ const std::map<std::string, Setter>& schema() {
       {"antivirus.max_size",
        [](const toml::node& n, Config& c) -> Problem {
          Config tmp;
-         if (auto p = size_key(&Config::Limits::message_size, 1024, 1ull << 32)(n, tmp)) return p;
+         // libclamav scans at most 2 GiB - 3 bytes (scanners/clamav.cpp).
+         if (auto p = size_key(&Config::Limits::message_size, 1024, 2047ull << 20)(n, tmp)) return p;
          c.antivirus.max_size = tmp.limits.message_size;
          return std::nullopt;
        }},

@@ -190,15 +190,21 @@ bool valid_message_key(std::string_view key) { return printable_key(key, kMaxKey
 std::string_view maildir_base_name(std::string_view name) { return name.substr(0, name.find(':')); }
 
 std::string message_key(std::string_view raw) {
+  // The header block is looked for in the first kJunkHeadBytes of the
+  // file, From_ line included: what the Junk trainer reads of a stored one.
+  const size_t whole = raw.size();
+  size_t window = kJunkHeadBytes;
   if (raw.starts_with("From ")) {
     size_t eol = raw.find('\n');
-    raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 1);
+    size_t skip = eol == std::string_view::npos ? raw.size() : eol + 1;
+    raw.remove_prefix(skip);
+    window -= std::min(window, skip);
   }
-  StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), kJunkHeadBytes)));
+  StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), window)));
   if (h.body_offset) return message_key(h, raw.substr(h.body_offset));
   // No end of the header block: all header (or no message format at all).
   // The whole is hashed, so such messages are told apart and remembered too.
-  if (raw.size() < kJunkHeadBytes) return h.key.empty() ? body_key(raw) : h.key + "|" + body_key(raw);
+  if (whole < kJunkHeadBytes) return h.key.empty() ? body_key(raw) : h.key + "|" + body_key(raw);
   return h.key.empty() ? body_key(raw) : h.key;
 }
 

@@ -28,17 +28,30 @@ bool is_database(const fs::path& p) {
   return std::find(kDbExtensions.begin(), kDbExtensions.end(), ext) != kDbExtensions.end();
 }
 
-// What went wrong inside one scan: libclamav reports failures it carries on
-// from (a temporary file it could not write, a part it could not decode) only
-// as error messages, and still answers CL_CLEAN (even when it cannot create
-// its temporary directory, and then looks at nothing). cl_scanmap_callback's
-// context comes back with most messages of its scan; those it prints before
-// it has set the context up are caught by the thread the scan runs on.
+// What went wrong inside one scan. libclamav reports some failures it
+// carries on from only as error messages and still answers CL_CLEAN — even
+// when it could not create its temporary directory or write a decoded part
+// to it (a full tmpfs), and so looked at nothing. Those make the scan fail.
+// Its other errors are complaints about the input (a corrupt xz or zip
+// member), which clamd and clamscan answer "OK" for, as do we: failing them
+// would defer such a message until it bounces. cl_scanmap_callback's context
+// comes back with most messages of its scan; those it prints before it has
+// set the context up are caught by the thread the scan runs on.
 struct ScanContext {
-  unsigned errors = 0;
+  unsigned failures = 0;
   std::string first;
 };
 thread_local ScanContext* t_scan = nullptr;
+
+// An error that says libclamav could not do its work, not that the input is odd.
+bool could_not_look(std::string_view msg) {
+  std::string m(msg);
+  for (auto& ch : m) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view sign : {"temporary", "temp file", "tempfile", "can't write", "cannot write", "write error",
+                                "can't create", "cannot create", "allocate", "out of memory", "no space"})
+    if (m.find(sign) != std::string::npos) return true;
+  return false;
+}
 
 // Errors inside a scan go to its context; others (loading, compiling) to
 // stderr, prefixed. Warnings and below are dropped (libclamav's default
@@ -46,8 +59,9 @@ thread_local ScanContext* t_scan = nullptr;
 void clamav_message(enum cl_msg severity, const char* full, const char* msg, void* context) {
   if (severity != CL_MSG_ERROR) return;
   if (auto* ctx = context ? static_cast<ScanContext*>(context) : t_scan) {
-    if (ctx->errors++ == 0 && msg) {
-      std::string_view m(msg);
+    std::string_view m(msg ? msg : full ? full : "");
+    if (!could_not_look(m)) return;
+    if (ctx->failures++ == 0) {
       while (!m.empty() && (m.back() == '\n' || m.back() == '\r' || m.back() == ' ')) m.remove_suffix(1);
       ctx->first = std::string(m.substr(0, 200));
     }
@@ -112,6 +126,7 @@ struct ClamavEngine::Compiled {
   cl_engine* engine = nullptr;
   unsigned signatures = 0;
   uint64_t generation = 0;
+  uint64_t max_file = 0;  // libclamav's file size limit as it took it (0: none)
   std::string fingerprint;
   std::vector<fs::path> loaded;  // the entries that contributed signatures
 
@@ -139,16 +154,23 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
     return make_error(fmt::format("antivirus temporary directory {} does not exist", opt.tmpdir.string()));
   if (!opt.tmpdir.empty() && cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, opt.tmpdir.c_str()) != CL_SUCCESS)
     return make_error(fmt::format("libclamav: cannot use {} for temporary files", opt.tmpdir.string()));
-  // libclamav's own size limits (100 MB a file, 400 MB a scan) would pass a
-  // bigger message as clean without a word: whatever max_size lets through
-  // is looked at whole. Its counters are 32-bit: at most 4 GiB - 1.
-  constexpr long long kLibraryMax = (1ll << 32) - 1;
-  long long want = (long long)std::min<uint64_t>(opt.max_size, uint64_t(kLibraryMax));
-  for (auto field : {CL_ENGINE_MAX_FILESIZE, CL_ENGINE_MAX_SCANSIZE}) {
+  // libclamav's own size limits (100 MB a file, 400 MB scanned in all, the
+  // message plus what is decoded and unpacked from it) would pass a bigger
+  // message as clean without a word: the file limit is raised to max_size
+  // and the total to four times that. libclamav clamps both below 2 GiB,
+  // which is why antivirus.max_size stops at 2047M; what it really took is
+  // read back, and a larger input is a failed scan, not a clean one.
+  const uint64_t want_file = opt.max_size, want_total = opt.max_size > (UINT64_MAX / 4) ? UINT64_MAX : opt.max_size * 4;
+  for (auto [field, want] : {std::pair{CL_ENGINE_MAX_FILESIZE, want_file}, std::pair{CL_ENGINE_MAX_SCANSIZE, want_total}}) {
     int err = CL_SUCCESS;
     long long now = cl_engine_get_num(c->engine, field, &err);
-    if (err == CL_SUCCESS && now < want && cl_engine_set_num(c->engine, field, want) != CL_SUCCESS)
-      return make_error("libclamav: cannot raise its size limits", fmt::format("to {} bytes", want));
+    long long w = (long long)std::min<uint64_t>(want, uint64_t(INT64_MAX));
+    if (err == CL_SUCCESS && now < w) {
+      if (cl_engine_set_num(c->engine, field, w) != CL_SUCCESS)
+        return make_error("libclamav: cannot raise its size limits", fmt::format("to {} bytes", w));
+      now = cl_engine_get_num(c->engine, field, &err);
+    }
+    if (field == CL_ENGINE_MAX_FILESIZE) c->max_file = err == CL_SUCCESS && now > 0 ? uint64_t(now) : 0;
   }
   std::vector<std::string> skipped;
   for (const auto& entry : entries) {
@@ -211,6 +233,8 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   if (message.empty()) return ScanResult::clean();
   if (message.size() > opt_.max_size) return ScanResult::clean();
   auto eng = current();
+  if (eng->max_file && message.size() > eng->max_file)
+    return ScanResult::failed(fmt::format("libclamav: {} bytes, above the {} it can scan", message.size(), eng->max_file));
   cl_fmap_t* map = cl_fmap_open_memory(message.data(), message.size());
   if (!map) return ScanResult::failed("libclamav: cannot map the message");
   const char* virname = nullptr;
@@ -224,9 +248,9 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   // virname points into the engine's signature tables: copy it while `eng` lives.
   if (rc == CL_VIRUS) return ScanResult::found(virname ? virname : "unknown");
   // A "clean" scan that could not look at everything is no clean result.
-  if (rc == CL_CLEAN && ctx.errors)
-    return ScanResult::failed(fmt::format("libclamav: {} error{} while scanning, first: {}", ctx.errors,
-                                          ctx.errors == 1 ? "" : "s", ctx.first));
+  if (rc == CL_CLEAN && ctx.failures)
+    return ScanResult::failed(fmt::format("libclamav: could not look at everything ({} error{}), first: {}",
+                                          ctx.failures, ctx.failures == 1 ? "" : "s", ctx.first));
   if (rc == CL_CLEAN) return ScanResult::clean();
   return ScanResult::failed(fmt::format("libclamav: {}", cl_strerror(rc)));
 }

@@ -221,6 +221,27 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   EXPECT_EQ(message_key("Subject: x\n"), message_key("Subject: x\r\n"));
   EXPECT_EQ(message_key("Message-ID: <2@x>\nSubject: x").rfind("<2@x>|body:", 0), 0u);
   EXPECT_TRUE(valid_message_key(message_key("")));
+  // The Junk trainer reads a stored file's first kJunkHeadBytes (a From_
+  // line included) and, when that is the whole file without the end of a
+  // header block, keys it with message_key; else from the block it found.
+  // Both give the key `nougat bayes train` stores, also at the boundary.
+  for (std::string from : {"", "From s@x  Mon Jan  1 00:00:00 2024\n"}) {
+    for (long delta : {-40L, -1L, 0L, 1L, 10L, 40L}) {
+      for (bool body : {false, true}) {
+        std::string file = from + "Message-ID: <b@x>\nX-Pad: ";
+        size_t target = size_t(long(kJunkHeadBytes) + delta);
+        std::string tail = body ? "\n\nbody\n" : "\n";
+        file += std::string(target > file.size() + tail.size() ? target - file.size() - tail.size() : 1, 'p') + tail;
+        std::string head = file.substr(0, std::min(file.size(), kJunkHeadBytes));
+        StoredHeader sh = inspect_stored_header(head);
+        std::string trainer = !sh.body_offset && head.size() < kJunkHeadBytes
+                                  ? message_key(head)
+                                  : message_key(sh, sh.body_offset ? std::string_view(file).substr(sh.body_offset)
+                                                                   : std::string_view());
+        EXPECT_EQ(trainer, message_key(file)) << from.size() << " " << delta << " " << body;
+      }
+    }
+  }
   // What a reader of a stored file computes from its header block and body is the same key.
   StoredHeader h = inspect_stored_header(stored);
   EXPECT_EQ(message_key(h, std::string_view(stored).substr(h.body_offset)), message_key(a));

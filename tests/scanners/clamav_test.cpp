@@ -245,6 +245,16 @@ TEST(Clamav, AScanThatCannotUnpackFailsInsteadOfPassing) {
   EXPECT_EQ((*e)->scan(good).status, ScanResult::Status::kClean);
 }
 
+// A corrupt archive makes libclamav complain, but it looked: clean, as
+// clamd and clamscan say — a 451 would defer the message until it bounced.
+TEST(Clamav, ACorruptAttachmentIsNoScanFailure) {
+  std::string xz("\xfd" "7zXZ", 5);
+  xz += '\0';
+  for (int i = 0; i < 4000; ++i) xz += char((i * 7919 + 13) & 0xff);
+  auto r = engine().scan(message_with_attachment("broken.xz", xz));
+  EXPECT_EQ(r.status, ScanResult::Status::kClean) << r.error;
+}
+
 // libclamav's own limits (100 MB a file) would pass a bigger message
 // unscanned as clean; what max_size admits is scanned whole.
 TEST(Clamav, MessagesAboveTheLibraryDefaultLimitAreScanned) {
