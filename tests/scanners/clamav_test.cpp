@@ -18,13 +18,18 @@ constexpr const char* kEicarName = "Nougat.Test.EICAR.UNOFFICIAL";
 constexpr const char* kClamName = "Nougat.Test.ClamAVTestFile.UNOFFICIAL";
 const fs::path kClamExe = "/usr/share/clamav-testfiles/clam.exe";
 
+// A test engine's options: these signatures, no polling.
+AntivirusOptions options(std::vector<fs::path> signatures) {
+  AntivirusOptions o;
+  o.signatures = std::move(signatures);
+  o.poll_interval = std::chrono::milliseconds(0);
+  return o;
+}
+
 // Loaded once for the whole test binary.
 ClamavEngine& engine() {
   static std::unique_ptr<ClamavEngine> e = [] {
-    AntivirusOptions o;
-    o.signatures = {test_rules_dir()};
-    o.poll_interval = std::chrono::milliseconds(0);
-    auto r = ClamavEngine::open(o);
+    auto r = ClamavEngine::open(options({test_rules_dir()}));
     if (!r) throw std::runtime_error(r.error().text);
     return std::move(*r);
   }();
@@ -53,9 +58,7 @@ TEST(Clamav, LoadsTheShippedTestSignatures) {
 TEST(Clamav, DefaultDirsSkipMissingAndEmptyDirectories) {
   TempDir empty;
   std::vector<std::string> logged;
-  AntivirusOptions o;
-  o.signatures = {"/nonexistent/clamav", empty.path, test_rules_dir()};
-  o.poll_interval = std::chrono::milliseconds(0);
+  AntivirusOptions o = options({"/nonexistent/clamav", empty.path, test_rules_dir()});
   o.log = [&](std::string_view l) { logged.emplace_back(l); };
   auto e = ClamavEngine::open(o);
   ASSERT_TRUE(e) << e.error().text;
@@ -85,9 +88,7 @@ TEST(Clamav, BrokenSignatureFileIsAnError) {
 
 TEST(Clamav, TemporaryDirectory) {
   TempDir d;
-  AntivirusOptions o;
-  o.signatures = {test_rules_dir()};
-  o.poll_interval = std::chrono::milliseconds(0);
+  AntivirusOptions o = options({test_rules_dir()});
   o.tmpdir = d.path / "missing";
   EXPECT_FALSE(ClamavEngine::open(o));
   o.tmpdir = d.path;
@@ -141,10 +142,8 @@ TEST(Clamav, FindsTheClamavTestFileInAnAttachment) {
 }
 
 TEST(Clamav, LargerThanMaxSizeIsNotScanned) {
-  AntivirusOptions o;
-  o.signatures = {test_rules_dir()};
+  AntivirusOptions o = options({test_rules_dir()});
   o.max_size = 64;
-  o.poll_interval = std::chrono::milliseconds(0);
   auto e = ClamavEngine::open(o);
   ASSERT_TRUE(e);
   EXPECT_FALSE((*e)->scan(plain_message(eicar())).is_virus());
@@ -171,9 +170,7 @@ TEST(Clamav, ConcurrentScansAgreeWithSerialOnes) {
 TEST(Clamav, ReloadsWhenSignaturesChangeWithoutStoppingScans) {
   TempDir d;
   fs::copy_file(test_rules_dir() / "nougat-test.hdb", d.path / "a.hdb");
-  AntivirusOptions o;
-  o.signatures = {d.path};
-  o.poll_interval = std::chrono::milliseconds(0);
+  AntivirusOptions o = options({d.path});
   auto opened = ClamavEngine::open(o);
   ASSERT_TRUE(opened) << opened.error().text;
   auto& e = **opened;
@@ -224,9 +221,7 @@ TEST(Clamav, WatcherThreadPicksUpChanges) {
 // directory (or with a full one) it unpacks nothing. That is a failed scan.
 TEST(Clamav, AScanThatCannotUnpackFailsInsteadOfPassing) {
   TempDir d;
-  AntivirusOptions o;
-  o.signatures = {test_rules_dir()};
-  o.poll_interval = std::chrono::milliseconds(0);
+  AntivirusOptions o = options({test_rules_dir()});
   o.tmpdir = d.path / "scratch";
   fs::create_directory(o.tmpdir);
   auto e = ClamavEngine::open(o);
@@ -258,10 +253,8 @@ TEST(Clamav, ACorruptAttachmentIsNoScanFailure) {
 // libclamav's own limits (100 MB a file) would pass a bigger message
 // unscanned as clean; what max_size admits is scanned whole.
 TEST(Clamav, MessagesAboveTheLibraryDefaultLimitAreScanned) {
-  AntivirusOptions o;
-  o.signatures = {test_rules_dir()};
+  AntivirusOptions o = options({test_rules_dir()});
   o.max_size = 200ull << 20;
-  o.poll_interval = std::chrono::milliseconds(0);
   auto e = ClamavEngine::open(o);
   ASSERT_TRUE(e);
   std::string big = eicar() + std::string(110u << 20, '\n');
@@ -271,9 +264,7 @@ TEST(Clamav, MessagesAboveTheLibraryDefaultLimitAreScanned) {
 TEST(Clamav, DatabaseExtensionsInAnyCase) {
   TempDir d;
   fs::copy_file(test_rules_dir() / "nougat-test.ndb", d.path / "LOCAL.NDB");
-  AntivirusOptions o;
-  o.signatures = {d.path};
-  o.poll_interval = std::chrono::milliseconds(0);
+  AntivirusOptions o = options({d.path});
   auto e = ClamavEngine::open(o);
   ASSERT_TRUE(e) << e.error().text;
   EXPECT_TRUE((*e)->scan(plain_message(eicar())).is_virus());
