@@ -64,7 +64,8 @@ struct AntivirusOptions {
   uint64_t max_size = 25ull << 20;                 // larger inputs are not scanned
   std::chrono::milliseconds timeout{30000};        // clamd: connect/send/receive each
   std::chrono::milliseconds poll_interval{5000};   // libclamav: signature change check; 0 = never
-  std::filesystem::path tmpdir;                    // libclamav: where it unpacks parts; "" = $TMPDIR or /tmp
+  std::filesystem::path tmpdir;                    // libclamav: where it unpacks parts, in a directory
+                                                   // nougat-scan.PID of its own; "" = $TMPDIR or /tmp
   LogFn log;                                       // may be empty
 };
 

@@ -2,10 +2,16 @@
 
 #include <clamav.h>
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <system_error>
 #include <utility>
@@ -150,6 +156,7 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
   // Mail parts and archive members are unpacked to temporary files: a tmpfs
   // here makes scanning an order of magnitude faster than a busy disk.
   std::error_code ec;
+  if (!opt.tmpdir.empty() && !fs::is_directory(opt.tmpdir, ec)) ::mkdir(opt.tmpdir.c_str(), 0700);  // see scan()
   if (!opt.tmpdir.empty() && !fs::is_directory(opt.tmpdir, ec))
     return make_error(fmt::format("antivirus temporary directory {} does not exist", opt.tmpdir.string()));
   if (!opt.tmpdir.empty() && cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, opt.tmpdir.c_str()) != CL_SUCCESS)
@@ -200,6 +207,42 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
   return c;
 }
 
+constexpr std::string_view kScratchPrefix = "nougat-scan.";
+
+// libclamav unpacks each scan into a directory of its own below its
+// temporary directory and removes it afterwards — unless the process dies
+// mid-scan, and on a tmpfs what is left stays in RAM until reboot. So each
+// process gets a scratch directory of its own (nougat-scan.PID) below the
+// configured one, removed when the engine goes; those of processes that no
+// longer run are removed at start.
+Result<fs::path> make_scratch(const fs::path& configured) {
+  fs::path base = configured;
+  if (base.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    base = env && *env ? env : "/tmp";
+  }
+  std::error_code ec;
+  if (!fs::is_directory(base, ec))
+    return make_error(fmt::format("antivirus temporary directory {} does not exist", base.string()));
+  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.starts_with(kScratchPrefix)) continue;
+    std::string_view digits = std::string_view(name).substr(kScratchPrefix.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+      continue;
+    pid_t pid = pid_t(std::stol(std::string(digits)));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+    }
+  }
+  fs::path mine = base / fmt::format("{}{}", kScratchPrefix, ::getpid());
+  fs::remove_all(mine, ec);  // a previous process with our PID
+  if (::mkdir(mine.c_str(), 0700) != 0)
+    return make_error(fmt::format("cannot create {}", mine.string()), std::strerror(errno));
+  return mine;
+}
+
 }  // namespace
 
 ClamavEngine::ClamavEngine(AntivirusOptions opt) : opt_(std::move(opt)) {}
@@ -207,12 +250,26 @@ ClamavEngine::ClamavEngine(AntivirusOptions opt) : opt_(std::move(opt)) {}
 ClamavEngine::~ClamavEngine() {
   watcher_.request_stop();
   if (watcher_.joinable()) watcher_.join();
+  {
+    std::lock_guard lock(mu_);
+    engine_.reset();  // scans in flight keep theirs; none remain when we are destroyed
+  }
+  std::error_code ec;
+  if (!opt_.tmpdir.empty()) fs::remove_all(opt_.tmpdir, ec);
 }
 
-Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& opt) {
+Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& given) {
   if (auto st = init_once(); !st) return st.error();
+  AntivirusOptions opt = given;
+  auto scratch = make_scratch(given.tmpdir);
+  if (!scratch) return scratch.error();
+  opt.tmpdir = *scratch;
   auto c = compile(opt);
-  if (!c) return c.error();
+  if (!c) {
+    std::error_code ec;
+    fs::remove_all(*scratch, ec);
+    return c.error();
+  }
   (*c)->generation = 1;
   std::unique_ptr<ClamavEngine> e(new ClamavEngine(opt));
   e->engine_ = std::move(*c);
@@ -233,6 +290,9 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   if (message.empty()) return ScanResult::clean();
   if (message.size() > opt_.max_size) return ScanResult::clean();
   auto eng = current();
+  // Someone cleaning the temporary directory (tmpreaper, a rm -rf) may
+  // have taken ours: make it again, or the scan fails for want of it.
+  if (::access(opt_.tmpdir.c_str(), F_OK) != 0) ::mkdir(opt_.tmpdir.c_str(), 0700);
   if (eng->max_file && message.size() > eng->max_file)
     return ScanResult::failed(fmt::format("libclamav: {} bytes, above the {} it can scan", message.size(), eng->max_file));
   cl_fmap_t* map = cl_fmap_open_memory(message.data(), message.size());

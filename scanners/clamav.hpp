@@ -18,7 +18,9 @@
 // libclamav's file and scan size limits are raised to max_size, so whatever
 // is admitted is scanned whole; its recursion limits apply inside archives.
 // A scan during which libclamav reports an error (it could not write or
-// create a temporary file, …) fails, whatever libclamav answers. Memory: one compiled engine, two during a reload.
+// create a temporary file, …) fails, whatever libclamav answers.
+// Temporary files: below tmpdir in nougat-scan.PID, the process' own,
+// removed with the engine; those of dead processes are removed at open(). Memory: one compiled engine, two during a reload.
 #pragma once
 
 #include <condition_variable>

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "tests/scanners/av_fixtures.hpp"
 
 namespace nougat::scanners {
@@ -229,15 +231,39 @@ TEST(Clamav, AScanThatCannotUnpackFailsInsteadOfPassing) {
   const std::string bad = message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}));
   const std::string good = message_with_attachment("ok.zip", zip({{"ok.txt", "fine"}}));
   ASSERT_TRUE((*e)->scan(bad).is_virus());
-  fs::remove(o.tmpdir);
+  fs::remove_all(o.tmpdir);
   for (const auto* m : {&bad, &good}) {
     auto r = (*e)->scan(*m);
     ASSERT_TRUE(r.is_error()) << int(r.status);
     EXPECT_NE(r.error.find("temporary"), std::string::npos) << r.error;
   }
-  fs::create_directory(o.tmpdir);
+  fs::create_directory(o.tmpdir);  // and the engine makes its own below it again
   EXPECT_TRUE((*e)->scan(bad).is_virus());
   EXPECT_EQ((*e)->scan(good).status, ScanResult::Status::kClean);
+}
+
+// Each process unpacks in a directory of its own, gone with the engine;
+// one left by a process that died mid-scan goes at the next start.
+TEST(Clamav, ScratchDirectoryIsOwnAndCleanedUp) {
+  TempDir d;
+  fs::create_directories(d.path / "nougat-scan.999999999" / "20261128-scantemp.x");
+  std::ofstream(d.path / "nougat-scan.999999999" / "20261128-scantemp.x" / "part") << "left over";
+  fs::create_directory(d.path / "nougat-scan.1");  // pid 1 runs: not ours to take
+  fs::create_directory(d.path / "other");
+  AntivirusOptions o = options({test_rules_dir()});
+  o.tmpdir = d.path;
+  {
+    auto e = ClamavEngine::open(o);
+    ASSERT_TRUE(e) << e.error().text;
+    EXPECT_FALSE(fs::exists(d.path / "nougat-scan.999999999"));
+    fs::path mine = d.path / ("nougat-scan." + std::to_string(::getpid()));
+    EXPECT_TRUE(fs::is_directory(mine));
+    EXPECT_TRUE((*e)->scan(message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}))).is_virus());
+    EXPECT_TRUE(fs::is_empty(mine));  // libclamav removed its per-scan directory
+  }
+  EXPECT_FALSE(fs::exists(d.path / ("nougat-scan." + std::to_string(::getpid()))));
+  EXPECT_TRUE(fs::exists(d.path / "nougat-scan.1"));
+  EXPECT_TRUE(fs::exists(d.path / "other"));
 }
 
 // A corrupt archive makes libclamav complain, but it looked: clean, as
