@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -212,7 +213,7 @@ constexpr std::string_view kScratchPrefix = "nougat-scan.";
 // libclamav unpacks each scan into a directory of its own below its
 // temporary directory and removes it afterwards — unless the process dies
 // mid-scan, and on a tmpfs what is left stays in RAM until reboot. So each
-// process gets a scratch directory of its own (nougat-scan.PID) below the
+// engine gets a scratch directory of its own (nougat-scan.PID.N) below the
 // configured one, removed when the engine goes; those of processes that no
 // longer run are removed at start.
 Result<fs::path> make_scratch(const fs::path& configured) {
@@ -228,6 +229,7 @@ Result<fs::path> make_scratch(const fs::path& configured) {
     std::string name = it->path().filename().string();
     if (!name.starts_with(kScratchPrefix)) continue;
     std::string_view digits = std::string_view(name).substr(kScratchPrefix.size());
+    digits = digits.substr(0, digits.find('.'));
     if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
       continue;
     pid_t pid = pid_t(std::stol(std::string(digits)));
@@ -236,7 +238,8 @@ Result<fs::path> make_scratch(const fs::path& configured) {
       fs::remove_all(it->path(), rm);
     }
   }
-  fs::path mine = base / fmt::format("{}{}", kScratchPrefix, ::getpid());
+  static std::atomic<unsigned> engines{0};
+  fs::path mine = base / fmt::format("{}{}.{}", kScratchPrefix, ::getpid(), ++engines);
   fs::remove_all(mine, ec);  // a previous process with our PID
   if (::mkdir(mine.c_str(), 0700) != 0)
     return make_error(fmt::format("cannot create {}", mine.string()), std::strerror(errno));

@@ -19,7 +19,7 @@
 // is admitted is scanned whole; its recursion limits apply inside archives.
 // A scan during which libclamav reports an error (it could not write or
 // create a temporary file, …) fails, whatever libclamav answers.
-// Temporary files: below tmpdir in nougat-scan.PID, the process' own,
+// Temporary files: below tmpdir in nougat-scan.PID.N, the engine's own,
 // removed with the engine; those of dead processes are removed at open(). Memory: one compiled engine, two during a reload.
 #pragma once
 

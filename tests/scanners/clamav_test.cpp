@@ -246,8 +246,8 @@ TEST(Clamav, AScanThatCannotUnpackFailsInsteadOfPassing) {
 // one left by a process that died mid-scan goes at the next start.
 TEST(Clamav, ScratchDirectoryIsOwnAndCleanedUp) {
   TempDir d;
-  fs::create_directories(d.path / "nougat-scan.999999999" / "20261128-scantemp.x");
-  std::ofstream(d.path / "nougat-scan.999999999" / "20261128-scantemp.x" / "part") << "left over";
+  fs::create_directories(d.path / "nougat-scan.999999999.3" / "20261128-scantemp.x");
+  std::ofstream(d.path / "nougat-scan.999999999.3" / "20261128-scantemp.x" / "part") << "left over";
   fs::create_directory(d.path / "nougat-scan.1");  // pid 1 runs: not ours to take
   fs::create_directory(d.path / "other");
   AntivirusOptions o = options({test_rules_dir()});
@@ -255,15 +255,24 @@ TEST(Clamav, ScratchDirectoryIsOwnAndCleanedUp) {
   {
     auto e = ClamavEngine::open(o);
     ASSERT_TRUE(e) << e.error().text;
-    EXPECT_FALSE(fs::exists(d.path / "nougat-scan.999999999"));
-    fs::path mine = d.path / ("nougat-scan." + std::to_string(::getpid()));
+    EXPECT_FALSE(fs::exists(d.path / "nougat-scan.999999999.3"));
+    fs::path mine;
+    for (const auto& ent : fs::directory_iterator(d.path))
+      if (ent.path().filename().string().starts_with("nougat-scan." + std::to_string(::getpid()) + "."))
+        mine = ent.path();
+    ASSERT_TRUE(fs::is_directory(mine));
+    // A second engine in the same process has a directory of its own.
+    auto other = ClamavEngine::open(o);
+    ASSERT_TRUE(other);
+    other->reset();
     EXPECT_TRUE(fs::is_directory(mine));
     EXPECT_TRUE((*e)->scan(message_with_attachment("eicar.zip", zip({{"e.com", eicar()}}))).is_virus());
     EXPECT_TRUE(fs::is_empty(mine));  // libclamav removed its per-scan directory
   }
-  EXPECT_FALSE(fs::exists(d.path / ("nougat-scan." + std::to_string(::getpid()))));
-  EXPECT_TRUE(fs::exists(d.path / "nougat-scan.1"));
-  EXPECT_TRUE(fs::exists(d.path / "other"));
+  std::vector<fs::path> left;
+  for (const auto& ent : fs::directory_iterator(d.path)) left.push_back(ent.path().filename());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<fs::path>{"nougat-scan.1", "other"}));
 }
 
 // A corrupt archive makes libclamav complain, but it looked: clean, as
