@@ -65,7 +65,7 @@ struct AntivirusOptions {
   std::chrono::milliseconds timeout{30000};        // clamd: connect/send/receive each
   std::chrono::milliseconds poll_interval{5000};   // libclamav: signature change check; 0 = never
   std::filesystem::path tmpdir;                    // libclamav: where it unpacks parts, in a directory
-                                                   // nougat-scan.PID.N of its own; "" = $TMPDIR or /tmp
+                                                   // nougat-scan.XXXXXX of its own; "" = $TMPDIR or /tmp
   LogFn log;                                       // may be empty
 };
 

@@ -2,13 +2,14 @@
 
 #include <clamav.h>
 #include <fmt/format.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -50,12 +51,19 @@ struct ScanContext {
 };
 thread_local ScanContext* t_scan = nullptr;
 
-// An error that says libclamav could not do its work, not that the input is odd.
+// An error that says libclamav could not do its work — write, create or
+// open the files it unpacks into (it scans the message from memory, so every
+// file it opens is one of those) — not that the input is odd (a corrupt
+// member, an impossible length it refused to allocate) or that it could not
+// clean up after a complete scan.
 bool could_not_look(std::string_view msg) {
   std::string m(msg);
   for (auto& ch : m) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  for (std::string_view sign : {"temporary", "temp file", "tempfile", "can't write", "cannot write", "write error",
-                                "can't create", "cannot create", "allocate", "out of memory", "no space"})
+  for (std::string_view cleanup : {"remove", "unlink", "rmdir", "delete"})
+    if (m.find(cleanup) != std::string::npos) return false;
+  for (std::string_view sign : {"temporary", "temp file", "tempfile", "tmpfile", "can't write", "cannot write",
+                                "failed to write", "write error", "can't create", "cannot create", "failed to create",
+                                "can't open", "cannot open", "failed to open", "no space"})
     if (m.find(sign) != std::string::npos) return true;
   return false;
 }
@@ -127,6 +135,85 @@ constexpr cl_scan_options kScanOptions = {
         CL_SCAN_PARSE_IMAGE_FUZZY_HASH,
     0, 0, 0};
 
+// libclamav unpacks each scan into a directory of its own below its
+// temporary directory and removes it afterwards — unless the process dies
+// mid-scan, and on a tmpfs what is left stays in RAM until reboot. So each
+// compiled engine unpacks in a scratch directory of its own,
+// nougat-scan.XXXXXX (mkdtemp: 0700, a name nobody can guess or pre-create),
+// below the configured one. The engine holds a lock on it while it lives
+// and removes it when it goes; a scratch directory nobody holds a lock on
+// any more — its process died, in whatever PID namespace — is removed when
+// the next engine is made.
+constexpr std::string_view kScratchPrefix = "nougat-scan.";
+
+struct Scratch {
+  fs::path path;
+  int fd = -1;  // the directory, flock'd while the engine lives
+  dev_t dev = 0;
+  ino_t ino = 0;
+
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() {
+    if (fd < 0) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    ::close(fd);
+  }
+  // Still the directory we made, ours alone: not removed, not replaced by
+  // a symbolic link or another directory (libclamav would write there as
+  // us, and its clean-up chmod and delete there).
+  bool intact() const {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == dev && st.st_ino == ino &&
+           st.st_uid == ::geteuid() && (st.st_mode & 077) == 0;
+  }
+};
+
+// Removes the scratch directories below `base` that no engine holds.
+void sweep_scratch(const fs::path& base) {
+  std::error_code ec;
+  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->path().filename().string().starts_with(kScratchPrefix)) continue;
+    int fd = ::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+    }
+    ::close(fd);
+  }
+}
+
+Result<std::unique_ptr<Scratch>> make_scratch(const fs::path& configured) {
+  fs::path base = configured;
+  if (base.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    base = env && *env ? env : "/tmp";
+  }
+  std::error_code ec;
+  if (!fs::is_directory(base, ec))
+    return make_error(fmt::format("antivirus temporary directory {} does not exist", base.string()));
+  sweep_scratch(base);
+  std::string tmpl = (base / fmt::format("{}XXXXXX", kScratchPrefix)).string();
+  if (!::mkdtemp(tmpl.data()))
+    return make_error(fmt::format("cannot create a scratch directory in {}", base.string()), std::strerror(errno));
+  auto s = std::make_unique<Scratch>();
+  s->path = tmpl;
+  s->fd = ::open(tmpl.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st {};
+  if (s->fd < 0 || ::flock(s->fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(s->fd, &st) != 0) {
+    int err = errno;
+    if (s->fd < 0) ::rmdir(tmpl.c_str());
+    return make_error(fmt::format("cannot lock {}", tmpl), std::strerror(err));
+  }
+  s->dev = st.st_dev;
+  s->ino = st.st_ino;
+  return s;
+}
+
 }  // namespace
 
 struct ClamavEngine::Compiled {
@@ -135,7 +222,8 @@ struct ClamavEngine::Compiled {
   uint64_t generation = 0;
   uint64_t max_file = 0;  // libclamav's file size limit as it took it (0: none)
   std::string fingerprint;
-  std::vector<fs::path> loaded;  // the entries that contributed signatures
+  std::vector<fs::path> loaded;     // the entries that contributed signatures
+  std::unique_ptr<Scratch> scratch;  // where this engine unpacks; goes after the engine
 
   Compiled() = default;
   Compiled(const Compiled&) = delete;
@@ -156,18 +244,24 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
   if (!c->engine) return make_error("libclamav: cannot create an engine", "cl_engine_new failed");
   // Mail parts and archive members are unpacked to temporary files: a tmpfs
   // here makes scanning an order of magnitude faster than a busy disk.
-  std::error_code ec;
-  if (!opt.tmpdir.empty() && !fs::is_directory(opt.tmpdir, ec)) ::mkdir(opt.tmpdir.c_str(), 0700);  // see scan()
-  if (!opt.tmpdir.empty() && !fs::is_directory(opt.tmpdir, ec))
-    return make_error(fmt::format("antivirus temporary directory {} does not exist", opt.tmpdir.string()));
-  if (!opt.tmpdir.empty() && cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, opt.tmpdir.c_str()) != CL_SUCCESS)
-    return make_error(fmt::format("libclamav: cannot use {} for temporary files", opt.tmpdir.string()));
+  auto scratch = make_scratch(opt.tmpdir);
+  if (!scratch) return scratch.error();
+  c->scratch = std::move(*scratch);
+  if (cl_engine_set_str(c->engine, CL_ENGINE_TMPDIR, c->scratch->path.c_str()) != CL_SUCCESS)
+    return make_error(fmt::format("libclamav: cannot use {} for temporary files", c->scratch->path.string()));
+  // libclamav remembers what it found clean (by hash) — also what it could
+  // not look at properly: the retry of a message that failed for want of
+  // room would then pass unscanned. Mail rarely repeats; no cache.
+  if (cl_engine_set_num(c->engine, CL_ENGINE_DISABLE_CACHE, 1) != CL_SUCCESS)
+    return make_error("libclamav: cannot turn its clean-file cache off");
   // libclamav's own size limits (100 MB a file, 400 MB scanned in all, the
   // message plus what is decoded and unpacked from it) would pass a bigger
   // message as clean without a word: the file limit is raised to max_size
-  // and the total to four times that. libclamav clamps both below 2 GiB,
-  // which is why antivirus.max_size stops at 2047M; what it really took is
-  // read back, and a larger input is a failed scan, not a clean one.
+  // and the total to four times that. libclamav clamps the file limit
+  // below 2 GiB, which is why antivirus.max_size stops at 2047M; what it
+  // really took is read back, and a larger input is a failed scan, not a
+  // clean one. Inside archives its limits apply as in clamd (what exceeds
+  // them is not looked at; no Heuristics.Limits.Exceeded alert).
   const uint64_t want_file = opt.max_size, want_total = opt.max_size > (UINT64_MAX / 4) ? UINT64_MAX : opt.max_size * 4;
   for (auto [field, want] : {std::pair{CL_ENGINE_MAX_FILESIZE, want_file}, std::pair{CL_ENGINE_MAX_SCANSIZE, want_total}}) {
     int err = CL_SUCCESS;
@@ -208,44 +302,6 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
   return c;
 }
 
-constexpr std::string_view kScratchPrefix = "nougat-scan.";
-
-// libclamav unpacks each scan into a directory of its own below its
-// temporary directory and removes it afterwards — unless the process dies
-// mid-scan, and on a tmpfs what is left stays in RAM until reboot. So each
-// engine gets a scratch directory of its own (nougat-scan.PID.N) below the
-// configured one, removed when the engine goes; those of processes that no
-// longer run are removed at start.
-Result<fs::path> make_scratch(const fs::path& configured) {
-  fs::path base = configured;
-  if (base.empty()) {
-    const char* env = std::getenv("TMPDIR");
-    base = env && *env ? env : "/tmp";
-  }
-  std::error_code ec;
-  if (!fs::is_directory(base, ec))
-    return make_error(fmt::format("antivirus temporary directory {} does not exist", base.string()));
-  for (fs::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!name.starts_with(kScratchPrefix)) continue;
-    std::string_view digits = std::string_view(name).substr(kScratchPrefix.size());
-    digits = digits.substr(0, digits.find('.'));
-    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
-      continue;
-    pid_t pid = pid_t(std::stol(std::string(digits)));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
-      std::error_code rm;
-      fs::remove_all(it->path(), rm);
-    }
-  }
-  static std::atomic<unsigned> engines{0};
-  fs::path mine = base / fmt::format("{}{}.{}", kScratchPrefix, ::getpid(), ++engines);
-  fs::remove_all(mine, ec);  // a previous process with our PID
-  if (::mkdir(mine.c_str(), 0700) != 0)
-    return make_error(fmt::format("cannot create {}", mine.string()), std::strerror(errno));
-  return mine;
-}
-
 }  // namespace
 
 ClamavEngine::ClamavEngine(AntivirusOptions opt) : opt_(std::move(opt)) {}
@@ -253,26 +309,12 @@ ClamavEngine::ClamavEngine(AntivirusOptions opt) : opt_(std::move(opt)) {}
 ClamavEngine::~ClamavEngine() {
   watcher_.request_stop();
   if (watcher_.joinable()) watcher_.join();
-  {
-    std::lock_guard lock(mu_);
-    engine_.reset();  // scans in flight keep theirs; none remain when we are destroyed
-  }
-  std::error_code ec;
-  if (!opt_.tmpdir.empty()) fs::remove_all(opt_.tmpdir, ec);
 }
 
-Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& given) {
+Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const AntivirusOptions& opt) {
   if (auto st = init_once(); !st) return st.error();
-  AntivirusOptions opt = given;
-  auto scratch = make_scratch(given.tmpdir);
-  if (!scratch) return scratch.error();
-  opt.tmpdir = *scratch;
   auto c = compile(opt);
-  if (!c) {
-    std::error_code ec;
-    fs::remove_all(*scratch, ec);
-    return c.error();
-  }
+  if (!c) return c.error();
   (*c)->generation = 1;
   std::unique_ptr<ClamavEngine> e(new ClamavEngine(opt));
   e->engine_ = std::move(*c);
@@ -293,9 +335,23 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   if (message.empty()) return ScanResult::clean();
   if (message.size() > opt_.max_size) return ScanResult::clean();
   auto eng = current();
-  // Someone cleaning the temporary directory (tmpreaper, a rm -rf) may
-  // have taken ours: make it again, or the scan fails for want of it.
-  if (::access(opt_.tmpdir.c_str(), F_OK) != 0) ::mkdir(opt_.tmpdir.c_str(), 0700);
+  // A cleaner (tmpreaper, rm -rf) may have taken our scratch directory, or
+  // someone replaced it: a new engine makes a new one, and until then
+  // scans fail rather than look at nothing or write elsewhere.
+  if (!eng->scratch->intact()) {
+    std::error_code ec;  // the configured directory itself gone: nothing to reload into yet
+    if (fs::is_directory(eng->scratch->path.parent_path(), ec)) request_reload();
+    return ScanResult::failed(fmt::format("libclamav: its scratch directory {} is gone or not ours; reloading",
+                                          eng->scratch->path.string()));
+  }
+  // A full file system makes libclamav skip what it cannot unpack, often
+  // without a word: room for the message's size (more than its decoded
+  // parts take) and a megabyte first.
+  if (struct statvfs vfs {}; ::statvfs(eng->scratch->path.c_str(), &vfs) == 0 &&
+                             uint64_t(vfs.f_bavail) * vfs.f_frsize < uint64_t(message.size()) + (1u << 20))
+    return ScanResult::failed(fmt::format("libclamav: {} has {} bytes free, too little to unpack {} bytes",
+                                          eng->scratch->path.string(), uint64_t(vfs.f_bavail) * vfs.f_frsize,
+                                          message.size()));
   if (eng->max_file && message.size() > eng->max_file)
     return ScanResult::failed(fmt::format("libclamav: {} bytes, above the {} it can scan", message.size(), eng->max_file));
   cl_fmap_t* map = cl_fmap_open_memory(message.data(), message.size());

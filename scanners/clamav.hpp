@@ -19,8 +19,13 @@
 // is admitted is scanned whole; its recursion limits apply inside archives.
 // A scan during which libclamav reports an error (it could not write or
 // create a temporary file, …) fails, whatever libclamav answers.
-// Temporary files: below tmpdir in nougat-scan.PID.N, the engine's own,
-// removed with the engine; those of dead processes are removed at open(). Memory: one compiled engine, two during a reload.
+// Temporary files: below tmpdir in nougat-scan.XXXXXX (mkdtemp), one per
+// compiled engine, locked while it lives and removed with it; those nobody
+// holds any more (a process killed mid-scan) are removed when an engine is
+// made. A scan whose directory was removed or replaced fails and asks for a
+// reload; so does one with less room left there than the message's size.
+// libclamav's clean-file cache is off: it would also remember what a failed
+// scan could not look at, and pass the retry. Memory: one compiled engine, two during a reload.
 #pragma once
 
 #include <condition_variable>
