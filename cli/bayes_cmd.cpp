@@ -66,14 +66,48 @@ int usage(std::string_view msg) {
   return 2;
 }
 
-// One message: a file, or a slice of an mbox file read once (its messages
-// share the bytes, however many threads classify them; read, not mapped,
-// so a mail client rewriting the mbox meanwhile cannot fault us).
+bool read_file(const std::string& path, std::string& out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  out.clear();
+  std::error_code ec;
+  if (auto size = fs::file_size(path, ec); !ec && size < (uint64_t(1) << 40)) out.reserve(size_t(size));
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+// An mbox file's bytes: read when its messages are wanted, shared by every
+// thread reading them, freed when none does — so a set of mboxes is never
+// all in memory at once. Read, not mapped: a mail client rewriting the mbox
+// meanwhile cannot fault us.
+class MboxSource {
+ public:
+  explicit MboxSource(std::string path) : path_(std::move(path)) {}
+  std::shared_ptr<const std::string> load() {
+    std::lock_guard lock(mu_);
+    if (auto d = cache_.lock()) return d;
+    auto d = std::make_shared<std::string>();
+    if (!read_file(path_, *d)) return nullptr;
+    cache_ = d;
+    return d;
+  }
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  std::weak_ptr<const std::string> cache_;
+};
+
+// One message: a file, or a slice of an mbox file.
 struct Item {
   std::string path;
   size_t offset = 0, length = std::string::npos;
   std::string label;
-  std::shared_ptr<const std::string> mbox;
+  std::shared_ptr<MboxSource> mbox;
 };
 
 // A path as one TSV field on one line: backslash, tab, CR, LF and the other
@@ -117,17 +151,6 @@ std::string score_text(double score, SpamVerdict v, const BayesParams& p) {
   return t;
 }
 
-bool read_file(const std::string& path, std::string& out) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  out.clear();
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool ok = !std::ferror(f);
-  std::fclose(f);
-  return ok;
-}
 
 // "From sender Mon Jan  1 00:00:00 2024": a From_ line has a time and a year.
 bool from_line(std::string_view line) {
@@ -163,12 +186,13 @@ void add_file(const fs::path& p, std::vector<Item>& items) {
   if (FILE* f = std::fopen(path.c_str(), "rb")) {
     size_t n = std::fread(head, 1, sizeof head, f);
     std::fclose(f);
-    auto m = std::make_shared<std::string>();
-    if (n == 5 && std::string_view(head, 5) == "From " && read_file(path, *m) && m->starts_with("From ")) {
-      auto parts = mbox_split(*m);
+    auto src = std::make_shared<MboxSource>(path);
+    std::shared_ptr<const std::string> m;
+    if (n == 5 && std::string_view(head, 5) == "From " && (m = src->load()) && m->starts_with("From ")) {
+      auto parts = mbox_split(*m);  // the offsets only: the bytes go until wanted
       for (size_t i = 0; i < parts.size(); ++i)
         items.push_back({path, parts[i].first, parts[i].second,
-                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, m});
+                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
       return;
     }
   }
@@ -217,12 +241,18 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
   return items;
 }
 
-// Loads an item's bytes; an mbox's messages are slices of its mapping.
+// Loads an item's bytes; an mbox's messages are slices of its bytes, held
+// while this reader is on that mbox.
 class ItemReader {
  public:
   bool load(const Item& it, std::string_view& out) {
     if (it.mbox) {
-      out = std::string_view(*it.mbox).substr(std::min(it.offset, it.mbox->size()), it.length);
+      if (it.mbox.get() != source_) {
+        mbox_ = it.mbox->load();
+        source_ = mbox_ ? it.mbox.get() : nullptr;
+        if (!mbox_) return false;
+      }
+      out = std::string_view(*mbox_).substr(std::min(it.offset, mbox_->size()), it.length);
       return true;
     }
     if (it.path != path_) {
@@ -238,6 +268,8 @@ class ItemReader {
 
  private:
   std::string path_, data_;
+  const MboxSource* source_ = nullptr;
+  std::shared_ptr<const std::string> mbox_;
 };
 
 class Progress {
@@ -402,8 +434,16 @@ int classify(const Args& a, const Context& ctx) {
   std::atomic<int> status{0};
   std::mutex err_mu;
   Error first_error;
+  // The mboxes of the window being classified stay loaded until those of
+  // the next one are: one read per mbox, however many windows it spans.
+  std::vector<std::shared_ptr<const std::string>> pinned;
   for (size_t base = 0; base < items->size(); base += kWindow) {
     size_t n = std::min(kWindow, items->size() - base);
+    std::vector<std::shared_ptr<const std::string>> pin;
+    for (size_t i = 0; i < n; ++i)
+      if (const auto& m = (*items)[base + i].mbox; m && (i == 0 || (*items)[base + i - 1].mbox != m))
+        pin.push_back(m->load());
+    pinned = std::move(pin);
     std::atomic<size_t> next{0};
     auto work = [&] {
       ItemReader reader;
