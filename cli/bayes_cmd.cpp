@@ -21,14 +21,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -38,6 +34,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/read_file.hpp"
 #include "engine/charset.hpp"
 #include "engine/junk_training.hpp"
 #include "scanners/bayes.hpp"
@@ -66,20 +63,6 @@ int usage(std::string_view msg) {
   return 2;
 }
 
-bool read_file(const std::string& path, std::string& out) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  out.clear();
-  std::error_code ec;
-  if (auto size = fs::file_size(path, ec); !ec && size < (uint64_t(1) << 40)) out.reserve(size_t(size));
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool ok = !std::ferror(f);
-  std::fclose(f);
-  return ok;
-}
-
 // An mbox file's bytes: read when its messages are wanted, shared by every
 // thread reading them, freed when none does — so a set of mboxes is never
 // all in memory at once. Read, not mapped: a mail client rewriting the mbox
@@ -91,7 +74,7 @@ class MboxSource {
     std::lock_guard lock(mu_);
     if (auto d = cache_.lock()) return d;
     auto d = std::make_shared<std::string>();
-    if (!read_file(path_, *d)) return nullptr;
+    if (!read_whole_file(path_, *d).empty()) return nullptr;
     cache_ = d;
     return d;
   }
@@ -257,7 +240,7 @@ class ItemReader {
     }
     if (it.path != path_) {
       path_ = it.path;
-      if (!read_file(it.path, data_)) {
+      if (!read_whole_file(it.path, data_).empty()) {
         path_.clear();
         return false;
       }

@@ -10,47 +10,20 @@
 // --stats prints files, bytes and the scan time (signature loading and file
 // reading excluded) to stderr, for bench/clamav-scan.
 // Exit status like clamscan: 0 all clean, 1 a virus found, 2 an error.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/read_file.hpp"
 #include "engine/virus_check.hpp"
 
 namespace nougat::cli {
 
 namespace {
-
-// Reads a whole file ("-": stdin); on failure, why.
-std::string read_input(const std::string& name, std::string& out) {
-  int fd = name == "-" ? 0 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::strerror(errno);
-  out.clear();
-  char buf[1 << 16];
-  std::string why;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, size_t(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      why = std::strerror(errno);
-      break;
-    }
-  }
-  if (fd != 0) ::close(fd);
-  return why;
-}
 
 // A directory stands for the regular files below it, in name order; one
 // that cannot be listed is named as it is (and reported unreadable below),
@@ -126,7 +99,7 @@ int cmd_scan(int argc, char** argv, int first) {
   std::chrono::steady_clock::duration spent{};
   std::string data;
   for (const auto& name : names) {
-    if (auto why = read_input(name, data); !why.empty()) {
+    if (auto why = read_whole_file(name, data); !why.empty()) {
       std::cout << name << ": ERROR: cannot read: " << why << std::endl;
       status = std::max(status, 2);
       continue;
