@@ -284,6 +284,8 @@ const std::map<std::string, Setter>& schema() {
          c.antivirus.max_size = tmp.limits.message_size;
          return std::nullopt;
        }},
+      {"antivirus.alert_exceeds_max",
+       [](const toml::node& n, Config& c) { return want_bool(n, c.antivirus.alert_exceeds_max); }},
       {"antivirus.tmpdir",
        [](const toml::node& n, Config& c) -> Problem {
          std::string s;
@@ -527,6 +529,7 @@ std::string Config::to_toml() const {
   o += "action = " + quote(antivirus.action) + "\n";
   o += "on_error = " + quote(antivirus.on_error) + "\n";
   o += "max_size = " + quote(size_text(antivirus.max_size)) + "\n";
+  o += "alert_exceeds_max = " + std::string(antivirus.alert_exceeds_max ? "true" : "false") + "\n";
   o += "tmpdir = " + quote(antivirus.tmpdir.string()) + "\n";
   o += "\n[spam]\n";
   o += std::string("enabled = ") + (spam.enabled ? "true" : "false") + "\n";

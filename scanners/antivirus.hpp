@@ -62,6 +62,9 @@ struct AntivirusOptions {
   std::vector<std::filesystem::path> signatures;   // libclamav: directories or files
   std::string socket;                              // clamd: "/path", "unix:/path" or "host:port"
   uint64_t max_size = 25ull << 20;                 // larger inputs are not scanned
+  bool alert_exceeds_max = false;                  // libclamav: an archive nested deeper, or unpacking to more,
+                                                   // than its limits is "Heuristics.Limits.Exceeded.*" (clamd's
+                                                   // AlertExceedsMax); off: that part is not looked at, as in clamd
   std::chrono::milliseconds timeout{30000};        // clamd: connect/send/receive each
   std::chrono::milliseconds poll_interval{5000};   // libclamav: signature change check; 0 = never
   std::filesystem::path tmpdir;                    // libclamav: where it unpacks parts, in a directory

@@ -260,8 +260,9 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
   // and the total to four times that. libclamav clamps the file limit
   // below 2 GiB, which is why antivirus.max_size stops at 2047M; what it
   // really took is read back, and a larger input is a failed scan, not a
-  // clean one. Inside archives its limits apply as in clamd (what exceeds
-  // them is not looked at; no Heuristics.Limits.Exceeded alert).
+  // clean one. Inside archives its other limits (recursion, file count,
+  // the total) apply as in clamd: what exceeds them is not looked at, or,
+  // with alert_exceeds_max, is the virus "Heuristics.Limits.Exceeded.*".
   const uint64_t want_file = opt.max_size, want_total = opt.max_size > (UINT64_MAX / 4) ? UINT64_MAX : opt.max_size * 4;
   for (auto [field, want] : {std::pair{CL_ENGINE_MAX_FILESIZE, want_file}, std::pair{CL_ENGINE_MAX_SCANSIZE, want_total}}) {
     int err = CL_SUCCESS;
@@ -359,6 +360,7 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   const char* virname = nullptr;
   unsigned long scanned = 0;
   cl_scan_options opts = kScanOptions;
+  if (opt_.alert_exceeds_max) opts.heuristic |= CL_SCAN_HEURISTIC_EXCEEDS_MAX;
   ScanContext ctx;
   t_scan = &ctx;
   cl_error_t rc = cl_scanmap_callback(map, "message", &virname, &scanned, eng->engine, &opts, &ctx);

@@ -1,5 +1,6 @@
 #include "scanners/clamav.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -343,6 +344,24 @@ TEST(Clamav, MessagesAboveTheLibraryDefaultLimitAreScanned) {
   ASSERT_TRUE(e);
   std::string big = eicar() + std::string(110u << 20, '\n');
   EXPECT_TRUE((*e)->scan(big).is_virus());
+}
+
+// An archive nested deeper than libclamav unpacks: not looked at, as in
+// clamd; with alert_exceeds_max it is a find (clamd's AlertExceedsMax).
+TEST(Clamav, WhatExceedsTheLimitsIsAFindOnlyWhenAsked) {
+  std::string nested = "nothing to see\n";
+  for (int i = 0; i < 24; ++i) nested = zip({{"level" + std::to_string(i) + ".zip", nested}});
+  const std::string m = message_with_attachment("deep.zip", nested, "application/zip");
+  EXPECT_FALSE(engine().scan(m).is_virus());
+  AntivirusOptions o = options({test_rules_dir()});
+  o.alert_exceeds_max = true;
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e) << e.error().text;
+  auto r = (*e)->scan(m);
+  ASSERT_TRUE(r.is_virus()) << r.error;
+  EXPECT_THAT(r.virus, ::testing::StartsWith("Heuristics.Limits.Exceeded."));
+  // Within the limits nothing changes.
+  EXPECT_EQ((*e)->scan(message_with_attachment("ok.zip", zip({{"ok.txt", "fine"}}))).status, ScanResult::Status::kClean);
 }
 
 TEST(Clamav, DatabaseExtensionsInAnyCase) {

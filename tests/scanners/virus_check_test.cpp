@@ -89,7 +89,8 @@ TEST(VirusCheck, ConfigKeys) {
   src.text = "";
   src.overrides = {"antivirus.action=tag", "antivirus.on_error=accept", "antivirus.max_size=10M",
                    "antivirus.engine=clamd", "antivirus.socket=/tmp/clamd.sock",
-                   "antivirus.signatures=[\"/a\", \"/b\"]", "antivirus.tmpdir=/dev/shm"};
+                   "antivirus.signatures=[\"/a\", \"/b\"]", "antivirus.tmpdir=/dev/shm",
+                   "antivirus.alert_exceeds_max=true"};
   auto cfg = load_config(src);
   ASSERT_TRUE(cfg) << cfg.error().text;
   EXPECT_EQ((*cfg)->antivirus.action, "tag");
@@ -98,6 +99,7 @@ TEST(VirusCheck, ConfigKeys) {
   EXPECT_EQ((*cfg)->antivirus.engine, "clamd");
   EXPECT_EQ((*cfg)->antivirus.signatures.size(), 2u);
   EXPECT_EQ(antivirus_options(**cfg).tmpdir, "/dev/shm");
+  EXPECT_TRUE(antivirus_options(**cfg).alert_exceeds_max);
   auto toml = (*cfg)->to_toml();
   EXPECT_NE(toml.find("[antivirus]\nengine = \"clamd\""), std::string::npos) << toml;
   // The printed configuration reads back to the same one.
@@ -109,7 +111,8 @@ TEST(VirusCheck, ConfigKeys) {
 
   for (const char* bad : {"antivirus.action=delete", "antivirus.on_error=ignore", "antivirus.engine=avast",
                           "antivirus.max_size=1", "antivirus.engine=clamd", "antivirus.socket=localhost",
-                          "antivirus.socket=host:port", "antivirus.socket=tcp:host:99999"}) {
+                          "antivirus.socket=host:port", "antivirus.socket=tcp:host:99999",
+                          "antivirus.alert_exceeds_max=yes"}) {
     ConfigSources b;
     b.text = "";
     b.overrides = {bad};
@@ -125,6 +128,7 @@ TEST(VirusCheck, DefaultsIncludeTheShippedSignatures) {
   EXPECT_EQ((*cfg)->antivirus.engine, "libclamav");
   EXPECT_EQ((*cfg)->antivirus.action, "reject");
   EXPECT_EQ((*cfg)->antivirus.on_error, "tempfail");
+  EXPECT_FALSE((*cfg)->antivirus.alert_exceeds_max);  // as clamd's AlertExceedsMax
   ASSERT_EQ((*cfg)->antivirus.signatures.size(), 2u);
   EXPECT_EQ((*cfg)->antivirus.signatures[0], "/var/lib/clamav");
   EXPECT_TRUE(std::filesystem::exists((*cfg)->antivirus.signatures[1] / "nougat-test.ndb"));
