@@ -108,17 +108,8 @@ int cmd_serve(int argc, char** argv, int first) {
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
   engine::SyncGroup sync(spool.dir());
   auto checks = engine::default_chain(cfg, directory);
-  // One global Bayes store, read by the end-of-DATA check and, under each
-  // recipient's own store, by the per-user classification at delivery.
-  std::shared_ptr<const engine::PersonalSpam> personal_spam;  // [bayes]
-  if (auto store = engine::open_spam_store(*cfg); !store) {  // [bayes]
-    engine::log::line("", "spam check disabled: {}: {}", store.error().text, store.error().detail);
-  } else if (*store) {
-    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
-    personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
-  }
-  engine::Delivery delivery(cfg, spool, directory, sync, personal_spam);
-  // Antivirus: signatures load (and compile) once, here; no signatures, no start.
+  // Antivirus: signatures load (and compile) once, here; no signatures, no
+  // start. It runs first: a virus is answered as a virus, whatever else.
   auto antivirus = engine::make_antivirus(*cfg);
   if (!antivirus) {
     std::cerr << "nougat serve: antivirus: " << antivirus.error().text << "\n"
@@ -132,6 +123,23 @@ int cmd_serve(int argc, char** argv, int first) {
                         st.error().detail);
     checks.add(std::make_unique<engine::VirusCheck>(*antivirus, cfg->antivirus), /*eod=*/true);
   }
+  // One global Bayes store, read by the end-of-DATA check and, under each
+  // recipient's own store, by the per-user classification at delivery. A
+  // store that cannot be opened stops the start, as missing signatures do:
+  // running on would pass every message unclassified, the sender's own
+  // X-Spam fields included.
+  std::shared_ptr<const engine::PersonalSpam> personal_spam;  // [bayes]
+  auto store = engine::open_spam_store(*cfg);                 // [bayes]
+  if (!store) {
+    std::cerr << "nougat serve: spam: " << store.error().text << ": " << store.error().detail << "\n"
+              << "  (fix or remove " << cfg->spam.store.string() << ", or set spam.enabled = false)\n";
+    return 1;
+  }
+  if (*store) {
+    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
+    personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
+  }
+  engine::Delivery delivery(cfg, spool, directory, sync, personal_spam);
   // The system filter runs last: it sees what the scanners found.
   if (!cfg->filter.system_filter.empty()) {
     auto filter = engine::SystemFilter::open(cfg->filter.system_filter, cfg->server.hostname);

@@ -52,7 +52,7 @@ bool field_named(std::string_view field, std::string_view name) {
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
   Verdict merged;
   for (const auto& c : checks_) {
-    Verdict v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged});
+    Verdict v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged, msg.own_header});
     if (v.action != Action::kContinue && v.action != Action::kAccept && v.action != Action::kQuarantine) return v;
     for (const auto& name : v.remove_headers) {
       std::erase_if(merged.add_headers, [&](const std::string& h) { return field_named(h, name); });

@@ -5,6 +5,7 @@
 // The first verdict other than kContinue ends the walk for that stage.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -82,6 +83,10 @@ struct MessageFacts {
   // What the checks before this one decided (headers, variables, …); set by
   // CheckChain::on_eod, null when a check is called on its own.
   const Verdict* earlier = nullptr;
+  // How much of `data` we put in front (our Received field): what follows
+  // is the message as the client sent it, and what size limits measure.
+  size_t own_header = 0;
+  std::string_view as_sent() const { return data.substr(std::min(own_header, data.size())); }
 };
 
 struct RcptFacts {

@@ -17,6 +17,9 @@
 namespace nougat::engine {
 namespace {
 
+// libclamav scans at most 2 GiB - 3 bytes (scanners/clamav.cpp).
+constexpr uint64_t kMaxScanSize = 2047ull << 20;
+
 using Problem = std::optional<std::string>;  // nullopt = fine
 using Setter = std::function<Problem(const toml::node&, Config&)>;
 
@@ -279,8 +282,7 @@ const std::map<std::string, Setter>& schema() {
       {"antivirus.max_size",
        [](const toml::node& n, Config& c) -> Problem {
          Config tmp;
-         // libclamav scans at most 2 GiB - 3 bytes (scanners/clamav.cpp).
-         if (auto p = size_key(&Config::Limits::message_size, 1024, 2047ull << 20)(n, tmp)) return p;
+         if (auto p = size_key(&Config::Limits::message_size, 1024, kMaxScanSize)(n, tmp)) return p;
          c.antivirus.max_size = tmp.limits.message_size;
          return std::nullopt;
        }},
@@ -547,7 +549,7 @@ std::string Config::to_toml() const {
 Result<ConfigPtr> load_config(const ConfigSources& src) {
   auto c = std::make_shared<Config>(defaults());
   if (!src.data_dir.empty()) c->server.data_dir = src.data_dir;
-  bool local_set = false, log_set = false;
+  bool local_set = false, log_set = false, scan_size_set = false;
 
   std::filesystem::path file = src.file;
   if (file.empty()) file = c->server.data_dir / "nougat.toml";
@@ -563,6 +565,7 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
     if (auto p = apply_table(doc, *c, file.string())) return make_error(*p);
     local_set = doc["domains"]["local"].is_value() || doc["domains"]["local"].is_array();
     log_set = doc["server"]["log_file"].is_value();
+    scan_size_set = doc["antivirus"]["max_size"].is_value();
     // --data beats the file's data_dir: the command line is the most specific.
     if (!src.data_dir.empty()) c->server.data_dir = src.data_dir;
   } else if (src.file_required) {
@@ -573,7 +576,10 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
     auto key = kv.substr(0, kv.find('='));
     local_set |= key == "domains.local";
     log_set |= key == "server.log_file";
+    scan_size_set |= key == "antivirus.max_size";
   }
+  // Unless told otherwise, every message the server accepts is scanned.
+  if (!scan_size_set) c->antivirus.max_size = std::min<uint64_t>(c->limits.message_size, kMaxScanSize);
   if (!local_set) {
     c->domains.local = {"localhost"};
     if (c->server.hostname != "localhost") c->domains.local.push_back(c->server.hostname);

@@ -87,7 +87,7 @@ struct Config {
     std::string socket;                             // clamd: "/path", "unix:/path" or "host:port"
     std::string action = "reject";                  // "reject" | "quarantine" | "tag"
     std::string on_error = "tempfail";              // "tempfail" | "accept"
-    uint64_t max_size = 25ull << 20;                // larger messages are not scanned
+    uint64_t max_size = 50ull << 20;                // larger messages are not scanned; default: limits.message_size
     bool alert_exceeds_max = false;                 // libclamav: what its limits stop it from unpacking is a virus
     std::filesystem::path tmpdir;                   // libclamav's unpacking dir; "" = /dev/shm if a tmpfs with room for 4 x max_size, else $TMPDIR or /tmp
   } antivirus;

@@ -59,7 +59,11 @@ std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;  // not a field: ignored
-    fields.push_back({trim_space(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+    // The name as delivery's header removal reads it (engine/maildir.cpp):
+    // only spaces and tabs before the colon, so "X-Spam-Flag\r:" is no flag.
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    fields.push_back({name, std::string(line.substr(colon + 1))});
   }
   if (body_offset == 0 && p >= head.size() && !fields.empty() && head.size() >= kJunkHeadBytes)
     fields.pop_back();  // the last field may continue past what was read

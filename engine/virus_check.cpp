@@ -21,12 +21,15 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
     v.remove_headers = {"X-Virus"};
     return v;
   };
-  if (msg.data.size() > cfg_.max_size) {
+  // The message as sent: our Received field holds nothing to find, and
+  // max_size then means what limits.message_size means, to the octet.
+  std::string_view data = msg.as_sent();
+  if (data.size() > cfg_.max_size) {
     ++counters_.skipped;
-    log::line(msg.id, "antivirus: not scanned, {} bytes exceed antivirus.max_size", msg.data.size());
+    log::line(msg.id, "antivirus: not scanned, {} bytes exceed antivirus.max_size", data.size());
     return pass();
   }
-  scanners::ScanResult r = av_->scan(msg.data);
+  scanners::ScanResult r = av_->scan(data);
   if (r.is_error()) {
     ++counters_.error;
     if (cfg_.on_error == "accept") {

@@ -103,6 +103,33 @@ size_t DataReader::feed(std::string_view in, std::string& out) {
   return i;
 }
 
+DataReader::Problem BdatChecker::check(std::string_view chunk) {
+  using P = DataReader::Problem;
+  if (problem_ != P::kNone) return problem_;
+  size_ += chunk.size();
+  if (size_ > limits_.max_size) return problem_ = P::kTooBig;
+  for (char c : chunk) {
+    if (cr_ && c != '\n') return problem_ = P::kBareCr;
+    if (c == '\n') {
+      if (!cr_) return problem_ = P::kBareLf;
+      cr_ = false;
+      line_len_ = 0;
+      continue;
+    }
+    if (c == '\r') {
+      cr_ = true;
+      continue;
+    }
+    if (++line_len_ > limits_.max_line) return problem_ = P::kLineTooLong;
+  }
+  return P::kNone;
+}
+
+DataReader::Problem BdatChecker::finish() {
+  if (problem_ == DataReader::Problem::kNone && cr_) problem_ = DataReader::Problem::kBareCr;
+  return problem_;
+}
+
 std::string_view problem_reply(DataReader::Problem p) {
   switch (p) {
     case DataReader::Problem::kNone:

@@ -57,6 +57,28 @@ class DataReader {
   uint64_t line_len_ = 0;
 };
 
+// BdatChecker: the same rules for BDAT chunks (RFC 3030), which carry the
+// message as is — no dot-stuffing, the length says where a chunk ends: every
+// LF preceded by CR, every CR followed by LF (also across chunks), lines and
+// the whole within the limits. So a message reads the same whichever way it
+// came in. check() returns the first problem seen (kNone while all is well);
+// the octets of a chunk with a problem must not be kept.
+class BdatChecker {
+ public:
+  explicit BdatChecker(DataReader::Limits limits) : limits_(limits) {}
+  DataReader::Problem check(std::string_view chunk);
+  // At LAST: a CR at the very end is a bare one.
+  DataReader::Problem finish();
+  uint64_t size() const { return size_; }
+
+ private:
+  DataReader::Limits limits_;
+  DataReader::Problem problem_ = DataReader::Problem::kNone;
+  bool cr_ = false;  // the previous octet was a CR
+  uint64_t size_ = 0;
+  uint64_t line_len_ = 0;
+};
+
 // The reply (without CRLF) for a problem; "" for kNone.
 std::string_view problem_reply(DataReader::Problem p);
 

@@ -139,6 +139,8 @@ class Session : public std::enable_shared_from_this<Session> {
   engine::MailFacts mail_facts_;
   std::vector<std::string> rcpts_;
   std::unique_ptr<engine::Spool::Writer> writer_;  // BDAT in progress
+  std::optional<BdatChecker> bdat_check_;          // its chunks so far
+  size_t own_header_ = 0;                          // our Received field, at the start of the spooled data
   bool bdat_failed_ = false;
   std::string bdat_error_;
 };
@@ -557,7 +559,9 @@ asio::awaitable<bool> Session::on_data() {
     co_return true;
   }
   writer_ = std::move(*w);
-  bool write_failed = !writer_->append(received_header(id));
+  std::string received = received_header(id);
+  own_header_ = received.size();
+  bool write_failed = !writer_->append(received);
   reply(354, "", "End data with <CR><LF>.<CR><LF>");
   DataReader reader({cfg_.limits.message_size, cfg_.limits.line_length - 2});
   std::string chunk;
@@ -604,8 +608,8 @@ asio::awaitable<bool> Session::eod_checks() {
     co_return false;
   }
   auto run = std::make_shared<std::function<Verdict()>>(
-      [&chain, facts = facts_, mail = mail_facts_, rcpts = rcpts_, d = *data, id = writer_->id()] {
-        return chain.on_eod(facts, mail, engine::MessageFacts{id, *d, rcpts});
+      [&chain, facts = facts_, mail = mail_facts_, rcpts = rcpts_, d = *data, id = writer_->id(), own = own_header_] {
+        return chain.on_eod(facts, mail, engine::MessageFacts{id, *d, rcpts, nullptr, own});
       });
   Verdict v = co_await on_pool(env_->deps.workers, run);
   const std::string id = writer_->id();
@@ -686,7 +690,10 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
       if (!w) why = "451 4.3.0 Local error in processing";
       else {
         writer_ = std::move(*w);
-        if (!writer_->append(received_header(id))) why = "452 4.3.1 Insufficient system storage";
+        bdat_check_.emplace(DataReader::Limits{cfg_.limits.message_size, cfg_.limits.line_length - 2});
+        std::string received = received_header(id);
+        own_header_ = received.size();
+        if (!writer_->append(received)) why = "452 4.3.1 Insufficient system storage";
       }
     }
     if (!why.empty()) fail_now = true;
@@ -701,13 +708,25 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
     in_pos_ += take;
     remaining -= take;
     if (writer_ && !fail_now) {
-      if (writer_->size() + piece.size() > cfg_.limits.message_size + 4096) {
+      auto problem = bdat_check_->check(piece);
+      if (problem == DataReader::Problem::kNone && last && remaining == 0) problem = bdat_check_->finish();
+      if (problem == DataReader::Problem::kTooBig) {
         why = fmt::format("552 5.3.4 Message size exceeds fixed limit of {} bytes", cfg_.limits.message_size);
+        fail_now = true;
+      } else if (problem != DataReader::Problem::kNone) {
+        why = std::string(problem_reply(problem));
         fail_now = true;
       } else if (!writer_->append(piece)) {
         why = "452 4.3.1 Insufficient system storage";
         fail_now = true;
       }
+    }
+  }
+  // BDAT 0 LAST after a chunk ending in CR.
+  if (writer_ && !fail_now && last && *size == 0) {
+    if (auto problem = bdat_check_->finish(); problem != DataReader::Problem::kNone) {
+      why = std::string(problem_reply(problem));
+      fail_now = true;
     }
   }
   if (fail_now || bdat_failed_) {

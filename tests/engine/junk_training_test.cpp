@@ -132,6 +132,11 @@ TEST(JunkHeader, FlagAndKey) {
       {"Return-Path: <>\nDelivered-To: a@b\nReceived: ours\nReceived: theirs\nX-Spam-Flag: "
        "YES\n\nb\n",
        false, "", true},
+      // A name with a CR before the colon is another name: delivery's header
+      // removal left it in place, so it cannot be our flag.
+      {"Return-Path: <>\nDelivered-To: a@b\nReceived: ours\nX-Spam-Flag\r: YES\n\nb\n", false, "", true},
+      // Spaces and tabs before the colon are the old syntax of the same name.
+      {"Return-Path: <>\nDelivered-To: a@b\nReceived: ours\nX-Spam-Flag \t: YES\n\nb\n", true, "", true},
       // A file not delivered by us (no Received under Return-Path): unflagged.
       {"X-Spam-Flag: YES\nMessage-ID: <5@x>\n\nb\n", false, "<5@x>", true},
       // No Message-ID: no key from the header (the caller hashes the body).

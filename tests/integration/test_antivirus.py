@@ -175,6 +175,25 @@ class ActionsTest(unittest.TestCase):
                 self.assertNotIn(b"trust me", m)
 
 
+class SizeTest(unittest.TestCase):
+    def test_every_message_the_limit_admits_is_scanned(self):
+        """antivirus.max_size measures the message as sent, as limits.message_size
+        does (our own Received field does not count): at equal limits a message
+        of exactly that size is scanned. And without antivirus.max_size it
+        follows the message limit."""
+        for sets in (["limits.message_size=10000", "antivirus.max_size=10000"], ["limits.message_size=10000"]):
+            with Nougat(sets=[f'antivirus.signatures=["{RULES}"]', *sets]) as n:
+                n.add_user("sz@localhost")
+                head = b"Subject: size\r\n\r\n" + EICAR + b"\r\n"
+                line = b"z" * 70 + b"\r\n"
+                body = line * ((10000 - len(head)) // len(line))
+                msg = head + body + b"z" * (10000 - len(head) - len(body) - 2) + b"\r\n"
+                self.assertEqual(len(msg), 10000)
+                code, text = send(n.port(), "sz@localhost", msg)
+                self.assertEqual(code, 550, (sets, text))
+                self.assertNotIn("not scanned", n.log())
+
+
 class ReloadTest(unittest.TestCase):
     def test_sighup_reload_keeps_connections(self):
         sigs = Path(tempfile.mkdtemp(prefix="nougat-sigs-"))

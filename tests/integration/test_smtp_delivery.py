@@ -17,7 +17,7 @@ from harness import Nougat, body_of, RawSmtp
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "ken", "lena", "mike", "nina", "olga", "pete", "quinn", "rita", "sam", "tina", "uma",
-         "vic", "walt", "xena", "yann", "zoe", "abel", "bea"]
+         "vic", "walt", "xena", "yann", "zoe", "abel", "bea", "lara"]
 
 
 Raw = RawSmtp
@@ -369,9 +369,9 @@ class DeliveryTest(unittest.TestCase):
     def test_bdat_binary_looking_content_pipelined(self):
         r = self.raw()
         r.greet()
-        payload = bytes(b for b in range(256) if b not in (0x0a, 0x0d)) * 4
+        payload = (bytes(b for b in range(256) if b not in (0x0a, 0x0d)) + b"\r\n") * 4
         content = (b"Subject: binary\r\nContent-Type: application/octet-stream\r\n\r\n"
-                   + payload + b"\r\n" + b"\x00\x01\x02 NUL bytes\r\n")
+                   + payload + b"\x00\x01\x02 NUL bytes\r\n")
         r.send(b"MAIL FROM:<bin@remote.test> BODY=BINARYMIME\r\n")
         code, _ = r.reply()
         if code != 250:  # BINARYMIME not offered: plain BDAT
@@ -403,6 +403,32 @@ class DeliveryTest(unittest.TestCase):
         time.sleep(0.2)
         self.assertEqual(self.count("vic"), 1, "the aborted BDAT message must not be delivered")
         self.assertEqual(body_of(got[0]), lf(body))
+
+    def test_bdat_line_ends_and_size_as_for_data(self):
+        """BDAT content obeys DATA's rules: CRLF line ends only (a CRLF may
+        straddle two chunks) and lines within the limit (the size: see
+        test_smtp_limits)."""
+        r = self.raw()
+        r.greet()
+
+        def send(chunks):
+            self.assertEqual(r.cmd("MAIL FROM:<le@remote.test>")[0], 250)
+            self.assertEqual(r.cmd("RCPT TO:<lara@localhost>")[0], 250)
+            for i, c in enumerate(chunks):
+                last = i == len(chunks) - 1
+                r.send(b"BDAT %d%s\r\n" % (len(c), b" LAST" if last else b"") + c)
+                code, text = r.reply()
+                if code != 250 or last:
+                    return code, text
+
+        self.assertEqual(send([b"Subject: a\r", b"\n\r\nbody\r\n"])[0], 250)  # CRLF split across chunks
+        for bad in ([b"Subject: b\n\nbare LF\n"], [b"X-Spam-Flag\r: YES\r\n\r\nx\r\n"],
+                    [b"Subject: c\r\n\r\nends in CR\r"], [b"Subject: d\r\n\r\nx\r", b""],
+                    [b"Subject: e\r\n\r\n" + b"x" * 1200 + b"\r\n"]):
+            code, text = send(bad)
+            self.assertEqual(code, 554, (bad, text))
+            self.assertIn("5.6.0", text)
+        self.assertEqual(len(self.wait("lara@localhost", 1)), 1)
 
     def test_bdat_without_mail_consumes_chunk(self):
         r = self.raw()

@@ -49,7 +49,7 @@ class LimitsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.n = Nougat(sets=[f"limits.message_size={SIZE // 1024}K", "limits.recipients=3"]).start()
         for u in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
-                  "judy", "ken"):
+                  "judy", "ken", "liam"):
             cls.n.add_user(f"{u}@localhost", "pw")
 
     @classmethod
@@ -153,6 +153,30 @@ class LimitsTest(unittest.TestCase):
         msgs = self.n.messages("carol@localhost")
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0].endswith(exact.replace(b"\r\n", b"\n")))
+
+    def test_bdat_size_boundary(self):
+        """BDAT is held to the same limit as DATA, to the octet (before, ~4 KB
+        more passed)."""
+        r = self.raw()
+        r.greet()
+        head = b"Subject: bdat boundary\r\n\r\n"
+        line = b"b" * 98 + b"\r\n"
+        body = line * ((SIZE - len(head)) // len(line))
+        rest = SIZE - len(head) - len(body)
+        exact = head + body + b"c" * (rest - 2) + b"\r\n"
+        self.assertEqual(len(exact), SIZE)
+        for content, want in ((exact, 250), (exact + b"d\r\n", 552)):
+            self.assertEqual(r.cmd("MAIL FROM:<bb@remote.test>")[0], 250)
+            self.assertEqual(r.cmd("RCPT TO:<liam@localhost>")[0], 250)
+            half = len(content) // 2
+            r.send(b"BDAT %d\r\n" % half + content[:half])
+            self.assertEqual(r.reply()[0], 250)
+            r.send(b"BDAT %d LAST\r\n" % (len(content) - half) + content[half:])
+            code, text = r.reply()
+            self.assertEqual(code, want, text)
+        self.n.wait_for_mail("liam@localhost", 1)
+        time.sleep(0.2)
+        self.assertEqual(self.count("liam"), 1)
 
     def test_bdat_bigger_than_limit(self):
         r = self.raw()

@@ -123,6 +123,33 @@ class SpamSmtp(unittest.TestCase):
         self.assertEqual(len(inbox), 1)
         self.assertNotIn("x-spam-flag", headers_of(inbox[0]))
 
+    def test_store_that_cannot_open_stops_the_start(self):
+        """Running on would pass every message unclassified with the sender's
+        own X-Spam fields: nougat refuses to start and says why, as for
+        missing ClamAV signatures."""
+        data = self.tmp / "badstore"
+        data.mkdir()
+        (data / "bayes").write_text("not a directory\n")
+        n = Nougat(data=str(data))
+        with self.assertRaises(RuntimeError) as cm:
+            n.start(timeout=10)
+        n.stop()
+        self.assertIn("spam: token store", str(cm.exception))
+        self.assertIn("spam.enabled = false", str(cm.exception))
+        n = Nougat(data=str(data), sets=["spam.enabled=false"])
+        n.start()
+        self.addCleanup(n.stop)
+
+    def test_virus_is_answered_as_virus_before_spam(self):
+        """With spam.action = reject, a spammy message carrying EICAR gets the
+        virus answer: the scan runs first."""
+        n = self.server("virusfirst", sets=["spam.action=reject"])
+        eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            self.send(n, message(True, 818181) + eicar + "\r\n")
+        self.assertEqual(cm.exception.smtp_code, 550)
+        self.assertIn(b"virus found", cm.exception.smtp_error)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -9,11 +9,13 @@ class FakeAv final : public scanners::Antivirus {
  public:
   explicit FakeAv(scanners::ScanResult r) : r_(std::move(r)) {}
   std::string_view name() const override { return "fake"; }
-  scanners::ScanResult scan(std::string_view) override {
+  scanners::ScanResult scan(std::string_view m) override {
     ++scans;
+    seen = m;
     return r_;
   }
   int scans = 0;
+  std::string seen;
 
  private:
   scanners::ScanResult r_;
@@ -78,6 +80,27 @@ TEST(VirusCheck, ScannerErrorAcceptedWhenConfigured) {
   EXPECT_EQ(r.verdict.action, Action::kContinue);
 }
 
+// max_size measures the message as sent, as limits.message_size does: our
+// own Received field in front neither counts nor goes to the scanner.
+TEST(VirusCheck, MaxSizeIsTheSizeAsSent) {
+  const std::string sent = "Subject: x\r\n\r\nbody\r\n";
+  const std::string data = "Received: from client by us; now\r\n" + sent;
+  std::vector<std::string> rcpts{"b@example.org"};
+  for (uint64_t max : {uint64_t(sent.size()), uint64_t(sent.size() - 1)}) {
+    auto av = std::make_shared<FakeAv>(scanners::ScanResult::found("Eicar-Test"));
+    Config::Antivirus cfg;
+    cfg.max_size = max;
+    VirusCheck check(av, cfg);
+    MessageFacts m{"id1", data, rcpts, nullptr, data.size() - sent.size()};
+    Verdict v = check.on_eod(SessionFacts{}, MailFacts{}, m);
+    EXPECT_EQ(av->scans, max == sent.size() ? 1 : 0) << max;
+    EXPECT_EQ(v.action, max == sent.size() ? Action::kReject : Action::kContinue) << max;
+    if (av->scans) {
+      EXPECT_EQ(av->seen, sent);
+    }
+  }
+}
+
 TEST(VirusCheck, LargerThanMaxSizeIsNotScanned) {
   auto r = run(scanners::ScanResult::found("X"), "reject", "tempfail", 4);
   EXPECT_EQ(r.verdict.action, Action::kContinue);
@@ -128,6 +151,17 @@ TEST(VirusCheck, DefaultsIncludeTheShippedSignatures) {
   EXPECT_EQ((*cfg)->antivirus.engine, "libclamav");
   EXPECT_EQ((*cfg)->antivirus.action, "reject");
   EXPECT_EQ((*cfg)->antivirus.on_error, "tempfail");
+  // Every message the server accepts is scanned, unless told otherwise.
+  EXPECT_EQ((*cfg)->antivirus.max_size, (*cfg)->limits.message_size);
+  ConfigSources bigger;
+  bigger.text = "[limits]\nmessage_size = \"80M\"\n";
+  auto cfg2 = load_config(bigger);
+  ASSERT_TRUE(cfg2);
+  EXPECT_EQ((*cfg2)->antivirus.max_size, 80u << 20);
+  bigger.text = "[limits]\nmessage_size = \"80M\"\n[antivirus]\nmax_size = \"5M\"\n";
+  cfg2 = load_config(bigger);
+  ASSERT_TRUE(cfg2);
+  EXPECT_EQ((*cfg2)->antivirus.max_size, 5u << 20);
   EXPECT_FALSE((*cfg)->antivirus.alert_exceeds_max);  // as clamd's AlertExceedsMax
   ASSERT_EQ((*cfg)->antivirus.signatures.size(), 2u);
   EXPECT_EQ((*cfg)->antivirus.signatures[0], "/var/lib/clamav");

@@ -220,5 +220,35 @@ TEST(DataReaderTest, ProblemReplies) {
   EXPECT_EQ(problem_reply(Problem::kLineTooLong).substr(0, 3), "554");
 }
 
+// BDAT chunks: the rules of DATA without the dot, the same however split.
+Problem bdat(const std::vector<std::string>& chunks, DataReader::Limits lim = kBig) {
+  BdatChecker c(lim);
+  for (const auto& x : chunks)
+    if (auto p = c.check(x); p != Problem::kNone) return p;
+  return c.finish();
+}
+
+TEST(BdatCheckerTest, SameRulesAsData) {
+  EXPECT_EQ(bdat({"Subject: a\r\n\r\nbody\r\n"}), Problem::kNone);
+  EXPECT_EQ(bdat({"Subject: a\r", "\n\r", "\nbody\r\n", ""}), Problem::kNone);
+  EXPECT_EQ(bdat({".\r\n..\r\n"}), Problem::kNone);  // no dot rules
+  EXPECT_EQ(bdat({"a\nb\r\n"}), Problem::kBareLf);
+  EXPECT_EQ(bdat({"X-Spam-Flag\r: YES\r\n"}), Problem::kBareCr);
+  EXPECT_EQ(bdat({"a\r", "b\r\n"}), Problem::kBareCr);
+  EXPECT_EQ(bdat({"ends in CR\r"}), Problem::kBareCr);
+  EXPECT_EQ(bdat({std::string(998, 'x') + "\r\n"}), Problem::kNone);
+  EXPECT_EQ(bdat({std::string(500, 'x'), std::string(499, 'x') + "\r\n"}), Problem::kLineTooLong);
+  EXPECT_EQ(bdat({"abc\r\n"}, {5, 998}), Problem::kNone);
+  EXPECT_EQ(bdat({"abc", "d\r\n"}, {5, 998}), Problem::kTooBig);
+}
+
+TEST(BdatCheckerTest, OneOctetChunksAgreeWithOneChunk) {
+  for (std::string m : std::vector<std::string>{"a\r\nb\r\n", "a\rb", "a\n", "x\r\n\r", std::string(999, 'y') + "\r\n"}) {
+    std::vector<std::string> octets;
+    for (char c : m) octets.emplace_back(1, c);
+    EXPECT_EQ(bdat({m}), bdat(octets)) << m;
+  }
+}
+
 }  // namespace
 }  // namespace nougat::smtpd
