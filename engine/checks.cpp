@@ -63,10 +63,13 @@ Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const Mess
     for (auto& [name, value] : v.variables)
       set_variable(merged.variables, std::move(name), std::move(value));
     if (v.recipients) merged.recipients = std::move(v.recipients);
-    if (v.action == Action::kQuarantine) {
+    // A quarantine holds the message but ends no chain: the checks after it
+    // (the system filter last) still run, so their header edits and extra
+    // recipients are in the envelope when the message is released, and a
+    // later rejection still refuses it. The first reason to hold it stays.
+    if (v.action == Action::kQuarantine && merged.action != Action::kQuarantine) {
       merged.action = Action::kQuarantine;
       merged.text = std::move(v.text);
-      return merged;
     }
     if (v.action == Action::kAccept) break;
   }

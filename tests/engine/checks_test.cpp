@@ -46,6 +46,30 @@ TEST(CheckChain, EndOfDataMergesTagsUntilATerminalVerdict) {
   EXPECT_EQ(v.text, "virus found: Eicar");
 }
 
+Verdict quarantine(std::string why, std::string header) {
+  Verdict v = tag(std::move(header));
+  v.action = Action::kQuarantine;
+  v.text = std::move(why);
+  return v;
+}
+
+// A quarantine holds the message but the checks after it (the system filter)
+// still run: their edits go with the held message; a rejection still wins.
+TEST(CheckChain, QuarantineHoldsButTheChainGoesOn) {
+  CheckChain chain;
+  chain.add(std::make_unique<Fixed>(quarantine("virus found: Eicar", "X-Virus: Eicar")), true);
+  chain.add(std::make_unique<Fixed>(tag("X-Sysfilter: ran")), true);
+  chain.add(std::make_unique<Fixed>(quarantine("frozen by the system filter", "X-Frozen: yes")), true);
+  std::vector<std::string> rcpts{"a@x.test"};
+  MessageFacts msg{"id", "data", rcpts};
+  Verdict v = chain.on_eod({}, {}, msg);
+  EXPECT_EQ(v.action, Action::kQuarantine);
+  EXPECT_EQ(v.text, "virus found: Eicar");
+  EXPECT_EQ(v.add_headers, (std::vector<std::string>{"X-Virus: Eicar", "X-Sysfilter: ran", "X-Frozen: yes"}));
+  chain.add(std::make_unique<Fixed>(Verdict::reject(550, "5.7.1", "no")), true);
+  EXPECT_EQ(chain.on_eod({}, {}, msg).action, Action::kReject);
+}
+
 Verdict vars(std::vector<std::pair<std::string, std::string>> v) {
   Verdict r;
   r.variables = std::move(v);

@@ -19,7 +19,8 @@ from harness import REPO, Nougat, wait_files
 
 RULES = REPO / "rules" / "clamav"
 EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
-FILTER = '# Exim filter\nif $h_subject: contains "hold" then freeze text "held for review" endif\n'
+FILTER = ('# Exim filter\nif $h_subject: contains "hold" then freeze text "held for review" endif\n'
+          'if $malware_name is not "" then headers add "X-Sysfilter: saw $malware_name" endif\n')
 ENTRY = re.compile(r"^\s*\d+[smhd]\s+\S+ (\S+) <([^>]*)>(?: \*\*\* (.*) \*\*\*)?$")
 
 
@@ -174,6 +175,9 @@ class QueueCli(unittest.TestCase):
         self.queue("release", held)
         got = self.inbox(before + 1)
         self.assertTrue(any(b"eicar inside" in m and b"X-Virus: Nougat.Test.EICAR.UNOFFICIAL" in m for m in got))
+        # The system filter ran on it too, at end of DATA, after the scan.
+        self.assertTrue(any(b"eicar inside" in m and b"X-Sysfilter: saw Nougat.Test.EICAR.UNOFFICIAL" in m
+                            for m in got))
 
 
 if __name__ == "__main__":
