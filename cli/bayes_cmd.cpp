@@ -112,29 +112,6 @@ std::string field(std::string_view s) {
   return out;
 }
 
-// The score as printed: six decimals, moved by one unit where rounding alone
-// would carry it across a cut-off, so a script re-reading SCORE against the
-// cut-offs gets the VERDICT printed beside it. A message without a single
-// clue is "unsure" at 0.5 whatever the cut-offs; should 0.5 lie outside the
-// unsure band, the band's middle is printed instead.
-std::string score_text(double score, SpamVerdict v, const BayesParams& p) {
-  auto verdict_of = [&](double x) {
-    return x >= p.spam_cutoff ? SpamVerdict::kSpam : x < p.ham_cutoff ? SpamVerdict::kHam : SpamVerdict::kUnsure;
-  };
-  std::string t = fmt::format("{:.6f}", std::clamp(score, 0.0, 1.0));
-  double x = std::stod(t);
-  if (verdict_of(x) == v) return t;
-  bool up = v == SpamVerdict::kSpam || (v == SpamVerdict::kUnsure && x < p.ham_cutoff);
-  std::string moved = fmt::format("{:.6f}", std::clamp(x + (up ? 1e-6 : -1e-6), 0.0, 1.0));
-  if (verdict_of(std::stod(moved)) == v) return moved;
-  if (v == SpamVerdict::kUnsure) {
-    std::string mid = fmt::format("{:.6f}", (p.ham_cutoff + p.spam_cutoff) / 2);
-    if (verdict_of(std::stod(mid)) == v) return mid;
-  }
-  return t;
-}
-
-
 // "From sender Mon Jan  1 00:00:00 2024": a From_ line has a time and a year.
 bool from_line(std::string_view line) {
   if (line.substr(0, 5) != "From ") return false;

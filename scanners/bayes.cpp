@@ -92,21 +92,34 @@ Result<Classification> Classifier::classify(const TokenList& tokens) const {
   return combine(tokens.hashes, counts, *totals);
 }
 
-std::vector<std::string> spam_headers(const Classification& c, const BayesParams& p) {
-  bool spam = c.verdict == SpamVerdict::kSpam;
-  return {
-      fmt::format("X-Spam-Score: {:.4f}", c.score),
-      fmt::format("X-Spam-Status: {}, score={:.3f} required={:.3f} verdict={} tokens={}", spam ? "Yes" : "No",
-                  c.score, p.spam_cutoff, verdict_name(c.verdict), c.clues.size()),
-      fmt::format("X-Spam-Flag: {}", spam ? "YES" : "NO"),
+std::string score_text(double score, SpamVerdict v, const BayesParams& p, int decimals) {
+  auto verdict_of = [&](double x) {
+    return x >= p.spam_cutoff ? SpamVerdict::kSpam : x < p.ham_cutoff ? SpamVerdict::kHam : SpamVerdict::kUnsure;
   };
+  const double unit = std::pow(10.0, -decimals);
+  auto text = [&](double x) { return fmt::format("{:.{}f}", std::clamp(x, 0.0, 1.0), decimals); };
+  std::string t = text(score);
+  double x = std::stod(t);
+  if (verdict_of(x) == v) return t;
+  bool up = v == SpamVerdict::kSpam || (v == SpamVerdict::kUnsure && x < p.ham_cutoff);
+  std::string moved = text(x + (up ? unit : -unit));
+  if (verdict_of(std::stod(moved)) == v) return moved;
+  if (v == SpamVerdict::kUnsure) {
+    std::string mid = text((p.ham_cutoff + p.spam_cutoff) / 2);
+    if (verdict_of(std::stod(mid)) == v) return mid;
+  }
+  return t;
 }
 
-std::vector<std::pair<std::string, std::string>> spam_variables(const Classification& c) {
-  long tenths = std::lround(c.score * 10);
-  return {{"spam_score", fmt::format("{:.3f}", c.score)},
-          {"spam_score_int", std::to_string(std::lround(c.score * 1000))},
-          {"spam_bar", tenths > 0 ? std::string(size_t(tenths), '+') : std::string("/")}};
+std::vector<std::string> spam_headers(const Classification& c, const BayesParams& p) {
+  bool spam = c.verdict == SpamVerdict::kSpam;
+  std::string score = score_text(c.score, c.verdict, p, 4);
+  return {
+      fmt::format("X-Spam-Score: {}", score),
+      fmt::format("X-Spam-Status: {}, score={} required={:.4f} verdict={} tokens={}", spam ? "Yes" : "No", score,
+                  p.spam_cutoff, verdict_name(c.verdict), c.clues.size()),
+      fmt::format("X-Spam-Flag: {}", spam ? "YES" : "NO"),
+  };
 }
 
 }  // namespace nougat::scanners

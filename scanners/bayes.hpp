@@ -90,11 +90,16 @@ class Classifier {
 // Chi-square survival function Q(x2, v) for even v (exact series, log space).
 double chi2q(double x2, size_t v);
 
-// X-Spam-Score, X-Spam-Status ("Yes, score=0.998 required=0.990 tokens=…"),
-// X-Spam-Flag (YES / NO), as "Name: value" lines without line breaks.
+// The score with `decimals` decimals, as it re-reads against the cut-offs:
+// rounding may not make a score look like another verdict (0.98996 is not
+// "0.9900" beside "unsure"), so it moves by one unit in that case; a
+// no-clue "unsure" outside the band prints the middle of the band.
+std::string score_text(double score, SpamVerdict v, const BayesParams& p, int decimals = 6);
+
+// X-Spam-Score ("0.9983"), X-Spam-Status ("Yes, score=0.9983
+// required=0.9900 verdict=spam tokens=…"), X-Spam-Flag (YES / NO), as
+// "Name: value" lines without line breaks. The scores are the probability,
+// the same in both fields (filters get it × 10: engine/spam_check.hpp).
 std::vector<std::string> spam_headers(const Classification& c, const BayesParams& p);
-// The filter variables: spam_score ("0.998"), spam_score_int (score in
-// thousandths, "998"), spam_bar ("+" per tenth, "/" when below 0.05).
-std::vector<std::pair<std::string, std::string>> spam_variables(const Classification& c);
 
 }  // namespace nougat::scanners

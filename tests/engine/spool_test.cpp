@@ -599,7 +599,7 @@ TEST_F(IntakeTest, OwnBayesStoreTakesTheSpoolPathAndGetsItsOwnVerdict) {
   EXPECT_EQ(read(md / "bob" / "Maildir"),
             "Return-Path: <bob@example.org>\nDelivered-To: bob@x.test\nSubject: spam\n"
             "X-Spam-Score: 0.5000\n"
-            "X-Spam-Status: No, score=0.500 required=0.990 verdict=unsure tokens=0\n"
+            "X-Spam-Status: No, score=0.5000 required=0.9900 verdict=unsure tokens=0\n"
             "X-Spam-Flag: NO\n\nbuy\n");
 }
 

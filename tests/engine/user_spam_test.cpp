@@ -50,7 +50,7 @@ TEST(WithPersonalVerdict, ReplacesTheSpamFieldsInPlace) {
   EXPECT_EQ(e.added_headers[0], "X-Virus-Scanned: clean");
   EXPECT_EQ(e.added_headers[1], "X-Spam-Score: 0.0123");
   EXPECT_EQ(
-      e.added_headers[2].rfind("X-Spam-Status: No, score=0.012 required=0.990 verdict=ham", 0), 0u)
+      e.added_headers[2].rfind("X-Spam-Status: No, score=0.0123 required=0.9900 verdict=ham", 0), 0u)
       << e.added_headers[2];
   EXPECT_EQ(e.added_headers[3], "X-Spam-Flag: NO");
   EXPECT_EQ(e.added_headers[4], "X-Spam-Level: keep me");  // not one of ours
@@ -69,7 +69,7 @@ TEST(WithPersonalVerdict, AddsWhatTheCheckDidNot) {
   EXPECT_EQ(e.added_headers,
             (std::vector<std::string>{
                 "X-Virus-Scanned: clean", "X-Spam-Score: 0.5000",
-                "X-Spam-Status: No, score=0.500 required=0.990 verdict=unsure tokens=0",
+                "X-Spam-Status: No, score=0.5000 required=0.9900 verdict=unsure tokens=0",
                 "X-Spam-Flag: NO"}));
   EXPECT_EQ(e.variables,
             (Vars{{"spam_score", "5.0"}, {"spam_score_int", "50"}, {"spam_bar", "+++++"}}));
