@@ -106,9 +106,10 @@ size_t DataReader::feed(std::string_view in, std::string& out) {
 DataReader::Problem BdatChecker::check(std::string_view chunk) {
   using P = DataReader::Problem;
   if (problem_ != P::kNone) return problem_;
-  size_ += chunk.size();
-  if (size_ > limits_.max_size) return problem_ = P::kTooBig;
+  // Octet by octet, the size too: the first problem is the same however the
+  // message is cut into chunks.
   for (char c : chunk) {
+    if (++size_ > limits_.max_size) return problem_ = P::kTooBig;
     if (cr_ && c != '\n') return problem_ = P::kBareCr;
     if (c == '\n') {
       if (!cr_) return problem_ = P::kBareLf;

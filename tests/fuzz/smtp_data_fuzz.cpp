@@ -1,7 +1,9 @@
 // Fuzzes DataReader: the first byte picks a chunk size and limits, the rest
 // is the DATA stream. Feeding in chunks must give exactly what feeding the
 // whole input gives (output, consumed count, done, problem, size); a
-// reference byte-at-a-time model checks the terminator rule. Aborts on mismatch.
+// reference byte-at-a-time model checks the terminator rule. The same input
+// as BDAT content: BdatChecker's verdict must not depend on the chunking and
+// must match an independent statement of the rules. Aborts on mismatch.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -65,6 +67,32 @@ std::string reference(std::string_view in, size_t end) {
   }
 }
 
+// BdatChecker: the same problem however the chunks fall, and a problem
+// exactly when the whole breaks a rule (stated independently here).
+DataReader::Problem bdat(std::string_view in, DataReader::Limits lim, size_t chunk) {
+  nougat::smtpd::BdatChecker c(lim);
+  for (size_t p = 0; p < in.size(); p += chunk)
+    if (auto r = c.check(in.substr(p, chunk)); r != DataReader::Problem::kNone) return r;
+  return c.finish();
+}
+
+bool bdat_ok(std::string_view in, DataReader::Limits lim) {
+  if (in.size() > lim.max_size) return false;
+  size_t line = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\r') {
+      if (i + 1 >= in.size() || in[i + 1] != '\n') return false;
+      ++i;
+      line = 0;
+    } else if (in[i] == '\n') {
+      return false;
+    } else if (++line > lim.max_line) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -85,5 +113,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (whole.out.size() > lim.max_size || whole.out.size() > whole.size) std::abort();
   if (whole.problem == DataReader::Problem::kNone && whole.out.size() != whole.size) std::abort();
   if (whole.problem == DataReader::Problem::kNone && whole.out != reference(in, end)) std::abort();
+
+  auto b = bdat(in, lim, in.size() + 1);
+  if (bdat(in, lim, chunk) != b || bdat(in, lim, 1) != b) std::abort();
+  if ((b == DataReader::Problem::kNone) != bdat_ok(in, lim)) std::abort();
   return 0;
 }
