@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <lmdb.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,13 +47,50 @@ struct ReadTxn {
   }
 };
 
-Meta read_meta(MDB_txn* txn, MDB_dbi dbi) {
-  Meta m;
+// The totals record, and the entry count. A store without the record is a
+// new, empty one; records without it, a meta record of the wrong size or a
+// failed read mean a damaged file, never "0 messages".
+struct MetaStat {
+  Meta meta;
+  uint64_t entries = 0;
+};
+
+Result<MetaStat> read_meta(MDB_txn* txn, MDB_dbi dbi) {
+  MetaStat r;
+  MDB_stat st{};
+  if (int rc = mdb_stat(txn, dbi, &st); rc) return lmdb_error("mdb_stat", rc);
+  r.entries = st.ms_entries;
   uint64_t k = kMetaKey;
   MDB_val key{sizeof k, &k}, val;
-  if (mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size >= kMetaV1Size)
-    std::memcpy(&m, val.mv_data, std::min(val.mv_size, sizeof m));
-  return m;
+  int rc = mdb_get(txn, dbi, &key, &val);
+  if (rc == MDB_NOTFOUND && r.entries == 0) return r;
+  if (rc == MDB_NOTFOUND) return make_error("token store: damaged", "tokens without the totals record");
+  if (rc) return lmdb_error("mdb_get", rc);
+  if (val.mv_size < kMetaV1Size || val.mv_size > sizeof r.meta)
+    return make_error("token store: damaged", fmt::format("totals record of {} bytes", val.mv_size));
+  std::memcpy(&r.meta, val.mv_data, val.mv_size);
+  return r;
+}
+
+uint64_t token_count(const MetaStat& m) {
+  return m.entries > m.meta.seen + 1 ? m.entries - 1 - m.meta.seen : 0;
+}
+
+// LMDB trusts its file: pages past the end of a truncated copy are a SIGBUS
+// at the first read. So the file must be as long as its own meta page says.
+// (LMDB has no checksums: garbage inside the file is not detectable here.)
+Status check_file(MDB_env* env) {
+  MDB_envinfo info{};
+  MDB_stat st{};
+  mdb_filehandle_t fd;
+  struct stat sb {};
+  if (mdb_env_info(env, &info) || mdb_env_stat(env, &st) || mdb_env_get_fd(env, &fd) || ::fstat(fd, &sb) != 0)
+    return make_error("token store: cannot inspect its file");
+  uint64_t need = (uint64_t(info.me_last_pgno) + 1) * st.ms_psize;
+  if (uint64_t(sb.st_size) < need)
+    return make_error("token store: damaged",
+                      fmt::format("data.mdb has {} bytes, its index needs {}: it was cut short", sb.st_size, need));
+  return Ok{};
 }
 
 }  // namespace
@@ -74,8 +112,21 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   mdb_env_set_mapsize(s->env_, opt.map_size);
   mdb_env_set_maxreaders(s->env_, 512);
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
-  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc)
+  // What is wrong with a store is said with its path, and what to do.
+  auto damaged = [&](const Error& e) {
+    return make_error(fmt::format("token store: {} is damaged", (dir / "data.mdb").string()),
+                      e.detail + "; restore it from a backup, or move it away and train again");
+  };
+  if (std::filesystem::is_regular_file(dir / "data.mdb", ec) && std::filesystem::file_size(dir / "data.mdb", ec) == 0 &&
+      opt.read_only)
+    return make_error(fmt::format("token store: {} is empty", (dir / "data.mdb").string()),
+                      "train it first, or move it away");
+  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc) {
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
+      return damaged(make_error("", mdb_strerror(rc)));
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
+  }
+  if (auto st = check_file(s->env_); !st) return damaged(st.error());
   int dead = 0;
   mdb_reader_check(s->env_, &dead);
   MDB_txn* txn = nullptr;
@@ -86,10 +137,14 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
     mdb_txn_abort(txn);
     return lmdb_error("mdb_dbi_open", rc);
   }
-  Meta m = read_meta(txn, dbi);
-  if (m.format != kFormat) {
+  auto m = read_meta(txn, dbi);
+  if (!m) {
     mdb_txn_abort(txn);
-    return make_error(fmt::format("token store: {} has format {}, expected {}", dir.string(), m.format, kFormat));
+    return damaged(m.error());
+  }
+  if (m->meta.format != kFormat) {
+    mdb_txn_abort(txn);
+    return make_error(fmt::format("token store: {} has format {}, expected {}", dir.string(), m->meta.format, kFormat));
   }
   if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
   s->dbi_ = dbi;
@@ -125,10 +180,9 @@ Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::spa
     }
   }
   mdb_cursor_close(cur);
-  Meta m = read_meta(r.txn, dbi_);
-  MDB_stat st{};
-  mdb_stat(r.txn, dbi_, &st);
-  return StoreTotals{m.spam, m.ham, st.ms_entries > m.seen + 1 ? st.ms_entries - 1 - m.seen : 0};
+  auto m = read_meta(r.txn, dbi_);
+  if (!m) return m.error();
+  return StoreTotals{m->meta.spam, m->meta.ham, token_count(*m)};
 }
 
 Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
@@ -136,10 +190,9 @@ Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
 Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
   ReadTxn r;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
-  Meta m = read_meta(r.txn, dbi_);
-  MDB_stat st{};
-  mdb_stat(r.txn, dbi_, &st);
-  auto snap = std::make_unique<FlatSnapshot>(st.ms_entries);
+  auto m = read_meta(r.txn, dbi_);
+  if (!m) return m.error();
+  auto snap = std::make_unique<FlatSnapshot>(m->entries);
   // The store is opened MDB_NORDAHEAD (MADV_RANDOM: a lookup reads only
   // its own pages, not the readahead around them); a whole scan reads the
   // file once, sequentially, into the page cache first.
@@ -165,7 +218,7 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) return lmdb_error("mdb_cursor_get", rc);
-  snap->finish(StoreTotals{m.spam, m.ham, st.ms_entries > m.seen + 1 ? st.ms_entries - 1 - m.seen : 0});
+  snap->finish(StoreTotals{m->meta.spam, m->meta.ham, token_count(*m)});
   return std::unique_ptr<TokenStore>(std::move(snap));
 }
 
@@ -176,6 +229,12 @@ Status LmdbStore::learn(std::span<const LearnItem> batch, LearnOutcome* outcome)
     mdb_txn_abort(txn);
     return lmdb_error(what, rc);
   };
+  // The totals as they were: read before the batch adds tokens.
+  auto ms = read_meta(txn, dbi_);
+  if (!ms) {
+    mdb_txn_abort(txn);
+    return ms.error();
+  }
   // What the store remembers of the batch's keyed messages decides what
   // the batch really does (token_store.hpp).
   std::vector<std::pair<std::string, Seen>> before;
@@ -248,7 +307,7 @@ Status LmdbStore::learn(std::span<const LearnItem> batch, LearnOutcome* outcome)
     if (int rc = mdb_put(txn, dbi_, &key, &nv, 0); rc) return fail("mdb_put", rc);
     if (was == Seen::kNone) ++dseen;
   }
-  Meta m = read_meta(txn, dbi_);
+  Meta m = ms->meta;
   m.spam = uint64_t(std::max<int64_t>(0, int64_t(m.spam) + dspam));
   m.ham = uint64_t(std::max<int64_t>(0, int64_t(m.ham) + dham));
   m.seen = uint64_t(std::max<int64_t>(0, int64_t(m.seen) + dseen));

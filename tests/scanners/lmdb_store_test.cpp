@@ -134,6 +134,38 @@ TEST_F(LmdbStoreTest, ReadOnlyOpenOfMissingStoreFails) {
   EXPECT_FALSE(LmdbStore::open(dir_ / "none", {.read_only = true}).ok());
 }
 
+// LMDB trusts its file: a copy cut short would be a SIGBUS at the first read.
+// It is refused at open, naming the file, read-only or not.
+TEST_F(LmdbStoreTest, AStoreCutShortIsRefusedNotReadPastItsEnd) {
+  {
+    auto s = LmdbStore::open(dir_);
+    ASSERT_TRUE(s.ok());
+    std::vector<LearnItem> batch;
+    for (uint64_t m = 0; m < 200; ++m) {
+      std::vector<uint64_t> t;
+      for (uint64_t i = 1; i <= 500; ++i) t.push_back(m * 1000 + i);
+      batch.push_back({std::move(t), m % 2 == 0, false});
+    }
+    ASSERT_TRUE((*s)->learn(batch).ok());
+  }
+  const fs::path file = dir_ / "data.mdb";
+  const auto size = fs::file_size(file);
+  ASSERT_GT(size, 64u * 1024);
+  for (auto cut : {size / 2, uintmax_t(8192)}) {
+    fs::resize_file(file, cut);
+    for (bool ro : {true, false}) {
+      auto s = LmdbStore::open(dir_, {.read_only = ro});
+      ASSERT_FALSE(s.ok()) << cut;
+      EXPECT_NE(s.error().text.find(file.string() + " is damaged"), std::string::npos) << s.error().text;
+      EXPECT_NE(s.error().detail.find("cut short"), std::string::npos) << s.error().detail;
+    }
+  }
+  fs::resize_file(file, 0);  // an empty file is no store yet
+  auto ro = LmdbStore::open(dir_, {.read_only = true});
+  ASSERT_FALSE(ro.ok());
+  EXPECT_NE(ro.error().text.find("is empty"), std::string::npos) << ro.error().text;
+}
+
 TEST_F(LmdbStoreTest, ManyReadersWhileWriting) {
   auto s = LmdbStore::open(dir_);
   ASSERT_TRUE(s.ok());
