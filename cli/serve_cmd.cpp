@@ -119,8 +119,8 @@ int cmd_serve(int argc, char** argv, int first) {
   if (*antivirus) {
     engine::log::line("", "antivirus: {}", (*antivirus)->describe());
     if (auto st = (*antivirus)->ready(); !st)
-      engine::log::line("", "antivirus: warning: {} ({}); messages get 451 until it answers", st.error().text,
-                        st.error().detail);
+      engine::log::line("", "antivirus: warning: {}{}; messages get 451 until it answers", st.error().text,
+                        st.error().detail.empty() ? "" : " (" + st.error().detail + ")");
     checks.add(std::make_unique<engine::VirusCheck>(*antivirus, cfg->antivirus), /*eod=*/true);
   }
   // One global Bayes store, read by the end-of-DATA check and, under each
@@ -153,11 +153,16 @@ int cmd_serve(int argc, char** argv, int first) {
 
   unsigned threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
-  asio::thread_pool workers(std::max(2u, threads));
+  // End-of-DATA checks: libclamav and Bayes keep a core busy each; a clamd
+  // scan mostly waits on its socket (up to its timeout when clamd hangs),
+  // so more of them may wait at once. Logins have a pool of their own.
+  unsigned check_threads = cfg->antivirus.engine == "clamd" ? std::max(16u, 4 * threads) : std::max(2u, threads);
+  asio::thread_pool workers(check_threads);
+  asio::thread_pool auth_workers(std::max(2u, threads));
   engine::PublishLog publish_log(spool.dir() / "publish");
   if (size_t n = publish_log.recover(sync)) engine::log::line("", "put {} acknowledged copies in place after a crash", n);
   engine::Intake intake(cfg, spool, delivery, directory, publish_log, sync);
-  smtpd::Server smtp({cfg, spool, intake, directory, sync, checks, workers});
+  smtpd::Server smtp({cfg, spool, intake, directory, sync, checks, workers, auth_workers});
   if (auto st = smtp.start(io); !st) {
     engine::log::line("", "cannot start: {}", st.error().text);
     return 1;
@@ -201,6 +206,7 @@ int cmd_serve(int argc, char** argv, int first) {
   if (junk_trainer) junk_trainer->stop();
   delivery.stop();
   workers.join();
+  auth_workers.join();
   engine::log::line("", "nougat stopped");
   return 0;
 }

@@ -579,7 +579,11 @@ Result<ConfigPtr> load_config(const ConfigSources& src) {
     scan_size_set |= key == "antivirus.max_size";
   }
   // Unless told otherwise, every message the server accepts is scanned.
-  if (!scan_size_set) c->antivirus.max_size = std::min<uint64_t>(c->limits.message_size, kMaxScanSize);
+  // clamd refuses what is above its StreamMaxLength (Debian's clamd.conf:
+  // 25M) with an error, a 451 on every retry: with clamd the default stays there.
+  if (!scan_size_set)
+    c->antivirus.max_size = std::min<uint64_t>(c->limits.message_size,
+                                               c->antivirus.engine == "clamd" ? (25ull << 20) : kMaxScanSize);
   if (!local_set) {
     c->domains.local = {"localhost"};
     if (c->server.hostname != "localhost") c->domains.local.push_back(c->server.hostname);

@@ -71,8 +71,11 @@ class Conn {
     return Ok{};
   }
 
-  // Reads until the NUL clamd ends each reply with ('z' commands), or EOF.
-  Result<std::string> read_reply() {
+  // Reads until the NUL clamd ends each reply with ('z' commands), or EOF,
+  // within `budget` in all: a reply trickling in a byte at a time is no
+  // longer waited for than a silent one.
+  Result<std::string> read_reply(std::chrono::milliseconds budget) {
+    const auto deadline = std::chrono::steady_clock::now() + budget;
     std::string out;
     char buf[512];
     while (out.size() < kMaxReply) {
@@ -85,7 +88,12 @@ class Conn {
       if (r == 0) break;
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (auto st = wait(POLLIN); !st) return st.error();
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return make_error(fmt::format("clamd: timed out, no complete reply within {} ms", budget.count()));
+        if (auto st = wait(POLLIN, left); !st) {
+          if (std::chrono::steady_clock::now() < deadline) return st.error();
+          return make_error(fmt::format("clamd: timed out, no complete reply within {} ms", budget.count()));
+        }
         continue;
       }
       return make_error("clamd: receive failed", std::strerror(errno));
@@ -111,12 +119,13 @@ class Conn {
     return Ok{};
   }
 
-  Status wait(short events) {
+  Status wait(short events) { return wait(events, timeout_); }
+  Status wait(short events, std::chrono::milliseconds timeout) {
     pollfd p{fd_, events, 0};
     for (;;) {
-      int rc = ::poll(&p, 1, static_cast<int>(timeout_.count()));
+      int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
       if (rc > 0) return Ok{};
-      if (rc == 0) return make_error(fmt::format("clamd: timed out after {} ms", timeout_.count()));
+      if (rc == 0) return make_error(fmt::format("clamd: timed out after {} ms", timeout.count()));
       if (errno != EINTR) return make_error("clamd: poll failed", std::strerror(errno));
     }
   }
@@ -149,23 +158,23 @@ Result<std::unique_ptr<ClamdClient>> ClamdClient::open(const AntivirusOptions& o
   return std::unique_ptr<ClamdClient>(new ClamdClient(opt, std::move(*a)));
 }
 
-Result<std::string> ClamdClient::command(std::string_view cmd) {
-  Conn c(opt_.timeout);
+Result<std::string> ClamdClient::command(std::string_view cmd, std::chrono::milliseconds timeout) {
+  Conn c(timeout);
   if (auto st = c.connect(addr_); !st) return st.error();
   std::string z = fmt::format("z{}", cmd);
   z.push_back('\0');
   if (auto st = c.send_all(z.data(), z.size()); !st) return st.error();
-  return c.read_reply();
+  return c.read_reply(timeout);
 }
 
-Status ClamdClient::ping() {
-  auto r = command("PING");
+Status ClamdClient::ping(std::chrono::milliseconds timeout) {
+  auto r = command("PING", timeout);
   if (!r) return r.error();
   if (*r != "PONG") return make_error(fmt::format("clamd: unexpected reply to PING \"{}\"", *r));
   return Ok{};
 }
 
-Result<std::string> ClamdClient::version() { return command("VERSION"); }
+Result<std::string> ClamdClient::version() { return command("VERSION", opt_.timeout); }
 
 ScanResult ClamdClient::scan(std::string_view message) {
   if (message.size() > opt_.max_size) return ScanResult::clean();
@@ -183,10 +192,15 @@ ScanResult ClamdClient::scan(std::string_view message) {
     uint32_t end = 0;
     sent = c.send_all(&end, sizeof end);
   }
-  // clamd may answer early (size limit) and close: its reply says more than our send error.
-  auto reply = c.read_reply();
+  // clamd may answer early (size limit) and close: its reply says more than
+  // our send error. After a send that timed out, only a moment for it.
+  auto reply = c.read_reply(sent ? opt_.timeout : std::min(opt_.timeout, std::chrono::milliseconds(1000)));
   if (!reply) return ScanResult::failed(error_text(sent ? reply.error() : sent.error()));
   ScanResult r = parse_reply(*reply);
+  if (r.is_error() && reply->starts_with("INSTREAM size limit exceeded"))
+    return ScanResult::failed(fmt::format("clamd: INSTREAM size limit exceeded: {} bytes is above its StreamMaxLength: raise that in clamd.conf, "
+                                          "or lower antivirus.max_size to it (larger messages then pass unscanned)",
+                                          message.size()));
   if (!sent && !r.is_virus() && !r.is_error())  // clamd saw part of the message only
     return ScanResult::failed(error_text(sent.error()));
   return r;

@@ -5,12 +5,15 @@
 // TCP ("host:port", "tcp:host:port").
 //
 // Promises: scan() is thread-safe (no shared mutable state) and bounded in
-// time: connecting, each send and the reply each wait at most `timeout`.
+// time: connecting and each send wait at most `timeout`, the whole reply too
+// (after a send that timed out, a second only).
 // Any failure — clamd down, timeout, a size-limit or other ERROR reply, a
 // reply we cannot parse — is a ScanResult error, never a silent clean.
 // Limits: messages larger than max_size are not sent (reported clean); clamd's
 // StreamMaxLength must be at least max_size or large messages get an error.
 #pragma once
+
+#include <algorithm>
 
 #include "engine/net.hpp"
 #include "scanners/antivirus.hpp"
@@ -25,9 +28,11 @@ class ClamdClient final : public Antivirus {
   std::string_view name() const override { return "clamd"; }
   ScanResult scan(std::string_view message) override;
   std::string describe() const override;
-  Status ready() override { return ping(); }
+  // The start-up check waits 3 s at most: it only decides a warning.
+  Status ready() override { return ping(std::min(opt_.timeout, std::chrono::milliseconds(3000))); }
   // clamd's "PING" → "PONG": true when the daemon answers.
-  Status ping();
+  Status ping() { return ping(opt_.timeout); }
+  Status ping(std::chrono::milliseconds timeout);
   // clamd's "VERSION" reply ("ClamAV 1.4.6/…").
   Result<std::string> version();
 
@@ -38,7 +43,7 @@ class ClamdClient final : public Antivirus {
 
  private:
   ClamdClient(AntivirusOptions opt, Address addr) : opt_(std::move(opt)), addr_(std::move(addr)) {}
-  Result<std::string> command(std::string_view cmd);
+  Result<std::string> command(std::string_view cmd, std::chrono::milliseconds timeout);
 
   AntivirusOptions opt_;
   Address addr_;

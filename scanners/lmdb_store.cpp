@@ -37,6 +37,9 @@ uint64_t seen_record(std::string_view key) {
 }
 
 Error lmdb_error(std::string_view what, int rc) {
+  if (rc == MDB_MAP_FULL)
+    return make_error("token store: is full", "what was learnt before this batch is kept; start a new store "
+                                              "(move the directory away) or unlearn what is no longer wanted");
   return make_error(fmt::format("token store: {} failed", what), mdb_strerror(rc));
 }
 

@@ -13,7 +13,9 @@
 // transaction, durable (fsync'd) on return; a process killed at any point
 // leaves the store as of its last committed batch, and stale reader slots of
 // killed processes are cleared when the store is opened.
-// Limits: map size 4 GiB of address space by default (about 100M tokens).
+// Limits: map size 64 GiB of address space by default (some 600M tokens at
+// the ~107 bytes a token measured with 4 GiB); a full store fails the batch
+// that filled it ("is full"), keeping every batch committed before.
 // Failure: open() and every operation return errors carrying LMDB's text.
 #pragma once
 
@@ -30,7 +32,11 @@ class LmdbStore final : public TokenStore {
  public:
   struct Options {
     bool read_only = false;
-    size_t map_size = size_t(4) << 30;
+    // Address space only: the file grows with what is stored. 4 GiB held
+    // ~40M tokens (copy-on-write pages included); 64 GiB, times the 64
+    // per-user stores a server keeps open, is still far below x86-64's
+    // 128 TiB of user address space.
+    size_t map_size = size_t(64) << 30;
   };
   // Creates the directory (and an empty store) unless read_only.
   static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir, Options opt);

@@ -28,7 +28,9 @@ struct ServerDeps {
   const engine::Directory& directory;
   engine::SyncGroup& sync;
   const engine::CheckChain& checks;
-  boost::asio::thread_pool& workers;  // CPU-heavy work (password hashing)
+  boost::asio::thread_pool& workers;       // end-of-DATA checks (scans, filters)
+  boost::asio::thread_pool& auth_workers;  // password hashing: its own, so a scan
+                                           // waiting on a hung clamd never delays a login
 };
 
 class Server {

@@ -853,7 +853,7 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
   std::string user = creds.authcid;
   auto check = std::make_shared<std::function<bool()>>(
       [&dir, user, pass = creds.password] { return dir.authenticate(user, pass); });
-  bool ok = co_await on_pool(env_->deps.workers, check);
+  bool ok = co_await on_pool(env_->deps.auth_workers, check);
   if (!ok) {
     engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());
     reply(535, "5.7.8", "Authentication credentials invalid");

@@ -60,7 +60,8 @@ TEST(ClamdAddress, Table) {
 // the reassembled stream, and answers `reply` (or nothing, to test timeouts).
 class FakeClamd {
  public:
-  explicit FakeClamd(std::string reply, bool answer = true) : reply_(std::move(reply)), answer_(answer) {
+  explicit FakeClamd(std::string reply, bool answer = true, int trickle_ms = 0)
+      : reply_(std::move(reply)), answer_(answer), trickle_ms_(trickle_ms) {
     char tmpl[] = "/tmp/nougat-clamd-XXXXXX";
     dir_ = mkdtemp(tmpl);
     path_ = dir_ + "/clamd.sock";
@@ -109,7 +110,12 @@ class FakeClamd {
         stream += chunk;
       }
     }
-    if (answer_) {
+    if (answer_ && trickle_ms_) {  // a byte at a time, until the client hangs up
+      for (size_t i = 0; i <= reply_.size(); ++i) {
+        if (::send(c, reply_.c_str() + i, 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(trickle_ms_));
+      }
+    } else if (answer_) {
       ::write(c, reply_.c_str(), reply_.size() + 1);
     } else {
       char buf[16];
@@ -119,6 +125,7 @@ class FakeClamd {
   }
   std::string reply_;
   bool answer_;
+  int trickle_ms_;
   std::string dir_, path_;
   int fd_ = -1;
   std::thread thread_;
@@ -171,6 +178,17 @@ TEST(Clamd, SilentDaemonTimesOut) {
   ASSERT_TRUE(r.is_error());
   EXPECT_NE(r.error.find("timed out"), std::string::npos) << r.error;
   EXPECT_LT(took, std::chrono::seconds(2));
+}
+
+// A reply trickling in a byte at a time is bounded like a silent one.
+TEST(Clamd, TricklingReplyTimesOutToo) {
+  FakeClamd fake("stream: OK", /*answer=*/true, /*trickle_ms=*/100);
+  auto start = std::chrono::steady_clock::now();
+  auto r = client(fake.path(), 300)->scan("hello");
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.error.find("no complete reply within 300 ms"), std::string::npos) << r.error;
+  EXPECT_LT(took, std::chrono::milliseconds(900));
 }
 
 TEST(Clamd, Ping) {

@@ -162,6 +162,11 @@ TEST(VirusCheck, DefaultsIncludeTheShippedSignatures) {
   cfg2 = load_config(bigger);
   ASSERT_TRUE(cfg2);
   EXPECT_EQ((*cfg2)->antivirus.max_size, 5u << 20);
+  // With clamd, Debian's StreamMaxLength (25M): above it clamd answers an error.
+  bigger.text = "[antivirus]\nengine = \"clamd\"\nsocket = \"/run/clamav/clamd.ctl\"\n";
+  cfg2 = load_config(bigger);
+  ASSERT_TRUE(cfg2);
+  EXPECT_EQ((*cfg2)->antivirus.max_size, 25u << 20);
   EXPECT_FALSE((*cfg)->antivirus.alert_exceeds_max);  // as clamd's AlertExceedsMax
   ASSERT_EQ((*cfg)->antivirus.signatures.size(), 2u);
   EXPECT_EQ((*cfg)->antivirus.signatures[0], "/var/lib/clamav");
