@@ -286,6 +286,16 @@ const std::map<std::string, Setter>& schema() {
          c.antivirus.max_size = tmp.limits.message_size;
          return std::nullopt;
        }},
+      {"antivirus.timeout",
+       [](const toml::node& n, Config& c) -> Problem {
+         auto s = n.value<std::string>();
+         if (!s || !n.is_string()) return "expected a duration such as \"30s\"";
+         auto r = parse_duration(*s);
+         if (!r) return r.error().text;
+         if (r->count() < 1 || r->count() > 3600) return "must be between 1s and 1h";
+         c.antivirus.timeout = *r;
+         return std::nullopt;
+       }},
       {"antivirus.alert_exceeds_max",
        [](const toml::node& n, Config& c) { return want_bool(n, c.antivirus.alert_exceeds_max); }},
       {"antivirus.tmpdir",
@@ -531,6 +541,7 @@ std::string Config::to_toml() const {
   o += "action = " + quote(antivirus.action) + "\n";
   o += "on_error = " + quote(antivirus.on_error) + "\n";
   o += "max_size = " + quote(size_text(antivirus.max_size)) + "\n";
+  o += "timeout = " + quote(duration_text(antivirus.timeout)) + "\n";
   o += "alert_exceeds_max = " + std::string(antivirus.alert_exceeds_max ? "true" : "false") + "\n";
   o += "tmpdir = " + quote(antivirus.tmpdir.string()) + "\n";
   o += "\n[spam]\n";

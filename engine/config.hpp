@@ -88,6 +88,7 @@ struct Config {
     std::string action = "reject";                  // "reject" | "quarantine" | "tag"
     std::string on_error = "tempfail";              // "tempfail" | "accept"
     uint64_t max_size = 50ull << 20;                // larger messages are not scanned; default: limits.message_size
+    std::chrono::seconds timeout{30};               // clamd: connecting, sending, and its reply, each
     bool alert_exceeds_max = false;                 // libclamav: what its limits stop it from unpacking is a virus
     std::filesystem::path tmpdir;                   // libclamav's unpacking dir; "" = /dev/shm if a tmpfs with room for 4 x max_size, else $TMPDIR or /tmp
   } antivirus;

@@ -82,6 +82,7 @@ scanners::AntivirusOptions antivirus_options(const Config& cfg) {
   o.socket = cfg.antivirus.socket;
   o.max_size = cfg.antivirus.max_size;
   o.alert_exceeds_max = cfg.antivirus.alert_exceeds_max;
+  o.timeout = cfg.antivirus.timeout;
   o.tmpdir = cfg.antivirus.tmpdir.empty() ? default_scan_tmpdir(cfg.antivirus.max_size) : cfg.antivirus.tmpdir;
   o.log = [](std::string_view line) { log::write("", line); };
   return o;

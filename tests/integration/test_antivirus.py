@@ -320,6 +320,66 @@ class ScannerErrorTest(unittest.TestCase):
             self.assertEqual(len(n.wait_for_mail("e@localhost", 1)), 1)
             self.assertIn("accepted unscanned", n.log())
 
+    def test_hung_clamd_delays_no_login(self):
+        """A clamd that accepts and never answers ties up scans until
+        antivirus.timeout (then 451), but logins hash passwords on a pool of
+        their own: AUTH on submission answers at once meanwhile."""
+        import base64
+        import ssl
+        import threading
+        tmp = Path(tempfile.mkdtemp(prefix="nougat-hung-"))
+        sock_path = tmp / "clamd.sock"
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(sock_path))
+        listener.listen(64)
+        held, stop = [], threading.Event()
+
+        def hang():  # accept everything, read it, answer nothing
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    c, _ = listener.accept()
+                    held.append(c)
+                except OSError:
+                    pass
+        t = threading.Thread(target=hang, daemon=True)
+        t.start()
+        try:
+            with Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={sock_path}", "antivirus.timeout=5s",
+                              "server.threads=1"]) as n:
+                n.add_user("h@localhost", "hung-pw")
+                codes = []
+                senders = [threading.Thread(target=lambda i=i: codes.append(
+                    send(n.port(), "h@localhost", message("h@localhost", f"hung {i}"))[0])) for i in range(4)]
+                for th in senders:
+                    th.start()
+                deadline = time.time() + 5
+                while len(held) < 4 and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertGreaterEqual(len(held), 2, "the scans should be waiting on clamd")
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with smtplib.SMTP("127.0.0.1", n.port("submission"), timeout=20) as s:
+                    s.ehlo("client.test")
+                    s.starttls(context=ctx)
+                    s.ehlo("client.test")
+                    start = time.time()
+                    code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0h@localhost\0hung-pw").decode())
+                    took = time.time() - start
+                self.assertEqual(code, 235)
+                self.assertLess(took, 2.5, "a login waited for the hung scans")
+                for th in senders:
+                    th.join(30)
+                self.assertEqual(codes, [451] * 4)
+        finally:
+            stop.set()
+            t.join()
+            for c in held:
+                c.close()
+            listener.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

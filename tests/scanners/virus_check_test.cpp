@@ -113,7 +113,7 @@ TEST(VirusCheck, ConfigKeys) {
   src.overrides = {"antivirus.action=tag", "antivirus.on_error=accept", "antivirus.max_size=10M",
                    "antivirus.engine=clamd", "antivirus.socket=/tmp/clamd.sock",
                    "antivirus.signatures=[\"/a\", \"/b\"]", "antivirus.tmpdir=/dev/shm",
-                   "antivirus.alert_exceeds_max=true"};
+                   "antivirus.alert_exceeds_max=true", "antivirus.timeout=5s"};
   auto cfg = load_config(src);
   ASSERT_TRUE(cfg) << cfg.error().text;
   EXPECT_EQ((*cfg)->antivirus.action, "tag");
@@ -123,6 +123,7 @@ TEST(VirusCheck, ConfigKeys) {
   EXPECT_EQ((*cfg)->antivirus.signatures.size(), 2u);
   EXPECT_EQ(antivirus_options(**cfg).tmpdir, "/dev/shm");
   EXPECT_TRUE(antivirus_options(**cfg).alert_exceeds_max);
+  EXPECT_EQ(antivirus_options(**cfg).timeout, std::chrono::seconds(5));
   auto toml = (*cfg)->to_toml();
   EXPECT_NE(toml.find("[antivirus]\nengine = \"clamd\""), std::string::npos) << toml;
   // The printed configuration reads back to the same one.
@@ -135,7 +136,7 @@ TEST(VirusCheck, ConfigKeys) {
   for (const char* bad : {"antivirus.action=delete", "antivirus.on_error=ignore", "antivirus.engine=avast",
                           "antivirus.max_size=1", "antivirus.engine=clamd", "antivirus.socket=localhost",
                           "antivirus.socket=host:port", "antivirus.socket=tcp:host:99999",
-                          "antivirus.alert_exceeds_max=yes"}) {
+                          "antivirus.alert_exceeds_max=yes", "antivirus.timeout=0s", "antivirus.timeout=5"}) {
     ConfigSources b;
     b.text = "";
     b.overrides = {bad};
