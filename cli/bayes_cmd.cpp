@@ -245,6 +245,10 @@ class Progress {
                std::string(size_t(width - fill), ' '), done, total_, rate, eta);
     if (done == total_) fmt::print(stderr, "\n");
   }
+  // Ends the bar's line before it is complete (a failure follows).
+  void stop() {
+    if (on_) fmt::print(stderr, "\n");
+  }
 
  private:
   std::string what_;
@@ -313,6 +317,7 @@ int train(const Args& a, const Context& ctx) {
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
   size_t done = 0, unreadable = 0;
   LearnOutcome total;
+  std::optional<Error> failed;  // a batch that could not be learnt ends the run
   for (const auto& it : *items) {
     std::string_view raw;
     if (!reader.load(it, raw)) {
@@ -324,7 +329,10 @@ int train(const Args& a, const Context& ctx) {
     progress.tick(++done);
     if (batch.size() >= kBatch || done == items->size()) {
       LearnOutcome o;
-      if (auto st = (*store)->learn(batch, &o); !st) return fail(st.error());
+      if (auto st = (*store)->learn(batch, &o); !st) {
+        failed = st.error();
+        break;
+      }
       total.learnt += o.learnt;
       total.moved += o.moved;
       total.unlearnt += o.unlearnt;
@@ -333,7 +341,9 @@ int train(const Args& a, const Context& ctx) {
     }
   }
   if (items->empty()) progress.tick(0);
-  // One summary line (stdout): what changed, and what was already so.
+  if (failed) progress.stop();
+  // One summary line (stdout): what changed, and what was already so —
+  // also when a batch failed: the batches before it are in the store.
   if (a.has("unlearn"))
     std::cout << fmt::format("unlearnt {} {}; {} not learnt as {}, left alone\n", total.unlearnt,
                              spam ? "spam" : "ham", total.skipped, spam ? "spam" : "ham");
@@ -341,6 +351,7 @@ int train(const Args& a, const Context& ctx) {
     std::cout << fmt::format("learnt {} as {} ({} moved from {}); {} already learnt as {}, skipped\n", total.learnt,
                              spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
                              spam ? "spam" : "ham");
+  if (failed) return fail(*failed);
   return unreadable ? 1 : 0;
 }
 

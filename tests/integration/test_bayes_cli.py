@@ -250,6 +250,30 @@ class BayesCli(unittest.TestCase):
         run("train", "--data", data, "--spam", self.spam)
         self.assertEqual(int(stats(data)["spam messages"]), n + 300)
 
+    def test_a_failed_batch_still_says_what_was_learnt(self):
+        """When a batch cannot be written (here: a file size limit, as a full
+        disk or a full store would do), train stops with the error and exit 1,
+        after the summary of the batches before it, which stay in the store."""
+        import resource
+        big_spam, _ = write_corpus(self.tmp / "fsz", 2500, 1, seed=5)
+        data = self.tmp / "fsz-store"
+        run("train", "--data", data, "--ham", self.ham)
+        limit = (data / "bayes" / "data.mdb").stat().st_size + 200 * 1024  # room for one batch (~112 KiB)
+
+        def limited():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        r = subprocess.run([nougat_bin(), "bayes", "train", "--data", str(data), "--spam", str(big_spam)],
+                           capture_output=True, text=True, preexec_fn=limited)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("nougat bayes: token store", r.stderr)
+        m = re.search(r"learnt (\d+) as spam", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        learnt = int(m.group(1))
+        self.assertGreaterEqual(learnt, 500)
+        self.assertLess(learnt, 2500)
+        self.assertEqual(int(stats(data)["spam messages"]), learnt)
+
     def test_training_a_folder_twice_counts_it_once(self):
         # Like sa-learn's seen database: a cron job re-training the same
         # folders must not double its counts; relabelling moves a message.
