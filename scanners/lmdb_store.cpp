@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -317,7 +318,15 @@ Status LmdbStore::learn(std::span<const LearnItem> batch, LearnOutcome* outcome)
   uint64_t k = kMetaKey;
   MDB_val key{sizeof k, &k}, nv{sizeof m, &m};
   if (int rc = mdb_put(txn, dbi_, &key, &nv, 0); rc) return fail("mdb_put", rc);
-  if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
+  if (int rc = mdb_txn_commit(txn); rc) {
+    // LMDB reports a write that did not fit as EIO: say how full the disk is.
+    Error e = lmdb_error("mdb_txn_commit", rc);
+    const char* path = nullptr;
+    struct statvfs vfs {};
+    if (rc != MDB_MAP_FULL && mdb_env_get_path(env_, &path) == 0 && path && ::statvfs(path, &vfs) == 0)
+      e.detail += fmt::format(" ({} bytes free on {}'s file system)", uint64_t(vfs.f_bavail) * vfs.f_frsize, path);
+    return e;
+  }
   if (outcome) *outcome = resolved.outcome;
   return Ok{};
 }
