@@ -113,16 +113,25 @@ Setter size_key(uint64_t Config::Limits::*member, uint64_t min, uint64_t max) {
   };
 }
 
+std::string duration_text(std::chrono::seconds s);
+
+// A duration string ("30s", "5m") from 1s to `max` (0: no maximum);
+// `also` ends the messages (", or 0 (off)").
+Problem want_duration(const toml::node& n, std::chrono::seconds& out, std::chrono::seconds max = {},
+                      std::string_view also = "") {
+  auto s = n.value<std::string>();
+  if (!s || !n.is_string()) return fmt::format("expected a duration such as \"30s\"{}", also);
+  auto r = parse_duration(*s);
+  if (!r) return r.error().text;
+  if (r->count() < 1 || (max.count() && *r > max))
+    return max.count() ? fmt::format("must be between 1s and {}{}", duration_text(max), also)
+                       : fmt::format("must be at least 1s{}", also);
+  out = *r;
+  return std::nullopt;
+}
+
 Setter duration_key(std::chrono::seconds Config::Limits::*member) {
-  return [=](const toml::node& n, Config& c) -> Problem {
-    auto s = n.value<std::string>();
-    if (!s || !n.is_string()) return "expected a duration such as \"5m\"";
-    auto r = parse_duration(*s);
-    if (!r) return r.error().text;
-    if (r->count() < 1) return "must be at least 1s";
-    c.limits.*member = *r;
-    return std::nullopt;
-  };
+  return [=](const toml::node& n, Config& c) { return want_duration(n, c.limits.*member); };
 }
 
 // A string key limited to a few words.
@@ -287,15 +296,7 @@ const std::map<std::string, Setter>& schema() {
          return std::nullopt;
        }},
       {"antivirus.timeout",
-       [](const toml::node& n, Config& c) -> Problem {
-         auto s = n.value<std::string>();
-         if (!s || !n.is_string()) return "expected a duration such as \"30s\"";
-         auto r = parse_duration(*s);
-         if (!r) return r.error().text;
-         if (r->count() < 1 || r->count() > 3600) return "must be between 1s and 1h";
-         c.antivirus.timeout = *r;
-         return std::nullopt;
-       }},
+       [](const toml::node& n, Config& c) { return want_duration(n, c.antivirus.timeout, std::chrono::hours(1)); }},
       {"antivirus.alert_exceeds_max",
        [](const toml::node& n, Config& c) { return want_bool(n, c.antivirus.alert_exceeds_max); }},
       {"antivirus.tmpdir",
@@ -340,13 +341,7 @@ const std::map<std::string, Setter>& schema() {
            c.spam.junk_scan_interval = std::chrono::seconds(0);
            return std::nullopt;
          }
-         auto s = n.value<std::string>();
-         if (!s || !n.is_string()) return "expected a duration such as \"30s\", or 0 (off)";
-         auto r = parse_duration(*s);
-         if (!r) return r.error().text;
-         if (r->count() < 1 || r->count() > 86400) return "must be between 1s and 1d, or 0 (off)";
-         c.spam.junk_scan_interval = *r;
-         return std::nullopt;
+         return want_duration(n, c.spam.junk_scan_interval, std::chrono::hours(24), ", or 0 (off)");
        }},
   };
   return kSchema;

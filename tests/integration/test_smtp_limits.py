@@ -44,6 +44,16 @@ def all_files(path):
     return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
+def exact_size(head):
+    """A message of exactly SIZE octets: head, lines of 100 octets, and a shorter last line."""
+    line = b"b" * 98 + b"\r\n"
+    body = line * ((SIZE - len(head)) // len(line))
+    rest = SIZE - len(head) - len(body)
+    msg = head + body + b"c" * (rest - 2) + b"\r\n"
+    assert len(msg) == SIZE
+    return msg
+
+
 class LimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -134,17 +144,12 @@ class LimitsTest(unittest.TestCase):
         """Exactly message_size octets (CRLFs counted, dots unstuffed) pass; one more fails."""
         r = self.raw()
         r.greet()
-        head = b"Subject: boundary\r\n\r\n"
-        line = b"b" * 98 + b"\r\n"
-        body = line * ((SIZE - len(head)) // len(line))
-        rest = SIZE - len(head) - len(body)
-        exact = head + body + b"c" * (rest - 2) + b"\r\n"
-        self.assertEqual(len(exact), SIZE)
+        exact = exact_size(b"Subject: boundary\r\n\r\n")
         r.start_data("carol@localhost")
         r.send(exact + b".\r\n")
         code, text = r.reply()
         self.assertEqual(code, 250, text)
-        over = head + body + b"c" * (rest - 1) + b"\r\n"
+        over = exact[:-2] + b"c\r\n"
         r.start_data("carol@localhost")
         r.send(over + b".\r\n")
         self.assertEqual(r.reply()[0], 552)
@@ -159,12 +164,7 @@ class LimitsTest(unittest.TestCase):
         more passed)."""
         r = self.raw()
         r.greet()
-        head = b"Subject: bdat boundary\r\n\r\n"
-        line = b"b" * 98 + b"\r\n"
-        body = line * ((SIZE - len(head)) // len(line))
-        rest = SIZE - len(head) - len(body)
-        exact = head + body + b"c" * (rest - 2) + b"\r\n"
-        self.assertEqual(len(exact), SIZE)
+        exact = exact_size(b"Subject: bdat boundary\r\n\r\n")
         for content, want in ((exact, 250), (exact + b"d\r\n", 552)):
             self.assertEqual(r.cmd("MAIL FROM:<bb@remote.test>")[0], 250)
             self.assertEqual(r.cmd("RCPT TO:<liam@localhost>")[0], 250)
