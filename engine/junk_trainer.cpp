@@ -393,7 +393,7 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
         }
         // A file without the end of a header block, read whole: the key
         // `nougat bayes train` gives it.
-        key = !h.body_offset && head.size() < kJunkHeadBytes ? message_key(head) : message_key(h, rest);
+        key = head.size() < kJunkHeadBytes ? message_key(head) : message_key(h, rest);
         ++stats.read;
       }
       ::close(fd);

@@ -165,28 +165,34 @@ StoredHeader inspect_stored_header(std::string_view head) {
       if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status")) break;
     }
   }
+  bool id = false, subject = false;
   for (const auto& f : fields) {
-    if (iequals(f.name, "Message-ID")) {
+    if (!id && iequals(f.name, "Message-ID")) {
       h.key = key_of_message_id(f.value);
-      break;
+      id = true;
+    } else if (!subject && iequals(f.name, "Subject")) {
+      h.subject = std::string(trim_space(f.value));
+      subject = true;
     }
+    if (id && subject) break;
   }
   return h;
 }
 
-std::string body_key(std::string_view body) {
+std::string body_key(std::string_view body, std::string_view subject) {
   // Line ends as stored or as sent (LF or CRLF) give the same key.
   body = body.substr(0, kKeyBodyBytes);
-  if (body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
-  std::string lf;
-  lf.reserve(body.size());
+  if (subject.empty() && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
+  std::string text;
+  text.reserve(subject.size() + 9 + body.size());
+  if (!subject.empty()) text.append("Subject:").append(subject).append("\n");
   for (size_t from = 0; from < body.size();) {
     size_t cr = body.find("\r\n", from);
     size_t end = cr == std::string_view::npos ? body.size() : cr;
-    lf.append(body.substr(from, end - from));
+    text.append(body.substr(from, end - from));
     from = cr == std::string_view::npos ? body.size() : cr + 1;  // keep the '\n'
   }
-  return "body:" + sha256_hex32(lf);
+  return "body:" + sha256_hex32(text);
 }
 
 bool valid_message_key(std::string_view key) { return printable_key(key, kMaxKeyBytes + 64); }
@@ -205,7 +211,15 @@ std::string message_key(std::string_view raw) {
     window -= std::min(window, skip);
   }
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), window)));
-  if (h.body_offset) return message_key(h, raw.substr(h.body_offset));
+  if (h.body_offset) {
+    // Without a Message-ID and without a body, what tells two messages
+    // apart may be anywhere (a first line that is no header field, say):
+    // the whole is hashed.
+    std::string_view body = raw.substr(h.body_offset);
+    bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    if (h.key.empty() && blank && whole < kJunkHeadBytes) return body_key(raw);
+    return message_key(h, body);
+  }
   // No end of the header block: all header (or no message format at all).
   // The whole is hashed, so such messages are told apart and remembered too.
   if (whole < kJunkHeadBytes) return h.key.empty() ? body_key(raw) : h.key + "|" + body_key(raw);
@@ -214,8 +228,8 @@ std::string message_key(std::string_view raw) {
 
 std::string message_key(const StoredHeader& h, std::string_view body) {
   if (!h.body_offset) return h.key;
-  std::string hash = body_key(body);
-  return h.key.empty() ? hash : h.key + "|" + hash;
+  // With a Message-ID the body alone: a filter may rewrite the Subject.
+  return h.key.empty() ? body_key(body, h.subject) : h.key + "|" + body_key(body);
 }
 
 namespace {

@@ -573,10 +573,14 @@ TEST_F(JunkTrainerTest, WithoutMessageIdTheBodyIsTheKey) {
   EXPECT_EQ(take().size(), 1u);
   auto j = slurp(journal());
   EXPECT_NE(j.find(" spam body:"), std::string::npos) << j;
-  // The same body delivered again with other trace fields: the same message.
-  put(md_ / ".Junk/new", "901", "Return-Path: <>\nReceived: elsewhere\n\ncheap pills\n");
+  // The same message delivered again with other trace fields: the same one.
+  put(md_ / ".Junk/new", "901", "Return-Path: <>\nReceived: elsewhere\nSubject: test\n\ncheap pills\n");
   t->scan_once();
   EXPECT_TRUE(take().empty());
+  // The same body under another Subject: another message.
+  put(md_ / ".Junk/new", "902", "Return-Path: <>\nReceived: elsewhere\nSubject: other\n\ncheap pills\n");
+  t->scan_once();
+  EXPECT_EQ(take().size(), 1u);
 }
 
 TEST_F(JunkTrainerTest, StopEndsARunningBatchQuickly) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <string>
 #include <vector>
 
@@ -206,6 +208,33 @@ TEST(JunkHeader, BodyKeyAndNames) {
 
 namespace nougat::engine {
 namespace {
+
+// Without a Message-ID: the Subject and the body; without a body either,
+// the whole (Enron-style files: a line that is no header field, a blank
+// line, nothing else) — distinct messages never share a key.
+TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
+  std::vector<std::string> distinct = {
+      "Buy cheap viagra now, best prices online\n\n",
+      "Hot singles in your area want to meet you\n\n",
+      "From: a@spam\nSubject: WIN\n\n",
+      "From: a@spam\nSubject: WIN BIG\n\n",
+      "From: a@spam\nSubject: WIN\n\n\n",  // whitespace differs: the whole differs
+      "Subject: one\n\nBuy pills\n",
+      "Subject: two\n\nBuy pills\n",
+      "Subject: one\n\nBuy more pills\n",
+  };
+  std::set<std::string> keys;
+  for (const auto& m : distinct) {
+    auto k = message_key(m);
+    EXPECT_TRUE(valid_message_key(k)) << m;
+    keys.insert(k);
+  }
+  EXPECT_EQ(keys.size(), distinct.size());
+  // Line ends do not matter, nor does our delivery's own block on top.
+  EXPECT_EQ(message_key("Subject: one\r\n\r\nBuy pills\r\n"), message_key("Subject: one\n\nBuy pills\n"));
+  EXPECT_EQ(message_key("Return-Path: <>\nDelivered-To: u@y\nReceived: x\nSubject: one\n\nBuy pills\n"),
+            message_key("Subject: one\n\nBuy pills\n"));
+}
 
 TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   std::string a = "Message-ID: <1@x>\r\nSubject: a\r\n\r\nbody one\r\n";
