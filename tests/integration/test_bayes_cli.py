@@ -250,6 +250,26 @@ class BayesCli(unittest.TestCase):
         run("train", "--data", data, "--spam", self.spam)
         self.assertEqual(int(stats(data)["spam messages"]), n + 300)
 
+    def test_mbox_separators(self):
+        """A From_ line separates messages when it has an asctime date and
+        nothing but a zone after it (a blank line before it is not needed);
+        a body line "From bob <date> wrote:" does not, so a single message
+        given as PATH stays one line labelled PATH."""
+        data = self.trained("mboxsep")
+        d = self.tmp / "mboxsep-in"
+        d.mkdir()
+        one = d / "one.eml"
+        one.write_text("From a@b Tue Aug  6 11:51:02 2002\nSubject: one\n\nhello\n\n"
+                       "From bob Tue Feb  2 10:00:00 2021 wrote:\n> hi\n")
+        five = d / "five.mbox"
+        five.write_text("From a@b Tue Aug  6 11:51:02 2002\nSubject: one\n\nx\n"
+                        "From c@d  Wed Aug  7 11:51:02 2002\nSubject: two\n\ny\n\n"
+                        "From MAILER-DAEMON Fri Jul  8 12:08:34 2011 +0200\nSubject: three\n\nz\n\n"
+                        "From - Sat Jan  3 01:05:34 1996\nSubject: four\n\nw\n\n"
+                        "From e@f Sat Jan  3 01:05 EST 1996\nSubject: five\n\nFrom here on, v\n")
+        rows = tsv(data, one, five)
+        self.assertEqual([r[0] for r in rows], [str(one)] + [f"{five}:{i}" for i in range(1, 6)])
+
     def test_a_failed_batch_still_says_what_was_learnt(self):
         """When a batch cannot be written (here: a file size limit, as a full
         disk or a full store would do), train stops with the error and exit 1,
