@@ -106,6 +106,9 @@ int cmd_serve(int argc, char** argv, int first) {
   }
   // Checked on every lookup (one stat): `nougat user add` takes effect at once.
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
+  // Lines of the users file that name no usable user: said once, at start
+  // (`nougat user list` says them whenever asked).
+  for (const auto& p : directory.problems()) engine::log::line("", "users file: {}", p);
   engine::SyncGroup sync(spool.dir());
   auto checks = engine::default_chain(cfg, directory);
   // Antivirus: signatures load (and compile) once, here; no signatures, no

@@ -343,7 +343,7 @@ int cmd_user(int argc, char** argv, int first) {
   }
   std::optional<eng::UserAddress> addr;
   if (takes_address) {
-    auto a = eng::parse_user_address(pos[1]);
+    auto a = sub == "add" ? eng::parse_new_user_address(pos[1]) : eng::parse_user_address(pos[1]);
     if (!a) return usage("bad address '" + pos[1] + "': " + a.error().text);
     addr = *a;
   }

@@ -64,7 +64,7 @@ struct UserAddress {
 
 // Checks a directory address: exactly one '@', non-empty local part and
 // domain, no ':' (the passwd-file separator), no '/', neither half "." or
-// "..", a local part without dots at its ends or in a row, no whitespace, no control
+// "..", no whitespace, no control
 // characters, no leading '#' (a comment in the users file), at most 254
 // bytes (RFC 5321 path limit).
 inline Result<UserAddress> parse_user_address(std::string_view address) {
@@ -89,12 +89,20 @@ inline Result<UserAddress> parse_user_address(std::string_view address) {
   auto local = address.substr(0, at), domain = address.substr(at + 1);
   if (local == "." || local == ".." || domain == "." || domain == "..")
     return make_error("address has a local part or domain of \".\" or \"..\"");
-  // RFC 5321's Dot-string: no dot at either end of the local part, no two
-  // in a row (SMTP refuses such an address unquoted; the Bayes store of a
-  // user would be a hidden directory).
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
-    return make_error("local part starts or ends with '.' or has \"..\" (RFC 5321 Dot-string)");
   return UserAddress{std::string(address.substr(0, at)), directory_key(address.substr(at + 1))};
+}
+
+// For a new user (`nougat user add`): the local part is also an RFC 5321
+// Dot-string — no dot at either end, none doubled — since SMTP refuses such
+// an address unquoted and a user's Bayes store would be a hidden directory.
+// Entries already in a users file stay valid (they can log in and be deleted).
+inline Result<UserAddress> parse_new_user_address(std::string_view address) {
+  auto a = parse_user_address(address);
+  if (!a) return a;
+  const std::string& local = a->local_part;
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos)
+    return make_error("local part starts or ends with '.' or has \"..\" (RFC 5321 Dot-string)");
+  return a;
 }
 
 // The home of a user whose directory entry names none:

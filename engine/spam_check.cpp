@@ -71,7 +71,8 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   v.add_headers = scanners::spam_headers(c, classifier_.params());
   v.variables = spam_variables(c.score);
   counters_.count(c.verdict);
-  log::line(msg.id, "spam check: {} score={:.4f}", scanners::verdict_name(c.verdict), c.score);
+  log::line(msg.id, "spam check: {} score={}", scanners::verdict_name(c.verdict),
+            scanners::score_text(c.score, c.verdict, classifier_.params(), 4));
   if (c.verdict == scanners::SpamVerdict::kSpam) {
     if (cfg_.action == "junk") v.folder = cfg_.junk_folder;
     if (cfg_.action == "reject")

@@ -122,8 +122,8 @@ std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::str
   auto c = classify_message(clf, layered, data);
   if (!c) return fail(c.error());
   counters_.count(c->verdict);
-  log::line(id, "spam check (own store of {}): {} score={:.4f}", address,
-            scanners::verdict_name(c->verdict), c->score);
+  log::line(id, "spam check (own store of {}): {} score={}", address, scanners::verdict_name(c->verdict),
+            scanners::score_text(c->score, c->verdict, params_, 4));
   return with_personal_verdict(env, *c, cfg_);
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <lmdb.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -70,9 +71,10 @@ Result<MetaStat> read_meta(MDB_txn* txn, MDB_dbi dbi) {
   if (rc == MDB_NOTFOUND && r.entries == 0) return r;
   if (rc == MDB_NOTFOUND) return make_error("token store: damaged", "tokens without the totals record");
   if (rc) return lmdb_error("mdb_get", rc);
-  if (val.mv_size < kMetaV1Size || val.mv_size > sizeof r.meta)
+  if (val.mv_size < kMetaV1Size)
     return make_error("token store: damaged", fmt::format("totals record of {} bytes", val.mv_size));
-  std::memcpy(&r.meta, val.mv_data, val.mv_size);
+  // A longer record is a later format's: its format field says so (open()).
+  std::memcpy(&r.meta, val.mv_data, std::min(val.mv_size, sizeof r.meta));
   return r;
 }
 
@@ -113,7 +115,13 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   }
   std::unique_ptr<LmdbStore> s(new LmdbStore());
   if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
-  mdb_env_set_mapsize(s->env_, opt.map_size);
+  size_t map = opt.map_size;
+  if (!map) {
+    map = size_t(64) << 30;
+    if (struct rlimit rl {}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      map = std::clamp<size_t>(size_t(rl.rlim_cur / 8), size_t(256) << 20, map);
+  }
+  mdb_env_set_mapsize(s->env_, map);
   mdb_env_set_maxreaders(s->env_, 512);
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
   // What is wrong with a store is said with its path, and what to do.
@@ -128,6 +136,9 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc) {
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
       return damaged(make_error("", mdb_strerror(rc)));
+    if (rc == ENOMEM)
+      return make_error(fmt::format("token store: cannot map {} ({} MiB of address space)", dir.string(), map >> 20),
+                        "the process' address-space limit (ulimit -v, LimitAS=) is too small");
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
   }
   if (auto st = check_file(s->env_); !st) return damaged(st.error());

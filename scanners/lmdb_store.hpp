@@ -32,11 +32,12 @@ class LmdbStore final : public TokenStore {
  public:
   struct Options {
     bool read_only = false;
-    // Address space only: the file grows with what is stored. 4 GiB held
-    // ~40M tokens (copy-on-write pages included); 64 GiB, times the 64
-    // per-user stores a server keeps open, is still far below x86-64's
-    // 128 TiB of user address space.
-    size_t map_size = size_t(64) << 30;
+    // Address space only: the file grows with what is stored. 0 = 64 GiB
+    // (4 GiB held ~40M tokens, copy-on-write pages included; 64 GiB, times
+    // the 64 per-user stores a server keeps open, is still far below
+    // x86-64's 128 TiB of user address space) — or, under an address-space
+    // limit (ulimit -v, systemd's LimitAS=), an eighth of it, at least 256 MiB.
+    size_t map_size = 0;
   };
   // Creates the directory (and an empty store) unless read_only.
   static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir, Options opt);

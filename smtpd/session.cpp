@@ -474,6 +474,12 @@ void Session::on_mail(const Command& c) {
     count_error();
     return;
   }
+  // Not offered: binary content would break DATA's and BDAT's line rules.
+  if (m->body == MailFrom::kBinarymime) {
+    reply(555, "5.5.4", "BODY=BINARYMIME not supported");
+    count_error();
+    return;
+  }
   mail_facts_.sender = m->address;
   mail_facts_.declared_size = m->size.value_or(0);
   Verdict v = env_->deps.checks.on_mail(facts_, mail_facts_);
@@ -730,7 +736,10 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
     }
   }
   if (fail_now || bdat_failed_) {
-    if (!why.empty()) bdat_error_ = why;
+    if (!why.empty()) {
+      bdat_error_ = why;
+      if (mail_) engine::log::line(sid_, "rejected BDAT from <{}> {}: {}", mail_->address, peer(), why);
+    }
     if (writer_) writer_->abort();
     writer_.reset();
     bdat_failed_ = !last;  // keep refusing the rest of this message's chunks

@@ -179,17 +179,21 @@ class SizeTest(unittest.TestCase):
     def test_every_message_the_limit_admits_is_scanned(self):
         """antivirus.max_size measures the message as sent, as limits.message_size
         does (our own Received field does not count): at equal limits a message
-        of exactly that size is scanned. And without antivirus.max_size it
-        follows the message limit."""
-        for sets in (["limits.message_size=10000", "antivirus.max_size=10000"], ["limits.message_size=10000"]):
+        of exactly that size is scanned. Without antivirus.max_size it follows
+        the message limit: a 26 MiB message under a 27M limit is scanned (the
+        old fixed 25M default passed it unscanned)."""
+        def sized(size):
+            head = b"Subject: size\r\n\r\n" + EICAR + b"\r\n"
+            line = b"z" * 70 + b"\r\n"
+            body = line * ((size - len(head)) // len(line))
+            msg = head + body + b"z" * (size - len(head) - len(body) - 2) + b"\r\n"
+            self.assertEqual(len(msg), size)
+            return msg
+        for sets, size in ((["limits.message_size=10000", "antivirus.max_size=10000"], 10000),
+                           (["limits.message_size=27M"], 26 << 20)):
             with Nougat(sets=[f'antivirus.signatures=["{RULES}"]', *sets]) as n:
                 n.add_user("sz@localhost")
-                head = b"Subject: size\r\n\r\n" + EICAR + b"\r\n"
-                line = b"z" * 70 + b"\r\n"
-                body = line * ((10000 - len(head)) // len(line))
-                msg = head + body + b"z" * (10000 - len(head) - len(body) - 2) + b"\r\n"
-                self.assertEqual(len(msg), 10000)
-                code, text = send(n.port(), "sz@localhost", msg)
+                code, text = send(n.port(), "sz@localhost", sized(size))
                 self.assertEqual(code, 550, (sets, text))
                 self.assertNotIn("not scanned", n.log())
 
@@ -323,7 +327,8 @@ class ScannerErrorTest(unittest.TestCase):
     def test_hung_clamd_delays_no_login(self):
         """A clamd that accepts and never answers ties up scans until
         antivirus.timeout (then 451), but logins hash passwords on a pool of
-        their own: AUTH on submission answers at once meanwhile."""
+        their own: AUTH on submission answers at once meanwhile, also with
+        more hung scans than the end-of-DATA pool has threads (16 here)."""
         import base64
         import ssl
         import threading
@@ -345,18 +350,18 @@ class ScannerErrorTest(unittest.TestCase):
         t = threading.Thread(target=hang, daemon=True)
         t.start()
         try:
-            with Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={sock_path}", "antivirus.timeout=5s",
+            with Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={sock_path}", "antivirus.timeout=4s",
                               "server.threads=1"]) as n:
                 n.add_user("h@localhost", "hung-pw")
                 codes = []
                 senders = [threading.Thread(target=lambda i=i: codes.append(
-                    send(n.port(), "h@localhost", message("h@localhost", f"hung {i}"))[0])) for i in range(4)]
+                    send(n.port(), "h@localhost", message("h@localhost", f"hung {i}"))[0])) for i in range(20)]
                 for th in senders:
                     th.start()
                 deadline = time.time() + 5
-                while len(held) < 4 and time.time() < deadline:
+                while len(held) < 16 and time.time() < deadline:
                     time.sleep(0.05)
-                self.assertGreaterEqual(len(held), 2, "the scans should be waiting on clamd")
+                self.assertGreaterEqual(len(held), 16, "every scan thread should be waiting on clamd")
                 ctx = ssl.create_default_context()
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
@@ -368,10 +373,10 @@ class ScannerErrorTest(unittest.TestCase):
                     code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0h@localhost\0hung-pw").decode())
                     took = time.time() - start
                 self.assertEqual(code, 235)
-                self.assertLess(took, 2.5, "a login waited for the hung scans")
+                self.assertLess(took, 2.0, "a login waited for the hung scans")
                 for th in senders:
                     th.join(30)
-                self.assertEqual(codes, [451] * 4)
+                self.assertEqual(codes, [451] * 20)
         finally:
             stop.set()
             t.join()

@@ -428,6 +428,9 @@ class DeliveryTest(unittest.TestCase):
             code, text = send(bad)
             self.assertEqual(code, 554, (bad, text))
             self.assertIn("5.6.0", text)
+        self.assertIn("rejected BDAT from <le@remote.test>", self.n.log())
+        # Binary content is not offered (no BINARYMIME in EHLO): refused up front.
+        self.assertEqual(r.cmd("MAIL FROM:<le@remote.test> BODY=BINARYMIME")[0], 555)
         self.assertEqual(len(self.wait("lara@localhost", 1)), 1)
 
     def test_bdat_without_mail_consumes_chunk(self):
