@@ -128,7 +128,6 @@ bool from_line(std::string_view line) {
     p = e + 1;
   }
   auto one_of = [](std::string_view x, std::string_view list) {
-    x = x.substr(0, 3);
     for (size_t i = 0; i + 3 <= list.size(); i += 3)
       if (x.size() == 3 && list.substr(i, 3) == x) return true;
     return false;
@@ -144,9 +143,9 @@ bool from_line(std::string_view line) {
     return ((x[0] == '+' || x[0] == '-') && digits(x.substr(1), 4, 4)) ||
            (x.size() >= 2 && x.size() <= 5 && std::all_of(x.begin(), x.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
   };
-  // w[0] is the sender; some writers leave it out, and the date starts there.
-  for (size_t d : {size_t(1), size_t(0)}) {
-    if (w.size() < d + 5) continue;
+  // The sender comes first: one word, several ("barry at python.org" in
+  // Mailman's archives), or none; the date ends the line.
+  for (size_t d = 0; d + 5 <= w.size(); ++d) {
     if (!one_of(w[d], "MonTueWedThuFriSatSun") || !one_of(w[d + 1], "JanFebMarAprMayJunJulAugSepOctNovDec") ||
         !digits(w[d + 2], 1, 2) || !time(w[d + 3]))
       continue;
@@ -162,7 +161,9 @@ bool from_line(std::string_view line) {
 }
 
 // Offsets of the messages of an mbox: each From_ line (a blank line before
-// it is usual but not required: writers escape "From " in bodies).
+// it is usual but not required: writers escape "From " in bodies). The
+// blank line a writer puts after each message is no part of it, so a
+// message has the key of its stored copy.
 std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
   std::vector<size_t> starts{0};
   for (size_t p = s.find("\nFrom "); p != std::string_view::npos; p = s.find("\nFrom ", p + 1)) {
@@ -170,8 +171,12 @@ std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
     if (from_line(s.substr(p + 1, eol == std::string_view::npos ? eol : eol - p - 1))) starts.push_back(p + 1);
   }
   std::vector<std::pair<size_t, size_t>> r;
-  for (size_t i = 0; i < starts.size(); ++i)
-    r.emplace_back(starts[i], (i + 1 < starts.size() ? starts[i + 1] : s.size()) - starts[i]);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    std::string_view m = s.substr(starts[i], (i + 1 < starts.size() ? starts[i + 1] : s.size()) - starts[i]);
+    if (m.ends_with("\r\n\r\n")) m.remove_suffix(2);
+    else if (m.ends_with("\n\n")) m.remove_suffix(1);
+    r.emplace_back(starts[i], m.size());
+  }
   return r;
 }
 

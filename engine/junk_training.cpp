@@ -70,6 +70,34 @@ std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
   return fields;
 }
 
+// The header block without the fields delivery adds or removes, line by
+// line (continuations with their field, lines that are no field kept), LF
+// line ends: the same for a message as sent and for its stored copy.
+std::string header_identity(std::string_view block) {
+  static constexpr std::string_view kDelivery[] = {"Return-Path", "Delivered-To", "Received", "X-Spam-Score",
+                                                   "X-Spam-Status", "X-Spam-Flag", "X-Virus"};
+  std::string out;
+  bool skip = false;
+  for (size_t p = 0; p < block.size();) {
+    size_t nl = block.find('\n', p);
+    size_t end = nl == std::string_view::npos ? block.size() : nl;
+    std::string_view line = block.substr(p, end - p);
+    p = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the blank line ending the block
+    if (line[0] != ' ' && line[0] != '\t') {
+      skip = false;
+      if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+        std::string_view name = line.substr(0, colon);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        for (auto d : kDelivery) skip = skip || iequals(name, d);
+      }
+    }
+    if (!skip) out.append(line).append("\n");
+  }
+  return out;
+}
+
 bool printable_key(std::string_view k, size_t max = kMaxKeyBytes) {
   if (k.empty() || k.size() > max) return false;
   for (unsigned char c : k)
@@ -165,27 +193,23 @@ StoredHeader inspect_stored_header(std::string_view head) {
       if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status")) break;
     }
   }
-  bool id = false, subject = false;
   for (const auto& f : fields) {
-    if (!id && iequals(f.name, "Message-ID")) {
+    if (iequals(f.name, "Message-ID")) {
       h.key = key_of_message_id(f.value);
-      id = true;
-    } else if (!subject && iequals(f.name, "Subject")) {
-      h.subject = std::string(trim_space(f.value));
-      subject = true;
+      break;
     }
-    if (id && subject) break;
   }
+  if (h.key.empty() && h.body_offset) h.identity = header_identity(head.substr(0, h.body_offset));
   return h;
 }
 
-std::string body_key(std::string_view body, std::string_view subject) {
+std::string body_key(std::string_view body, std::string_view header) {
   // Line ends as stored or as sent (LF or CRLF) give the same key.
   body = body.substr(0, kKeyBodyBytes);
-  if (subject.empty() && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
+  if (header.empty() && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
   std::string text;
-  text.reserve(subject.size() + 9 + body.size());
-  if (!subject.empty()) text.append("Subject:").append(subject).append("\n");
+  text.reserve(header.size() + 1 + body.size());
+  if (!header.empty()) text.append(header).append("\n");
   for (size_t from = 0; from < body.size();) {
     size_t cr = body.find("\r\n", from);
     size_t end = cr == std::string_view::npos ? body.size() : cr;
@@ -211,15 +235,7 @@ std::string message_key(std::string_view raw) {
     window -= std::min(window, skip);
   }
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), window)));
-  if (h.body_offset) {
-    // Without a Message-ID and without a body, what tells two messages
-    // apart may be anywhere (a first line that is no header field, say):
-    // the whole is hashed.
-    std::string_view body = raw.substr(h.body_offset);
-    bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
-    if (h.key.empty() && blank && whole < kJunkHeadBytes) return body_key(raw);
-    return message_key(h, body);
-  }
+  if (h.body_offset) return message_key(h, raw.substr(h.body_offset));
   // No end of the header block: all header (or no message format at all).
   // The whole is hashed, so such messages are told apart and remembered too.
   if (whole < kJunkHeadBytes) return h.key.empty() ? body_key(raw) : h.key + "|" + body_key(raw);
@@ -228,8 +244,8 @@ std::string message_key(std::string_view raw) {
 
 std::string message_key(const StoredHeader& h, std::string_view body) {
   if (!h.body_offset) return h.key;
-  // With a Message-ID the body alone: a filter may rewrite the Subject.
-  return h.key.empty() ? body_key(body, h.subject) : h.key + "|" + body_key(body);
+  // With a Message-ID the body alone: a filter may rewrite other fields.
+  return h.key.empty() ? body_key(body, h.identity) : h.key + "|" + body_key(body);
 }
 
 namespace {

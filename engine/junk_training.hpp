@@ -86,7 +86,10 @@ JunkDecision junk_decision(JunkFolder where, bool flagged, Trained state, bool h
 struct StoredHeader {
   bool flagged = false;    // our X-Spam-Flag is YES
   std::string key;         // from the Message-ID alone; "" when there is none
-  std::string subject;     // the first Subject field, unfolded and trimmed (raw, not decoded)
+  // The header block as the sender wrote it, for messages without a
+  // Message-ID: every line, LF line ends, without the fields delivery adds
+  // or removes (Return-Path, Delivered-To, Received, X-Spam-*, X-Virus).
+  std::string identity;
   size_t body_offset = 0;  // where the body starts; 0 when the block did not end in `head`
 };
 
@@ -96,16 +99,17 @@ StoredHeader inspect_stored_header(std::string_view head);
 // The key of a message without a Message-ID: "body:" + 32 hex digits of the
 // SHA-256 of `body` with CRLF taken as LF (a copy stored with LF line ends
 // has the key of the message as sent); at most kKeyBodyBytes of it count.
-// A non-empty `subject` counts too (two mails with one body, told apart).
-std::string body_key(std::string_view body, std::string_view subject = "");
+// A non-empty `header` (StoredHeader::identity) counts too: two mails with
+// one body are told apart by their other lines.
+std::string body_key(std::string_view body, std::string_view header = "");
 
 // The identity `nougat bayes train` gives the token store, which remembers
 // what each message was learnt as: the Message-ID and the body hash above
 // together ("ID|body:…"; a leading mbox "From " line skipped), so stored
 // copies of one message are one, while messages that merely share a
 // Message-ID (generated mail, careless senders) stay apart. Without a
-// Message-ID the hash of the Subject and the body — or, when the body is
-// empty or only white space, of the whole message. A message whose header block has no end (a
+// Message-ID the hash of the header block as the sender wrote it (without
+// the fields delivery adds) and the body. A message whose header block has no end (a
 // header-only file, an empty one, something that is no message) gets the
 // Message-ID with the hash of the whole, or that hash alone; one whose
 // header block exceeds kJunkHeadBytes, the Message-ID alone (else the hash

@@ -84,17 +84,23 @@ Result<std::shared_ptr<scanners::TokenStore>> PersonalSpam::open(const Found& f)
     }
     open_.erase(it);
   }
-  if (open_.size() >= kMaxOpenStores) {
+  auto evict_one = [&] {  // the least recently used store nobody holds
     auto lru = open_.end();
     for (auto i = open_.begin(); i != open_.end(); ++i)
       if (i->second.store.use_count() == 1 &&
           (lru == open_.end() || i->second.last_used < lru->second.last_used))
         lru = i;
-    if (lru != open_.end()) open_.erase(lru);
-  }
+    if (lru == open_.end()) return false;
+    open_.erase(lru);
+    return true;
+  };
+  if (open_.size() >= kMaxOpenStores) evict_one();
   scanners::LmdbStore::Options opt;
   opt.read_only = true;
   auto s = scanners::LmdbStore::open(f.dir, opt);
+  // Under an address-space limit the maps of the open stores may leave no
+  // room for one more: close idle ones until it fits.
+  while (!s && open_.size() > 0 && evict_one()) s = scanners::LmdbStore::open(f.dir, opt);
   if (!s) return s.error();
   Cached c{f.dev, f.ino, std::shared_ptr<scanners::TokenStore>(std::move(*s)), ++tick_};
   return open_.emplace(f.dir, std::move(c)).first->second.store;

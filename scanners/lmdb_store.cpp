@@ -118,8 +118,15 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   size_t map = opt.map_size;
   if (!map) {
     map = size_t(64) << 30;
-    if (struct rlimit rl {}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-      map = std::clamp<size_t>(size_t(rl.rlim_cur / 8), size_t(256) << 20, map);
+    // Under an address-space limit the map follows the file: twice its size
+    // to read (a reader sees growth up to that), half the limit or room for
+    // half as much again to write.
+    if (struct rlimit rl {}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      const size_t limit = size_t(rl.rlim_cur), file = size_t(std::filesystem::file_size(dir / "data.mdb", ec));
+      size_t want = opt.read_only ? std::max(ec ? 0 : 2 * file, size_t(64) << 20)
+                                  : std::max(limit / 4, ec ? 0 : file + file / 2);
+      map = std::min({want, std::max(limit / 2, ec ? 0 : file + (size_t(16) << 20)), map});
+    }
   }
   mdb_env_set_mapsize(s->env_, map);
   mdb_env_set_maxreaders(s->env_, 512);

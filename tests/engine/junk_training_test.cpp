@@ -209,9 +209,9 @@ TEST(JunkHeader, BodyKeyAndNames) {
 namespace nougat::engine {
 namespace {
 
-// Without a Message-ID: the Subject and the body; without a body either,
-// the whole (Enron-style files: a line that is no header field, a blank
-// line, nothing else) — distinct messages never share a key.
+// Without a Message-ID: the header block as sent (without delivery's
+// fields; lines that are no field count) and the body, so distinct
+// messages do not share a key while copies do.
 TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
   std::vector<std::string> distinct = {
       "Buy cheap viagra now, best prices online\n\n",
@@ -222,6 +222,10 @@ TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
       "Subject: one\n\nBuy pills\n",
       "Subject: two\n\nBuy pills\n",
       "Subject: one\n\nBuy more pills\n",
+      // Enron-style: no blank line after Subject, so the first paragraph
+      // reads as (non-field) header lines; they count.
+      "Subject: re : meeting\nhi john , see you at 3 pm\n\nthanks\nvince\n",
+      "Subject: re : meeting\nhi john , see you at 4 pm\n\nthanks\nvince\n",
   };
   std::set<std::string> keys;
   for (const auto& m : distinct) {
@@ -234,6 +238,11 @@ TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
   EXPECT_EQ(message_key("Subject: one\r\n\r\nBuy pills\r\n"), message_key("Subject: one\n\nBuy pills\n"));
   EXPECT_EQ(message_key("Return-Path: <>\nDelivered-To: u@y\nReceived: x\nSubject: one\n\nBuy pills\n"),
             message_key("Subject: one\n\nBuy pills\n"));
+  // Also without a body: the stored copy (our block, the sender's X-Spam
+  // field removed, LF) has the key of the message as sent.
+  EXPECT_EQ(message_key("Return-Path: <a@b>\nDelivered-To: u@y\nReceived: from x\n by y; now\n"
+                        "X-Spam-Score: 0.5\nX-Spam-Flag: NO\nFrom: a@spam\nSubject: WIN\n\n"),
+            message_key("Received: from z\r\nFrom: a@spam\r\nX-Spam-Flag: YES\r\nSubject: WIN\r\n\r\n"));
 }
 
 TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {

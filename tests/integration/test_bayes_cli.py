@@ -267,8 +267,32 @@ class BayesCli(unittest.TestCase):
                         "From MAILER-DAEMON Fri Jul  8 12:08:34 2011 +0200\nSubject: three\n\nz\n\n"
                         "From - Sat Jan  3 01:05:34 1996\nSubject: four\n\nw\n\n"
                         "From e@f Sat Jan  3 01:05 EST 1996\nSubject: five\n\nFrom here on, v\n")
-        rows = tsv(data, one, five)
-        self.assertEqual([r[0] for r in rows], [str(one)] + [f"{five}:{i}" for i in range(1, 6)])
+        # Mailman's archives: the sender is several words.
+        two = d / "pipermail.txt"
+        two.write_text("From barry at python.org  Fri Dec 13 21:34:09 2002\nSubject: a\n\nx\n\n"
+                       "From barry at python.org  Fri Dec 13 21:35:09 2002\nSubject: b\n\n"
+                       "From Tuesday March 5 09:00 2024 on, prose\n")
+        rows = tsv(data, one, five, two)
+        self.assertEqual([r[0] for r in rows],
+                         [str(one)] + [f"{five}:{i}" for i in range(1, 6)] + [f"{two}:1", f"{two}:2"])
+
+    def test_works_under_an_address_space_limit(self):
+        """The store's map is 64 GiB of address space, or, under a limit
+        (ulimit -v, LimitAS=), sized from the file: training and reading
+        still work there."""
+        import resource
+        data = self.trained("aslimit")
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        more, _ = write_corpus(self.tmp / "aslimit-more", 600, 1, seed=11)
+        r = subprocess.run([nougat_bin(), "bayes", "train", "--data", str(data), "--spam", str(more)],
+                           capture_output=True, text=True, preexec_fn=limited)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([nougat_bin(), "bayes", "stats", "--data", str(data)], capture_output=True, text=True,
+                           preexec_fn=limited)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("spam messages: 900", r.stdout)
 
     def test_a_failed_batch_still_says_what_was_learnt(self):
         """When a batch cannot be written (here: a file size limit, as a full
