@@ -132,11 +132,11 @@ class DefaultConfigTest(unittest.TestCase):
         empty = tempfile.mkdtemp(prefix="nougat-nosigs-")
         try:
             n = Nougat(sets=[f'antivirus.signatures=["{empty}"]'])
+            self.addCleanup(shutil.rmtree, n.data, ignore_errors=True)
+            self.addCleanup(n.stop)  # also if it started after all
             with self.assertRaises(RuntimeError) as cm:
                 n.start(timeout=10)
             self.assertIn("no ClamAV signatures found", str(cm.exception))
-            n.stop()
-            shutil.rmtree(n.data, ignore_errors=True)
         finally:
             shutil.rmtree(empty, ignore_errors=True)
 

@@ -131,9 +131,9 @@ class SpamSmtp(unittest.TestCase):
         data.mkdir()
         (data / "bayes").write_text("not a directory\n")
         n = Nougat(data=str(data))
+        self.addCleanup(n.stop)  # also if it started after all
         with self.assertRaises(RuntimeError) as cm:
             n.start(timeout=10)
-        n.stop()
         self.assertIn("spam: token store", str(cm.exception))
         self.assertIn("spam.enabled = false", str(cm.exception))
         n = Nougat(data=str(data), sets=["spam.enabled=false"])
