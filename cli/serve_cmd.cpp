@@ -108,7 +108,11 @@ int cmd_serve(int argc, char** argv, int first) {
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
   // Lines of the users file that name no usable user: said once, at start
   // (`nougat user list` says them whenever asked).
-  for (const auto& p : directory.problems()) engine::log::line("", "users file: {}", p);
+  for (auto p : directory.problems()) {
+    for (auto& c : p)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';  // the file's bytes, not the terminal's
+    engine::log::line("", "users file: {}", p);
+  }
   engine::SyncGroup sync(spool.dir());
   auto checks = engine::default_chain(cfg, directory);
   // Antivirus: signatures load (and compile) once, here; no signatures, no
