@@ -106,6 +106,11 @@ Result<std::shared_ptr<scanners::TokenStore>> PersonalSpam::open(const Found& f)
   return open_.emplace(f.dir, std::move(c)).first->second.store;
 }
 
+void PersonalSpam::forget(const std::filesystem::path& dir) const {
+  std::lock_guard lock(mu_);
+  if (auto it = open_.find(dir); it != open_.end() && it->second.store.use_count() == 1) open_.erase(it);
+}
+
 std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::string_view address,
                                                    const Envelope& env,
                                                    std::string_view data) const {
@@ -123,10 +128,16 @@ std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::str
   };
   auto user = open(*found);
   if (!user) return fail(user.error());
-  scanners::LayeredStore layered(global_, *user);
-  scanners::Classifier clf(layered, params_, topts_);
-  auto c = classify_message(clf, layered, data);
-  if (!c) return fail(c.error());
+  auto c = [&] {
+    scanners::LayeredStore layered(global_, *user);
+    scanners::Classifier clf(layered, params_, topts_);
+    return classify_message(clf, layered, data);
+  }();
+  if (!c) {
+    user->reset();  // ours let go, so the cache may drop it
+    forget(found->dir);
+    return fail(c.error());
+  }
   counters_.count(c->verdict);
   log::line(id, "spam check (own store of {}): {} score={}", address, scanners::verdict_name(c->verdict),
             scanners::score_text(c->score, c->verdict, params_, 4));

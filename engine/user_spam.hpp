@@ -81,6 +81,9 @@ class PersonalSpam {
   };
   std::optional<Found> find(std::string_view address) const;
   Result<std::shared_ptr<scanners::TokenStore>> open(const Found& f) const;
+  // Drops a cached store that failed (say, grown past its map), so the next
+  // message opens it afresh; one still in use elsewhere stays.
+  void forget(const std::filesystem::path& dir) const;
 
   std::shared_ptr<const scanners::TokenStore> global_;
   Config::Spam cfg_;
