@@ -391,8 +391,8 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
           ok = pread_some(fd, body, kKeyBodyBytes, off_t(h.body_offset));
           rest = body;
         }
-        // A file without the end of a header block, read whole: the key
-        // `nougat bayes train` gives it.
+        // A file read whole: the key `nougat bayes train` gives it, from
+        // the whole (that covers files without the end of a header block).
         key = head.size() < kJunkHeadBytes ? message_key(head) : message_key(h, rest);
         ++stats.read;
       }

@@ -59,11 +59,8 @@ std::vector<Field> header_fields(std::string_view head, size_t& body_offset) {
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;  // not a field: ignored
-    // The name as delivery's header removal reads it (engine/maildir.cpp):
-    // only spaces and tabs before the colon, so "X-Spam-Flag\r:" is no flag.
-    std::string_view name = line.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    fields.push_back({name, std::string(line.substr(colon + 1))});
+    // The name as delivery's header removal reads it (engine/maildir.cpp).
+    fields.push_back({field_name_of(line), std::string(line.substr(colon + 1))});
   }
   if (body_offset == 0 && p >= head.size() && !fields.empty() && head.size() >= kJunkHeadBytes)
     fields.pop_back();  // the last field may continue past what was read
@@ -87,11 +84,8 @@ std::string header_identity(std::string_view block) {
     if (line.empty()) break;  // the blank line ending the block
     if (line[0] != ' ' && line[0] != '\t') {
       skip = false;
-      if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-        std::string_view name = line.substr(0, colon);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-        for (auto d : kDelivery) skip = skip || iequals(name, d);
-      }
+      std::string_view name = field_name_of(line);
+      for (auto d : kDelivery) skip = skip || (!name.empty() && iequals(name, d));
     }
     if (!skip) out.append(line).append("\n");
   }

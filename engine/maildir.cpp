@@ -41,9 +41,7 @@ std::optional<std::string> without_fields(std::string_view data, const std::vect
     std::string_view line = data.substr(p, end - p);
     if (line == "\n" || line == "\r\n") break;  // end of the header block
     if (line[0] != ' ' && line[0] != '\t') {
-      size_t colon = line.find(':');
-      std::string_view name = line.substr(0, colon == std::string_view::npos ? 0 : colon);
-      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      std::string_view name = field_name_of(line);
       drop = false;
       for (const auto& n : names) drop = drop || (!name.empty() && iequals(name, n));
     }

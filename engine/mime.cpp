@@ -191,6 +191,14 @@ std::string_view trim_space(std::string_view s) {
   return s;
 }
 
+std::string_view field_name_of(std::string_view line) {
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view name = line.substr(0, colon);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  return name;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

@@ -42,6 +42,10 @@ HeaderBlock parse_header_block(std::string_view raw);
 bool iequals(std::string_view a, std::string_view b);
 // `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view trim_space(std::string_view s);
+// The field name of a header line: what precedes its first ':', less the
+// spaces and tabs RFC 5322's obsolete syntax allows before the colon (only
+// those: "X-Spam-Flag\r:" is another name); "" when there is no colon.
+std::string_view field_name_of(std::string_view line);
 std::string ascii_lower(std::string_view s);
 
 // First field named `name` (case-insensitive), or nullptr.

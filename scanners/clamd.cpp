@@ -89,11 +89,10 @@ class Conn {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return make_error(fmt::format("clamd: timed out, no complete reply within {} ms", budget.count()));
-        if (auto st = wait(POLLIN, left); !st) {
-          if (std::chrono::steady_clock::now() < deadline) return st.error();
+        Status st = left.count() > 0 ? wait(POLLIN, left) : Status(make_error("clamd: timed out"));
+        if (!st && std::chrono::steady_clock::now() >= deadline)
           return make_error(fmt::format("clamd: timed out, no complete reply within {} ms", budget.count()));
-        }
+        if (!st) return st.error();
         continue;
       }
       return make_error("clamd: receive failed", std::strerror(errno));

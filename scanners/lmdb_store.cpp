@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 namespace nougat::scanners {
@@ -99,6 +100,20 @@ Status check_file(MDB_env* env) {
   return Ok{};
 }
 
+// The map when none is asked for: 64 GiB of address space — or, under an
+// address-space limit, one that follows the file (`file`: its size, none
+// yet if empty): twice it to read (a reader sees growth up to that), to
+// write a quarter of the limit or room for half as much again, never past
+// half the limit unless the file needs it.
+size_t default_map_size(bool read_only, std::optional<uint64_t> file) {
+  constexpr size_t kUnlimited = size_t(64) << 30;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kUnlimited;
+  const size_t limit = size_t(rl.rlim_cur), f = size_t(file.value_or(0));
+  size_t want = read_only ? std::max(2 * f, size_t(64) << 20) : std::max(limit / 4, f + f / 2);
+  return std::min({want, std::max(limit / 2, f + (size_t(16) << 20)), kUnlimited});
+}
+
 }  // namespace
 
 LmdbStore::~LmdbStore() {
@@ -115,19 +130,9 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   }
   std::unique_ptr<LmdbStore> s(new LmdbStore());
   if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
-  size_t map = opt.map_size;
-  if (!map) {
-    map = size_t(64) << 30;
-    // Under an address-space limit the map follows the file: twice its size
-    // to read (a reader sees growth up to that), half the limit or room for
-    // half as much again to write.
-    if (struct rlimit rl {}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-      const size_t limit = size_t(rl.rlim_cur), file = size_t(std::filesystem::file_size(dir / "data.mdb", ec));
-      size_t want = opt.read_only ? std::max(ec ? 0 : 2 * file, size_t(64) << 20)
-                                  : std::max(limit / 4, ec ? 0 : file + file / 2);
-      map = std::min({want, std::max(limit / 2, ec ? 0 : file + (size_t(16) << 20)), map});
-    }
-  }
+  std::optional<uint64_t> file;  // data.mdb's size, if there is one
+  if (auto n = std::filesystem::file_size(dir / "data.mdb", ec); !ec) file = n;
+  const size_t map = opt.map_size ? opt.map_size : default_map_size(opt.read_only, file);
   mdb_env_set_mapsize(s->env_, map);
   mdb_env_set_maxreaders(s->env_, 512);
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
@@ -136,8 +141,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
     return make_error(fmt::format("token store: {} is damaged", (dir / "data.mdb").string()),
                       e.detail + "; restore it from a backup, or move it away and train again");
   };
-  if (std::filesystem::is_regular_file(dir / "data.mdb", ec) && std::filesystem::file_size(dir / "data.mdb", ec) == 0 &&
-      opt.read_only)
+  if (file == 0u && opt.read_only)
     return make_error(fmt::format("token store: {} is empty", (dir / "data.mdb").string()),
                       "train it first, or move it away");
   if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc) {

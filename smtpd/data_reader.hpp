@@ -69,7 +69,6 @@ class BdatChecker {
   DataReader::Problem check(std::string_view chunk);
   // At LAST: a CR at the very end is a bare one.
   DataReader::Problem finish();
-  uint64_t size() const { return size_; }
 
  private:
   DataReader::Limits limits_;

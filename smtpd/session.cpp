@@ -715,7 +715,6 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
     remaining -= take;
     if (writer_ && !fail_now) {
       auto problem = bdat_check_->check(piece);
-      if (problem == DataReader::Problem::kNone && last && remaining == 0) problem = bdat_check_->finish();
       if (problem == DataReader::Problem::kTooBig) {
         why = fmt::format("552 5.3.4 Message size exceeds fixed limit of {} bytes", cfg_.limits.message_size);
         fail_now = true;
@@ -728,8 +727,8 @@ asio::awaitable<bool> Session::on_bdat(const Command& c) {
       }
     }
   }
-  // BDAT 0 LAST after a chunk ending in CR.
-  if (writer_ && !fail_now && last && *size == 0) {
+  // At LAST: a CR at the very end (also "BDAT 0 LAST" after one) is bare.
+  if (writer_ && !fail_now && last) {
     if (auto problem = bdat_check_->finish(); problem != DataReader::Problem::kNone) {
       why = std::string(problem_reply(problem));
       fail_now = true;
