@@ -1,10 +1,13 @@
 // PersonalSpam: the envelope edit (headers, variables, folder) as a table,
 // and the classifier over real per-user LMDB stores: found only when
 // trained, the personal verdict over the global one, the limits and the
-// failures that keep the global verdict.
+// failures that keep the global verdict, and a store that outgrew its map
+// under an address-space limit.
 #include "engine/user_spam.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -227,6 +230,58 @@ TEST_F(PersonalSpamTest, LimitsAndFailuresKeepTheGlobalVerdict) {
   EXPECT_TRUE(p.has_store("carol@x.test"));
   EXPECT_FALSE(p.envelope_for("id", "carol@x.test", global_verdict(), kOffer).has_value());
   EXPECT_EQ(p.counters().error, 1u);
+}
+
+// Under an address-space limit a reader maps about twice its store's file.
+// When training grows the file past that map, the next classification
+// fails (the global verdict stands, logged), the store is dropped from the
+// cache, and the one after maps it afresh. The reader runs in a child
+// process under `ulimit -v`; this process, unlimited, trains meanwhile.
+TEST_F(PersonalSpamTest, AStoreGrownPastItsMapIsReopened) {
+  train_user("bob@x.test", 12, true);
+  const Envelope accepted = global_verdict();
+  int up[2], down[2];
+  ASSERT_EQ(::pipe(up), 0);
+  ASSERT_EQ(::pipe(down), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    size_t vm_kb = 0;  // what the process maps already, plus room for a store
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.starts_with("VmSize:")) vm_kb = std::stoul(line.substr(7));
+    struct rlimit rl {};
+    rl.rlim_cur = rl.rlim_max = vm_kb * 1024 + (size_t(1) << 30);
+    if (vm_kb == 0 || ::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(2);
+    int code = 0;
+    PersonalSpam p(global_, cfg_);
+    auto before = p.envelope_for("id1", "bob@x.test", accepted, kOffer);
+    if (!before || before->folder != "") code |= 4;
+    char c = 0;
+    if (::write(up[1], "1", 1) != 1 || ::read(down[0], &c, 1) != 1) ::_exit(3);
+    if (p.envelope_for("id2", "bob@x.test", accepted, kOffer) || p.counters().error != 1) code |= 8;
+    auto after = p.envelope_for("id3", "bob@x.test", accepted, kOffer);
+    if (!after || after->folder != "" || p.counters().error != 1) code |= 16;
+    ::_exit(code);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(up[0], &c, 1), 1);
+  {  // past the reader's map (at least 64 MiB): 3M tokens of nothing in particular
+    auto d = scanners::user_store_dir(cfg_.store, "bob@x.test");
+    auto s = scanners::LmdbStore::open(*d);
+    ASSERT_TRUE(s.ok()) << s.error().detail;
+    std::vector<scanners::LearnItem> batch(1);
+    batch[0].spam = false;
+    for (uint64_t i = 0; i < 3'000'000; ++i) batch[0].tokens.push_back(0x9e3779b97f4a7c15ULL * (i + 1));
+    ASSERT_TRUE((*s)->learn(batch).ok());
+  }
+  EXPECT_GT(fs::file_size(*scanners::user_store_dir(cfg_.store, "bob@x.test") / "data.mdb"), uint64_t(64) << 20);
+  ASSERT_EQ(::write(down[1], "1", 1), 1);
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "4: first verdict, 8: no failure after the growth, 16: not reopened";
+  for (int f : {up[0], up[1], down[0], down[1]}) ::close(f);
 }
 
 }  // namespace
