@@ -13,8 +13,8 @@
 // holding several are "PATH:N", N from 1; a backslash, tab, CR or LF or other
 // control character in PATH is written \\, \t, \r, \n, \xHH; SCORE has six
 // decimals and re-read against the cut-offs gives VERDICT); `stats` prints
-// "NAME: VALUE" lines, with --user the layered totals and then the user's
-// own ("user spam messages: N", …).
+// "NAME: VALUE" lines, with --user the layered totals (store: "GLOBAL +
+// USER") and then the user's own ("user spam messages: N", …).
 // `train` with at most 500 messages learns them in one transaction (all or
 // nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
@@ -35,8 +35,9 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/read_file.hpp"
-#include "engine/mbox.hpp"
 #include "engine/charset.hpp"
+#include "engine/mbox.hpp"
+#include "engine/mime.hpp"
 #include "engine/junk_training.hpp"
 #include "scanners/bayes.hpp"
 #include "scanners/lmdb_store.hpp"
@@ -92,6 +93,7 @@ struct Item {
   size_t offset = 0, length = std::string::npos;
   std::string label;
   std::shared_ptr<MboxSource> mbox;
+  bool escaped = false;  // an mbox message whose ">From " lines carry the writer's '>'
 };
 
 // A path as one TSV field on one line: backslash, tab, CR, LF and the other
@@ -126,8 +128,8 @@ void add_file(const fs::path& p, std::vector<Item>& items) {
     if (n == 5 && std::string_view(head, 5) == "From " && (m = src->load()) && m->starts_with("From ")) {
       auto parts = engine::mbox_split(*m);  // the offsets only: the bytes go until wanted
       for (size_t i = 0; i < parts.size(); ++i)
-        items.push_back({path, parts[i].first, parts[i].second,
-                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
+        items.push_back({path, parts[i].offset, parts[i].length,
+                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src, parts[i].escaped});
       return;
     }
   }
@@ -176,6 +178,29 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
   return items;
 }
 
+// Binary data given as a message: a compressed archive, a UTF-16 text, an
+// image. Such a file starts with no header field and has a NUL or many
+// control characters in its first 8 KiB; mail never does (RFC 5322 text,
+// 8BITMIME included). `train` and `eval` leave it out, `classify` warns.
+bool binary_data(std::string_view raw) {
+  std::string_view first = raw.substr(0, raw.find('\n'));
+  if (first.starts_with("From ")) return false;  // an mbox's message, or a file saved with one
+  std::string_view name = engine::field_name_of(first);
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
+    return false;
+  std::string_view head = raw.substr(0, 8192);
+  size_t control = 0;
+  for (unsigned char c : head) {
+    if (c == 0) return true;
+    control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) || c == 0x7f;
+  }
+  return control * 10 > head.size();
+}
+
+void warn_binary(const Item& it, std::string_view what) {
+  std::cerr << "nougat bayes: warning: " << field(it.label) << ": binary data, not a mail message" << what << "\n";
+}
+
 // Loads an item's bytes; an mbox's messages are slices of its bytes, held
 // while this reader is on that mbox.
 class ItemReader {
@@ -188,6 +213,10 @@ class ItemReader {
         if (!mbox_) return false;
       }
       out = std::string_view(*mbox_).substr(std::min(it.offset, mbox_->size()), it.length);
+      if (it.escaped && engine::mbox_has_escapes(out)) {  // as its writer was given it
+        unescaped_ = engine::mbox_unescape(out);
+        out = unescaped_;
+      }
       return true;
     }
     if (it.path != path_) {
@@ -202,7 +231,7 @@ class ItemReader {
   }
 
  private:
-  std::string path_, data_;
+  std::string path_, data_, unescaped_;
   const MboxSource* source_ = nullptr;
   std::shared_ptr<const std::string> mbox_;
 };
@@ -290,7 +319,7 @@ int train(const Args& a, const Context& ctx) {
   std::vector<LearnItem> batch;
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
-  size_t done = 0, unreadable = 0;
+  size_t done = 0, unreadable = 0, binary = 0;
   LearnOutcome total;
   std::optional<Error> failed;  // a batch that could not be learnt ends the run
   for (const auto& it : *items) {
@@ -298,6 +327,9 @@ int train(const Args& a, const Context& ctx) {
     if (!reader.load(it, raw)) {
       std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
       ++unreadable;
+    } else if (binary_data(raw)) {
+      warn_binary(it, ": left out");
+      ++binary;
     } else {
       batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
     }
@@ -319,13 +351,14 @@ int train(const Args& a, const Context& ctx) {
   if (failed) progress.stop();
   // One summary line (stdout): what changed, and what was already so —
   // also when a batch failed: the batches before it are in the store.
+  std::string left_out = binary ? fmt::format("; {} binary {} left out", binary, binary == 1 ? "file" : "files") : "";
   if (a.has("unlearn"))
-    std::cout << fmt::format("unlearnt {} {}; {} not learnt as {}, left alone\n", total.unlearnt,
-                             spam ? "spam" : "ham", total.skipped, spam ? "spam" : "ham");
+    std::cout << fmt::format("unlearnt {} {}; {} not learnt as {}, left alone{}\n", total.unlearnt,
+                             spam ? "spam" : "ham", total.skipped, spam ? "spam" : "ham", left_out);
   else
-    std::cout << fmt::format("learnt {} as {} ({} moved from {}); {} already learnt as {}, skipped\n", total.learnt,
-                             spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
-                             spam ? "spam" : "ham");
+    std::cout << fmt::format("learnt {} as {} ({} moved from {}); {} already learnt as {}, skipped{}\n",
+                             total.learnt, spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
+                             spam ? "spam" : "ham", left_out);
   if (failed) return fail(*failed);
   return unreadable ? 1 : 0;
 }
@@ -404,6 +437,10 @@ int classify(const Args& a, const Context& ctx) {
             status = std::max(status.load(), 1);
             continue;
           }
+          if (binary_data(raw)) {
+            std::lock_guard lock(err_mu);
+            warn_binary(it, "");
+          }
           TokenList tl = tokenize(raw, ctx.topts, !tsv);
           auto r = clf.classify(tl);
           if (!r) {
@@ -457,14 +494,18 @@ int stats(const Args& a, const Context& ctx) {
   if (!store) return fail(store.error());
   auto t = (*store)->totals();
   if (!t) return fail(t.error());
-  fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", ctx.cfg->spam.store.string(),
-             t->spam_messages, t->ham_messages, t->tokens);
+  // With --user the first totals are the global store's and the user's
+  // together ("GLOBAL + USER"), or the user's alone when there is no global one.
+  std::string where = ctx.cfg->spam.store.string();
+  std::string own_dir = own ? user_store_dir(ctx.cfg->spam.store, a.value("user"))->string() : "";
+  if (own) where = store->get() == own.get() ? own_dir : where + " + " + own_dir;
+  fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", where, t->spam_messages,
+             t->ham_messages, t->tokens);
   if (own) {
     auto u = own->totals();
     if (!u) return fail(u.error());
-    fmt::print("user store: {}\nuser spam messages: {}\nuser ham messages: {}\nuser tokens: {}\n",
-               user_store_dir(ctx.cfg->spam.store, a.value("user"))->string(), u->spam_messages,
-               u->ham_messages, u->tokens);
+    fmt::print("user store: {}\nuser spam messages: {}\nuser ham messages: {}\nuser tokens: {}\n", own_dir,
+               u->spam_messages, u->ham_messages, u->tokens);
   }
   return 0;
 }
@@ -520,11 +561,13 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
     size_t before = samples.size();
     for (const auto& it : *items) {
       std::string_view raw;
-      if (reader.load(it, raw)) {
-        samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
-      } else {
+      if (!reader.load(it, raw)) {
         std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
         status = 1;
+      } else if (binary_data(raw)) {
+        warn_binary(it, ": left out");
+      } else {
+        samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
       }
     }
     if (size_t n = samples.size() - before; n < size_t(folds))

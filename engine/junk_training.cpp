@@ -198,11 +198,13 @@ StoredHeader inspect_stored_header(std::string_view head) {
 }
 
 std::string body_key(std::string_view body, std::string_view header) {
-  // Line ends as stored or as sent (LF or CRLF) give the same key.
+  // Line ends as stored or as sent (LF or CRLF) give the same key, and so
+  // does a last line without one (a message as sent always ends in CRLF).
+  bool add_lf = !body.empty() && body.size() < kKeyBodyBytes && body.back() != '\n';
   body = body.substr(0, kKeyBodyBytes);
-  if (header.empty() && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
+  if (header.empty() && !add_lf && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
   std::string text;
-  text.reserve(header.size() + 1 + body.size());
+  text.reserve(header.size() + 2 + body.size());
   if (!header.empty()) text.append(header).append("\n");
   for (size_t from = 0; from < body.size();) {
     size_t cr = body.find("\r\n", from);
@@ -210,6 +212,7 @@ std::string body_key(std::string_view body, std::string_view header) {
     text.append(body.substr(from, end - from));
     from = cr == std::string_view::npos ? body.size() : cr + 1;  // keep the '\n'
   }
+  if (add_lf) text += '\n';
   return "body:" + sha256_hex32(text);
 }
 

@@ -97,7 +97,8 @@ struct StoredHeader {
 StoredHeader inspect_stored_header(std::string_view head);
 
 // The key of a message without a Message-ID: "body:" + 32 hex digits of the
-// SHA-256 of `body` with CRLF taken as LF (a copy stored with LF line ends
+// SHA-256 of `body` with CRLF taken as LF and a missing last line end
+// added (a copy stored with LF line ends, or saved without the last one,
 // has the key of the message as sent); at most kKeyBodyBytes of it count.
 // A non-empty `header` (StoredHeader::identity) counts too: two mails with
 // one body are told apart by their other lines.

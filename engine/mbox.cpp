@@ -1,6 +1,9 @@
 #include "engine/mbox.hpp"
 
 #include <algorithm>
+#include <optional>
+
+#include "engine/mime.hpp"
 
 namespace nougat::engine {
 
@@ -22,10 +25,14 @@ bool mbox_from_line(std::string_view line) {
   auto digits = [](std::string_view x, size_t lo, size_t hi) {
     return x.size() >= lo && x.size() <= hi && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
-  auto time = [&](std::string_view x) {
-    return x.size() >= 5 && digits(x.substr(0, 2), 1, 2) && x[2] == ':' &&
-           (x.size() == 5 ? digits(x.substr(3), 2, 2) : x.size() == 8 && digits(x.substr(3, 2), 2, 2) && x[5] == ':' && digits(x.substr(6), 2, 2));
+  auto number = [&](std::string_view x, size_t lo_len, int hi) {  // digits, at most `hi`
+    return digits(x, lo_len, 2) && std::stoi(std::string(x)) <= hi;
   };
+  auto time = [&](std::string_view x) {  // hh:mm or hh:mm:ss (60: a leap second)
+    return (x.size() == 5 || (x.size() == 8 && x[5] == ':' && number(x.substr(6), 2, 60))) && x[2] == ':' &&
+           number(x.substr(0, 2), 2, 23) && number(x.substr(3, 2), 2, 59);
+  };
+  auto day = [&](std::string_view x) { return number(x, 1, 31) && x != "0" && x != "00"; };
   auto zone = [&](std::string_view x) {
     return ((x[0] == '+' || x[0] == '-') && digits(x.substr(1), 4, 4)) ||
            (x.size() >= 2 && x.size() <= 5 && std::all_of(x.begin(), x.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
@@ -34,7 +41,7 @@ bool mbox_from_line(std::string_view line) {
   // Mailman's archives), or none; the date ends the line.
   for (size_t d = 0; d + 5 <= w.size(); ++d) {
     if (!one_of(w[d], "MonTueWedThuFriSatSun") || !one_of(w[d + 1], "JanFebMarAprMayJunJulAugSepOctNovDec") ||
-        !digits(w[d + 2], 1, 2) || !time(w[d + 3]))
+        !day(w[d + 2]) || !time(w[d + 3]))
       continue;
     size_t k = d + 4;
     if (zone(w[k]) && k + 1 < w.size()) ++k;  // "11:51:02 EDT 2002"
@@ -47,24 +54,99 @@ bool mbox_from_line(std::string_view line) {
   return false;
 }
 
-// Offsets of the messages of an mbox: each From_ line (a blank line before
-// it is usual but not required: writers escape "From " in bodies). The
-// blank line a writer puts after each message is no part of it, so a
-// message has the key of its stored copy.
-std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s) {
-  std::vector<size_t> starts{0};
-  for (size_t p = s.find("\nFrom "); p != std::string_view::npos; p = s.find("\nFrom ", p + 1)) {
-    size_t eol = s.find('\n', p + 1);
-    if (mbox_from_line(s.substr(p + 1, eol == std::string_view::npos ? eol : eol - p - 1))) starts.push_back(p + 1);
+namespace {
+
+// The From_ line starting at `p` (s[p] == 'F' or p == s.size()), if one is.
+bool from_line_at(std::string_view s, size_t p) {
+  size_t eol = s.find('\n', p);
+  return mbox_from_line(s.substr(p, eol == std::string_view::npos ? eol : eol - p));
+}
+
+// The next From_ line after the message starting at `p`, or npos.
+size_t next_from_line(std::string_view s, size_t p) {
+  for (size_t q = s.find("\nFrom ", p); q != std::string_view::npos; q = s.find("\nFrom ", q + 1))
+    if (from_line_at(s, q + 1)) return q + 1;
+  return std::string_view::npos;
+}
+
+// Where the message starting at `p` ends by its Content-Length, if it has
+// one that holds: the end, and where the next message starts (s.size() at
+// the end of the file).
+std::optional<std::pair<size_t, size_t>> content_length_end(std::string_view s, size_t p) {
+  constexpr uint64_t kNone = ~uint64_t{0};
+  uint64_t length = kNone;
+  size_t line = s.find('\n', p);  // the From_ line's end
+  while (line != std::string_view::npos) {
+    size_t start = line + 1, eol = s.find('\n', start);
+    std::string_view l = s.substr(start, eol == std::string_view::npos ? eol : eol - start);
+    if (l.ends_with('\r')) l.remove_suffix(1);
+    if (l.starts_with("From ") && mbox_from_line(l)) return std::nullopt;  // the next message's
+    if (l.empty()) {  // the header block ends: the body starts after this line
+      if (length == kNone || eol == std::string_view::npos || length > s.size() - (eol + 1)) return std::nullopt;
+      size_t end = eol + 1 + length, next = end;
+      if (s.substr(next).starts_with("\r\n")) next += 2;
+      else if (s.substr(next).starts_with("\n")) next += 1;
+      if (next != s.size() && !from_line_at(s, next)) {
+        if (next == end || s[end - 1] != '\n' || !from_line_at(s, end)) return std::nullopt;
+        next = end;  // no blank line between the two
+      }
+      return std::pair{end, next};
+    }
+    if (l[0] != ' ' && l[0] != '\t' && iequals(field_name_of(l), "Content-Length")) {
+      std::string_view v = trim_space(l.substr(l.find(':') + 1));
+      length = kNone;
+      if (!v.empty() && v.size() <= 15 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        length = std::stoull(std::string(v));
+    }
+    line = eol;
   }
-  std::vector<std::pair<size_t, size_t>> r;
-  for (size_t i = 0; i < starts.size(); ++i) {
-    std::string_view m = s.substr(starts[i], (i + 1 < starts.size() ? starts[i + 1] : s.size()) - starts[i]);
+  return std::nullopt;
+}
+
+bool escaped_line(std::string_view rest) {  // '>'s then "From "
+  size_t n = rest.find_first_not_of('>');
+  return n != 0 && n != std::string_view::npos && rest.substr(n).starts_with("From ");
+}
+
+}  // namespace
+
+std::vector<MboxPart> mbox_split(std::string_view s) {
+  std::vector<MboxPart> r;
+  for (size_t p = 0;;) {
+    if (auto cl = content_length_end(s, p)) {
+      r.push_back({p, cl->first - p, false});
+      if (cl->second >= s.size()) break;
+      p = cl->second;
+      continue;
+    }
+    size_t next = next_from_line(s, p);
+    std::string_view m = s.substr(p, next == std::string_view::npos ? next : next - p);
     if (m.ends_with("\r\n\r\n")) m.remove_suffix(2);
     else if (m.ends_with("\n\n")) m.remove_suffix(1);
-    r.emplace_back(starts[i], m.size());
+    r.push_back({p, m.size(), true});
+    if (next == std::string_view::npos) break;
+    p = next;
   }
   return r;
+}
+
+bool mbox_has_escapes(std::string_view m) {
+  for (size_t q = m.find("\n>"); q != std::string_view::npos; q = m.find("\n>", q + 1))
+    if (escaped_line(m.substr(q + 1))) return true;
+  return false;
+}
+
+std::string mbox_unescape(std::string_view m) {
+  std::string out;
+  out.reserve(m.size());
+  size_t from = 0;
+  for (size_t q = m.find("\n>"); q != std::string_view::npos; q = m.find("\n>", q + 1)) {
+    if (!escaped_line(m.substr(q + 1))) continue;
+    out.append(m.substr(from, q + 1 - from));
+    from = q + 2;  // the first '>' goes
+  }
+  out.append(m.substr(from));
+  return out;
 }
 
 }  // namespace nougat::engine

@@ -5,13 +5,21 @@
 // optional zone, year — and at most a zone or "remote from HOST" after it:
 // mutt, procmail, Thunderbird ("From - …"), Python's mailbox, Gmail Takeout
 // (zone before the year), Mailman archives ("From barry at python.org …").
-// A body line such as "From bob Tue Feb  2 10:00:00 2021 wrote:" is none.
-// No blank line is needed before it (writers escape "From " in bodies).
+// A body line such as "From bob Tue Feb  2 10:00:00 2021 wrote:" is none,
+// nor is one with an impossible date ("Jan 32", "24:00"). No blank line is
+// needed before it (writers escape "From " in bodies).
+//
+// A message whose header has a Content-Length that ends its body exactly
+// where a From_ line (or the end of the file) follows, after at most one
+// blank line, is that long (mboxcl/mboxcl2, as mutt and Dovecot read them):
+// a From_ line in its body separates nothing. Other messages end at the
+// next From_ line, and their body lines ">From ", ">>From " … carry the '>'
+// their writer added (mboxrd; mboxo escapes only "From "): mbox_unescape().
 #pragma once
 
 #include <cstddef>
 #include <string_view>
-#include <utility>
+#include <string>
 #include <vector>
 
 namespace nougat::engine {
@@ -19,9 +27,22 @@ namespace nougat::engine {
 // Whether `line` (without its line end; a trailing CR is allowed) is one.
 bool mbox_from_line(std::string_view line);
 
-// (offset, length) of each message of `s`, which starts with a From_ line:
-// from its From_ line to the next, without the blank line its writer puts
-// after it (so a message has the bytes, and the key, of its stored copy).
-std::vector<std::pair<size_t, size_t>> mbox_split(std::string_view s);
+struct MboxPart {
+  size_t offset = 0, length = 0;
+  bool escaped = true;  // found by From_ lines, not by Content-Length
+};
+
+// The messages of `s`, which starts with a From_ line: from its From_ line
+// to the next, without the blank line its writer puts after it (so a
+// message has the bytes, and the key, of its stored copy once unescaped).
+std::vector<MboxPart> mbox_split(std::string_view s);
+
+// An escaped message as its writer was given it: one '>' less at the start
+// of every line that is '>'s then "From " (the From_ line itself stays).
+// Unchanged when there is none.
+std::string mbox_unescape(std::string_view m);
+
+// Whether mbox_unescape() would change `m`.
+bool mbox_has_escapes(std::string_view m);
 
 }  // namespace nougat::engine

@@ -262,6 +262,11 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   EXPECT_EQ(message_key("Subject: no end of header").rfind("body:", 0), 0u);
   EXPECT_NE(message_key("Subject: x"), message_key("Subject: y"));
   EXPECT_EQ(message_key("Subject: x\n"), message_key("Subject: x\r\n"));
+  // A file saved without its last line end has the key of the message as
+  // sent (which always ends in CRLF); with a Message-ID too.
+  EXPECT_EQ(message_key("Subject: c\n\nbody one"), message_key(no_id));
+  EXPECT_EQ(message_key("Message-ID: <1@x>\nSubject: a\n\nbody one"), message_key(a));
+  EXPECT_EQ(message_key("Subject: x"), message_key("Subject: x\r\n"));
   EXPECT_EQ(message_key("Message-ID: <2@x>\nSubject: x").rfind("<2@x>|body:", 0), 0u);
   EXPECT_TRUE(valid_message_key(message_key("")));
   // The Junk trainer reads a stored file's first kJunkHeadBytes (a From_

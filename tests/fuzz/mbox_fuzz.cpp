@@ -1,11 +1,15 @@
 // Fuzzes engine/mbox: mbox_split() over any input must give messages in
 // order, the first at 0, each later one at a From_ line that
 // mbox_from_line() accepts, each ending before the next begins with at most
-// the writer's blank line between them, none past the end; and every line
-// of the input goes through mbox_from_line() (no crash, and "yes" only for
-// lines starting with "From "). Aborts on a mismatch.
+// the writer's blank line between them, none past the end; every line of
+// the input goes through mbox_from_line() (no crash, and "yes" only for
+// lines starting with "From "); and mbox_unescape() changes a message
+// exactly when mbox_has_escapes() says so, by removing one '>' per escaped
+// line. Aborts on a mismatch.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "engine/mbox.hpp"
@@ -20,11 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p = nl + 1;
   }
   auto parts = nougat::engine::mbox_split(s);
-  if (parts.empty() || parts[0].first != 0) std::abort();
+  if (parts.empty() || parts[0].offset != 0) std::abort();
   for (size_t i = 0; i < parts.size(); ++i) {
-    auto [off, len] = parts[i];
+    auto [off, len, escaped] = parts[i];
     if (off + len > s.size()) std::abort();
-    size_t next = i + 1 < parts.size() ? parts[i + 1].first : s.size();
+    std::string_view m = s.substr(off, len);
+    std::string u = nougat::engine::mbox_unescape(m);
+    if (nougat::engine::mbox_has_escapes(m) != (u != m)) std::abort();
+    if (u.size() > m.size() || u.size() < m.size() - std::count(m.begin(), m.end(), '\n')) std::abort();
+    size_t next = i + 1 < parts.size() ? parts[i + 1].offset : s.size();
     if (off + len > next) std::abort();
     std::string_view gap = s.substr(off + len, next - off - len);
     if (!gap.empty() && gap != "\n" && gap != "\r\n") std::abort();

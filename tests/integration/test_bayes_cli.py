@@ -276,6 +276,73 @@ class BayesCli(unittest.TestCase):
         self.assertEqual([r[0] for r in rows],
                          [str(one)] + [f"{five}:{i}" for i in range(1, 6)] + [f"{two}:1", f"{two}:2"])
 
+    def test_mbox_dialects_give_the_messages_as_written(self):
+        """mboxcl2: a Content-Length that holds carries a body over a From_
+        line in it. mboxrd: a ">From " body line is "From " again. So the
+        messages of an mbox are the messages their writer was given, and
+        training their own files afterwards finds them already learnt (also
+        a file saved without its last line end)."""
+        data = self.tmp / "dialects"
+        d = self.tmp / "dialects-in"
+        d.mkdir()
+        body1 = "Hello,\nFrom Tue Feb  2 10:00:00 2021 on, read:\nFrom x Tue Feb  2 10:00:00 2021\nbye\n"
+        one = "Subject: cl2\nMessage-ID: <cl2@x>\n\n" + body1
+        two = "Subject: rd\n\nquote:\nFrom the start\n>From the quote\n"
+        three = "Subject: last line\n\nno line end at the end"
+        (d / "one.eml").write_text(one)
+        (d / "two.eml").write_text(two)
+        (d / "three.eml").write_text(three)
+        box = d.parent / "dialects.mbox"
+        with open(box, "w") as f:
+            f.write("From a@b Tue Aug  6 11:51:02 2002\nSubject: cl2\nMessage-ID: <cl2@x>\n"
+                    f"Content-Length: {len(body1)}\n\n{body1}\n")
+            f.write("From c@d Wed Aug  7 11:51:02 2002\n" + two.replace("\nFrom the", "\n>From the")
+                    .replace("\n>From the quote", "\n>>From the quote") + "\n")
+        rows = tsv(self.trained("dialects-ref"), box)
+        self.assertEqual([r[0] for r in rows], [f"{box}:1", f"{box}:2"])
+        out = run("train", "--data", data, "--spam", box).stdout
+        self.assertIn("learnt 2 as spam", out)
+        out = run("train", "--data", data, "--spam", d / "one.eml", d / "two.eml").stdout
+        self.assertIn("learnt 0 as spam (0 moved from ham); 2 already learnt", out)
+        # A file without its last line end is the message as sent with one.
+        (d / "three-sent.eml").write_text(three.replace("\n", "\r\n") + "\r\n")
+        run("train", "--data", data, "--spam", d / "three-sent.eml")
+        out = run("train", "--data", data, "--spam", d / "three.eml").stdout
+        self.assertIn("1 already learnt", out)
+
+    def test_binary_files_are_left_out(self):
+        """A gzip'd or UTF-16 file in a training folder is not mail: train
+        and eval leave it out with a warning; classify warns and still
+        prints its one line."""
+        import gzip
+        data = self.tmp / "binary"
+        d = self.tmp / "binary-in"
+        d.mkdir()
+        src = sorted(self.tspam.iterdir())[0]
+        (d / "a.eml").write_bytes(src.read_bytes())
+        (d / "b.eml.gz").write_bytes(gzip.compress(src.read_bytes()))
+        (d / "c.txt").write_bytes(src.read_text(errors="replace").encode("utf-16"))
+        r = run("train", "--data", data, "--spam", d)
+        self.assertIn("learnt 1 as spam", r.stdout)
+        self.assertIn("2 binary files left out", r.stdout)
+        self.assertIn("b.eml.gz: binary data, not a mail message", r.stderr)
+        self.assertEqual(stats(data)["spam messages"], "1")
+        r = run("classify", "--data", data, "--tsv", d)
+        self.assertEqual(len(r.stdout.splitlines()), 3)
+        self.assertIn("c.txt: binary data", r.stderr)
+
+    def test_stats_user_says_which_stores(self):
+        data = self.trained("stats-user")
+        run("train", "--data", data, "--user", "carol@localhost", "--ham", self.tham)
+        s = stats(data, "--user", "carol@localhost")
+        self.assertEqual(s["store"], f"{data}/bayes + {s['user store']}")
+        self.assertEqual(s["ham messages"], "340")
+        self.assertEqual(s["user ham messages"], "40")
+        alone = self.tmp / "stats-user-alone"
+        run("train", "--data", alone, "--user", "carol@localhost", "--ham", self.tham)
+        s = stats(alone, "--user", "carol@localhost")
+        self.assertEqual(s["store"], s["user store"])
+
     def test_works_under_an_address_space_limit(self):
         """The store's map is 64 GiB of address space, or, under a limit
         (ulimit -v, LimitAS=), sized from the file: training and reading
