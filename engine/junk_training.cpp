@@ -171,8 +171,10 @@ JunkDecision junk_decision(JunkFolder where, bool flagged, Trained state, bool h
 StoredHeader inspect_stored_header(std::string_view head) {
   StoredHeader h;
   auto fields = header_fields(head, h.body_offset);
-  // Our block: Return-Path and Delivered-To, our Received, then the X-Spam-*
-  // fields the check inserted right after it (engine/maildir.cpp local_copy).
+  // Our block: Return-Path and Delivered-To, our Received, then the fields
+  // the checks inserted right after it (engine/maildir.cpp local_copy): the
+  // virus check's X-Virus (antivirus.action "tag", or a released
+  // quarantine), then the spam check's X-Spam-*.
   size_t i = 0;
   while (i < fields.size() &&
          (iequals(fields[i].name, "Return-Path") || iequals(fields[i].name, "Delivered-To")))
@@ -184,7 +186,8 @@ StoredHeader inspect_stored_header(std::string_view head) {
         h.flagged = iequals(trim_space(f.value), "YES");
         break;
       }
-      if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status")) break;
+      if (!iequals(f.name, "X-Spam-Score") && !iequals(f.name, "X-Spam-Status") && !iequals(f.name, "X-Virus"))
+        break;
     }
   }
   for (const auto& f : fields) {

@@ -29,6 +29,13 @@ Envelope with_personal_verdict(Envelope env, const scanners::Classification& c,
   auto& headers = env.added_headers;
   auto first = std::find_if(headers.begin(), headers.end(),
                             [](const std::string& h) { return is_spam_header(h); });
+  // Where the check's fields were, else right after the virus check's (the
+  // system filter's own fields come later): where the Junk trainer reads
+  // our flag (engine/junk_training.hpp).
+  if (first == headers.end())
+    first = std::find_if(headers.begin(), headers.end(), [](const std::string& h) {
+      return !iequals(field_name_of(h), "X-Virus");
+    });
   auto at = first - headers.begin();
   headers.erase(
       std::remove_if(first, headers.end(), [](const std::string& h) { return is_spam_header(h); }),
@@ -36,7 +43,7 @@ Envelope with_personal_verdict(Envelope env, const scanners::Classification& c,
   auto mine = scanners::spam_headers(c, bayes_params(cfg));
   headers.insert(headers.begin() + at, mine.begin(), mine.end());
 
-  for (auto& var : spam_variables(c.score)) {
+  for (auto& var : spam_variables(c, bayes_params(cfg))) {
     auto it = std::find_if(env.variables.begin(), env.variables.end(),
                            [&](const auto& v) { return v.first == var.first; });
     if (it != env.variables.end())

@@ -126,6 +126,11 @@ TEST(JunkHeader, FlagAndKey) {
       {"Return-Path: <>\r\nDelivered-To: a@b\r\nReceived: x\r\nX-Spam-Flag: YES\r\nMessage-ID: "
        "<3@x>\r\n\r\nb\r\n",
        true, "<3@x>", true},
+      // A virus let through (antivirus.action "tag") or released from
+      // quarantine: the virus check's field comes first in our block.
+      {"Return-Path: <>\nDelivered-To: a@b\nReceived: x\nX-Virus: Eicar-Signature\nX-Spam-Score: 1.0000\n"
+       "X-Spam-Status: Yes\nX-Spam-Flag: YES\nMessage-ID: <7@x>\n\nb\n",
+       true, "<7@x>", true},
       // A sender's forged flag below the original fields does not count...
       {"Return-Path: <>\nDelivered-To: a@b\nReceived: x\nSubject: s\nX-Spam-Flag: YES\nMessage-ID: "
        "<4@x>\n\nb\n",

@@ -50,7 +50,9 @@ class JunkTraining(unittest.TestCase):
         for flag, d in (("--spam", spam_dir), ("--ham", ham_dir)):
             subprocess.run([nougat_bin(), "bayes", "train", "--data", str(cls.data), flag, str(d)], check=True,
                            capture_output=True)
-        cls.n = Nougat(data=str(cls.data), sets=["spam.junk_scan_interval=1s"])
+        # Viruses tagged, not refused: a tagged virus that is spam lands in
+        # Junk with the virus check's field above our flag.
+        cls.n = Nougat(data=str(cls.data), sets=["spam.junk_scan_interval=1s", "antivirus.action=tag"])
         cls.start_server()
         cls.n.add_user(ALICE)
         cls.n.add_user("bob@localhost")
@@ -196,6 +198,24 @@ class JunkTraining(unittest.TestCase):
         self.assertEqual(spam_flag(junk[0]), "YES")
         self.assertEqual(spam_flag(bob[0]), "NO")
         self.assertIn("spam check (own store of alice@localhost): spam", self.n.log())
+
+    def test_tagged_virus_in_junk_teaches_nothing(self):
+        """Spam with a virus let through (antivirus.action = "tag") goes to
+        Junk carrying X-Virus and our YES flag: ours, so the trainer leaves
+        it alone, like any flagged message in Junk."""
+        bob = "bob@localhost"
+        junk = self.n.maildir(bob) / ".Junk" / "new"
+        eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*"
+        lines = len(re.findall(r"junk training: bob@localhost", self.n.log()))
+        self.send([bob], message(True, 525201) + eicar + "\r\n")
+        files = wait_files(junk, 1)
+        self.assertEqual(len(files), 1, self.n.log()[-3000:])
+        raw = files[0]  # wait_files gives the contents
+        self.assertIn(b"\nX-Virus: ", raw.split(b"\n\n", 1)[0])
+        self.assertEqual(spam_flag(raw), "YES")
+        time.sleep(2.5)  # two passes and more
+        self.assertEqual(len(re.findall(r"junk training: bob@localhost", self.n.log())), lines,
+                         self.n.log()[-3000:])
 
 
 if __name__ == "__main__":
