@@ -39,13 +39,19 @@ Result<scanners::Classification> classify_message(const scanners::Classifier& cl
   return clf.classify(data);
 }
 
-std::vector<std::pair<std::string, std::string>> spam_variables(double probability) {
-  double score = std::clamp(probability, 0.0, 1.0) * 10;
-  int whole = static_cast<int>(score);
+std::vector<std::pair<std::string, std::string>> spam_variables(const scanners::Classification& c,
+                                                                 const scanners::BayesParams& p) {
+  // The score as X-Spam-Score prints it ("0.9899"), in ten-thousandths:
+  // integer arithmetic from there, so no variable crosses the cut-off the
+  // verdict did not cross.
+  std::string text = scanners::score_text(c.score, c.verdict, p, 4);
+  text.erase(std::remove(text.begin(), text.end(), '.'), text.end());
+  const int d = std::clamp(std::stoi(text), 0, 10000);
+  const int tenths = (d + 50) / 100, whole = d / 1000;
   return {
-      {"spam_score", fmt::format("{:.1f}", score)},
-      {"spam_score_int", std::to_string(static_cast<int>((score + 0.001) * 10))},
-      {"spam_bar", whole > 0 ? std::string(static_cast<size_t>(std::min(whole, 50)), '+') : "/"}};
+      {"spam_score", fmt::format("{}.{}", tenths / 10, tenths % 10)},
+      {"spam_score_int", std::to_string(d / 100)},
+      {"spam_bar", whole > 0 ? std::string(size_t(whole), '+') : "/"}};
 }
 
 SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg)
@@ -69,7 +75,7 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   }
   const scanners::Classification& c = *r;
   v.add_headers = scanners::spam_headers(c, classifier_.params());
-  v.variables = spam_variables(c.score);
+  v.variables = spam_variables(c, classifier_.params());
   counters_.count(c.verdict);
   log::line(msg.id, "spam check: {} score={}", scanners::verdict_name(c.verdict),
             scanners::score_text(c.score, c.verdict, classifier_.params(), 4));

@@ -16,15 +16,19 @@
 // Every classified message also gets the Exim filter variables $spam_score,
 // $spam_score_int and $spam_bar (Verdict::variables, kept in the spool and
 // answered to ~/.forward filters at delivery). Our score is a probability p
-// in [0, 1]; SpamAssassin's is points, so Exim's semantics apply to p × 10:
-//   spam_score     p × 10 with one decimal ("%.1f"): 0.987 → "9.9"
-//   spam_score_int the score × 10, truncated as Exim does
-//                  (int)((score + 0.001) × 10): 0.987 → "98"; 0 … 100
-//   spam_bar       one "+" per whole point of the score (0 … 10 of them,
+// in [0, 1]; SpamAssassin's is points, so Exim's semantics apply to p × 10,
+// taken from p as X-Spam-Score prints it (four decimals, never rounded
+// across a cut-off):
+//   spam_score     p × 10 with one decimal: 0.987 → "9.9"
+//   spam_score_int p × 100 truncated (Exim: the score × 10, truncated):
+//                  0.987 → "98", 0.9899 → "98"; 0 … 100
+//   spam_bar       one "+" per whole point of p × 10 (0 … 10 of them,
 //                  never "-" since p ≥ 0); "/" when it is below 1
-// So spam.spam_cutoff 0.99 ↔ spam_score 9.9 ↔ spam_score_int 99, and a
-// filter tests `$spam_score_int is above 98`. Unsure because the store is
-// untrained: 0.5 → "5.0", "50", "+++++".
+// So spam.spam_cutoff 0.99 ↔ spam_score_int 99 exactly: a filter's
+// `$spam_score_int is above 98` is the spam verdict. (Exim's own
+// (int)((score + 0.001) × 10) is for one-decimal SpamAssassin scores; on
+// p × 10 it would give 0.9899, an unsure message, 99.) Unsure because the
+// store is untrained: 0.5 → "5.0", "50", "+++++".
 //
 // A recipient with a store of their own (`nougat bayes train --user`) gets
 // their copy classified again at delivery: engine/user_spam.hpp.
@@ -66,8 +70,9 @@ class SpamCheck final : public Check {
   Counters counters_;
 };
 
-// $spam_score, $spam_score_int, $spam_bar for a probability (see above).
-std::vector<std::pair<std::string, std::string>> spam_variables(double probability);
+// $spam_score, $spam_score_int, $spam_bar for a classification (see above).
+std::vector<std::pair<std::string, std::string>> spam_variables(const scanners::Classification& c,
+                                                                 const scanners::BayesParams& p);
 
 // The classifier settings of the spam section.
 scanners::BayesParams bayes_params(const Config::Spam& cfg);

@@ -99,23 +99,37 @@ TEST(CheckChain, EndOfDataMergesVariablesALaterCheckWins) {
   EXPECT_TRUE(v.variables.empty());
 }
 
-// Exim's semantics on the probability × 10 (engine/spam_check.hpp).
+// Exim's semantics on the probability × 10 (engine/spam_check.hpp), from
+// the score as X-Spam-Score prints it, so the variables follow the verdict.
 TEST(SpamVariables, ProbabilityMapsToTheSpamAssassinScale) {
   using Vars = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(spam_variables(0.987),
-            (Vars{{"spam_score", "9.9"}, {"spam_score_int", "98"}, {"spam_bar", "+++++++++"}}));
-  EXPECT_EQ(spam_variables(0.99),
-            (Vars{{"spam_score", "9.9"}, {"spam_score_int", "99"}, {"spam_bar", "+++++++++"}}));
-  EXPECT_EQ(spam_variables(1.0),
-            (Vars{{"spam_score", "10.0"}, {"spam_score_int", "100"}, {"spam_bar", "++++++++++"}}));
-  EXPECT_EQ(spam_variables(0.5),
-            (Vars{{"spam_score", "5.0"}, {"spam_score_int", "50"}, {"spam_bar", "+++++"}}));
-  EXPECT_EQ(spam_variables(0.07),
-            (Vars{{"spam_score", "0.7"}, {"spam_score_int", "7"}, {"spam_bar", "/"}}));
-  EXPECT_EQ(spam_variables(0.0),
-            (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
-  EXPECT_EQ(spam_variables(0.0001),
-            (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
+  scanners::BayesParams p;  // cut-offs 0.45 and 0.99
+  auto vars = [&](double score) {
+    scanners::Classification c;
+    c.score = score;
+    c.verdict = score >= p.spam_cutoff  ? scanners::SpamVerdict::kSpam
+                : score < p.ham_cutoff ? scanners::SpamVerdict::kHam
+                                       : scanners::SpamVerdict::kUnsure;
+    return spam_variables(c, p);
+  };
+  EXPECT_EQ(vars(0.987), (Vars{{"spam_score", "9.9"}, {"spam_score_int", "98"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(vars(0.99), (Vars{{"spam_score", "9.9"}, {"spam_score_int", "99"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(vars(1.0), (Vars{{"spam_score", "10.0"}, {"spam_score_int", "100"}, {"spam_bar", "++++++++++"}}));
+  EXPECT_EQ(vars(0.5), (Vars{{"spam_score", "5.0"}, {"spam_score_int", "50"}, {"spam_bar", "+++++"}}));
+  EXPECT_EQ(vars(0.07), (Vars{{"spam_score", "0.7"}, {"spam_score_int", "7"}, {"spam_bar", "/"}}));
+  EXPECT_EQ(vars(0.0), (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
+  EXPECT_EQ(vars(0.0001), (Vars{{"spam_score", "0.0"}, {"spam_score_int", "0"}, {"spam_bar", "/"}}));
+  EXPECT_EQ(vars(0.0999), (Vars{{"spam_score", "1.0"}, {"spam_score_int", "9"}, {"spam_bar", "/"}}));
+  // Unsure just below the cut-off: never 99, which a filter's "is above
+  // 98" takes for spam (Exim's +0.001 fudge gave 99 here).
+  EXPECT_EQ(vars(0.9899), (Vars{{"spam_score", "9.9"}, {"spam_score_int", "98"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(vars(0.989999), (Vars{{"spam_score", "9.9"}, {"spam_score_int", "98"}, {"spam_bar", "+++++++++"}}));
+  EXPECT_EQ(vars(0.99)[1].second, "99");
+  // Every score: $spam_score_int above 98 exactly when the verdict is spam.
+  for (int i = 0; i <= 100000; ++i) {
+    double x = i / 100000.0;
+    EXPECT_EQ(std::stoi(vars(x)[1].second) > 98, x >= p.spam_cutoff) << x;
+  }
 }
 
 struct RcptCase {

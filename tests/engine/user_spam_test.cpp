@@ -67,13 +67,15 @@ TEST(WithPersonalVerdict, ReplacesTheSpamFieldsInPlace) {
 
 TEST(WithPersonalVerdict, AddsWhatTheCheckDidNot) {
   Envelope plain;
-  plain.added_headers = {"X-Virus-Scanned: clean"};
+  // After the virus check's field, before the system filter's: where the
+  // Junk trainer looks for our flag.
+  plain.added_headers = {"X-Virus: Eicar-Test-Signature", "X-Filtered: by the system filter"};
   auto e = with_personal_verdict(plain, verdict(SpamVerdict::kUnsure, 0.5), Config::Spam{});
   EXPECT_EQ(e.added_headers,
             (std::vector<std::string>{
-                "X-Virus-Scanned: clean", "X-Spam-Score: 0.5000",
+                "X-Virus: Eicar-Test-Signature", "X-Spam-Score: 0.5000",
                 "X-Spam-Status: No, score=0.5000 required=0.9900 verdict=unsure tokens=0",
-                "X-Spam-Flag: NO"}));
+                "X-Spam-Flag: NO", "X-Filtered: by the system filter"}));
   EXPECT_EQ(e.variables,
             (Vars{{"spam_score", "5.0"}, {"spam_score_int", "50"}, {"spam_bar", "+++++"}}));
 }
@@ -158,7 +160,7 @@ class PersonalSpamTest : public ::testing::Test {
     Envelope e;
     e.recipients = {"bob@x.test"};
     e.added_headers = scanners::spam_headers(*c, bayes_params(cfg));
-    e.variables = spam_variables(c->score);
+    e.variables = spam_variables(*c, bayes_params(cfg));
     e.folder = "Junk";
     return e;
   }
