@@ -90,7 +90,8 @@ int cmd_scan(int argc, char** argv, int first) {
   opt.max_size = UINT64_MAX;  // an explicit scan looks at everything
   auto av = scanners::make_antivirus(opt);
   if (!av) {
-    std::cerr << "nougat scan: " << av.error().text << "\n";
+    std::cerr << "nougat scan: " << av.error().text
+              << (av.error().detail.empty() ? "" : " (" + av.error().detail + ")") << "\n";
     return 2;
   }
 

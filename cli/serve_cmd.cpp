@@ -72,6 +72,13 @@ engine::JunkTrainer::TrainFn junk_train_child(const Args& args, const engine::Co
   };
 }
 
+// Once the log is open, why the server does not start goes there as well as
+// to stderr: an administrator reads the log file.
+int cannot_start(const std::string& why) {
+  engine::log::line("", "cannot start: {}", why);
+  return 1;
+}
+
 }  // namespace
 
 int cmd_serve(int argc, char** argv, int first) {
@@ -100,10 +107,7 @@ int cmd_serve(int argc, char** argv, int first) {
     engine::log::line("", "created a self-signed TLS certificate in {}", cfg->tls.cert.parent_path().string());
 
   engine::Spool spool(data / "spool");
-  if (auto st = spool.open(); !st) {
-    std::cerr << "nougat serve: " << st.error().text << ": " << st.error().detail << "\n";
-    return 1;
-  }
+  if (auto st = spool.open(); !st) return cannot_start(st.error().text + ": " + st.error().detail);
   // Checked on every lookup (one stat): `nougat user add` takes effect at once.
   engine::PasswdFileDirectory directory(data / "users", data, std::chrono::milliseconds(0));
   // Lines of the users file that name no usable user: said once, at start
@@ -118,11 +122,10 @@ int cmd_serve(int argc, char** argv, int first) {
   // Antivirus: signatures load (and compile) once, here; no signatures, no
   // start. It runs first: a virus is answered as a virus, whatever else.
   auto antivirus = engine::make_antivirus(*cfg);
-  if (!antivirus) {
-    std::cerr << "nougat serve: antivirus: " << antivirus.error().text << "\n"
-              << "  (set antivirus.signatures to a ClamAV database directory, or antivirus.engine = \"off\")\n";
-    return 1;
-  }
+  if (!antivirus)
+    return cannot_start("antivirus: " + antivirus.error().text +
+                        (antivirus.error().detail.empty() ? "" : " (" + antivirus.error().detail + ")") +
+                        "; set antivirus.signatures to a ClamAV database directory, or antivirus.engine = \"off\"");
   if (*antivirus) {
     engine::log::line("", "antivirus: {}", (*antivirus)->describe());
     if (auto st = (*antivirus)->ready(); !st)
@@ -137,11 +140,9 @@ int cmd_serve(int argc, char** argv, int first) {
   // X-Spam fields included.
   std::shared_ptr<const engine::PersonalSpam> personal_spam;  // [bayes]
   auto store = engine::open_spam_store(*cfg);                 // [bayes]
-  if (!store) {
-    std::cerr << "nougat serve: spam: " << store.error().text << ": " << store.error().detail << "\n"
-              << "  (fix or remove " << cfg->spam.store.string() << ", or set spam.enabled = false)\n";
-    return 1;
-  }
+  if (!store)
+    return cannot_start("spam: " + store.error().text + ": " + store.error().detail + "; fix or remove " +
+                        cfg->spam.store.string() + ", or set spam.enabled = false");
   if (*store) {
     checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
     personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
@@ -150,10 +151,7 @@ int cmd_serve(int argc, char** argv, int first) {
   // The system filter runs last: it sees what the scanners found.
   if (!cfg->filter.system_filter.empty()) {
     auto filter = engine::SystemFilter::open(cfg->filter.system_filter, cfg->server.hostname);
-    if (!filter) {
-      std::cerr << "nougat serve: " << filter.error().text << "\n";
-      return 1;
-    }
+    if (!filter) return cannot_start(filter.error().text);
     engine::log::line("", "system filter: {}", cfg->filter.system_filter.string());
     checks.add(std::move(*filter), /*eod=*/true);
   }
@@ -170,10 +168,7 @@ int cmd_serve(int argc, char** argv, int first) {
   if (size_t n = publish_log.recover(sync)) engine::log::line("", "put {} acknowledged copies in place after a crash", n);
   engine::Intake intake(cfg, spool, delivery, directory, publish_log, sync);
   smtpd::Server smtp({cfg, spool, intake, directory, sync, checks, workers, auth_workers});
-  if (auto st = smtp.start(io); !st) {
-    engine::log::line("", "cannot start: {}", st.error().text);
-    return 1;
-  }
+  if (auto st = smtp.start(io); !st) return cannot_start(st.error().text);
   // Users train their own store by moving mail into or out of Maildir/.Junk.
   std::unique_ptr<engine::JunkTrainer> junk_trainer;
   if (personal_spam && engine::JunkTrainer::wanted(cfg->spam)) {

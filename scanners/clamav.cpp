@@ -50,6 +50,10 @@ struct ScanContext {
   std::string first;
 };
 thread_local ScanContext* t_scan = nullptr;
+// While signatures load on this thread: libclamav's error messages, which
+// name the file and line a bad database has (cl_load's code says only
+// "Malformed database").
+thread_local std::vector<std::string>* t_load_errors = nullptr;
 
 // An error that says libclamav could not do its work — write, create or
 // open the files it unpacks into (it scans the message from memory, so every
@@ -80,6 +84,12 @@ void clamav_message(enum cl_msg severity, const char* full, const char* msg, voi
       while (!m.empty() && (m.back() == '\n' || m.back() == '\r' || m.back() == ' ')) m.remove_suffix(1);
       ctx->first = std::string(m.substr(0, 200));
     }
+    return;
+  }
+  if (t_load_errors) {
+    std::string m(msg ? msg : full ? full : "");
+    while (!m.empty() && (m.back() == '\n' || m.back() == '\r' || m.back() == ' ')) m.pop_back();
+    if (t_load_errors->size() < 20) t_load_errors->push_back(m.substr(0, 300));
     return;
   }
   std::fprintf(stderr, "libclamav: %s", full);
@@ -282,10 +292,15 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
       continue;
     }
     unsigned n = 0;
+    std::vector<std::string> said;
+    t_load_errors = &said;
     cl_error_t rc = cl_load(entry.c_str(), c->engine, &n, CL_DB_STDOPT);
-    if (rc != CL_SUCCESS)
-      return make_error(fmt::format("cannot load ClamAV signatures from {}: {}", entry.string(),
-                                    cl_strerror(rc)));
+    t_load_errors = nullptr;
+    if (rc != CL_SUCCESS)  // with what libclamav said: the file (and line) at fault
+      return make_error(fmt::format("cannot load ClamAV signatures from {}: {}", entry.string(), cl_strerror(rc)),
+                        fmt::format("{}", fmt::join(said, "; ")));
+    if (log)
+      for (const auto& m : said) log(fmt::format("antivirus: libclamav: {}", m));
     c->signatures += n;
     c->loaded.push_back(entry);
   }
@@ -401,7 +416,9 @@ bool ClamavEngine::reload_if_changed() {
     std::lock_guard lock(mu_);
     if (now == engine_->fingerprint || now == failed_) return false;
   }
-  if (auto st = reload(); !st) log(fmt::format("antivirus: reload failed, keeping the old signatures: {}", st.error().text));
+  if (auto st = reload(); !st)
+    log(fmt::format("antivirus: reload failed, keeping the old signatures: {}{}", st.error().text,
+                    st.error().detail.empty() ? "" : " (" + st.error().detail + ")"));
   return true;
 }
 
@@ -425,7 +442,8 @@ void ClamavEngine::watch(std::stop_token st) {
     if (!asked) {
       reload_if_changed();
     } else if (auto r = reload(); !r) {
-      log(fmt::format("antivirus: reload failed, keeping the old signatures: {}", r.error().text));
+      log(fmt::format("antivirus: reload failed, keeping the old signatures: {}{}", r.error().text,
+                      r.error().detail.empty() ? "" : " (" + r.error().detail + ")"));
     }
     lock.lock();
   }

@@ -128,6 +128,22 @@ class DefaultConfigTest(unittest.TestCase):
             code, text = send(n.port(), "d@localhost", message("d@localhost", "x", EICAR, "e.com"))
             self.assertEqual(code, 550, text)
 
+    def test_broken_signature_file_is_named_in_the_log(self):
+        """A malformed database file stops the start, as in clamd, and the
+        log file (not only stderr) says which file it is."""
+        sigs = Path(tempfile.mkdtemp(prefix="nougat-badsigs-"))
+        self.addCleanup(shutil.rmtree, sigs, ignore_errors=True)
+        shutil.copy(RULES / "nougat-test.ndb", sigs / "a.ndb")
+        (sigs / "broken.ndb").write_text("this is not a valid signature line\n")
+        n = Nougat(sets=[f'antivirus.signatures=["{sigs}"]'])
+        self.addCleanup(shutil.rmtree, n.data, ignore_errors=True)
+        self.addCleanup(n.stop)  # also if it started after all
+        with self.assertRaises(RuntimeError):
+            n.start(timeout=10)
+        log = (Path(n.data) / "log" / "nougat.log").read_text()
+        self.assertIn("cannot start: antivirus", log)
+        self.assertIn(str(sigs / "broken.ndb"), log)
+
     def test_no_signatures_refuses_to_start(self):
         empty = tempfile.mkdtemp(prefix="nougat-nosigs-")
         try:

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <fcntl.h>
@@ -178,6 +179,12 @@ TEST(Clamav, ReloadsWhenSignaturesChangeWithoutStoppingScans) {
   TempDir d;
   fs::copy_file(test_rules_dir() / "nougat-test.hdb", d.path / "a.hdb");
   AntivirusOptions o = options({d.path});
+  std::mutex log_mu;
+  std::vector<std::string> logged;
+  o.log = [&](std::string_view line) {
+    std::lock_guard lock(log_mu);
+    logged.emplace_back(line);
+  };
   auto opened = ClamavEngine::open(o);
   ASSERT_TRUE(opened) << opened.error().text;
   auto& e = **opened;
@@ -199,6 +206,12 @@ TEST(Clamav, ReloadsWhenSignaturesChangeWithoutStoppingScans) {
   std::ofstream(d.path / "c.ndb") << "garbage\n";
   EXPECT_TRUE(e.reload_if_changed());
   EXPECT_FALSE(e.reload_if_changed());
+  {  // the log names the file at fault, not just the directory
+    std::lock_guard lock(log_mu);
+    ASSERT_FALSE(logged.empty());
+    EXPECT_NE(logged.back().find("reload failed"), std::string::npos) << logged.back();
+    EXPECT_NE(logged.back().find((d.path / "c.ndb").string()), std::string::npos) << logged.back();
+  }
   EXPECT_EQ(e.generation(), 2u);
   EXPECT_TRUE(e.scan(msg).is_virus());
   stop = true;
