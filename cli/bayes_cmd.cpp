@@ -6,8 +6,9 @@
 // PATH arguments: a message file, an mbox file (starts with a "From " line and
 // holds several), a Maildir (has cur/: the messages in cur/ and new/) or a
 // directory whose every regular file is one message (subdirectories are not
-// entered). A PATH that cannot be read is an error; one that holds no
-// message gets a warning.
+// entered). A PATH that cannot be read is an error, said on stderr, while
+// train, classify and tokens go on with the others and exit 1 (eval
+// stops); one that holds no message gets a warning.
 // Output contracts scripts rely on: `classify --tsv` prints exactly one line
 // per message, "PATH<TAB>ham|unsure|spam<TAB>SCORE" (the messages of an mbox
 // holding several are "PATH:N", N from 1; a backslash, tab, CR or LF or other
@@ -72,11 +73,15 @@ int usage(std::string_view msg) {
 class MboxSource {
  public:
   explicit MboxSource(std::string path) : path_(std::move(path)) {}
-  std::shared_ptr<const std::string> load() {
+  // nullptr when it cannot be read; `why` says why.
+  std::shared_ptr<const std::string> load(std::string* why = nullptr) {
     std::lock_guard lock(mu_);
     if (auto d = cache_.lock()) return d;
     auto d = std::make_shared<std::string>();
-    if (!read_whole_file(path_, *d).empty()) return nullptr;
+    if (auto e = read_whole_file(path_, *d); !e.empty()) {
+      if (why) *why = e;
+      return nullptr;
+    }
     cache_ = d;
     return d;
   }
@@ -150,29 +155,37 @@ Status add_dir_files(const fs::path& dir, std::vector<Item>& items) {
   return Ok{};
 }
 
-Result<std::vector<Item>> collect(const std::vector<std::string>& paths) {
+// The messages of the PATH arguments. A PATH that cannot be used is an
+// error; with `bad`, it is said on stderr, *bad is set and the other PATHs
+// still count (as an unreadable file does: one typo does not void a run).
+Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* bad = nullptr) {
   std::vector<Item> items;
   for (const auto& s : paths) {
     fs::path p(s);
     std::error_code ec;
     auto st = fs::status(p, ec);
     size_t before = items.size();
+    Status problem = Ok{};
     if (fs::is_directory(st)) {
       if (fs::is_directory(p / "cur", ec)) {  // a Maildir, as Dovecot tells one
-        for (auto sub : {"cur", "new"}) {
-          if (!fs::is_directory(p / sub, ec)) continue;
-          if (auto r = add_dir_files(p / sub, items); !r) return r.error();
-        }
-      } else if (auto r = add_dir_files(p, items); !r) {
-        return r.error();
+        for (auto sub : {"cur", "new"})
+          if (problem && fs::is_directory(p / sub, ec)) problem = add_dir_files(p / sub, items);
+      } else {
+        problem = add_dir_files(p, items);
       }
-      if (items.size() == before) std::cerr << "nougat bayes: warning: " << s << ": no message in it\n";
+      if (problem && items.size() == before) std::cerr << "nougat bayes: warning: " << s << ": no message in it\n";
     } else if (fs::is_regular_file(st)) {
       add_file(p, items);
     } else if (fs::exists(st)) {
-      return make_error(s + ": not a message file, directory, Maildir or mbox");
+      problem = make_error(s + ": not a message file, directory, Maildir or mbox");
     } else {
-      return make_error(s + ": " + (ec ? ec.message() : "no such file or directory"));
+      problem = make_error(s + ": " + (ec ? ec.message() : "no such file or directory"));
+    }
+    if (!problem) {
+      if (!bad) return problem.error();
+      const Error& e = problem.error();
+      std::cerr << "nougat bayes: " << e.text << (e.detail.empty() ? "" : ": " + e.detail) << "\n";
+      *bad = true;
     }
   }
   return items;
@@ -208,7 +221,7 @@ class ItemReader {
   bool load(const Item& it, std::string_view& out) {
     if (it.mbox) {
       if (it.mbox.get() != source_) {
-        mbox_ = it.mbox->load();
+        mbox_ = it.mbox->load(&why_);
         source_ = mbox_ ? it.mbox.get() : nullptr;
         if (!mbox_) return false;
       }
@@ -221,7 +234,7 @@ class ItemReader {
     }
     if (it.path != path_) {
       path_ = it.path;
-      if (!read_whole_file(it.path, data_).empty()) {
+      if (why_ = read_whole_file(it.path, data_); !why_.empty()) {
         path_.clear();
         return false;
       }
@@ -230,8 +243,11 @@ class ItemReader {
     return true;
   }
 
+  // Why the last load failed (strerror text).
+  const std::string& why() const { return why_; }
+
  private:
-  std::string path_, data_, unescaped_;
+  std::string path_, data_, unescaped_, why_;
   const MboxSource* source_ = nullptr;
   std::shared_ptr<const std::string> mbox_;
 };
@@ -311,7 +327,8 @@ int train(const Args& a, const Context& ctx) {
   bool spam = a.has("spam"), ham = a.has("ham");
   if (spam == ham) return usage("train needs exactly one of --spam or --ham");
   if (a.positional.size() < 2) return usage("train needs at least one PATH");
-  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  bool bad_path = false;
+  auto items = collect({a.positional.begin() + 1, a.positional.end()}, &bad_path);
   if (!items) return fail(items.error());
   auto store = open_store(ctx, a.value("user"), true);
   if (!store) return fail(store.error());
@@ -325,7 +342,7 @@ int train(const Args& a, const Context& ctx) {
   for (const auto& it : *items) {
     std::string_view raw;
     if (!reader.load(it, raw)) {
-      std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
+      std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
       ++unreadable;
     } else if (binary_data(raw)) {
       warn_binary(it, ": left out");
@@ -360,7 +377,7 @@ int train(const Args& a, const Context& ctx) {
                              total.learnt, spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
                              spam ? "spam" : "ham", left_out);
   if (failed) return fail(*failed);
-  return unreadable ? 1 : 0;
+  return unreadable || bad_path ? 1 : 0;
 }
 
 void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
@@ -388,7 +405,8 @@ constexpr size_t kTokensPerMessage = 500;          // a typical message's distin
 // many concurrent readers); output stays in input order.
 int classify(const Args& a, const Context& ctx) {
   if (a.positional.size() < 2) return usage("classify needs at least one PATH");
-  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  bool bad_path = false;
+  auto items = collect({a.positional.begin() + 1, a.positional.end()}, &bad_path);
   if (!items) return fail(items.error());
   auto store = open_store(ctx, a.value("user"), false);
   if (!store) return fail(store.error());
@@ -410,7 +428,7 @@ int classify(const Args& a, const Context& ctx) {
   if (auto t = a.value("threads"); !t.empty()) threads = unsigned(std::clamp(std::atoi(t.c_str()), 1, 64));
   constexpr size_t kWindow = 4096, kChunk = 32;
   std::vector<std::string> out(std::min(kWindow, items->size()));
-  std::atomic<int> status{0};
+  std::atomic<int> status{bad_path ? 1 : 0};
   std::mutex err_mu;
   Error first_error;
   // The mboxes of the window being classified stay loaded until those of
@@ -433,7 +451,7 @@ int classify(const Args& a, const Context& ctx) {
           std::string_view raw;
           if (!reader.load(it, raw)) {
             std::lock_guard lock(err_mu);
-            std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
+            std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
             status = std::max(status.load(), 1);
             continue;
           }
@@ -471,19 +489,20 @@ int classify(const Args& a, const Context& ctx) {
 // Debugging aid: the distinct tokens of each message, one a line.
 int tokens(const Args& a, const Context& ctx) {
   if (a.positional.size() < 2) return usage("tokens needs at least one PATH");
-  auto items = collect({a.positional.begin() + 1, a.positional.end()});
+  bool bad_path = false;
+  auto items = collect({a.positional.begin() + 1, a.positional.end()}, &bad_path);
   if (!items) return fail(items.error());
   ItemReader reader;
   for (const auto& it : *items) {
     std::string_view raw;
-    if (!reader.load(it, raw)) return fail(make_error("cannot read " + field(it.label)));
+    if (!reader.load(it, raw)) return fail(make_error("cannot read " + field(it.label), reader.why()));
     auto tl = tokenize(raw, ctx.topts, true);
     std::vector<std::string> names;
     for (auto& [h, t] : tl.text) names.push_back(t);
     std::sort(names.begin(), names.end());
     for (const auto& n : names) fmt::print("{}\t{}\n", field(it.label), field(n));
   }
-  return 0;
+  return bad_path ? 1 : 0;
 }
 
 // With --user the totals are those the user's mail is classified with (the
@@ -562,7 +581,7 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
     for (const auto& it : *items) {
       std::string_view raw;
       if (!reader.load(it, raw)) {
-        std::cerr << "nougat bayes: cannot read " << field(it.label) << "\n";
+        std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
         status = 1;
       } else if (binary_data(raw)) {
         warn_binary(it, ": left out");

@@ -149,6 +149,16 @@ class BayesCli(unittest.TestCase):
         bad = run("classify", "--data", data, "--tsv", "/dev/null", check=False)
         self.assertEqual(bad.returncode, 1)
         self.assertIn("not a message file", bad.stderr)
+        # One missing PATH among others: said, exit 1, and the others still
+        # get their lines (train still learns them).
+        bad = run("classify", "--data", data, "--tsv", self.tmp / "no-such.eml", d / "plain.eml", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("no-such.eml: No such file or directory", bad.stderr)
+        self.assertEqual([l.split("\t")[0] for l in bad.stdout.splitlines()], [str(d / "plain.eml")])
+        other = self.tmp / "odd-train"
+        bad = run("train", "--data", other, "--ham", self.tmp / "no-such.eml", d / "plain.eml", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("learnt 1 as ham", bad.stdout)
         (self.tmp / "none").mkdir()
         r = run("classify", "--data", data, "--tsv", self.tmp / "none")
         self.assertEqual(r.stdout, "")
