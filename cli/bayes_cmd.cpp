@@ -97,8 +97,7 @@ struct Item {
   std::string path;
   size_t offset = 0, length = std::string::npos;
   std::string label;
-  std::shared_ptr<MboxSource> mbox;
-  bool escaped = false;  // an mbox message whose ">From " lines carry the writer's '>'
+  std::shared_ptr<MboxSource> mbox;  // an mbox's message: its ">From " lines carry the writer's '>'
 };
 
 // A path as one TSV field on one line: backslash, tab, CR, LF and the other
@@ -134,7 +133,7 @@ void add_file(const fs::path& p, std::vector<Item>& items) {
       auto parts = engine::mbox_split(*m);  // the offsets only: the bytes go until wanted
       for (size_t i = 0; i < parts.size(); ++i)
         items.push_back({path, parts[i].offset, parts[i].length,
-                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src, parts[i].escaped});
+                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
       return;
     }
   }
@@ -197,6 +196,8 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
 // 8BITMIME included). `train` and `eval` leave it out, `classify` warns.
 bool binary_data(std::string_view raw) {
   std::string_view first = raw.substr(0, raw.find('\n'));
+  if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);  // a UTF-8 BOM an editor put there
+  first.remove_prefix(std::min(first.size(), first.find_first_not_of(" \t")));
   if (first.starts_with("From ")) return false;  // an mbox's message, or a file saved with one
   std::string_view name = engine::field_name_of(first);
   if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
@@ -226,7 +227,7 @@ class ItemReader {
         if (!mbox_) return false;
       }
       out = std::string_view(*mbox_).substr(std::min(it.offset, mbox_->size()), it.length);
-      if (it.escaped && engine::mbox_has_escapes(out)) {  // as its writer was given it
+      if (engine::mbox_has_escapes(out)) {  // as its writer was given it
         unescaped_ = engine::mbox_unescape(out);
         out = unescaped_;
       }
@@ -495,7 +496,11 @@ int tokens(const Args& a, const Context& ctx) {
   ItemReader reader;
   for (const auto& it : *items) {
     std::string_view raw;
-    if (!reader.load(it, raw)) return fail(make_error("cannot read " + field(it.label), reader.why()));
+    if (!reader.load(it, raw)) {
+      std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
+      bad_path = true;
+      continue;
+    }
     auto tl = tokenize(raw, ctx.topts, true);
     std::vector<std::string> names;
     for (auto& [h, t] : tl.text) names.push_back(t);
@@ -517,7 +522,9 @@ int stats(const Args& a, const Context& ctx) {
   // together ("GLOBAL + USER"), or the user's alone when there is no global one.
   std::string where = ctx.cfg->spam.store.string();
   std::string own_dir = own ? user_store_dir(ctx.cfg->spam.store, a.value("user"))->string() : "";
-  if (own) where = store->get() == own.get() ? own_dir : where + " + " + own_dir;
+  std::error_code ec;
+  if (own && fs::exists(fs::path(own_dir) / "data.mdb", ec))  // else the global store's alone
+    where = store->get() == own.get() ? own_dir : where + " + " + own_dir;
   fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", where, t->spam_messages,
              t->ham_messages, t->tokens);
   if (own) {

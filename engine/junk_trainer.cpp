@@ -387,8 +387,8 @@ void JunkTrainer::read_new(Pass& pass, PassStats& stats) {
         // The body usually came with the header block (a short message, read whole).
         std::string_view rest;
         if (h.body_offset) rest = std::string_view(head).substr(h.body_offset);
-        if (h.body_offset && head.size() == kJunkHeadBytes && rest.size() < kKeyBodyBytes) {
-          ok = pread_some(fd, body, kKeyBodyBytes, off_t(h.body_offset));
+        if (h.body_offset && head.size() == kJunkHeadBytes && rest.size() < kKeyReadBytes) {
+          ok = pread_some(fd, body, kKeyReadBytes, off_t(h.body_offset));
           rest = body;
         }
         // A file read whole: the key `nougat bayes train` gives it, from

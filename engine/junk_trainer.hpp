@@ -10,7 +10,7 @@
 // folders (not one whose new/ and cur/ modification times are as at the
 // last complete listing and older than two seconds: a quiet mailbox costs
 // four stat calls), reads the header block (at most kJunkHeadBytes) and the
-// start of the body (kKeyBodyBytes, for the message key) of each file it
+// start of the body (kKeyReadBytes, for the message key) of each file it
 // has not seen there at the previous pass — a file is known by the part of
 // its name before ':', so a client moving it from new/ to cur/ or changing
 // its flags is no news — and applies the rules of engine/junk_training.hpp

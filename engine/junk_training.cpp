@@ -203,19 +203,19 @@ StoredHeader inspect_stored_header(std::string_view head) {
 std::string body_key(std::string_view body, std::string_view header) {
   // Line ends as stored or as sent (LF or CRLF) give the same key, and so
   // does a last line without one (a message as sent always ends in CRLF).
-  bool add_lf = !body.empty() && body.size() < kKeyBodyBytes && body.back() != '\n';
-  body = body.substr(0, kKeyBodyBytes);
-  if (header.empty() && !add_lf && body.find("\r\n") == std::string_view::npos) return "body:" + sha256_hex32(body);
+  // The first kKeyBodyBytes count once CRLF is LF (so up to twice as many
+  // bytes of a CRLF body are read).
+  const bool plain = header.empty() && body.substr(0, kKeyReadBytes).find('\r') == std::string_view::npos;
+  if (plain && (body.size() >= kKeyBodyBytes || body.empty() || body.back() == '\n'))
+    return "body:" + sha256_hex32(body.substr(0, kKeyBodyBytes));
   std::string text;
-  text.reserve(header.size() + 2 + body.size());
+  text.reserve(header.size() + 2 + std::min(body.size(), kKeyBodyBytes));
   if (!header.empty()) text.append(header).append("\n");
-  for (size_t from = 0; from < body.size();) {
-    size_t cr = body.find("\r\n", from);
-    size_t end = cr == std::string_view::npos ? body.size() : cr;
-    text.append(body.substr(from, end - from));
-    from = cr == std::string_view::npos ? body.size() : cr + 1;  // keep the '\n'
-  }
-  if (add_lf) text += '\n';
+  const size_t limit = text.size() + kKeyBodyBytes;
+  size_t i = 0;
+  for (; i < body.size() && text.size() < limit; ++i)
+    if (body[i] != '\r' || i + 1 >= body.size() || body[i + 1] != '\n') text += body[i];
+  if (i == body.size() && !body.empty() && text.size() < limit && text.back() != '\n') text += '\n';
   return "body:" + sha256_hex32(text);
 }
 

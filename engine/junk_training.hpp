@@ -53,7 +53,8 @@
 namespace nougat::engine {
 
 inline constexpr size_t kJunkHeadBytes = 64 * 1024;  // header bytes read per message
-inline constexpr size_t kKeyBodyBytes = 64 * 1024;   // body bytes hashed when no Message-ID
+inline constexpr size_t kKeyBodyBytes = 64 * 1024;   // body bytes hashed (LF line ends)
+inline constexpr size_t kKeyReadBytes = 2 * kKeyBodyBytes;  // what a CRLF body needs for them
 inline constexpr size_t kMaxKeyBytes = 250;          // longer Message-IDs are hashed
 
 enum class JunkFolder { kInbox, kJunk };
@@ -99,7 +100,8 @@ StoredHeader inspect_stored_header(std::string_view head);
 // The key of a message without a Message-ID: "body:" + 32 hex digits of the
 // SHA-256 of `body` with CRLF taken as LF and a missing last line end
 // added (a copy stored with LF line ends, or saved without the last one,
-// has the key of the message as sent); at most kKeyBodyBytes of it count.
+// has the key of the message as sent); at most kKeyBodyBytes of it count,
+// after CRLF is taken as LF (so callers pass kKeyReadBytes when they can).
 // A non-empty `header` (StoredHeader::identity) counts too: two mails with
 // one body are told apart by their other lines.
 std::string body_key(std::string_view body, std::string_view header = "");
@@ -119,7 +121,7 @@ std::string message_key(std::string_view raw);
 
 // The same key from the parts a reader of a stored file has: its header
 // block (inspect_stored_header) and the bytes after the block (at least
-// kKeyBodyBytes of them when the body is that long).
+// kKeyReadBytes of them when the body is that long).
 std::string message_key(const StoredHeader& h, std::string_view body);
 
 // True when a journal can hold `key`: 1..kMaxKeyBytes+64 printable ASCII,

@@ -83,13 +83,14 @@ std::optional<std::pair<size_t, size_t>> content_length_end(std::string_view s, 
     if (l.starts_with("From ") && mbox_from_line(l)) return std::nullopt;  // the next message's
     if (l.empty()) {  // the header block ends: the body starts after this line
       if (length == kNone || eol == std::string_view::npos || length > s.size() - (eol + 1)) return std::nullopt;
-      size_t end = eol + 1 + length, next = end;
-      if (s.substr(next).starts_with("\r\n")) next += 2;
-      else if (s.substr(next).starts_with("\n")) next += 1;
-      if (next != s.size() && !from_line_at(s, next)) {
-        if (next == end || s[end - 1] != '\n' || !from_line_at(s, end)) return std::nullopt;
-        next = end;  // no blank line between the two
-      }
+      const size_t end = eol + 1 + length;
+      if (end == s.size()) return std::pair{end, end};
+      // The next From_ line right there, at the start of a line ...
+      if (s[end - 1] == '\n' && from_line_at(s, end)) return std::pair{end, end};
+      // ... or after one line end (the writer's blank line, or the body's
+      // own last line end when it had none).
+      size_t next = end + (s.substr(end).starts_with("\r\n") ? 2 : s[end] == '\n' ? 1 : 0);
+      if (next == end || (next != s.size() && !from_line_at(s, next))) return std::nullopt;
       return std::pair{end, next};
     }
     if (l[0] != ' ' && l[0] != '\t' && iequals(field_name_of(l), "Content-Length")) {
@@ -114,7 +115,7 @@ std::vector<MboxPart> mbox_split(std::string_view s) {
   std::vector<MboxPart> r;
   for (size_t p = 0;;) {
     if (auto cl = content_length_end(s, p)) {
-      r.push_back({p, cl->first - p, false});
+      r.push_back({p, cl->first - p});
       if (cl->second >= s.size()) break;
       p = cl->second;
       continue;
@@ -123,7 +124,7 @@ std::vector<MboxPart> mbox_split(std::string_view s) {
     std::string_view m = s.substr(p, next == std::string_view::npos ? next : next - p);
     if (m.ends_with("\r\n\r\n")) m.remove_suffix(2);
     else if (m.ends_with("\n\n")) m.remove_suffix(1);
-    r.push_back({p, m.size(), true});
+    r.push_back({p, m.size()});
     if (next == std::string_view::npos) break;
     p = next;
   }

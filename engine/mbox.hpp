@@ -10,11 +10,14 @@
 // needed before it (writers escape "From " in bodies).
 //
 // A message whose header has a Content-Length that ends its body exactly
-// where a From_ line (or the end of the file) follows, after at most one
-// blank line, is that long (mboxcl/mboxcl2, as mutt and Dovecot read them):
-// a From_ line in its body separates nothing. Other messages end at the
-// next From_ line, and their body lines ">From ", ">>From " … carry the '>'
-// their writer added (mboxrd; mboxo escapes only "From "): mbox_unescape().
+// where a From_ line starts a line (or the file ends), after at most one
+// blank line, is that long (mboxcl/mboxcl2; mutt and Dovecot believe such a
+// Content-Length too): a From_ line in its body separates nothing. Other
+// messages end at the next From_ line. In both, body lines ">From ",
+// ">>From " … carry the '>' their writer added (mboxrd, and mboxo/mboxcl,
+// which mutt, Dovecot, Postfix, procmail write, for "From "):
+// mbox_unescape() takes one off, so a message keys as its stored copy — an
+// original ">From " line in mboxo loses its '>' too (tokens do not care).
 #pragma once
 
 #include <cstddef>
@@ -29,12 +32,12 @@ bool mbox_from_line(std::string_view line);
 
 struct MboxPart {
   size_t offset = 0, length = 0;
-  bool escaped = true;  // found by From_ lines, not by Content-Length
 };
 
 // The messages of `s`, which starts with a From_ line: from its From_ line
 // to the next, without the blank line its writer puts after it (so a
 // message has the bytes, and the key, of its stored copy once unescaped).
+// A message found by its Content-Length is that long.
 std::vector<MboxPart> mbox_split(std::string_view s);
 
 // An escaped message as its writer was given it: one '>' less at the start

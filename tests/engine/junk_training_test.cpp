@@ -272,6 +272,15 @@ TEST(MessageKey, CopiesAreOneMessagesSharingAnIdAreNot) {
   EXPECT_EQ(message_key("Subject: c\n\nbody one"), message_key(no_id));
   EXPECT_EQ(message_key("Message-ID: <1@x>\nSubject: a\n\nbody one"), message_key(a));
   EXPECT_EQ(message_key("Subject: x"), message_key("Subject: x\r\n"));
+  // A body past kKeyBodyBytes keys the same in CRLF and in LF: the first
+  // kKeyBodyBytes count after CRLF is taken as LF.
+  std::string lines;
+  while (lines.size() < 2 * kKeyBodyBytes) lines += "a line of a long body\n";
+  std::string crlf_lines;
+  for (char ch : lines) crlf_lines += ch == '\n' ? std::string("\r\n") : std::string(1, ch);
+  EXPECT_EQ(message_key("Subject: big\r\n\r\n" + crlf_lines), message_key("Subject: big\n\n" + lines));
+  EXPECT_EQ(body_key(crlf_lines), body_key(lines));
+  EXPECT_NE(body_key(lines), body_key(lines.substr(0, kKeyBodyBytes - 1)));
   EXPECT_EQ(message_key("Message-ID: <2@x>\nSubject: x").rfind("<2@x>|body:", 0), 0u);
   EXPECT_TRUE(valid_message_key(message_key("")));
   // The Junk trainer reads a stored file's first kJunkHeadBytes (a From_

@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parts = nougat::engine::mbox_split(s);
   if (parts.empty() || parts[0].offset != 0) std::abort();
   for (size_t i = 0; i < parts.size(); ++i) {
-    auto [off, len, escaped] = parts[i];
+    auto [off, len] = parts[i];
     if (off + len > s.size()) std::abort();
     std::string_view m = s.substr(off, len);
     std::string u = nougat::engine::mbox_unescape(m);

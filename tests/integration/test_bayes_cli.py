@@ -308,12 +308,20 @@ class BayesCli(unittest.TestCase):
                     f"Content-Length: {len(body1)}\n\n{body1}\n")
             f.write("From c@d Wed Aug  7 11:51:02 2002\n" + two.replace("\nFrom the", "\n>From the")
                     .replace("\n>From the quote", "\n>>From the quote") + "\n")
+        # mutt rewrites an mbox with a Content-Length and the ">From " its
+        # writer put there (mboxcl): unescaped as well.
+        four = "Subject: cl\nMessage-ID: <cl@x>\n\nFrom the start\n"
+        (d / "four.eml").write_text(four)
+        escaped = "\n>From the start\n"
+        with open(box, "a") as f:
+            f.write("From e@f Thu Aug  8 11:51:02 2002\nSubject: cl\nMessage-ID: <cl@x>\nStatus: RO\n"
+                    f"Content-Length: {len(escaped) - 1}\nLines: 1\n{escaped}\n")
         rows = tsv(self.trained("dialects-ref"), box)
-        self.assertEqual([r[0] for r in rows], [f"{box}:1", f"{box}:2"])
+        self.assertEqual([r[0] for r in rows], [f"{box}:1", f"{box}:2", f"{box}:3"])
         out = run("train", "--data", data, "--spam", box).stdout
-        self.assertIn("learnt 2 as spam", out)
-        out = run("train", "--data", data, "--spam", d / "one.eml", d / "two.eml").stdout
-        self.assertIn("learnt 0 as spam (0 moved from ham); 2 already learnt", out)
+        self.assertIn("learnt 3 as spam", out)
+        out = run("train", "--data", data, "--spam", d / "one.eml", d / "two.eml", d / "four.eml").stdout
+        self.assertIn("learnt 0 as spam (0 moved from ham); 3 already learnt", out)
         # A file without its last line end is the message as sent with one.
         (d / "three-sent.eml").write_text(three.replace("\n", "\r\n") + "\r\n")
         run("train", "--data", data, "--spam", d / "three-sent.eml")
@@ -332,13 +340,16 @@ class BayesCli(unittest.TestCase):
         (d / "a.eml").write_bytes(src.read_bytes())
         (d / "b.eml.gz").write_bytes(gzip.compress(src.read_bytes()))
         (d / "c.txt").write_bytes(src.read_text(errors="replace").encode("utf-16"))
+        # A UTF-8 BOM before the first field (an editor's) is still mail,
+        # even with a stray NUL in it.
+        (d / "d.eml").write_bytes(b"\xef\xbb\xbfFrom: a@b\nSubject: bom\n\nhello\0world\n")
         r = run("train", "--data", data, "--spam", d)
-        self.assertIn("learnt 1 as spam", r.stdout)
+        self.assertIn("learnt 2 as spam", r.stdout)
         self.assertIn("2 binary files left out", r.stdout)
         self.assertIn("b.eml.gz: binary data, not a mail message", r.stderr)
-        self.assertEqual(stats(data)["spam messages"], "1")
+        self.assertEqual(stats(data)["spam messages"], "2")
         r = run("classify", "--data", data, "--tsv", d)
-        self.assertEqual(len(r.stdout.splitlines()), 3)
+        self.assertEqual(len(r.stdout.splitlines()), 4)
         self.assertIn("c.txt: binary data", r.stderr)
 
     def test_stats_user_says_which_stores(self):
@@ -352,6 +363,10 @@ class BayesCli(unittest.TestCase):
         run("train", "--data", alone, "--user", "carol@localhost", "--ham", self.tham)
         s = stats(alone, "--user", "carol@localhost")
         self.assertEqual(s["store"], s["user store"])
+        # A user without a store of their own: the global one's alone.
+        s = stats(data, "--user", "dave@localhost")
+        self.assertEqual(s["store"], f"{data}/bayes")
+        self.assertEqual(s["user spam messages"], "0")
 
     def test_works_under_an_address_space_limit(self):
         """The store's map is 64 GiB of address space, or, under a limit
