@@ -4,7 +4,8 @@
 // top of the global one and trains only the user's — the server classifies
 // that user's mail the same way at delivery, engine/user_spam.hpp).
 // PATH arguments: a message file, an mbox file (starts with a "From " line and
-// holds several), a Maildir (has cur/: the messages in cur/ and new/) or a
+// holds several), "-" (standard input: a message or an mbox, as with
+// bogofilter and sa-learn), a Maildir (has cur/: the messages in cur/ and new/) or a
 // directory whose every regular file is one message (subdirectories are not
 // entered). A PATH that cannot be read is an error, said on stderr, while
 // train, classify and tokens go on with the others and exit 1 (eval
@@ -57,7 +58,8 @@ constexpr std::string_view kBayesUsage =
     "       nougat bayes tokens PATH...          (print each message's tokens)\n"
     "       nougat bayes eval --spam DIR... --ham DIR... [--folds K] [--list]\n"
     "         (K-fold cross-validation; also the trade at other spam cut-offs)\n"
-    "  PATH is a message file, a directory of message files, a Maildir or an mbox.\n"
+    "  PATH is a message file, a directory of message files, a Maildir, an mbox,\n"
+    "  or - for standard input.\n"
     "  Every command also takes --data DIR, --config FILE and --set KEY=VALUE\n"
     "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.store).\n";
 
@@ -70,11 +72,14 @@ int usage(std::string_view msg) {
 // thread reading them, freed when none does — so a set of mboxes is never
 // all in memory at once. Read, not mapped: a mail client rewriting the mbox
 // meanwhile cannot fault us.
+// Standard input ("-") is read once, at the start, and held.
 class MboxSource {
  public:
   explicit MboxSource(std::string path) : path_(std::move(path)) {}
+  explicit MboxSource(std::shared_ptr<const std::string> held) : held_(std::move(held)) {}
   // nullptr when it cannot be read; `why` says why.
   std::shared_ptr<const std::string> load(std::string* why = nullptr) {
+    if (held_) return held_;
     std::lock_guard lock(mu_);
     if (auto d = cache_.lock()) return d;
     auto d = std::make_shared<std::string>();
@@ -88,6 +93,7 @@ class MboxSource {
 
  private:
   std::string path_;
+  std::shared_ptr<const std::string> held_;
   std::mutex mu_;
   std::weak_ptr<const std::string> cache_;
 };
@@ -121,6 +127,24 @@ std::string field(std::string_view s) {
 
 // A file given as PATH: one message, or an mbox's messages. An unreadable
 // file is left to the reader, which reports it where it would have been.
+void add_mbox(const std::string& path, const std::shared_ptr<MboxSource>& src, std::string_view m,
+              std::vector<Item>& items) {
+  auto parts = engine::mbox_split(m);  // the offsets only: the bytes go until wanted
+  for (size_t i = 0; i < parts.size(); ++i)
+    items.push_back({path, parts[i].offset, parts[i].length,
+                     parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
+}
+
+// "-": one message, or an mbox's messages, on standard input.
+Status add_stdin(std::vector<Item>& items) {
+  auto data = std::make_shared<std::string>();
+  if (auto e = read_whole_file("-", *data); !e.empty()) return make_error("-: cannot read standard input", e);
+  auto src = std::make_shared<MboxSource>(std::shared_ptr<const std::string>(data));
+  if (data->starts_with("From ")) add_mbox("-", src, *data, items);
+  else items.push_back({"-", 0, std::string::npos, "-", src});
+  return Ok{};
+}
+
 void add_file(const fs::path& p, std::vector<Item>& items) {
   std::string path = p.string();
   char head[5] = {};
@@ -130,10 +154,7 @@ void add_file(const fs::path& p, std::vector<Item>& items) {
     auto src = std::make_shared<MboxSource>(path);
     std::shared_ptr<const std::string> m;
     if (n == 5 && std::string_view(head, 5) == "From " && (m = src->load()) && m->starts_with("From ")) {
-      auto parts = engine::mbox_split(*m);  // the offsets only: the bytes go until wanted
-      for (size_t i = 0; i < parts.size(); ++i)
-        items.push_back({path, parts[i].offset, parts[i].length,
-                         parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
+      add_mbox(path, src, *m, items);
       return;
     }
   }
@@ -165,7 +186,9 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
     auto st = fs::status(p, ec);
     size_t before = items.size();
     Status problem = Ok{};
-    if (fs::is_directory(st)) {
+    if (s == "-") {
+      problem = add_stdin(items);
+    } else if (fs::is_directory(st)) {
       if (fs::is_directory(p / "cur", ec)) {  // a Maildir, as Dovecot tells one
         for (auto sub : {"cur", "new"})
           if (problem && fs::is_directory(p / sub, ec)) problem = add_dir_files(p / sub, items);
@@ -227,7 +250,7 @@ class ItemReader {
         if (!mbox_) return false;
       }
       out = std::string_view(*mbox_).substr(std::min(it.offset, mbox_->size()), it.length);
-      if (engine::mbox_has_escapes(out)) {  // as its writer was given it
+      if (out.starts_with("From ") && engine::mbox_has_escapes(out)) {  // as its writer was given it
         unescaped_ = engine::mbox_unescape(out);
         out = unescaped_;
       }

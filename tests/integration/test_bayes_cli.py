@@ -328,6 +328,20 @@ class BayesCli(unittest.TestCase):
         out = run("train", "--data", data, "--spam", d / "three.eml").stdout
         self.assertIn("1 already learnt", out)
 
+    def test_standard_input_is_a_path(self):
+        """"-" reads a message, or an mbox, from standard input, as
+        bogofilter and sa-learn do."""
+        data = self.trained("stdin")
+        src = sorted(self.tspam.iterdir())[0]
+        r = run("classify", "--data", data, "--tsv", "-", input=src.read_text())
+        self.assertEqual(r.stdout, run("classify", "--data", data, "--tsv", src).stdout.replace(str(src), "-"))
+        box = "".join(f"From a@b Tue Aug  6 11:51:0{i} 2002\n" + f.read_text() + "\n"
+                      for i, f in enumerate(sorted(self.tham.iterdir())[:3]))
+        rows = [l.split("\t") for l in run("classify", "--data", data, "--tsv", "-", input=box).stdout.splitlines()]
+        self.assertEqual([r[0] for r in rows], ["-:1", "-:2", "-:3"])
+        out = run("train", "--data", self.tmp / "stdin-train", "--ham", "-", input=box).stdout
+        self.assertIn("learnt 3 as ham", out)
+
     def test_binary_files_are_left_out(self):
         """A gzip'd or UTF-16 file in a training folder is not mail: train
         and eval leave it out with a warning; classify warns and still
