@@ -315,7 +315,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   const auto& host = cfg_->server.hostname;
   auto own = personal_copy(m, user);
   const SpooledMessage& copy = own ? *own : m;
-  Route route = router_.route(user, rcpt, copy.envelope, *m.data);
+  Route route = router_.route(user, rcpt, copy.envelope, *m.data, m.id);
   for (const auto& n : route.notes) log::line(m.id, "{}: {}", rcpt, n);
   switch (route.status) {
     case Route::Status::kDeliver:

@@ -1,12 +1,15 @@
 #include "engine/filter_message.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <regex>
 
 #include <fmt/format.h>
 
+#include "engine/exim_vars.hpp"
 #include "engine/mime.hpp"
+#include "engine/spool.hpp"
 
 namespace nougat::engine {
 namespace {
@@ -44,6 +47,20 @@ std::string body_excerpt(std::string_view b) {
 
 }  // namespace
 
+FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id) {
+  FilterEnvelope::Origin o;
+  o.id = std::string(id);
+  o.received_at = env.received_at;
+  o.protocol = ascii_lower(env.protocol.empty() ? "local" : env.protocol);
+  o.client_ip = env.client_ip;
+  o.helo = env.helo;
+  o.auth_user = env.auth_user;
+  o.recipients = env.recipients.size();
+  o.adds_received = false;  // ours is in the message
+  o.test = false;
+  return o;
+}
+
 FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(std::move(env)) {
   size_ = raw.size();
   std::string_view rest = raw;
@@ -79,6 +96,15 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   }
   body_ = rest.substr(std::min(p, rest.size()));
   no_headers_ = raw_headers.empty();
+  // $message_linecount, $max_received_linelength: the lines as received.
+  for (const auto& h : raw_headers) header_lines_ += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
+  for (size_t q = 0; q < rest.size();) {
+    size_t eol = rest.find('\n', q);
+    size_t end = eol == std::string_view::npos ? rest.size() : eol;
+    size_t len = end - q - (end > q && rest[end - 1] == '\r' ? 1 : 0);
+    longest_line_ = std::max(longest_line_, len);
+    q = end + 1;
+  }
 
   if (env_.sender) {
     sender_ = *env_.sender == "<>" ? "" : *env_.sender;
@@ -183,11 +209,47 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
       if (n == name) return v;
     return std::string();
   }
-  if (name == "message_id") {
-    std::string id = header_text("message-id");
-    return id;
+  if (name == "spam_action" || name == "spam_report") {
+    for (const auto& [n, v] : env_.scan_variables)
+      if (n == name) return v;
+    return std::string();
   }
-  return std::nullopt;
+  // Exim's message and connection variables (engine/exim_vars.hpp).
+  const auto& o = env_.origin;
+  if (name == "message_id" || name == "message_exim_id") {
+    if (!o.id.empty()) return o.id;
+    if (made_up_id_.empty()) made_up_id_ = made_up_message_id();
+    return made_up_id_;
+  }
+  if (name == "message_linecount") {
+    // The header's lines and the blank line after them; at delivery also
+    // the body's. (`exim -bf` counts only what it read before the body.)
+    size_t body_lines = size_t(std::count(body_.begin(), body_.end(), '\n'));
+    if (!body_.empty() && body_.back() != '\n') ++body_lines;
+    return std::to_string(header_lines_ + 1 + (o.test ? 0 : body_lines));
+  }
+  if (name == "max_received_linelength") return std::to_string(longest_line_);
+  if (name == "received_count") {
+    size_t n = o.adds_received ? 1 : 0;
+    for (const auto& h : headers_) n += iequals(h.first, "received");
+    return std::to_string(n);
+  }
+  if (name == "recipients_count") return std::to_string(o.recipients);
+  if (name == "received_protocol") return o.protocol;
+  const int64_t now = std::time(nullptr), at = o.received_at ? o.received_at : now;
+  if (name == "received_time") return std::to_string(at);
+  if (name == "message_age") return std::to_string(std::max<int64_t>(0, now - at));
+  if (name == "sender_host_address") return o.client_ip;
+  if (name == "sender_helo_name") return o.helo;
+  if (name == "sender_fullhost" || name == "sender_rcvhost") {
+    if (o.client_ip.empty()) return std::string();
+    if (name == "sender_fullhost") return (o.helo.empty() ? "" : "(" + o.helo + ") ") + "[" + o.client_ip + "]";
+    return "[" + o.client_ip + "]" + (o.helo.empty() ? "" : " (helo=" + o.helo + ")");
+  }
+  if (name == "authenticated_id") return o.auth_user;
+  if (name == "sender_ident") return o.test ? env_.login : std::string();
+  if (name == "smtp_active_hostname") return env_.qualify_domain;
+  return exim_variable(name, now);
 }
 
 }  // namespace nougat::engine

@@ -11,6 +11,7 @@
 // which must outlive this object. Never fails on input.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +39,24 @@ struct FilterEnvelope {
   // scanners' X-Spam-*), seen by $h_ after the message's own.
   std::vector<std::string> extra_headers;
   std::vector<std::string> removed_headers;  // names of the message's fields not to be seen
+  // Where the message came from, for Exim's message and connection
+  // variables ($message_id — Exim's queue id, not the header —,
+  // $received_protocol, $sender_host_address, …). The defaults are those of
+  // `exim -bf`: a message submitted locally, now, with an id made up.
+  struct Origin {
+    std::string id;                  // queue id; "" = made up as Exim's -bf does
+    int64_t received_at = 0;         // unix time; 0 = now
+    std::string protocol = "local";  // $received_protocol, lowercase ("esmtps", "esmtpsa", …)
+    std::string client_ip, helo, auth_user;
+    size_t recipients = 1;           // $recipients_count
+    bool adds_received = true;       // -bf counts the Received field Exim would add
+    bool test = true;                // $sender_ident is the caller's login
+  } origin;
 };
+
+struct Envelope;
+// The origin of a spooled message (engine/spool.hpp), as its filters see it.
+FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id);
 
 class FilterMessage final : public filterlang::ExpandContext {
  public:
@@ -61,6 +79,8 @@ class FilterMessage final : public filterlang::ExpandContext {
 
   FilterEnvelope env_;
   std::string sender_;
+  mutable std::string made_up_id_;  // made once, on first use
+  size_t header_lines_ = 0, longest_line_ = 0;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string_view body_;
   size_t size_ = 0;

@@ -48,12 +48,14 @@ class Router {
   Router(ConfigPtr cfg, const Directory& dir) : cfg_(std::move(cfg)), dir_(dir) {}
   // Whether the user has a .forward that routing must run (cheap: one stat).
   bool has_forward(const User& user) const;
-  // `data` is the message as spooled (CRLF). `rcpt` is the envelope address.
-  Route route(const User& user, const std::string& rcpt, const Envelope& env, std::string_view data) const;
+  // `data` is the message as spooled (CRLF). `rcpt` is the envelope address;
+  // `id` the queue id (the filter's $message_id).
+  Route route(const User& user, const std::string& rcpt, const Envelope& env, std::string_view data,
+              std::string_view id = "") const;
 
  private:
   Route run_filter(const User& user, const std::string& rcpt, const Envelope& env, std::string_view data,
-                   const std::string& source, const filterlang::FileKey& key) const;
+                   const std::string& source, const filterlang::FileKey& key, std::string_view id) const;
   Route run_list(const User& user, const std::string& source) const;
   bool inside_home(const User& user, const std::filesystem::path& p) const;
   Target inbox(const User& user, const std::string& folder) const;

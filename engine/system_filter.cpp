@@ -94,7 +94,7 @@ Result<std::shared_ptr<const filterlang::Program>> SystemFilter::program() {
   return loaded_->program;
 }
 
-Verdict SystemFilter::on_eod(const SessionFacts&, const MailFacts& m, const MessageFacts& msg) {
+Verdict SystemFilter::on_eod(const SessionFacts& session, const MailFacts& m, const MessageFacts& msg) {
   auto prog = program();
   if (!prog) {
     log::line(msg.id, "{}", prog.error().text);
@@ -104,6 +104,14 @@ Verdict SystemFilter::on_eod(const SessionFacts&, const MailFacts& m, const Mess
   fe.sender = m.sender.empty() ? "<>" : m.sender;
   fe.qualify_domain = qualify_;
   fe.recipients = fmt::format("{}", fmt::join(msg.recipients, ", "));
+  fe.origin.id = std::string(msg.id);
+  fe.origin.protocol = fmt::format("esmtp{}{}", session.tls ? "s" : "", session.auth_user.empty() ? "" : "a");
+  fe.origin.client_ip = session.client.to_string();
+  fe.origin.helo = session.helo;
+  fe.origin.auth_user = session.auth_user;
+  fe.origin.recipients = msg.recipients.size();
+  fe.origin.adds_received = false;  // ours is on top already
+  fe.origin.test = false;
   if (msg.earlier) {
     fe.scan_variables = msg.earlier->variables;
     fe.extra_headers = msg.earlier->add_headers;

@@ -221,12 +221,13 @@ Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
     out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr, run.st.headers_charset);  // Exim expands headers even when skipping
     return Ok{};
   }
-  if (n.text == "item" && run.item) {
-    if (!skipping) out += *run.item;
+  // $item and $value outside the items that set them are empty, as in Exim.
+  if (n.text == "item") {
+    if (!skipping && run.item) out += *run.item;
     return Ok{};
   }
-  if (n.text == "value" && run.value) {
-    if (!skipping) out += *run.value;
+  if (n.text == "value") {
+    if (!skipping && run.value) out += *run.value;
     return Ok{};
   }
   auto v = run.ctx.variable(n.text);

@@ -19,7 +19,7 @@ class ForwardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.n = Nougat().start()
-        for u in ("alice", "bob", "dave", "erin", "frank", "gina"):
+        for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry"):
             cls.n.add_user(f"{u}@localhost")
 
     @classmethod
@@ -47,6 +47,31 @@ class ForwardTest(unittest.TestCase):
         self.assertIn(b"Subject: [list] weekly news", lists[0])
         self.assertEqual(len(inbox), 1)
         self.assertIn(b"Subject: personal note", inbox[0])
+
+    def test_exim_message_and_connection_variables(self):
+        """Exim's variables of where a message came from: $message_id is the
+        queue id (not the Message-ID field), $received_protocol, the client,
+        the recipient count, and the time of day — a filter naming one of
+        Exim's variables runs rather than failing (which defers its mail)."""
+        self.write_forward("henry", '# Exim filter\n'
+                                    'logwrite "$tod_log $message_id"\n'
+                                    'if $received_protocol is "esmtp" and $sender_host_address is "127.0.0.1"\n'
+                                    '   and $recipients_count is 2 and $received_count is 1\n'
+                                    '   and $message_age is below 60 and $tls_in_bits is 0 and $acl_m0 is ""\n'
+                                    'then\n'
+                                    '  save $home/Maildir/.Origin-$message_id/\n'
+                                    'endif\n')
+        send(self.n, ["henry@localhost", "dave@localhost"], "where from")
+        maildir = self.n.maildir("henry@localhost")
+        deadline = time.time() + 10
+        folders = []
+        while not folders and time.time() < deadline:
+            folders = [p.name for p in maildir.glob(".Origin-*")] if maildir.exists() else []
+            time.sleep(0.05)
+        self.assertEqual(len(folders), 1, self.n.log()[-2000:])
+        queue_id = folders[0][len(".Origin-"):]
+        self.assertIn(f" {queue_id} => henry@localhost", self.n.log())
+        self.assertNotIn("unknown variable", self.n.log())
 
     def test_deliver_to_another_user_is_significant(self):
         self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
