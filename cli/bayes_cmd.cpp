@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -213,29 +214,36 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
   return items;
 }
 
-// Binary data given as a message: a compressed archive, a UTF-16 text, an
-// image. Such a file starts with no header field and has a NUL or many
-// control characters in its first 8 KiB; mail never does (RFC 5322 text,
-// 8BITMIME included). `train` and `eval` leave it out, `classify` warns.
-bool binary_data(std::string_view raw) {
+// Why a file given as a message is none, or "": mail starts with a header
+// field (or an mbox From_ line), after at most a UTF-8 BOM an editor put
+// there. A file that does not — a JSON or CSV export, a compressed
+// archive, a UTF-16 text — is left out by `train` and `eval` and warned
+// about by `classify`. An empty file counts as a message (it has no tokens).
+std::string not_mail(std::string_view raw) {
   std::string_view first = raw.substr(0, raw.find('\n'));
-  if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);  // a UTF-8 BOM an editor put there
+  if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
+  if (first.ends_with('\r')) first.remove_suffix(1);
   first.remove_prefix(std::min(first.size(), first.find_first_not_of(" \t")));
-  if (first.starts_with("From ")) return false;  // an mbox's message, or a file saved with one
+  if (first.empty() && raw.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string_view::npos) return "";
+  if (first.starts_with("From ") || first.starts_with(">From ")) return "";  // an mbox's, or saved with one
+  // A field name as mail has them: letters, digits and "-_." (RFC 5322
+  // allows more, which a JSON line's `{"id"` would pass as well).
   std::string_view name = engine::field_name_of(first);
-  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
-    return false;
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      }))
+    return "";
   std::string_view head = raw.substr(0, 8192);
   size_t control = 0;
   for (unsigned char c : head) {
-    if (c == 0) return true;
+    if (c == 0) return "binary data";
     control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) || c == 0x7f;
   }
-  return control * 10 > head.size();
+  return control * 10 > head.size() ? "binary data" : "no header field at its start";
 }
 
-void warn_binary(const Item& it, std::string_view what) {
-  std::cerr << "nougat bayes: warning: " << field(it.label) << ": binary data, not a mail message" << what << "\n";
+void warn_not_mail(const Item& it, std::string_view why, std::string_view what) {
+  std::cerr << "nougat bayes: warning: " << field(it.label) << ": not a mail message (" << why << ")" << what << "\n";
 }
 
 // Loads an item's bytes; an mbox's messages are slices of its bytes, held
@@ -360,7 +368,7 @@ int train(const Args& a, const Context& ctx) {
   std::vector<LearnItem> batch;
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
-  size_t done = 0, unreadable = 0, binary = 0;
+  size_t done = 0, unreadable = 0, not_mail_files = 0;
   LearnOutcome total;
   std::optional<Error> failed;  // a batch that could not be learnt ends the run
   for (const auto& it : *items) {
@@ -368,9 +376,9 @@ int train(const Args& a, const Context& ctx) {
     if (!reader.load(it, raw)) {
       std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
       ++unreadable;
-    } else if (binary_data(raw)) {
-      warn_binary(it, ": left out");
-      ++binary;
+    } else if (auto why = not_mail(raw); !why.empty()) {
+      warn_not_mail(it, why, ": left out");
+      ++not_mail_files;
     } else {
       batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
     }
@@ -392,7 +400,9 @@ int train(const Args& a, const Context& ctx) {
   if (failed) progress.stop();
   // One summary line (stdout): what changed, and what was already so —
   // also when a batch failed: the batches before it are in the store.
-  std::string left_out = binary ? fmt::format("; {} binary {} left out", binary, binary == 1 ? "file" : "files") : "";
+  std::string left_out =
+      not_mail_files ? fmt::format("; {} {} not mail, left out", not_mail_files, not_mail_files == 1 ? "file" : "files")
+                     : "";
   if (a.has("unlearn"))
     std::cout << fmt::format("unlearnt {} {}; {} not learnt as {}, left alone{}\n", total.unlearnt,
                              spam ? "spam" : "ham", total.skipped, spam ? "spam" : "ham", left_out);
@@ -479,9 +489,9 @@ int classify(const Args& a, const Context& ctx) {
             status = std::max(status.load(), 1);
             continue;
           }
-          if (binary_data(raw)) {
+          if (auto why = not_mail(raw); !why.empty()) {
             std::lock_guard lock(err_mu);
-            warn_binary(it, "");
+            warn_not_mail(it, why, "");
           }
           TokenList tl = tokenize(raw, ctx.topts, !tsv);
           auto r = clf.classify(tl);
@@ -613,8 +623,8 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
       if (!reader.load(it, raw)) {
         std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
         status = 1;
-      } else if (binary_data(raw)) {
-        warn_binary(it, ": left out");
+      } else if (auto why = not_mail(raw); !why.empty()) {
+        warn_not_mail(it, why, ": left out");
       } else {
         samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
       }

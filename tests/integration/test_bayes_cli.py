@@ -342,9 +342,9 @@ class BayesCli(unittest.TestCase):
         out = run("train", "--data", self.tmp / "stdin-train", "--ham", "-", input=box).stdout
         self.assertIn("learnt 3 as ham", out)
 
-    def test_binary_files_are_left_out(self):
-        """A gzip'd or UTF-16 file in a training folder is not mail: train
-        and eval leave it out with a warning; classify warns and still
+    def test_files_that_are_not_mail_are_left_out(self):
+        """A gzip'd, UTF-16 or JSON file in a training folder is not mail:
+        train and eval leave it out with a warning; classify warns and still
         prints its one line."""
         import gzip
         data = self.tmp / "binary"
@@ -357,14 +357,18 @@ class BayesCli(unittest.TestCase):
         # A UTF-8 BOM before the first field (an editor's) is still mail,
         # even with a stray NUL in it.
         (d / "d.eml").write_bytes(b"\xef\xbb\xbfFrom: a@b\nSubject: bom\n\nhello\0world\n")
+        # A corpus' JSON copies beside the messages (the SpamAssassin
+        # corpus from npm has one per message) are no mail either.
+        (d / "e.json").write_text('{"id":"00001","group":"spam-1","text":"From: x@y\\nSubject: s\\n\\nhi"}\n')
         r = run("train", "--data", data, "--spam", d)
         self.assertIn("learnt 2 as spam", r.stdout)
-        self.assertIn("2 binary files left out", r.stdout)
-        self.assertIn("b.eml.gz: binary data, not a mail message", r.stderr)
+        self.assertIn("3 files not mail, left out", r.stdout)
+        self.assertIn("b.eml.gz: not a mail message (binary data): left out", r.stderr)
+        self.assertIn("e.json: not a mail message (no header field at its start): left out", r.stderr)
         self.assertEqual(stats(data)["spam messages"], "2")
         r = run("classify", "--data", data, "--tsv", d)
-        self.assertEqual(len(r.stdout.splitlines()), 4)
-        self.assertIn("c.txt: binary data", r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 5)
+        self.assertIn("c.txt: not a mail message (binary data)", r.stderr)
 
     def test_stats_user_says_which_stores(self):
         data = self.trained("stats-user")
