@@ -329,23 +329,23 @@ Context make_context(const engine::ConfigPtr& cfg) {
 Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable,
                                                std::shared_ptr<TokenStore>* user_layer = nullptr) {
   const fs::path& dir = ctx.cfg->spam.store;
-  auto open = [&](const fs::path& d) -> Result<std::shared_ptr<TokenStore>> {
+  auto open = [&](const fs::path& d, bool own) -> Result<std::shared_ptr<TokenStore>> {
     std::error_code ec;
     if (!writable && !fs::exists(d / "data.mdb", ec)) return std::shared_ptr<TokenStore>(std::make_shared<MemoryStore>());
     // Readers open read-only: no write transaction, so no wait for a trainer.
-    auto s = LmdbStore::open(d, {.read_only = !writable});
+    auto s = LmdbStore::open(d, {.read_only = !writable, .private_files = own});
     if (!s) return s.error();
     return std::shared_ptr<TokenStore>(std::move(*s));
   };
-  if (user.empty()) return open(dir);
+  if (user.empty()) return open(dir, false);
   auto udir = user_store_dir(dir, user);
   if (!udir) return udir.error();
-  auto u = open(*udir);
+  auto u = open(*udir, true);
   if (!u) return u;
   if (user_layer) *user_layer = *u;
   std::error_code ec;
   if (!fs::exists(dir / "data.mdb", ec)) return u;
-  auto g = open(dir);
+  auto g = open(dir, false);
   if (!g) return g;
   return std::shared_ptr<TokenStore>(std::make_shared<LayeredStore>(*g, *u));
 }

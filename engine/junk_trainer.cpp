@@ -438,7 +438,7 @@ void JunkTrainer::save_seen(const User& u, UserState& st) {
   auto dir = scanners::user_store_dir(cfg_.store, u.address);
   if (!dir) return;
   std::error_code ec;
-  fs::create_directories(*dir, ec);
+  if (fs::create_directories(*dir, ec)) fs::permissions(*dir, fs::perms::owner_all, ec);  // as the store's
   auto tmp = *dir / "junk-seen.tmp";
   std::string text = junk_seen_text({st.seen[0], st.seen[1]}, junk_seen_rule(ham_from_inbox_, cfg_.junk_folder));
   bool ok;
@@ -447,6 +447,7 @@ void JunkTrainer::save_seen(const User& u, UserState& st) {
     out.write(text.data(), std::streamsize(text.size()));
     ok = bool(out.flush());
   }
+  if (ok) fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, ec);  // names of her mail files
   if (ok) fs::rename(tmp, *dir / "junk-seen", ec);
   if (ok && !ec) {
     st.seen_dirty = false;

@@ -125,6 +125,12 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   if (!opt.read_only) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error("token store: cannot create " + dir.string(), ec.message());
+    if (opt.private_files) {  // also a store made before this was so
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+      for (const char* f : {"data.mdb", "lock.mdb"})
+        if (std::filesystem::exists(dir / f, ec))
+          std::filesystem::permissions(dir / f, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    }
   } else if (!std::filesystem::exists(dir / "data.mdb", ec)) {
     return make_error("token store: no store in " + dir.string() + " (train it first)");
   }
@@ -144,7 +150,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   if (file == 0u && opt.read_only)
     return make_error(fmt::format("token store: {} is empty", (dir / "data.mdb").string()),
                       "train it first, or move it away");
-  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0644); rc) {
+  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, opt.private_files ? 0600 : 0644); rc) {
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
       return damaged(make_error("", mdb_strerror(rc)));
     if (rc == ENOMEM)

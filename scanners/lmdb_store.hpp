@@ -38,6 +38,9 @@ class LmdbStore final : public TokenStore {
     // x86-64's 128 TiB of user address space) — or, under an address-space
     // limit (ulimit -v, systemd's LimitAS=), an eighth of it, at least 256 MiB.
     size_t map_size = 0;
+    // A user's own store: its directory 0700 and its files 0600, as the
+    // user's Maildir (it holds words of their mail). Else 0644.
+    bool private_files = false;
   };
   // Creates the directory (and an empty store) unless read_only.
   static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir, Options opt);

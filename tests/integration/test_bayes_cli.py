@@ -112,6 +112,11 @@ class BayesCli(unittest.TestCase):
         self.assertGreaterEqual(sum(r[1] == "spam" for r in rows), 36)
         bad = run("train", "--data", data, "--user", "../x", "--spam", self.spam, check=False)
         self.assertEqual(bad.returncode, 1)
+        # A user's own store holds words of her mail: hers alone, as her Maildir.
+        own = data / "bayes" / "users" / "alice@localhost"
+        self.assertEqual(own.stat().st_mode & 0o777, 0o700)
+        self.assertEqual((own / "data.mdb").stat().st_mode & 0o777, 0o600)
+        self.assertEqual((own / "lock.mdb").stat().st_mode & 0o777, 0o600)
 
     def test_usage_errors(self):
         self.assertEqual(run("train", "--spam", "--ham", "x", check=False).returncode, 2)

@@ -149,6 +149,10 @@ class JunkTraining(unittest.TestCase):
         # 4. A flagged message moved out of Junk: learnt as ham.
         os.rename(s1, self.md / "cur" / (s1.name + ":2,S"))
         self.wait_trained((1, 1), "1 ham (moved by the user)")
+        own = self.data / "bayes" / "users" / ALICE
+        for name in ("junk-journal", "junk-seen", "data.mdb"):  # hers alone, as her Maildir
+            self.assertEqual((own / name).stat().st_mode & 0o777, 0o600, name)
+        self.assertEqual(own.stat().st_mode & 0o777, 0o700)
         journal = (self.data / "bayes" / "users" / ALICE / "junk-journal").read_text()
         # Keyed as the store keys its seen records: the Message-ID and a hash of the body.
         self.assertRegex(journal, r" spam <424203@work\.example>\|body:[0-9a-f]{32}\n")
