@@ -245,6 +245,8 @@ struct ClamavEngine::Compiled {
 
 namespace {
 
+constexpr unsigned kFewSignatures = 10000;
+
 Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& opt) {
   const auto& entries = opt.signatures;
   const auto& log = opt.log;
@@ -313,6 +315,13 @@ Result<std::shared_ptr<ClamavEngine::Compiled>> compile(const AntivirusOptions& 
                                   names.empty() ? std::string("(no directories configured)")
                                                 : fmt::format("{}", fmt::join(names, ", "))));
   }
+  // A configured database that is missing, and what is left is a handful
+  // (nougat's own test signatures find EICAR, not today's malware): said
+  // as a warning, not a footnote. The official database has millions.
+  if (log && !skipped.empty() && c->signatures < kFewSignatures)
+    log(fmt::format("antivirus: warning: only {} signatures loaded; the ClamAV database is missing from {} "
+                    "(Debian: apt-get install clamav-freshclam, or run freshclam)",
+                    c->signatures, fmt::join(skipped, ", ")));
   if (cl_error_t rc = cl_engine_compile(c->engine); rc != CL_SUCCESS)
     return make_error(fmt::format("cannot compile ClamAV signatures: {}", cl_strerror(rc)));
   return c;

@@ -127,6 +127,12 @@ class DefaultConfigTest(unittest.TestCase):
             self.assertIn("antivirus: libclamav", n.log())
             code, text = send(n.port(), "d@localhost", message("d@localhost", "x", EICAR, "e.com"))
             self.assertEqual(code, 550, text)
+            # Without the official database (no network here) only the test
+            # signatures are loaded: a warning says so and what to install.
+            official = [p for p in Path("/var/lib/clamav").glob("*") if p.suffix in (".cvd", ".cld")]
+            if not official:
+                self.assertRegex(n.log(), r"antivirus: warning: only \d+ signatures loaded")
+                self.assertIn("clamav-freshclam", n.log())
 
     def test_broken_signature_file_is_named_in_the_log(self):
         """A malformed database file stops the start, as in clamd, and the
