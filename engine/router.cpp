@@ -1,7 +1,11 @@
 #include "engine/router.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -173,8 +177,45 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
     default:
       break;
   }
+  // logfile/logwrite write while the filter's actions are taken, as in
+  // Exim: appended to the file last named by logfile (inside the home,
+  // created with its mode, default 0600), a newline added. A logwrite
+  // without a logfile, or one that cannot be written, is a filter error.
+  std::optional<fs::path> logfile;
+  int logmode = 0600;
+  auto filter_error = [&](const std::string& why) {
+    r.status = Route::Status::kDefer;
+    r.reason = "filter error in " + (user.home / ".forward").string() + ": " + why;
+    r.targets.clear();
+    return r;
+  };
   for (const auto& a : result.actions) {
     switch (a.kind) {
+      case ActionKind::kLogfile: {
+        fs::path p(a.value);
+        if (p.is_relative()) p = user.home / p;
+        if (!inside_home(user, p)) return filter_error("logfile " + a.value + " is outside the home directory");
+        logfile = p;
+        logmode = a.mode >= 0 ? a.mode : 0600;
+        break;
+      }
+      case ActionKind::kLogwrite: {
+        if (!logfile) return filter_error("attempt to obey \"logwrite\" command without a previous \"logfile\"");
+        std::string line = a.value;
+        if (line.empty() || line.back() != '\n') line += '\n';
+        int fd = ::open(logfile->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, logmode);
+        bool ok = fd >= 0;
+        int err = errno;
+        if (ok) {
+          ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size());
+          err = errno;
+          ::close(fd);
+        }
+        if (!ok)
+          return filter_error(fmt::format("cannot write filter log file \"{}\": {}", logfile->string(),
+                                          std::strerror(err)));
+        break;
+      }
       case ActionKind::kFail:
       case ActionKind::kDefer:
       case ActionKind::kFreeze:
@@ -217,9 +258,6 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
         r.notes.push_back(fmt::format("filter {} to {} not sent: autoreplies are not available yet",
                                       a.kind == ActionKind::kMail ? "mail" : "vacation",
                                       a.mail[0].value_or("the sender")));
-        break;
-      case ActionKind::kLogwrite:
-        r.notes.push_back("filter logwrite: " + a.value);
         break;
       default:
         break;

@@ -54,7 +54,8 @@ class ForwardTest(unittest.TestCase):
         the recipient count, and the time of day — a filter naming one of
         Exim's variables runs rather than failing (which defers its mail)."""
         self.write_forward("henry", '# Exim filter\n'
-                                    'logwrite "$tod_log $message_id"\n'
+                                    'logfile $home/filter.log\n'
+                                    'logwrite "$tod_log $message_id processed"\n'
                                     'if $received_protocol is "esmtp" and $sender_host_address is "127.0.0.1"\n'
                                     '   and $recipients_count is 2 and $received_count is 1\n'
                                     '   and $message_age is below 60 and $tls_in_bits is 0 and $acl_m0 is ""\n'
@@ -72,6 +73,22 @@ class ForwardTest(unittest.TestCase):
         queue_id = folders[0][len(".Origin-"):]
         self.assertIn(f" {queue_id} => henry@localhost", self.n.log())
         self.assertNotIn("unknown variable", self.n.log())
+        # logwrite appends to the logfile's file in the home, as in Exim
+        # (the spec's own example), mode 0600 by default.
+        log = self.home("henry") / "filter.log"
+        self.assertRegex(log.read_text(), r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d " + queue_id + " processed\n$")
+        self.assertEqual(log.stat().st_mode & 0o777, 0o600)
+
+    def test_logwrite_without_logfile_is_a_filter_error(self):
+        """As in Exim: the message is deferred (kept), and the log says why."""
+        self.write_forward("gina", '# Exim filter\nlogwrite "hello"\n')
+        send(self.n, ["gina@localhost"], "no logfile")
+        deadline = time.time() + 10
+        while "without a previous" not in self.n.log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn('attempt to obey "logwrite" command without a previous "logfile"', self.n.log())
+        self.assertEqual(self.n.messages("gina@localhost"), [])
+        self.write_forward("gina", "")  # the next tests' gina delivers normally
 
     def test_deliver_to_another_user_is_significant(self):
         self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
