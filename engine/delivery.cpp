@@ -342,10 +342,17 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
     if (t.kind == Target::Kind::kMaildir) maildirs.push_back(t.path);
     else if (t.kind == Target::Kind::kMbox) mboxes.push_back(t.path);
     else {
-      auto other = cfg_->is_local_domain(domain_of(t.address)) ? dir_.find(t.address) : std::nullopt;
+      const bool local = cfg_->is_local_domain(domain_of(t.address));
+      auto other = local ? dir_.find(t.address) : std::nullopt;
       if (!other) {
-        log::line(m.id, "== {} R=userforward defer: forwarding to {} (remote delivery is not available yet)",
-                  rcpt, t.address);
+        // Kept and retried either way (nothing is lost, and a fixed .forward
+        // delivers it to every target), but the log says which it is.
+        if (local)
+          log::line(m.id, "== {} R=userforward defer: forwarding to {}: no such local user (fix {})", rcpt,
+                    t.address, (user.home / ".forward").string());
+        else
+          log::line(m.id, "== {} R=userforward defer: forwarding to {} (remote delivery is not available yet)",
+                    rcpt, t.address);
         return false;
       }
       maildirs.push_back(other->maildir());
