@@ -295,6 +295,7 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
     }
     if (item[0] == '|' || item[0] == '/') {
       fl.addresses.push_back(item);
+      fl.shown.push_back(item);
       continue;
     }
     bool bs = item[0] == '\\';
@@ -305,7 +306,9 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
       fl.error = err + " in \"" + item + "\"";
       return fl;
     }
-    if (addr->find('@') == std::string::npos) *addr += "@" + std::string(domain);
+    const bool qualified = addr->find('@') != std::string::npos;
+    if (!qualified) *addr += "@" + std::string(domain);
+    fl.shown.push_back(bs && qualified ? "\\" + *addr : *addr);
     fl.addresses.push_back(*addr);
   }
   return fl;
@@ -318,7 +321,7 @@ int forward_report(const ForwardList& list, std::string& out) {
   }
   if (!list.addresses.empty()) {
     out += "exim: forward file generated:\n";
-    for (auto it = list.addresses.rbegin(); it != list.addresses.rend(); ++it) out += "  " + *it + "\n";
+    for (auto it = list.shown.rbegin(); it != list.shown.rend(); ++it) out += "  " + *it + "\n";
     return 0;
   }
   if (list.blackhole) out += "exim: forwardfile contains \":blackhole:\"\n";

@@ -23,6 +23,9 @@ std::vector<std::string> split_addresses(std::string_view list, bool allow_group
 
 struct ForwardList {
   std::vector<std::string> addresses;  // in file order; "\x" already qualified
+  // As exim -bf shows them: "\" kept on an address written with a domain
+  // ("\frank@here" → "\frank@here"; "\frank" → "frank@here").
+  std::vector<std::string> shown;
   bool blackhole = false;
   std::string error;                   // non-empty: "error in forward file: ..." text
 };
