@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <optional>
+#include <set>
 
 #include "engine/log.hpp"
 #include "engine/maildir.hpp"
@@ -18,8 +19,11 @@ struct Delivery::Pending {
   Item* item;
   size_t rcpt;
   std::vector<MaildirCopy> copies;  // every Maildir target of this recipient
+  std::vector<std::string> to;      // per copy: the address a .forward sent it to ("" = rcpt)
   bool published = false;
 };
+
+constexpr int kMaxForwardDepth = 10;  // .forward to .forward to …
 
 namespace {
 
@@ -269,8 +273,12 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
     }
     m.state[p.rcpt] = RcptState::kDone;
     (void)spool_.record(m.id, p.rcpt, RcptState::kDone);
-    for (const auto& c : p.copies)
-      log::line(m.id, "=> {} R=local_user T=maildir{}", m.envelope.recipients[p.rcpt], maildir_folder_log(c.maildir));
+    for (size_t c = 0; c < p.copies.size(); ++c) {
+      const auto& rcpt = m.envelope.recipients[p.rcpt];
+      const std::string& to = c < p.to.size() ? p.to[c] : std::string();
+      log::line(m.id, "=> {} R=local_user T=maildir{}", to.empty() ? rcpt : to + " <" + rcpt + ">",
+                maildir_folder_log(p.copies[c].maildir));
+    }
   }
   for (auto& item : batch) {
     auto& m = item.msg;
@@ -333,38 +341,72 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
       log::line(m.id, "== {} R=userforward frozen: {}", rcpt, route.reason);
       return true;  // held until an admin acts; no automatic retry
   }
-  // Forwarding to another local user lands in their INBOX; a remote address
-  // needs the SMTP transport, which does not exist yet: defer the whole
-  // recipient before writing anything, so a retry starts clean.
-  std::vector<fs::path> maildirs;
-  std::vector<fs::path> mboxes;
-  for (const auto& t : route.targets) {
-    if (t.kind == Target::Kind::kMaildir) maildirs.push_back(t.path);
-    else if (t.kind == Target::Kind::kMbox) mboxes.push_back(t.path);
-    else {
+  // A local address the .forward generated is routed again, as in Exim:
+  // its own .forward runs too (unless written "\\name"), at most
+  // kMaxForwardDepth deep; an address already on the way there (an
+  // ancestor) is replaced by the address whose .forward generated it, which
+  // then gets the copy (Exim's check_ancestor: A aliased to B, B forwarding
+  // back to A, delivers to B). A remote address needs the SMTP
+  // transport, which does not exist yet: the whole recipient is deferred
+  // before anything is written, so a retry starts clean.
+  std::vector<fs::path> maildirs, mboxes;
+  std::vector<std::string> maildir_to;  // per Maildir copy: the address it went to ("" = rcpt)
+  std::set<std::string> on_the_way{directory_key(rcpt)};
+  std::string why;
+  // `r`: the route of `to` ("" = rcpt), the address of user `at`.
+  auto expand = [&](auto& self, const Route& r, const std::string& to, const User& at, int depth) -> bool {
+    for (const auto& t : r.targets) {
+      if (t.kind == Target::Kind::kMaildir) {
+        maildirs.push_back(t.path);
+        maildir_to.push_back(to);
+        continue;
+      }
+      if (t.kind == Target::Kind::kMbox) {
+        mboxes.push_back(t.path);
+        continue;
+      }
       const bool local = cfg_->is_local_domain(domain_of(t.address));
       auto other = local ? dir_.find(t.address) : std::nullopt;
       if (!other) {
         // Kept and retried either way (nothing is lost, and a fixed .forward
         // delivers it to every target), but the log says which it is.
-        if (local)
-          log::line(m.id, "== {} R=userforward defer: forwarding to {}: no such local user (fix {})", rcpt,
-                    t.address, (user.home / ".forward").string());
-        else
-          log::line(m.id, "== {} R=userforward defer: forwarding to {} (remote delivery is not available yet)",
-                    rcpt, t.address);
+        why = local ? fmt::format("forwarding to {}: no such local user (fix {})", t.address,
+                                  (user.home / ".forward").string())
+                    : fmt::format("forwarding to {} (remote delivery is not available yet)", t.address);
         return false;
       }
-      maildirs.push_back(other->maildir());
+      if (on_the_way.count(directory_key(t.address))) {  // an ancestor: `to` keeps it
+        maildirs.push_back(at.maildir());
+        maildir_to.push_back(to);
+        continue;
+      }
+      if (t.no_forward || depth >= kMaxForwardDepth) {
+        maildirs.push_back(other->maildir());
+        maildir_to.push_back(t.address);
+        continue;
+      }
+      on_the_way.insert(directory_key(t.address));
+      Route next = router_.route(*other, t.address, copy.envelope, *m.data, m.id);
+      for (const auto& n : next.notes) log::line(m.id, "{} <{}>: {}", t.address, rcpt, n);
+      if (next.status != Route::Status::kDeliver) {
+        why = fmt::format("forwarding to {}: {}", t.address, next.reason);
+        return false;
+      }
+      if (!self(self, next, t.address, *other, depth + 1)) return false;
     }
+    return true;
+  };
+  if (!expand(expand, route, "", user, 0)) {
+    log::line(m.id, "== {} R=userforward defer: {}", rcpt, why);
+    return false;
   }
-  if (route.targets.empty()) {
+  if (maildirs.empty() && mboxes.empty()) {
     m.state[i] = RcptState::kDone;
     (void)spool_.record(m.id, i, RcptState::kDone);
     log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
     return true;
   }
-  Pending p{&item, i, {}, false};
+  Pending p{&item, i, {}, {}, false};
   for (size_t t = 0; t < maildirs.size(); ++t) {
     if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], copy, i, host, t))) continue;
     auto written = write_maildir_tmp(maildirs[t], copy, i, host, t);
@@ -374,6 +416,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
       return false;
     }
     p.copies.push_back(std::move(*written));
+    p.to.push_back(maildir_to[t]);
   }
   for (const auto& f : mboxes) {
     if (auto st = append_mbox(f, copy, i); !st) {

@@ -90,7 +90,8 @@ Route Router::run_list(const User& user, const std::string& source) const {
     r.notes.push_back(".forward: :blackhole: (discarded)");
     return r;
   }
-  for (const auto& a : list.addresses) {
+  for (size_t i = 0; i < list.addresses.size(); ++i) {
+    const std::string& a = list.addresses[i];
     if (a.empty()) continue;
     if (a[0] == '|') {
       r.status = Route::Status::kDefer;
@@ -119,6 +120,7 @@ Route Router::run_list(const User& user, const std::string& source) const {
       Target t;
       t.kind = Target::Kind::kAddress;
       t.address = addr;
+      t.no_forward = list.no_forward[i];
       r.targets.push_back(t);
     }
   }

@@ -33,6 +33,7 @@ struct Target {
   Kind kind = Kind::kMaildir;
   std::filesystem::path path;  // kMaildir: the Maildir (folder) directory; kMbox: the file
   std::string address;         // kAddress
+  bool no_forward = false;     // kAddress written "\x": x's own .forward is not run
 };
 
 struct Route {

@@ -296,6 +296,7 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
     if (item[0] == '|' || item[0] == '/') {
       fl.addresses.push_back(item);
       fl.shown.push_back(item);
+      fl.no_forward.push_back(false);
       continue;
     }
     bool bs = item[0] == '\\';
@@ -310,6 +311,7 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
     if (!qualified) *addr += "@" + std::string(domain);
     fl.shown.push_back(bs && qualified ? "\\" + *addr : *addr);
     fl.addresses.push_back(*addr);
+    fl.no_forward.push_back(bs);
   }
   return fl;
 }

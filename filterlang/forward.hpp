@@ -26,6 +26,7 @@ struct ForwardList {
   // As exim -bf shows them: "\" kept on an address written with a domain
   // ("\frank@here" → "\frank@here"; "\frank" → "frank@here").
   std::vector<std::string> shown;
+  std::vector<bool> no_forward;        // per address: written "\x", delivered without x's own .forward
   bool blackhole = false;
   std::string error;                   // non-empty: "error in forward file: ..." text
 };

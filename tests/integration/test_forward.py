@@ -19,7 +19,7 @@ class ForwardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.n = Nougat().start()
-        for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry"):
+        for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo"):
             cls.n.add_user(f"{u}@localhost")
 
     @classmethod
@@ -89,6 +89,31 @@ class ForwardTest(unittest.TestCase):
         self.assertIn('attempt to obey "logwrite" command without a previous "logfile"', self.n.log())
         self.assertEqual(self.n.messages("gina@localhost"), [])
         self.write_forward("gina", "")  # the next tests' gina delivers normally
+
+    def test_forwarded_local_address_runs_its_own_forward(self):
+        """As in Exim, an address a .forward generates is routed again: the
+        other user's filter runs on it (unless written "\name"), and a loop
+        between two users ends in their inboxes."""
+        self.write_forward("ivan", "\\ivan@localhost, judy@localhost, \\kate\n")
+        self.write_forward("judy", "# Exim filter\nsave $home/Maildir/.FromFilter/\n")
+        self.write_forward("kate", "# Exim filter\nsave $home/Maildir/.NotRun/\n")
+        send(self.n, ["ivan@localhost"], "routed again")
+        self.assertEqual(len(wait_files(self.n.maildir("ivan@localhost") / "new", 1)), 1)
+        self.assertEqual(len(wait_files(self.n.maildir("judy@localhost") / ".FromFilter" / "new", 1)), 1,
+                         self.n.log()[-2000:])
+        self.assertEqual(len(wait_files(self.n.maildir("kate@localhost") / "new", 1)), 1)  # "\kate": no filter
+        self.assertFalse((self.n.maildir("kate@localhost") / ".NotRun").exists())
+        self.assertIn("=> judy@localhost <ivan@localhost> R=local_user T=maildir", self.n.log())
+        # judy forwards to leo, leo back to judy: no loop; as Exim's
+        # check_ancestor does, leo (whose .forward points back) keeps it.
+        self.write_forward("judy", "leo@localhost\n")
+        self.write_forward("leo", "judy@localhost\n")
+        send(self.n, ["judy@localhost"], "round and round")
+        self.assertEqual(len(wait_files(self.n.maildir("leo@localhost") / "new", 1)), 1, self.n.log()[-2000:])
+        time.sleep(0.3)
+        self.assertEqual(len(self.n.messages("leo@localhost")), 1)
+        self.assertEqual(self.n.messages("judy@localhost"), [])
+        self.assertIn("=> leo@localhost <judy@localhost> R=local_user T=maildir", self.n.log())
 
     def test_deliver_to_another_user_is_significant(self):
         self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
