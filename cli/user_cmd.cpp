@@ -353,8 +353,21 @@ int cmd_user(int argc, char** argv, int first) {
   std::error_code ec;
   c.data_dir = fs::absolute(cfg->server.data_dir, ec).lexically_normal();
   if (ec) return fail(cfg->server.data_dir.string() + ": " + ec.message());
+  // A data directory that is not there is most often the wrong folder (the
+  // default is ./var, relative to where the command runs): said, not
+  // silently made — a server started elsewhere would never see the user.
+  const bool fresh = !fs::exists(c.data_dir, ec);
+  if (fresh && sub != "add") {
+    std::cerr << "nougat user: warning: no data directory at " << c.data_dir.string()
+              << " (run from the folder the server was started in, or give --data DIR)\n";
+    if (sub == "list") return 0;
+  }
   if (sub == "list") return user_list(c);
-  fs::create_directories(c.data_dir, ec);
+  if (fresh && sub == "add")
+    std::cerr << "nougat user: note: " << c.data_dir.string()
+              << " did not exist and is created; a server started in another folder (or with --data) will not "
+                 "see this user\n";
+  if (sub == "add") fs::create_directories(c.data_dir, ec);
   if (ec) return fail(c.data_dir.string() + ": cannot create: " + ec.message());
 
   if (sub == "add") return user_add(c, *addr);

@@ -146,6 +146,14 @@ class UserCliTest(unittest.TestCase):
                            input="pw\n", capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.exists(os.path.join(env_data, "users")))
+        # A data directory that was not there (often: the wrong folder) is
+        # said when made, and `list` in a folder without one says so.
+        self.assertIn("did not exist and is created", r.stderr)
+        r = subprocess.run([NOUGAT, "user", "list", "--data", os.path.join(self.tmp, "nowhere")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout), (0, ""))
+        self.assertIn("no data directory at", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "nowhere")))
 
     def run_on_tty(self, args, answers):
         """Runs nougat with a pseudo-terminal as its controlling terminal,
