@@ -47,7 +47,7 @@ std::string body_excerpt(std::string_view b) {
 
 }  // namespace
 
-FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id) {
+FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, std::string_view hostname) {
   FilterEnvelope::Origin o;
   o.id = std::string(id);
   o.received_at = env.received_at;
@@ -58,6 +58,7 @@ FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id) {
   o.recipients = env.recipients.size();
   o.adds_received = false;  // ours is in the message
   o.test = false;
+  o.hostname = hostname;
   return o;
 }
 
@@ -79,6 +80,7 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) {
       p = eol == std::string_view::npos ? rest.size() : eol + 1;
+      blank_line_ = eol != std::string_view::npos;
       break;
     }
     if ((line[0] == ' ' || line[0] == '\t') && !raw_headers.empty()) {
@@ -89,22 +91,36 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
       bool ok = colon != std::string_view::npos && colon > 0;
       for (size_t i = 0; ok && i < colon; ++i)
         ok = static_cast<unsigned char>(line[i]) > 32 && static_cast<unsigned char>(line[i]) < 127;
-      if (!ok) break;
+      if (!ok) {  // the body starts here; -bf has read this line with the header's
+        first_body_line_ = line.size() + 1;
+        break;
+      }
       raw_headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
     }
     p = eol == std::string_view::npos ? rest.size() : eol + 1;
   }
   body_ = rest.substr(std::min(p, rest.size()));
   no_headers_ = raw_headers.empty();
-  // $message_linecount, $max_received_linelength: the lines as received.
-  for (const auto& h : raw_headers) header_lines_ += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
-  for (size_t q = 0; q < rest.size();) {
-    size_t eol = rest.find('\n', q);
-    size_t end = eol == std::string_view::npos ? rest.size() : eol;
-    size_t len = end - q - (end > q && rest[end - 1] == '\r' ? 1 : 0);
-    longest_line_ = std::max(longest_line_, len);
-    q = end + 1;
+  // $message_linecount, $max_received_linelength: the lines as received
+  // (a From_ line, the header's, the body's), without our own Received.
+  auto longest_in = [](std::string_view text) {
+    size_t longest = 0;
+    for (size_t q = 0; q < text.size();) {
+      size_t eol = text.find('\n', q);
+      size_t end = eol == std::string_view::npos ? text.size() : eol;
+      longest = std::max(longest, end - q - (end > q && text[end - 1] == '\r' ? 1 : 0));
+      q = end + 1;
+    }
+    return longest;
+  };
+  if (line_sender) from_line_len_ = longest_in(raw.substr(0, raw.size() - rest.size()));
+  for (size_t k = 0; k < raw_headers.size(); ++k) {
+    const auto& h = raw_headers[k];
+    header_lines_ += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
+    if (k == 0 && !env_.origin.adds_received && iequals(h.first, "received")) continue;  // ours
+    header_longest_ = std::max(header_longest_, longest_in(h.first + ":" + h.second));
   }
+  body_longest_ = longest_in(body_);
 
   if (env_.sender) {
     sender_ = *env_.sender == "<>" ? "" : *env_.sender;
@@ -171,8 +187,9 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     std::string r = header_text("reply-to");
     return r.empty() ? header_text("from") : r;
   }
-  if (name == "qualify_domain" || name == "primary_hostname" || name == "qualify_recipient")
-    return env_.qualify_domain;
+  if (name == "qualify_domain" || name == "qualify_recipient") return env_.qualify_domain;
+  if (name == "primary_hostname" || name == "smtp_active_hostname")
+    return env_.origin.hostname.empty() ? env_.qualify_domain : env_.origin.hostname;
   if (name == "message_size") return std::to_string(size_ == 0 ? 1 : size_);
   if (name == "message_body_size") return std::to_string(body_.size());
   if (name == "message_body") return body_excerpt(body_.substr(0, 500));
@@ -186,6 +203,9 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
         start = i + 1;
       }
     if (start < body_.size()) ++n;
+    // A body that began where a header was expected: Exim counted its
+    // first line with the header's.
+    if (first_body_line_ && n > 0) --n;
     return std::to_string(n);
   }
   if (name == "body_zerocount") {
@@ -222,13 +242,19 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     return made_up_id_;
   }
   if (name == "message_linecount") {
-    // The header's lines and the blank line after them; at delivery also
-    // the body's. (`exim -bf` counts only what it read before the body.)
-    size_t body_lines = size_t(std::count(body_.begin(), body_.end(), '\n'));
-    if (!body_.empty() && body_.back() != '\n') ++body_lines;
-    return std::to_string(header_lines_ + 1 + (o.test ? 0 : body_lines));
+    // `exim -bf` counts what it read before the body: a From_ line, the
+    // header's lines and the blank line. At delivery, as Exim's spool: the
+    // header's lines as delivered (ours included) and the body's.
+    if (o.test)
+      return std::to_string((from_line_len_ ? 1 : 0) + header_lines_ + (blank_line_ || first_body_line_ ? 1 : 0));
+    size_t lines = size_t(std::count(body_.begin(), body_.end(), '\n'));
+    if (!body_.empty() && body_.back() != '\n') ++lines;
+    for (const auto& h : headers_) lines += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
+    return std::to_string(lines);
   }
-  if (name == "max_received_linelength") return std::to_string(longest_line_);
+  if (name == "max_received_linelength")  // -bf: what it read before the body
+    return std::to_string(std::max({from_line_len_, header_longest_, first_body_line_ ? first_body_line_ - 1 : 0,
+                                    o.test ? size_t(0) : body_longest_}));
   if (name == "received_count") {
     size_t n = o.adds_received ? 1 : 0;
     for (const auto& h : headers_) n += iequals(h.first, "received");
@@ -244,11 +270,12 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   if (name == "sender_fullhost" || name == "sender_rcvhost") {
     if (o.client_ip.empty()) return std::string();
     if (name == "sender_fullhost") return (o.helo.empty() ? "" : "(" + o.helo + ") ") + "[" + o.client_ip + "]";
-    return "[" + o.client_ip + "]" + (o.helo.empty() ? "" : " (helo=" + o.helo + ")");
+    // As Exim's host.c: no helo= when the HELO was the client's address literal.
+    const bool literal = o.helo == "[" + o.client_ip + "]";
+    return "[" + o.client_ip + "]" + (o.helo.empty() || literal ? "" : " (helo=" + o.helo + ")");
   }
   if (name == "authenticated_id") return o.auth_user;
   if (name == "sender_ident") return o.test ? env_.login : std::string();
-  if (name == "smtp_active_hostname") return env_.qualify_domain;
   return exim_variable(name, now);
 }
 

@@ -51,12 +51,13 @@ struct FilterEnvelope {
     size_t recipients = 1;           // $recipients_count
     bool adds_received = true;       // -bf counts the Received field Exim would add
     bool test = true;                // $sender_ident is the caller's login
+    std::string hostname;            // $primary_hostname, $smtp_active_hostname; "" = qualify_domain
   } origin;
 };
 
 struct Envelope;
 // The origin of a spooled message (engine/spool.hpp), as its filters see it.
-FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id);
+FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, std::string_view hostname);
 
 class FilterMessage final : public filterlang::ExpandContext {
  public:
@@ -80,7 +81,9 @@ class FilterMessage final : public filterlang::ExpandContext {
   FilterEnvelope env_;
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
-  size_t header_lines_ = 0, longest_line_ = 0;
+  size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0, body_longest_ = 0;
+  bool blank_line_ = false;      // a blank line ended the header block
+  size_t first_body_line_ = 0;   // else the length + 1 of the line that did (0: none)
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string_view body_;
   size_t size_ = 0;

@@ -42,10 +42,20 @@ Target Router::inbox(const User& user, const std::string& folder) const {
   return t;
 }
 
+// Inside the home as written and as the file system resolves it: a
+// symbolic link in the home (to another user's home, to /etc) does not lead
+// a save or a logfile out of it.
 bool Router::inside_home(const User& user, const fs::path& p) const {
-  auto home = user.home.lexically_normal();
-  auto rel = p.lexically_normal().lexically_relative(home);
-  return !rel.empty() && *rel.begin() != ".." && rel.is_relative();
+  auto within = [](const fs::path& path, const fs::path& home) {
+    auto rel = path.lexically_relative(home);
+    return !rel.empty() && *rel.begin() != ".." && rel.is_relative();
+  };
+  if (!within(p.lexically_normal(), user.home.lexically_normal())) return false;
+  std::error_code ec;
+  auto real_home = fs::weakly_canonical(user.home, ec);
+  if (ec) return false;
+  auto real = fs::weakly_canonical(p, ec);
+  return !ec && within(real, real_home);
 }
 
 Route Router::route(const User& user, const std::string& rcpt, const Envelope& env,
@@ -149,7 +159,7 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   // checks and the system filter added, without what it removed.
   fe.extra_headers = env.added_headers;
   fe.removed_headers = env.removed_headers;
-  fe.origin = filter_origin(env, id);
+  fe.origin = filter_origin(env, id, cfg_->server.hostname);
   FilterMessage msg(data, fe);
   filterlang::RunOptions ropts;
   // $sn0..$sn9: the system filter's $n0..$n9 (engine/system_filter.hpp).
@@ -159,11 +169,46 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   auto result = filterlang::run_filter(*compiled.program, msg, ropts);
   using filterlang::ActionKind;
   using filterlang::Outcome;
+  // logfile/logwrite write while the filter's actions are taken, as in
+  // Exim: appended to the file last named by logfile (inside the home,
+  // created with its mode, default 0600), a newline added. A logwrite
+  // without a logfile, or one that cannot be written, is a filter error.
+  // What was logged before a run-time error is written too.
+  std::optional<fs::path> logfile;
+  int logmode = 0600;
+  auto filter_error = [&](const std::string& why) {
+    r.status = Route::Status::kDefer;
+    r.reason = "filter error in " + (user.home / ".forward").string() + ": " + why;
+    r.targets.clear();
+    return r;
+  };
+  auto log_action = [&](const filterlang::Action& a) -> std::string {
+    if (a.kind == ActionKind::kLogfile) {
+      fs::path p(a.value);
+      if (p.is_relative()) p = user.home / p;
+      if (!inside_home(user, p)) return "logfile " + a.value + " is outside the home directory";
+      logfile = p;
+      logmode = a.mode >= 0 ? a.mode : 0600;
+      return "";
+    }
+    if (!logfile) return "attempt to obey \"logwrite\" command without a previous \"logfile\"";
+    std::string line = a.value;
+    if (line.empty() || line.back() != '\n') line += '\n';
+    int fd = ::open(logfile->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, logmode);
+    bool ok = fd >= 0;
+    int err = errno;
+    if (ok) {
+      ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size());
+      err = errno;
+      ::close(fd);
+    }
+    return ok ? "" : fmt::format("cannot write filter log file \"{}\": {}", logfile->string(), std::strerror(err));
+  };
   switch (result.outcome) {
     case Outcome::kError:
-      r.status = Route::Status::kDefer;
-      r.reason = "filter error in " + (user.home / ".forward").string() + ": " + result.error;
-      return r;
+      for (const auto& a : result.actions)
+        if ((a.kind == ActionKind::kLogfile || a.kind == ActionKind::kLogwrite) && !log_action(a).empty()) break;
+      return filter_error(result.error);
     case Outcome::kDefer:
       r.status = Route::Status::kDefer;
       r.reason = "deferred by the filter";
@@ -179,45 +224,12 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
     default:
       break;
   }
-  // logfile/logwrite write while the filter's actions are taken, as in
-  // Exim: appended to the file last named by logfile (inside the home,
-  // created with its mode, default 0600), a newline added. A logwrite
-  // without a logfile, or one that cannot be written, is a filter error.
-  std::optional<fs::path> logfile;
-  int logmode = 0600;
-  auto filter_error = [&](const std::string& why) {
-    r.status = Route::Status::kDefer;
-    r.reason = "filter error in " + (user.home / ".forward").string() + ": " + why;
-    r.targets.clear();
-    return r;
-  };
   for (const auto& a : result.actions) {
     switch (a.kind) {
-      case ActionKind::kLogfile: {
-        fs::path p(a.value);
-        if (p.is_relative()) p = user.home / p;
-        if (!inside_home(user, p)) return filter_error("logfile " + a.value + " is outside the home directory");
-        logfile = p;
-        logmode = a.mode >= 0 ? a.mode : 0600;
+      case ActionKind::kLogfile:
+      case ActionKind::kLogwrite:
+        if (auto e = log_action(a); !e.empty()) return filter_error(e);
         break;
-      }
-      case ActionKind::kLogwrite: {
-        if (!logfile) return filter_error("attempt to obey \"logwrite\" command without a previous \"logfile\"");
-        std::string line = a.value;
-        if (line.empty() || line.back() != '\n') line += '\n';
-        int fd = ::open(logfile->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, logmode);
-        bool ok = fd >= 0;
-        int err = errno;
-        if (ok) {
-          ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size());
-          err = errno;
-          ::close(fd);
-        }
-        if (!ok)
-          return filter_error(fmt::format("cannot write filter log file \"{}\": {}", logfile->string(),
-                                          std::strerror(err)));
-        break;
-      }
       case ActionKind::kFail:
       case ActionKind::kDefer:
       case ActionKind::kFreeze:

@@ -112,6 +112,7 @@ Verdict SystemFilter::on_eod(const SessionFacts& session, const MailFacts& m, co
   fe.origin.recipients = msg.recipients.size();
   fe.origin.adds_received = false;  // ours is on top already
   fe.origin.test = false;
+  fe.origin.hostname = qualify_;  // the server's host name
   if (msg.earlier) {
     fe.scan_variables = msg.earlier->variables;
     fe.extra_headers = msg.earlier->add_headers;

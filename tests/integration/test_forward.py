@@ -19,7 +19,8 @@ class ForwardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.n = Nougat().start()
-        for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo"):
+        for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo",
+                  "mia", "ned", "ola", "pat", "quin"):
             cls.n.add_user(f"{u}@localhost")
 
     @classmethod
@@ -79,6 +80,19 @@ class ForwardTest(unittest.TestCase):
         self.assertRegex(log.read_text(), r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d " + queue_id + " processed\n$")
         self.assertEqual(log.stat().st_mode & 0o777, 0o600)
 
+    def test_logwrite_before_an_error_is_written(self):
+        """Exim logs while it interprets the filter: a line written before a
+        run-time error is in the file, and the message is deferred."""
+        self.write_forward("ned", '# Exim filter\nlogfile $home/e.log\nlogwrite "before the error"\n'
+                                  'if $h_subject: is above 3 then save $home/Maildir/.X/ endif\n')
+        send(self.n, ["ned@localhost"], "not a number")
+        log = self.home("ned") / "e.log"
+        deadline = time.time() + 10
+        while not log.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(log.read_text(), "before the error\n")
+        self.write_forward("ned", "")
+
     def test_logwrite_without_logfile_is_a_filter_error(self):
         """As in Exim: the message is deferred (kept), and the log says why."""
         self.write_forward("gina", '# Exim filter\nlogwrite "hello"\n')
@@ -114,6 +128,45 @@ class ForwardTest(unittest.TestCase):
         self.assertEqual(len(self.n.messages("leo@localhost")), 1)
         self.assertEqual(self.n.messages("judy@localhost"), [])
         self.assertIn("=> leo@localhost <judy@localhost> R=local_user T=maildir", self.n.log())
+
+    def test_forwarding_delivers_each_mailbox_once(self):
+        """Siblings are not ancestors (mia -> ned, ola; ned -> ola: ola gets
+        it, mia does not), and a mailbox reached two ways gets one copy (pat
+        and quin forwarding to each other, each keeping a copy)."""
+        self.write_forward("mia", "ned@localhost, ola@localhost\n")
+        self.write_forward("ned", "ola@localhost\n")
+        send(self.n, ["mia@localhost"], "siblings")
+        self.assertEqual(len(wait_files(self.n.maildir("ola@localhost") / "new", 1)), 1, self.n.log()[-2000:])
+        time.sleep(0.3)
+        self.assertEqual(len(self.n.messages("ola@localhost")), 1)
+        self.assertEqual(self.n.messages("mia@localhost"), [])
+        self.assertEqual(self.n.messages("ned@localhost"), [])
+        self.write_forward("pat", "\\pat@localhost, quin@localhost\n")
+        self.write_forward("quin", "\\quin@localhost, pat@localhost\n")
+        send(self.n, ["pat@localhost"], "a couple")
+        self.assertEqual(len(wait_files(self.n.maildir("quin@localhost") / "new", 1)), 1, self.n.log()[-2000:])
+        time.sleep(0.3)
+        self.assertEqual(len(self.n.messages("quin@localhost")), 1)
+        self.assertEqual(len(self.n.messages("pat@localhost")), 1)
+
+    def test_a_link_does_not_lead_a_logfile_or_save_out_of_the_home(self):
+        """save and logfile are checked where the file system resolves them:
+        a symbolic link in the home to another user's home is outside it."""
+        import os
+        home = self.home("erin")
+        target = self.home("dave")
+        link = home / "other"
+        if not link.exists():
+            os.symlink(target, link)
+        self.write_forward("erin", '# Exim filter\nlogfile $home/other/.forward\nlogwrite "erin@localhost"\n')
+        send(self.n, ["erin@localhost"], "escape")
+        deadline = time.time() + 10
+        while "is outside the home directory" not in self.n.log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("logfile $home/other/.forward is outside the home directory".replace("$home", str(home)),
+                      self.n.log())
+        self.assertFalse((target / ".forward").exists() and "erin" in (target / ".forward").read_text())
+        self.write_forward("erin", "")
 
     def test_deliver_to_another_user_is_significant(self):
         self.write_forward("bob", "# Exim filter\ndeliver dave@localhost\n")
