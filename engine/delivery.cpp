@@ -355,6 +355,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   std::vector<fs::path> maildirs, mboxes;
   std::vector<std::string> maildir_to;  // per Maildir copy: the address it went to ("" = rcpt)
   std::set<fs::path> destinations;
+  std::set<std::string> routed;  // addresses routed once already: a duplicate is dropped, as in Exim
   std::vector<std::string> ancestors{directory_key(rcpt)};
   size_t generated = 0;
   std::string why;
@@ -400,7 +401,8 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
         add_maildir(maildir_folder(other->maildir(), copy.envelope.folder), t.address);
         continue;
       }
-      Route next = router_.route(*other, t.address, copy.envelope, *m.data, m.id);
+      if (!routed.insert(key).second) continue;
+      Route next = router_.route(*other, t.address, copy.envelope, *m.data, m.id, to.empty() ? rcpt : to, rcpt);
       for (const auto& n : next.notes) log::line(m.id, "{} <{}>: {}", t.address, rcpt, n);
       if (next.status != Route::Status::kDeliver) {
         why = fmt::format("forwarding to {}: {}", t.address, next.reason);

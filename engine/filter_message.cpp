@@ -171,8 +171,18 @@ std::string FilterMessage::header_text(std::string_view name) const {
 }
 
 std::optional<std::string> FilterMessage::variable(std::string_view name) const {
-  if (name == "local_part" || name == "original_local_part") return env_.local_part;
-  if (name == "domain" || name == "original_domain") return env_.domain;
+  if (name == "local_part") return env_.local_part;
+  if (name == "domain") return env_.domain;
+  auto part = [](const std::string& address, bool local) {
+    size_t at = address.rfind('@');
+    if (at == std::string::npos) return local ? address : std::string();
+    return local ? address.substr(0, at) : address.substr(at + 1);
+  };
+  if (name == "original_local_part")
+    return env_.origin.original.empty() ? env_.local_part : part(env_.origin.original, true);
+  if (name == "original_domain") return env_.origin.original.empty() ? env_.domain : part(env_.origin.original, false);
+  if (name == "parent_local_part") return part(env_.origin.parent, true);
+  if (name == "parent_domain") return part(env_.origin.parent, false);
   if (name == "home") return env_.home;
   if (name == "local_part_prefix") return env_.prefix.value_or("");
   if (name == "local_part_suffix") return env_.suffix.value_or("");

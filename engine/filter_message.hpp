@@ -52,6 +52,10 @@ struct FilterEnvelope {
     bool adds_received = true;       // -bf counts the Received field Exim would add
     bool test = true;                // $sender_ident is the caller's login
     std::string hostname;            // $primary_hostname, $smtp_active_hostname; "" = qualify_domain
+    // For an address a .forward generated: the address whose .forward did
+    // ($parent_local_part, $parent_domain) and the envelope recipient it
+    // started from ($original_local_part, $original_domain); "" otherwise.
+    std::string parent, original;
   } origin;
 };
 

@@ -59,7 +59,8 @@ bool Router::inside_home(const User& user, const fs::path& p) const {
 }
 
 Route Router::route(const User& user, const std::string& rcpt, const Envelope& env,
-                    std::string_view data, std::string_view id) const {
+                    std::string_view data, std::string_view id, std::string_view parent,
+                    std::string_view original) const {
   Route r;
   auto path = user.home / ".forward";
   struct stat st {};
@@ -85,7 +86,7 @@ Route Router::route(const User& user, const std::string& rcpt, const Envelope& e
   key.ino = st.st_ino;
   key.size = static_cast<uint64_t>(st.st_size);
   key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return run_filter(user, rcpt, env, data, source, key, id);
+  return run_filter(user, rcpt, env, data, source, key, id, parent, original);
 }
 
 Route Router::run_list(const User& user, const std::string& source) const {
@@ -139,7 +140,8 @@ Route Router::run_list(const User& user, const std::string& source) const {
 
 Route Router::run_filter(const User& user, const std::string& rcpt, const Envelope& env,
                          std::string_view data, const std::string& source,
-                         const filterlang::FileKey& key, std::string_view id) const {
+                         const filterlang::FileKey& key, std::string_view id, std::string_view parent,
+                         std::string_view original) const {
   Route r;
   auto compiled = cache_.get(key, source);
   if (!compiled.program) {
@@ -160,6 +162,8 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   fe.extra_headers = env.added_headers;
   fe.removed_headers = env.removed_headers;
   fe.origin = filter_origin(env, id, cfg_->server.hostname);
+  fe.origin.parent = std::string(parent);
+  fe.origin.original = std::string(original);
   FilterMessage msg(data, fe);
   filterlang::RunOptions ropts;
   // $sn0..$sn9: the system filter's $n0..$n9 (engine/system_filter.hpp).

@@ -51,12 +51,16 @@ class Router {
   bool has_forward(const User& user) const;
   // `data` is the message as spooled (CRLF). `rcpt` is the envelope address;
   // `id` the queue id (the filter's $message_id).
+  // `parent`: for an address a .forward generated, the address whose
+  // .forward did ($parent_local_part …); `original`: the envelope recipient
+  // it all started from ($original_local_part …).
   Route route(const User& user, const std::string& rcpt, const Envelope& env, std::string_view data,
-              std::string_view id = "") const;
+              std::string_view id = "", std::string_view parent = "", std::string_view original = "") const;
 
  private:
   Route run_filter(const User& user, const std::string& rcpt, const Envelope& env, std::string_view data,
-                   const std::string& source, const filterlang::FileKey& key, std::string_view id) const;
+                   const std::string& source, const filterlang::FileKey& key, std::string_view id,
+                   std::string_view parent, std::string_view original) const;
   Route run_list(const User& user, const std::string& source) const;
   bool inside_home(const User& user, const std::filesystem::path& p) const;
   Target inbox(const User& user, const std::string& folder) const;

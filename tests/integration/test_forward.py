@@ -109,11 +109,12 @@ class ForwardTest(unittest.TestCase):
         other user's filter runs on it (unless written "\name"), and a loop
         between two users ends in their inboxes."""
         self.write_forward("ivan", "\\ivan@localhost, judy@localhost, \\kate\n")
-        self.write_forward("judy", "# Exim filter\nsave $home/Maildir/.FromFilter/\n")
+        self.write_forward("judy", "# Exim filter\n"
+                                   "save $home/Maildir/.From-$parent_local_part-$original_local_part-$local_part/\n")
         self.write_forward("kate", "# Exim filter\nsave $home/Maildir/.NotRun/\n")
         send(self.n, ["ivan@localhost"], "routed again")
         self.assertEqual(len(wait_files(self.n.maildir("ivan@localhost") / "new", 1)), 1)
-        self.assertEqual(len(wait_files(self.n.maildir("judy@localhost") / ".FromFilter" / "new", 1)), 1,
+        self.assertEqual(len(wait_files(self.n.maildir("judy@localhost") / ".From-ivan-ivan-judy" / "new", 1)), 1,
                          self.n.log()[-2000:])
         self.assertEqual(len(wait_files(self.n.maildir("kate@localhost") / "new", 1)), 1)  # "\kate": no filter
         self.assertFalse((self.n.maildir("kate@localhost") / ".NotRun").exists())
