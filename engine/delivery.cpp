@@ -451,7 +451,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
     p.to.push_back(maildir_to[t]);
   }
   for (const auto& f : mboxes) {
-    if (auto st = append_mbox(f, copy, i); !st) {
+    if (auto st = append_mbox(f, copy, i, item.recovered || item.attempts > 0); !st) {
       log::line(m.id, "== {} T=mbox defer: {}", rcpt, st.error().detail);
       for (auto& c : p.copies) discard(c);
       return false;

@@ -199,10 +199,10 @@ Result<MaildirCopy> write_maildir_tmp(const fs::path& maildir, const SpooledMess
   return c;
 }
 
-Status append_mbox(const fs::path& file, const SpooledMessage& m, size_t rcpt) {
+Status append_mbox(const fs::path& file, const SpooledMessage& m, size_t rcpt, bool retry) {
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);  // read: see retry
   if (fd < 0) return make_error("cannot open mbox", file.string() + ": " + std::strerror(errno));
   struct flock lk {};
   lk.l_type = F_WRLCK;
@@ -235,6 +235,18 @@ Status append_mbox(const fs::path& file, const SpooledMessage& m, size_t rcpt) {
   out += '\n';
   struct stat before {};
   ::fstat(fd, &before);
+  if (retry && before.st_size >= off_t(out.size())) {
+    // The same copy (this message, this recipient: the bytes are the same
+    // every time) is there already: an earlier attempt appended it. Looked
+    // for in the last 64 MiB, where appends since then still leave it.
+    const off_t window = std::min<off_t>(before.st_size, off_t(64) << 20);
+    std::string tail(size_t(window), '\0');
+    ssize_t got = ::pread(fd, tail.data(), tail.size(), before.st_size - window);
+    if (got == ssize_t(tail.size()) && tail.find(out) != std::string::npos) {
+      ::close(fd);
+      return Ok{};
+    }
+  }
   std::string_view rest = out;
   Status st = Ok{};
   while (!rest.empty()) {

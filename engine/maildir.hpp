@@ -56,6 +56,8 @@ uint64_t content_checksum(std::string_view data);
 
 // Appends the copy for recipient `rcpt` to an mbox file (mboxrd quoting of
 // "From " lines), under an fcntl write lock, and fsyncs it.
-Status append_mbox(const std::filesystem::path& file, const SpooledMessage& m, size_t rcpt);
+// `retry`: an earlier attempt may have appended this copy already (and then
+// failed elsewhere); when the file holds it, nothing is appended again.
+Status append_mbox(const std::filesystem::path& file, const SpooledMessage& m, size_t rcpt, bool retry = false);
 
 }  // namespace nougat::engine
