@@ -69,7 +69,9 @@ void Delivery::stop() {
 void Delivery::submit(SpooledMessage&& m) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(Item{std::move(m), false});
+    Item item;
+    item.msg = std::move(m);
+    queue_.push_back(std::move(item));
   }
   cv_.notify_one();
 }
@@ -79,7 +81,9 @@ size_t Delivery::recover() {
   for (const auto& id : spool_.recover()) {
     auto m = spool_.load(id, false);
     if (!m) continue;
-    Item item{std::move(*m), true};
+    Item item;
+    item.msg = std::move(*m);
+    item.recovered = true;
     if (item.msg.envelope.quarantined && spool_.is_released(id)) item = released_item(std::move(item.msg));
     std::lock_guard lk(mu_);
     if (item.released) released_.insert(id);
@@ -94,7 +98,9 @@ Delivery::Item Delivery::released_item(SpooledMessage&& m) {
   log::line(m.id, "released from quarantine by the administrator{}",
             m.envelope.held_reason.empty() ? "" : " (held: " + m.envelope.held_reason + ")");
   // recovered: an earlier attempt may have written some copies already.
-  Item item{std::move(m), true};
+  Item item;
+  item.msg = std::move(m);
+  item.recovered = true;
   item.released = true;
   return item;
 }
@@ -207,6 +213,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       m.data = *d;
     }
     item.retry = false;
+    item.destinations.clear();  // what this attempt puts in place
     for (size_t i = 0; i < m.envelope.recipients.size(); ++i) {
       if (m.state[i] != RcptState::kPending) continue;
       const auto& rcpt = m.envelope.recipients[i];
@@ -249,8 +256,14 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
   for (auto& p : pending) {
     auto& m = p.item->msg;
     bool ok = true;
-    for (auto& c : p.copies) {
+    for (size_t k = 0; k < p.copies.size(); ++k) {
+      auto& c = p.copies[k];
       if (auto st = publish(c); !st) {
+        // Those renamed before it are in place (a retry finds them): said.
+        for (size_t j = 0; j < k; ++j)
+          log::line(m.id, "=> {} R=local_user T=maildir{}",
+                    p.to[j].empty() ? m.envelope.recipients[p.rcpt] : p.to[j] + " <" + m.envelope.recipients[p.rcpt] + ">",
+                    maildir_folder_log(p.copies[j].maildir));
         log::line(m.id, "== {} T=maildir defer: {}", m.envelope.recipients[p.rcpt], st.error().detail);
         p.item->retry = true;
         p.item->recovered = true;  // some copies may be in place: look before writing again
@@ -354,13 +367,24 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   // deferred before anything is written, so a retry starts clean.
   std::vector<fs::path> maildirs, mboxes;
   std::vector<std::string> maildir_to;  // per Maildir copy: the address it went to ("" = rcpt)
-  std::set<fs::path> destinations;
+  // A folder as one key: "Maildir/" and "Maildir" are one place.
+  auto place = [](const fs::path& p) {
+    fs::path n = p.lexically_normal();
+    return n.has_filename() ? n : n.parent_path();
+  };
+  auto& destinations = item.destinations;
   std::set<std::string> routed;  // addresses routed once already: a duplicate is dropped, as in Exim
   std::vector<std::string> ancestors{directory_key(rcpt)};
   size_t generated = 0;
   std::string why;
+  // Put in place by this attempt already: this recipient's own chosen
+  // targets, and every other recipient's. (Its own inbox is its own.)
+  std::vector<fs::path> mine;
+  bool shared = false;  // a target another recipient's copy is in already
   auto add_maildir = [&](const fs::path& dir, const std::string& to) {
-    if (!destinations.insert(dir.lexically_normal()).second) return;
+    if (destinations.count(place(dir))) shared = true;
+    if (std::find(mine.begin(), mine.end(), place(dir)) != mine.end() || destinations.count(place(dir))) return;
+    mine.push_back(place(dir));
     maildirs.push_back(dir);
     maildir_to.push_back(to);
   };
@@ -372,7 +396,11 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
         continue;
       }
       if (t.kind == Target::Kind::kMbox) {
-        if (destinations.insert(t.path.lexically_normal()).second) mboxes.push_back(t.path);
+        if (destinations.count(place(t.path))) shared = true;
+        if (std::find(mine.begin(), mine.end(), place(t.path)) == mine.end() && !destinations.count(place(t.path))) {
+          mine.push_back(place(t.path));
+          mboxes.push_back(t.path);
+        }
         continue;
       }
       if (++generated > kMaxGenerated) {
@@ -422,7 +450,10 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   if (maildirs.empty() && mboxes.empty()) {
     m.state[i] = RcptState::kDone;
     (void)spool_.record(m.id, i, RcptState::kDone);
-    log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
+    if (shared)
+      log::line(m.id, "=> {} R=local_user (the copy of another recipient of this message is there)", rcpt);
+    else
+      log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
     return true;
   }
   Pending p{&item, i, {}, {}, false};
@@ -430,9 +461,9 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   // targets (which a filter may change between two attempts), so a retry
   // finds what an earlier attempt put in place: 0 for the recipient's own
   // inbox, else a number from the folder's path.
-  const fs::path own_inbox = maildir_folder(user.maildir(), copy.envelope.folder).lexically_normal();
+  const fs::path own_inbox = place(maildir_folder(user.maildir(), copy.envelope.folder));
   auto copy_number = [&](const fs::path& dir) -> size_t {
-    std::string key = dir.lexically_normal().string();
+    std::string key = place(dir).string();
     if (key == own_inbox.string()) return 0;
     uint64_t h = 14695981039346656037ULL;  // FNV-1a
     for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
@@ -458,6 +489,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
     }
     log::line(m.id, "=> {} <{}> R=userforward T=mbox", f.string(), rcpt);
   }
+  for (const auto& d : mine) destinations.insert(d);
   pending.push_back(std::move(p));
   return true;
 }

@@ -20,7 +20,7 @@ class ForwardTest(unittest.TestCase):
     def setUpClass(cls):
         cls.n = Nougat().start()
         for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo",
-                  "mia", "ned", "ola", "pat", "quin"):
+                  "mia", "ned", "ola", "pat", "quin", "rae", "sam", "tom", "uma"):
             cls.n.add_user(f"{u}@localhost")
 
     @classmethod
@@ -149,6 +149,21 @@ class ForwardTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(self.n.messages("quin@localhost")), 1)
         self.assertEqual(len(self.n.messages("pat@localhost")), 1)
+
+    def test_one_copy_per_mailbox_across_recipients(self):
+        """One message to rae and sam, both forwarding to tom: tom gets one
+        copy (Exim's duplicate check is per message). uma's filter saving to
+        "Maildir/" (her inbox, with a slash) and delivering normally: one."""
+        self.write_forward("rae", "tom@localhost\n")
+        self.write_forward("sam", "tom@localhost\n")
+        send(self.n, ["rae@localhost", "sam@localhost"], "to both")
+        self.assertEqual(len(wait_files(self.n.maildir("tom@localhost") / "new", 1)), 1, self.n.log()[-2000:])
+        self.write_forward("uma", "# Exim filter\nunseen save $home/Maildir/\n")
+        send(self.n, ["uma@localhost"], "inbox twice")
+        self.assertEqual(len(wait_files(self.n.maildir("uma@localhost") / "new", 1)), 1, self.n.log()[-2000:])
+        time.sleep(0.3)
+        self.assertEqual(len(self.n.messages("tom@localhost")), 1)
+        self.assertEqual(len(self.n.messages("uma@localhost")), 1)
 
     def test_a_link_does_not_lead_a_logfile_or_save_out_of_the_home(self):
         """save and logfile are checked where the file system resolves them:
