@@ -213,7 +213,6 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       m.data = *d;
     }
     item.retry = false;
-    item.destinations.clear();  // what this attempt puts in place
     for (size_t i = 0; i < m.envelope.recipients.size(); ++i) {
       if (m.state[i] != RcptState::kPending) continue;
       const auto& rcpt = m.envelope.recipients[i];
@@ -372,18 +371,17 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
     fs::path n = p.lexically_normal();
     return n.has_filename() ? n : n.parent_path();
   };
-  auto& destinations = item.destinations;
   std::set<std::string> routed;  // addresses routed once already: a duplicate is dropped, as in Exim
   std::vector<std::string> ancestors{directory_key(rcpt)};
   size_t generated = 0;
   std::string why;
-  // Put in place by this attempt already: this recipient's own chosen
-  // targets, and every other recipient's. (Its own inbox is its own.)
+  // The places this recipient's copies go to, each once. (Another
+  // recipient of the message forwarded to the same mailbox leaves a copy of
+  // its own there: skipping it would make this recipient's delivery depend
+  // on the other's, which may fail and then, re-run, choose otherwise.)
   std::vector<fs::path> mine;
-  bool shared = false;  // a target another recipient's copy is in already
   auto add_maildir = [&](const fs::path& dir, const std::string& to) {
-    if (destinations.count(place(dir))) shared = true;
-    if (std::find(mine.begin(), mine.end(), place(dir)) != mine.end() || destinations.count(place(dir))) return;
+    if (std::find(mine.begin(), mine.end(), place(dir)) != mine.end()) return;
     mine.push_back(place(dir));
     maildirs.push_back(dir);
     maildir_to.push_back(to);
@@ -396,8 +394,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
         continue;
       }
       if (t.kind == Target::Kind::kMbox) {
-        if (destinations.count(place(t.path))) shared = true;
-        if (std::find(mine.begin(), mine.end(), place(t.path)) == mine.end() && !destinations.count(place(t.path))) {
+        if (std::find(mine.begin(), mine.end(), place(t.path)) == mine.end()) {
           mine.push_back(place(t.path));
           mboxes.push_back(t.path);
         }
@@ -450,10 +447,7 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   if (maildirs.empty() && mboxes.empty()) {
     m.state[i] = RcptState::kDone;
     (void)spool_.record(m.id, i, RcptState::kDone);
-    if (shared)
-      log::line(m.id, "=> {} R=local_user (the copy of another recipient of this message is there)", rcpt);
-    else
-      log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
+    log::line(m.id, "=> :blackhole: <{}> R=userforward", rcpt);
     return true;
   }
   Pending p{&item, i, {}, {}, false};
@@ -489,7 +483,6 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
     }
     log::line(m.id, "=> {} <{}> R=userforward T=mbox", f.string(), rcpt);
   }
-  for (const auto& d : mine) destinations.insert(d);
   pending.push_back(std::move(p));
   return true;
 }

@@ -87,9 +87,6 @@ class Delivery {
     bool retry = false;      // a local recipient failed temporarily
     int attempts = 0;
     bool released = false;   // held, but the administrator released it
-    // Maildirs and mboxes this attempt has put a copy in, for any recipient:
-    // two recipients forwarded to one mailbox give it one copy, as in Exim.
-    std::set<std::filesystem::path> destinations;
   };
   struct Pending;  // one maildir file written, not yet renamed
   void run();
