@@ -465,7 +465,12 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   };
   for (size_t t = 0; t < maildirs.size(); ++t) {
     const size_t n = copy_number(maildirs[t]);
-    if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], copy, i, host, n))) continue;
+    if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], copy, i, host, n))) {
+      // Put there by an attempt that died or failed before logging it.
+      log::line(m.id, "=> {} R=local_user T=maildir{} (in place from an earlier attempt)",
+                maildir_to[t].empty() ? rcpt : maildir_to[t] + " <" + rcpt + ">", maildir_folder_log(maildirs[t]));
+      continue;
+    }
     auto written = write_maildir_tmp(maildirs[t], copy, i, host, n);
     if (!written) {
       log::line(m.id, "== {} T=maildir defer: {}", rcpt, written.error().detail);

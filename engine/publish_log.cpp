@@ -61,7 +61,10 @@ size_t PublishLog::recover(SyncGroup& sync) {
           !std::getline(ls, size_s, '\t') || !std::getline(ls, sum_s))
         continue;
       MaildirCopy c{maildir, name};
-      if (already_delivered(c)) continue;
+      if (already_delivered(c)) {  // renamed before the crash, maybe not logged: said now
+        log::line("", "publish log: {} was in place already", c.dest().string());
+        continue;
+      }
       std::ifstream tmp(c.tmp(), std::ios::binary);
       if (!tmp) continue;  // never written, or renamed and then removed by the user
       std::string data((std::istreambuf_iterator<char>(tmp)), {});

@@ -20,7 +20,7 @@ class ForwardTest(unittest.TestCase):
     def setUpClass(cls):
         cls.n = Nougat().start()
         for u in ("alice", "bob", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo",
-                  "mia", "ned", "ola", "pat", "quin", "rae", "sam", "tom", "uma"):
+                  "mia", "ned", "ola", "pat", "quin", "rae", "sam", "tom", "uma", "vic"):
             cls.n.add_user(f"{u}@localhost")
 
     @classmethod
@@ -159,6 +159,37 @@ class ForwardTest(unittest.TestCase):
         self.assertEqual(len(wait_files(self.n.maildir("uma@localhost") / "new", 1)), 1, self.n.log()[-2000:])
         time.sleep(0.3)
         self.assertEqual(len(self.n.messages("uma@localhost")), 1)
+
+    def test_zz_copies_from_an_earlier_attempt_are_logged(self):
+        """A copy renamed into place before another one failed is found, not
+        written again, by the attempt after a restart, and logged."""
+        import os
+        import shutil
+        import tempfile
+        md = self.n.maildir("vic@localhost")
+        for sub in ("tmp", "new", "cur"):
+            (md / ".A" / sub).mkdir(parents=True, exist_ok=True)
+            (md / ".B" / sub).mkdir(parents=True, exist_ok=True)
+        other_fs = tempfile.mkdtemp(prefix="nougat-exdev-", dir="/dev/shm")
+        self.addCleanup(shutil.rmtree, other_fs, ignore_errors=True)
+        (md / ".B" / "new").rmdir()
+        os.symlink(other_fs, md / ".B" / "new")  # the rename into it fails (EXDEV)
+        self.write_forward("vic", "# Exim filter\nsave $home/Maildir/.A/\nsave $home/Maildir/.B/\n")
+        send(self.n, ["vic@localhost"], "two folders")
+        deadline = time.time() + 10
+        while "vic@localhost T=maildir defer" not in self.n.log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("vic@localhost T=maildir defer", self.n.log())
+        self.n.stop()
+        (md / ".B" / "new").unlink()
+        (md / ".B" / "new").mkdir()
+        self.n.start()
+        self.assertEqual(len(wait_files(md / ".B" / "new", 1)), 1, self.n.log()[-2000:])
+        self.assertEqual(len(wait_files(md / ".A" / "new", 1)), 1)
+        deadline = time.time() + 10
+        while "(in place from an earlier attempt)" not in self.n.log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("=> vic@localhost R=local_user T=maildir F=A (in place from an earlier attempt)", self.n.log())
 
     def test_a_link_does_not_lead_a_logfile_or_save_out_of_the_home(self):
         """save and logfile are checked where the file system resolves them:
