@@ -35,6 +35,14 @@ std::string domain_of(const std::string& addr) {
   return at == std::string::npos ? "" : addr.substr(at + 1);
 }
 
+// One "=>" line per Maildir copy: the recipient, or the address its
+// .forward sent the copy to with the recipient after it ("carol@x <frank@x>").
+void log_delivered(std::string_view id, const std::string& rcpt, const std::string& to, const fs::path& maildir,
+                   std::string_view note = "") {
+  log::line(id, "=> {} R=local_user T=maildir{}{}", to.empty() ? rcpt : to + " <" + rcpt + ">",
+            maildir_folder_log(maildir), note);
+}
+
 }  // namespace
 
 Delivery::Delivery(ConfigPtr cfg, Spool& spool, const Directory& dir, SyncGroup& sync,
@@ -259,10 +267,7 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
       auto& c = p.copies[k];
       if (auto st = publish(c); !st) {
         // Those renamed before it are in place (a retry finds them): said.
-        for (size_t j = 0; j < k; ++j)
-          log::line(m.id, "=> {} R=local_user T=maildir{}",
-                    p.to[j].empty() ? m.envelope.recipients[p.rcpt] : p.to[j] + " <" + m.envelope.recipients[p.rcpt] + ">",
-                    maildir_folder_log(p.copies[j].maildir));
+        for (size_t j = 0; j < k; ++j) log_delivered(m.id, m.envelope.recipients[p.rcpt], p.to[j], p.copies[j].maildir);
         log::line(m.id, "== {} T=maildir defer: {}", m.envelope.recipients[p.rcpt], st.error().detail);
         p.item->retry = true;
         p.item->recovered = true;  // some copies may be in place: look before writing again
@@ -286,12 +291,8 @@ void Delivery::deliver_batch(std::vector<Item>& batch) {
     }
     m.state[p.rcpt] = RcptState::kDone;
     (void)spool_.record(m.id, p.rcpt, RcptState::kDone);
-    for (size_t c = 0; c < p.copies.size(); ++c) {
-      const auto& rcpt = m.envelope.recipients[p.rcpt];
-      const std::string& to = c < p.to.size() ? p.to[c] : std::string();
-      log::line(m.id, "=> {} R=local_user T=maildir{}", to.empty() ? rcpt : to + " <" + rcpt + ">",
-                maildir_folder_log(p.copies[c].maildir));
-    }
+    for (size_t c = 0; c < p.copies.size(); ++c)
+      log_delivered(m.id, m.envelope.recipients[p.rcpt], p.to[c], p.copies[c].maildir);
   }
   for (auto& item : batch) {
     auto& m = item.msg;
@@ -459,16 +460,13 @@ bool Delivery::deliver_local(Item& item, size_t i, const User& user, std::vector
   auto copy_number = [&](const fs::path& dir) -> size_t {
     std::string key = place(dir).string();
     if (key == own_inbox.string()) return 0;
-    uint64_t h = 14695981039346656037ULL;  // FNV-1a
-    for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
-    return 1 + size_t(h % 1000000000ULL);
+    return 1 + size_t(content_checksum(key) % 1000000000ULL);
   };
   for (size_t t = 0; t < maildirs.size(); ++t) {
     const size_t n = copy_number(maildirs[t]);
     if (item.recovered && already_delivered(maildir_copy_name(maildirs[t], copy, i, host, n))) {
       // Put there by an attempt that died or failed before logging it.
-      log::line(m.id, "=> {} R=local_user T=maildir{} (in place from an earlier attempt)",
-                maildir_to[t].empty() ? rcpt : maildir_to[t] + " <" + rcpt + ">", maildir_folder_log(maildirs[t]));
+      log_delivered(m.id, rcpt, maildir_to[t], maildirs[t], " (in place from an earlier attempt)");
       continue;
     }
     auto written = write_maildir_tmp(maildirs[t], copy, i, host, n);

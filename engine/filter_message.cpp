@@ -38,6 +38,18 @@ std::string strip_angles(std::string v) {
   return v;
 }
 
+// The length of the longest line of `text`, without its line end.
+size_t longest_line(std::string_view text) {
+  size_t longest = 0;
+  for (size_t q = 0; q < text.size();) {
+    size_t eol = text.find('\n', q);
+    size_t end = eol == std::string_view::npos ? text.size() : eol;
+    longest = std::max(longest, end - q - (end > q && text[end - 1] == '\r' ? 1 : 0));
+    q = end + 1;
+  }
+  return longest;
+}
+
 std::string body_excerpt(std::string_view b) {
   std::string s(b);
   for (char& c : s)
@@ -69,8 +81,20 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   if (rest.starts_with("From ")) {
     size_t eol = rest.find('\n');
     std::string_view line = rest.substr(0, eol);
-    if ((line_sender = from_line_sender(line))) rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+    if ((line_sender = from_line_sender(line))) {
+      rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+      from_line_len_ = line.size() - (line.ends_with('\r') ? 1 : 0);
+    }
   }
+  // $message_linecount, $max_received_linelength: the header's lines as
+  // received, counted while they are read; the first field's longest line
+  // apart, since at delivery it is our own Received.
+  size_t first_longest = 0;
+  auto header_line = [&](size_t raw_count, size_t length) {
+    size_t& longest = raw_count == 1 ? first_longest : header_longest_;
+    longest = std::max(longest, length);
+    ++header_lines_;
+  };
   // Header block: lines up to the first empty line (or a line that is not a header).
   size_t p = 0;
   std::vector<std::pair<std::string, std::string>> raw_headers;
@@ -86,6 +110,7 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
     if ((line[0] == ' ' || line[0] == '\t') && !raw_headers.empty()) {
       raw_headers.back().second += "\n";
       raw_headers.back().second += line;
+      header_line(raw_headers.size(), line.size());
     } else {
       size_t colon = line.find(':');
       bool ok = colon != std::string_view::npos && colon > 0;
@@ -96,31 +121,14 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
         break;
       }
       raw_headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+      header_line(raw_headers.size(), line.size());
     }
     p = eol == std::string_view::npos ? rest.size() : eol + 1;
   }
   body_ = rest.substr(std::min(p, rest.size()));
   no_headers_ = raw_headers.empty();
-  // $message_linecount, $max_received_linelength: the lines as received
-  // (a From_ line, the header's, the body's), without our own Received.
-  auto longest_in = [](std::string_view text) {
-    size_t longest = 0;
-    for (size_t q = 0; q < text.size();) {
-      size_t eol = text.find('\n', q);
-      size_t end = eol == std::string_view::npos ? text.size() : eol;
-      longest = std::max(longest, end - q - (end > q && text[end - 1] == '\r' ? 1 : 0));
-      q = end + 1;
-    }
-    return longest;
-  };
-  if (line_sender) from_line_len_ = longest_in(raw.substr(0, raw.size() - rest.size()));
-  for (size_t k = 0; k < raw_headers.size(); ++k) {
-    const auto& h = raw_headers[k];
-    header_lines_ += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
-    if (k == 0 && !env_.origin.adds_received && iequals(h.first, "received")) continue;  // ours
-    header_longest_ = std::max(header_longest_, longest_in(h.first + ":" + h.second));
-  }
-  body_longest_ = longest_in(body_);
+  const bool ours_first = !raw_headers.empty() && !env_.origin.adds_received && iequals(raw_headers[0].first, "received");
+  if (!ours_first) header_longest_ = std::max(header_longest_, first_longest);
 
   if (env_.sender) {
     sender_ = *env_.sender == "<>" ? "" : *env_.sender;
@@ -264,7 +272,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   }
   if (name == "max_received_linelength")  // -bf: what it read before the body
     return std::to_string(std::max({from_line_len_, header_longest_, first_body_line_ ? first_body_line_ - 1 : 0,
-                                    o.test ? size_t(0) : body_longest_}));
+                                    o.test ? size_t(0) : longest_line(body_)}));
   if (name == "received_count") {
     size_t n = o.adds_received ? 1 : 0;
     for (const auto& h : headers_) n += iequals(h.first, "received");

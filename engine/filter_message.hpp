@@ -85,7 +85,7 @@ class FilterMessage final : public filterlang::ExpandContext {
   FilterEnvelope env_;
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
-  size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0, body_longest_ = 0;
+  size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0;
   bool blank_line_ = false;      // a blank line ended the header block
   size_t first_body_line_ = 0;   // else the length + 1 of the line that did (0: none)
   std::vector<std::pair<std::string, std::string>> headers_;
