@@ -62,6 +62,16 @@ struct UserAddress {
   std::string address() const { return local_part + "@" + domain; }
 };
 
+// The halves of an envelope address, split at the last '@' (a quoted local
+// part may hold one): no '@' is all local part and no domain.
+inline std::string_view address_local_part(std::string_view address) {
+  return address.substr(0, address.rfind('@'));
+}
+inline std::string_view address_domain(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+}
+
 // Checks a directory address: exactly one '@', non-empty local part and
 // domain, no ':' (the passwd-file separator), no '/', neither half "." or
 // "..", no whitespace, no control

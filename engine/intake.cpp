@@ -74,8 +74,7 @@ Commit::Step Commit::start() {
   // The direct path only when every recipient is a local user right now.
   std::vector<std::filesystem::path> maildirs;
   for (const auto& r : msg_.envelope.recipients) {
-    auto at = r.rfind('@');
-    auto user = at == std::string::npos || !cfg.is_local_domain(r.substr(at + 1))
+    auto user = address_domain(r).empty() || !cfg.is_local_domain(address_domain(r))
                     ? std::nullopt
                     : intake_->dir_.find(r);
     // A ~/.forward or a Bayes store of their own needs the router (and the

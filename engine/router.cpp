@@ -21,12 +21,6 @@ namespace {
 
 constexpr size_t kMaxForwardFile = 1 << 20;
 
-std::string local_of(const std::string& a) { return a.substr(0, a.rfind('@')); }
-std::string domain_of(const std::string& a) {
-  auto at = a.rfind('@');
-  return at == std::string::npos ? "" : a.substr(at + 1);
-}
-
 }  // namespace
 
 bool Router::has_forward(const User& user) const {
@@ -151,8 +145,8 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   }
   FilterEnvelope fe;
   fe.sender = env.sender;
-  fe.local_part = local_of(rcpt);
-  fe.domain = domain_of(rcpt);
+  fe.local_part = address_local_part(rcpt);
+  fe.domain = address_domain(rcpt);
   fe.home = user.home.string();
   fe.qualify_domain = user.domain;
   fe.login = user.local_part;

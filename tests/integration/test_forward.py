@@ -235,6 +235,26 @@ class ForwardTest(unittest.TestCase):
         self.assertEqual(len(wait_files(self.n.maildir("gina@localhost") / "new", 1)), 1)
         self.assertEqual(len(wait_files(self.n.maildir("frank@localhost") / "new", 1)), 1)
 
+    def test_unqualified_addresses_take_the_users_domain(self):
+        """`bob` in alice@example.test's .forward is bob@example.test, as with
+        Exim's qualify_preserve_domain (docs/DECISIONS.md), in a plain list
+        and from a filter's `deliver`; never the server's host name."""
+        with Nougat(sets=['domains.local=["localhost","example.test"]']) as n:
+            for u in ("alice", "bob", "carol"):
+                n.add_user(f"{u}@example.test")
+            n.add_user("bob@localhost")
+            home = n.maildir("alice@example.test").parent
+            home.mkdir(parents=True, exist_ok=True)
+            (home / ".forward").write_text("bob\n")
+            send(n, ["alice@example.test"], "plain list")
+            self.assertEqual(len(wait_files(n.maildir("bob@example.test") / "new", 1)), 1, n.log()[-2000:])
+            (home / ".forward").write_text('# Exim filter\ndeliver carol\n')
+            send(n, ["alice@example.test"], "filter deliver")
+            self.assertEqual(len(wait_files(n.maildir("carol@example.test") / "new", 1)), 1, n.log()[-2000:])
+            self.assertIn("=> carol@example.test <alice@example.test>", n.log())
+            self.assertFalse((n.maildir("bob@localhost") / "new").exists()
+                             and any((n.maildir("bob@localhost") / "new").iterdir()))
+
     def test_broken_filter_defers_and_keeps_the_message(self):
         n = Nougat().start()
         try:
