@@ -123,6 +123,12 @@ TEST(Tokenizer, HtmlToText) {
   EXPECT_EQ(html_to_text("x <- y", nullptr), "x <- y");
   EXPECT_EQ(html_to_text("<style>p{}</style>ok", nullptr), "\n\nok");
   EXPECT_EQ(html_to_text("unterminated <a href='x", nullptr), "unterminated ");
+  // An entity's ';' is at most 10 bytes after its '&'.
+  EXPECT_EQ(html_to_text("&#00000065; &#000000065; &amp &lt;", nullptr), "A &#000000065; &amp <");
+  // Bytes that only look like entities cost one pass: 8 MiB of '&' with no
+  // ';' used to be a scan to the end per '&' (hours; ctest's timeout ends it).
+  std::string amps(8 << 20, '&');
+  EXPECT_EQ(html_to_text(amps, nullptr), amps);
 }
 
 TEST(Tokenizer, WordsNumbersAndLongRuns) {
