@@ -144,9 +144,12 @@ class LayeredStore final : public TokenStore {
     std::vector<TokenCounts> mine(tokens.size());
     auto u = user_->lookup(tokens, mine);
     if (!u) return u;
+    // Saturating, like the counts themselves: a global count at the cap
+    // plus one of the user's must not wrap to nothing.
+    auto add = [](uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; };
     for (size_t i = 0; i < out.size(); ++i) {
-      out[i].spam += mine[i].spam;
-      out[i].ham += mine[i].ham;
+      out[i].spam = add(out[i].spam, mine[i].spam);
+      out[i].ham = add(out[i].ham, mine[i].ham);
     }
     StoreTotals t = *g;
     t.spam_messages += u->spam_messages;

@@ -156,6 +156,26 @@ TEST(Bayes, LayeredStoreAddsUserCounts) {
   EXPECT_EQ(layered.totals()->spam_messages, global->totals()->spam_messages + 1);
 }
 
+TEST(Bayes, LayeredStoreSaturatesLikeTheCounts) {
+  // A global store whose every count is at the cap.
+  struct Full final : TokenStore {
+    Result<StoreTotals> lookup(std::span<const uint64_t>, std::span<TokenCounts> out) const override {
+      for (auto& c : out) c = {UINT32_MAX, UINT32_MAX - 1};
+      return StoreTotals{1, 1, 1};
+    }
+    Status learn(std::span<const LearnItem>, LearnOutcome*) override { return Ok{}; }
+    Result<StoreTotals> totals() const override { return StoreTotals{1, 1, 1}; }
+  };
+  auto user = std::make_shared<MemoryStore>();
+  auto t = tokenize(msg("project", "project meeting"), {}).hashes;
+  ASSERT_TRUE(user->learn(std::vector<LearnItem>{{t, true, false}, {t, false, false}}).ok());
+  LayeredStore layered(std::make_shared<Full>(), user);
+  std::vector<TokenCounts> out(t.size());
+  ASSERT_TRUE(layered.lookup(t, out).ok());
+  EXPECT_EQ(out[0].spam, UINT32_MAX);
+  EXPECT_EQ(out[0].ham, UINT32_MAX);
+}
+
 TEST(Bayes, Headers) {
   Classification c;
   c.score = 0.9987;
