@@ -116,6 +116,32 @@ size_t default_map_size(bool read_only, std::optional<uint64_t> file) {
 
 }  // namespace
 
+int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const {
+  hold = std::shared_lock(map_mu_);
+  if (unmapped_) return ENOMEM;
+  int rc = mdb_txn_begin(env_, nullptr, flags, txn);
+  if (rc != MDB_MAP_RESIZED) return rc;
+  hold.unlock();
+  {
+    // LMDB's own recovery: mdb_env_set_mapsize() with no transaction of
+    // this process open, which the exclusive lock guarantees. The size is
+    // chosen as at open (LMDB rounds it up to what the file needs), not
+    // adopted from the writer, whose limit may be larger than ours.
+    std::unique_lock grow(map_mu_);
+    if (unmapped_) return ENOMEM;
+    std::error_code ec;
+    std::optional<uint64_t> file;
+    if (auto n = std::filesystem::file_size(dir_ / "data.mdb", ec); !ec) file = n;
+    const size_t map = opt_.map_size ? opt_.map_size : default_map_size(opt_.read_only, file);
+    if (int r2 = mdb_env_set_mapsize(env_, map); r2) {
+      unmapped_ = true;  // LMDB unmapped the old map before failing to make the new one
+      return r2;
+    }
+  }
+  hold.lock();
+  return mdb_txn_begin(env_, nullptr, flags, txn);
+}
+
 LmdbStore::~LmdbStore() {
   if (env_) mdb_env_close(env_);
 }
@@ -135,6 +161,8 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
     return make_error("token store: no store in " + dir.string() + " (train it first)");
   }
   std::unique_ptr<LmdbStore> s(new LmdbStore());
+  s->dir_ = dir;
+  s->opt_ = opt;
   if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
   std::optional<uint64_t> file;  // data.mdb's size, if there is one
   if (auto n = std::filesystem::file_size(dir / "data.mdb", ec); !ec) file = n;
@@ -184,8 +212,9 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
 }
 
 Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const {
+  std::shared_lock<std::shared_mutex> hold;
   ReadTxn r;
-  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  if (int rc = begin(MDB_RDONLY, &r.txn, hold); rc) return lmdb_error("mdb_txn_begin", rc);
   // Keys in ascending order through one cursor: LMDB then searches within
   // the current leaf page first, instead of walking down from the root.
   std::vector<uint32_t> order;
@@ -220,8 +249,9 @@ Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::spa
 Result<StoreTotals> LmdbStore::totals() const { return lookup({}, {}); }
 
 Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
+  std::shared_lock<std::shared_mutex> hold;
   ReadTxn r;
-  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &r.txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  if (int rc = begin(MDB_RDONLY, &r.txn, hold); rc) return lmdb_error("mdb_txn_begin", rc);
   auto m = read_meta(r.txn, dbi_);
   if (!m) return m.error();
   auto snap = std::make_unique<FlatSnapshot>(m->entries);
@@ -255,8 +285,9 @@ Result<std::unique_ptr<TokenStore>> LmdbStore::snapshot() const {
 }
 
 Status LmdbStore::learn(std::span<const LearnItem> batch, LearnOutcome* outcome) {
+  std::shared_lock<std::shared_mutex> hold;
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc) return lmdb_error("mdb_txn_begin", rc);
+  if (int rc = begin(0, &txn, hold); rc) return lmdb_error("mdb_txn_begin", rc);
   auto fail = [&](std::string_view what, int rc) {
     mdb_txn_abort(txn);
     return lmdb_error(what, rc);

@@ -13,6 +13,9 @@
 // transaction, durable (fsync'd) on return; a process killed at any point
 // leaves the store as of its last committed batch, and stale reader slots of
 // killed processes are cleared when the store is opened.
+// A map that another process' growth of the file left too small (only
+// under an address-space limit, where maps follow the file) is grown at
+// the next transaction, once this process has none open.
 // Limits: map size 64 GiB of address space by default (some 600M tokens at
 // the ~107 bytes a token measured with 4 GiB); a full store fails the batch
 // that filled it ("is full"), keeping every batch committed before.
@@ -21,10 +24,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 
 #include "scanners/token_store.hpp"
 
 struct MDB_env;
+struct MDB_txn;
 
 namespace nougat::scanners {
 
@@ -36,7 +42,9 @@ class LmdbStore final : public TokenStore {
     // (4 GiB held ~40M tokens, copy-on-write pages included; 64 GiB, times
     // the 64 per-user stores a server keeps open, is still far below
     // x86-64's 128 TiB of user address space) — or, under an address-space
-    // limit (ulimit -v, systemd's LimitAS=), an eighth of it, at least 256 MiB.
+    // limit (ulimit -v, systemd's LimitAS=), one that follows the file: to
+    // write, a quarter of the limit or 1.5 times the file; to read, twice
+    // the file, at least 64 MiB (lmdb_store.cpp, default_map_size).
     size_t map_size = 0;
     // A user's own store: its directory 0700 and its files 0600, as the
     // user's Maildir (it holds words of their mail). Else 0644.
@@ -64,8 +72,15 @@ class LmdbStore final : public TokenStore {
 
  private:
   LmdbStore() = default;
+  // Begins a transaction with `hold` (shared) on the map for its lifetime;
+  // on MDB_MAP_RESIZED grows the map (exclusively) and begins again.
+  int begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
+  std::filesystem::path dir_;
+  Options opt_;
+  mutable std::shared_mutex map_mu_;  // shared: a transaction is open; exclusive: remapping
+  mutable bool unmapped_ = false;     // a remap failed: the environment has no map left
 };
 
 // Where a user's store lives: <bayes>/users/<address lowercased>; an address

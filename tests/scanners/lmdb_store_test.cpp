@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -188,6 +191,50 @@ TEST_F(LmdbStoreTest, ManyReadersWhileWriting) {
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad, 0);
   EXPECT_EQ(store.totals()->spam_messages, 50u);
+}
+
+// A reader whose map the file outgrew (another process trained the store:
+// under an address-space limit maps follow the file) grows its map at the
+// next lookup, as LMDB's MDB_MAP_RESIZED asks, and keeps answering; it used
+// to fail every lookup until restarted. The reader is a child process:
+// LMDB allows one environment per file per process.
+TEST_F(LmdbStoreTest, AReaderFollowsAFileThatOutgrewItsMap) {
+  auto w = LmdbStore::open(dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->learn(std::vector<LearnItem>{{{1, 2, 3}, true, false}}).ok());
+  int ready[2], grown[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(grown), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The map as small as the file allows: any growth outgrows it.
+    auto r = LmdbStore::open(dir_, {.read_only = true, .map_size = 4096});
+    std::vector<uint64_t> keys{1, 424242};
+    std::vector<TokenCounts> out(keys.size());
+    int code = r.ok() && (*r)->lookup(keys, out).ok() && out[0].spam == 1 ? 0 : 10;
+    char c = 0;
+    if (::write(ready[1], &c, 1) != 1 || ::read(grown[0], &c, 1) != 1) ::_exit(11);
+    if (code == 0) {
+      for (int i = 0; i < 3 && code == 0; ++i) {  // every lookup after, not only the first
+        auto t = (*r)->lookup(keys, out);
+        code = !t.ok() ? 12 : out[1].ham != 1 || t->ham_messages != 1 ? 13 : 0;
+      }
+    }
+    ::_exit(code);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  std::vector<uint64_t> many(200000);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = 424242 + i;
+  ASSERT_TRUE((*w)->learn(std::vector<LearnItem>{{many, false, false}}).ok());
+  ASSERT_GT(fs::file_size(dir_ / "data.mdb"), 1u << 20);
+  ASSERT_EQ(::write(grown[1], &c, 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: first lookup, 12: lookup after growth failed, 13: wrong counts";
+  for (int fd : {ready[0], ready[1], grown[0], grown[1]}) ::close(fd);
 }
 
 TEST_F(LmdbStoreTest, LargeStoreLooksUpWithoutLoading) {
