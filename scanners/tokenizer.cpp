@@ -48,7 +48,7 @@ class Emitter {
   Emitter(const TokenizerOptions& opt, TokenList& out, bool keep) : opt_(opt), out_(out), keep_(keep) {}
 
   void emit(std::string_view prefix, std::string_view word, std::string_view word2 = {}) {
-    if (out_.hashes.size() >= opt_.max_tokens) return;
+    if (full_) return;
     Hasher h;
     h.feed(prefix);
     h.sep();
@@ -66,14 +66,26 @@ class Emitter {
       if (!word2.empty()) t += " " + lowered(word2);
       out_.text.emplace(v, std::move(t));
     }
+    if (out_.hashes.size() >= 2 * opt_.max_tokens) compact();
   }
-  bool full() const { return out_.hashes.size() >= opt_.max_tokens; }
+  bool full() const { return full_; }
   bool bigrams() const { return opt_.bigrams; }
 
  private:
+  // The limit is on distinct tokens: text repeated to push the rest of a
+  // message past it (70 KB of one pangram before the spam) repeats tokens
+  // already counted. Duplicates are dropped when the list reaches twice the
+  // limit, so each compaction frees at least half of it.
+  void compact() {
+    std::sort(out_.hashes.begin(), out_.hashes.end());
+    out_.hashes.erase(std::unique(out_.hashes.begin(), out_.hashes.end()), out_.hashes.end());
+    full_ = out_.hashes.size() >= opt_.max_tokens;
+  }
+
   const TokenizerOptions& opt_;
   TokenList& out_;
   bool keep_;
+  bool full_ = opt_.max_tokens == 0;
 };
 
 bool all_digits(std::string_view w) {
@@ -483,12 +495,16 @@ void scan_headers(Emitter& e, const MimePart& root) {
 void scan_body(Emitter& e, const MimePart& root) {
   engine::for_each_part(root, [&](const MimePart& part) {
     if (e.full() || part.is_multipart()) return;
-    if (&part != &root) {
-      if (part.type == "message") return;  // its root part is visited next
-    }
+    if (&part != &root && part.type == "message" && !part.children.empty()) return;  // its root part is next
     scan_part_headers(e, part);
-    if (part.type != "text") return;
-    std::string text = part.text();
+    // Structure the parser left whole — nested past kMaxDepth or kMaxParts,
+    // a multipart without its boundary, a message/rfc822 in base64 — is
+    // read as text: its body holds the rest of the message, the text a
+    // reader would see included. (Skipped, 65 levels of nesting made any
+    // spam "unsure".)
+    const bool whole = part.children.empty() && (part.type == "multipart" || part.type == "message");
+    if (part.type != "text" && !whole) return;
+    std::string text = whole ? part.decoded() : part.text();
     cut_utf8(text, kMaxPartBytes);
     if (part.subtype == "html") {
       HtmlTokens tags(e);

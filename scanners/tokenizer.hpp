@@ -35,7 +35,9 @@
 //  - HTML is reduced to its text; tags give "html:" tokens, href/src give URL
 //    tokens; comments, scripts and styles are not text.
 // Limits: the first kMaxPartBytes of each part's text, kMaxHeaderBytes of each
-// field value (both cut before a character, never inside one), and at most TokenizerOptions::max_tokens tokens per message.
+// field value (both cut before a character, never inside one); a message is
+// read until it has given TokenizerOptions::max_tokens distinct tokens (at
+// most twice that are kept).
 // Failure: none; any input yields some (possibly empty) token list.
 #pragma once
 
@@ -54,7 +56,7 @@ inline constexpr size_t kMaxHeaderBytes = 2048;
 
 struct TokenizerOptions {
   bool bigrams = true;        // adjacent body/subject words as one more token
-  size_t max_tokens = 20000;  // emitted (before removing duplicates) per message
+  size_t max_tokens = 20000;  // distinct tokens read per message (see Limits)
 };
 
 struct TokenList {

@@ -131,6 +131,28 @@ TEST(Tokenizer, HtmlToText) {
   EXPECT_EQ(html_to_text(amps, nullptr), amps);
 }
 
+// Text the parser left inside unparsed structure still counts: 70 levels
+// of multipart (past engine::kMaxDepth), 70 of message/rfc822, and a
+// message/rfc822 in base64 (no embedded part is made for it).
+TEST(Tokenizer, TextInsideUnparsedStructureCounts) {
+  for (const char* type : {"multipart/mixed", "message/rfc822"}) {
+    std::string m = "Subject: x\r\nMIME-Version: 1.0\r\n";
+    const bool multi = std::string_view(type) == "multipart/mixed";
+    for (int i = 0; i < 70; ++i) {
+      m += std::string("Content-Type: ") + type;
+      m += multi ? "; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" + std::to_string(i) + "\r\n" : "\r\n\r\n";
+    }
+    m += "Content-Type: text/plain\r\n\r\ncheapest pharmacy online\r\n";
+    auto t = texts(m);
+    EXPECT_TRUE(has(t, "pharmacy")) << type;
+  }
+  auto t = texts(
+      "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n"
+      "U3ViamVjdDogaQ0KDQpjaGVhcGVzdCBwaGFybWFjeSBvbmxpbmUNCg==\r\n");  // "Subject: i\r\n\r\ncheapest pharmacy online"
+  EXPECT_TRUE(has(t, "pharmacy"));
+}
+
 TEST(Tokenizer, WordsNumbersAndLongRuns) {
   auto t = texts("Subject: x\r\n\r\nonly $100 today 12345 at I ok dont's " + std::string(60, 'z') + "\r\n");
   EXPECT_TRUE(has(t, "$100"));
@@ -272,7 +294,14 @@ TEST(Tokenizer, LimitsHold) {
   std::string body;
   for (int i = 0; i < 1000; ++i) body += "word" + std::string(1, char('a' + i % 26)) + std::string(1, char('a' + i / 26 % 26)) + " ";
   auto tl = tokenize("Subject: x\r\n\r\n" + body, o);
-  EXPECT_LE(tl.hashes.size(), 50u);
+  EXPECT_GE(tl.hashes.size(), 50u);   // read until 50 distinct,
+  EXPECT_LE(tl.hashes.size(), 100u);  // kept up to twice that
+  // Repetition does not use the limit up: 70 KB of one sentence, then the
+  // words that matter (the limit used to count every token emitted).
+  std::string padded;
+  while (padded.size() < 70000) padded += "lorem ipsum dolor sit amet consectetur adipiscing elit\r\n";
+  auto t = texts("Subject: x\r\n\r\n" + padded + "cheapest pharmacy online\r\n");
+  EXPECT_TRUE(has(t, "pharmacy"));
   // Garbage and empty input yield something or nothing, never a crash.
   tokenize(std::string_view(), {});
   tokenize(std::string("\0\0<<<&#99999999999;<a href=", 27), {});
