@@ -46,7 +46,8 @@ void set_variable(std::vector<std::pair<std::string, std::string>>& vars, std::s
 }  // namespace
 
 bool field_named(std::string_view field, std::string_view name) {
-  return field.size() > name.size() && field[name.size()] == ':' && iequals(field.substr(0, name.size()), name);
+  std::string_view n = field_name_of(field);
+  return !n.empty() && name_matches(n, name);
 }
 
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {

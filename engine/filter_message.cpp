@@ -154,7 +154,7 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
     return false;
   };
   for (const auto& name : env_.removed_headers)
-    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+    std::erase_if(headers_, [&](const auto& h) { return name_matches(h.first, name); });
   for (const auto& line : env_.extra_headers) {
     size_t colon = line.find(':');
     if (colon != std::string::npos && colon > 0) headers_.emplace_back(line.substr(0, colon), line.substr(colon + 1));

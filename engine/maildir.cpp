@@ -43,7 +43,7 @@ std::optional<std::string> without_fields(std::string_view data, const std::vect
     if (line[0] != ' ' && line[0] != '\t') {
       std::string_view name = field_name_of(line);
       drop = false;
-      for (const auto& n : names) drop = drop || (!name.empty() && iequals(name, n));
+      for (const auto& n : names) drop = drop || (!name.empty() && name_matches(name, n));
     }
     if (drop && !out) {
       out.emplace();

@@ -199,6 +199,14 @@ std::string_view field_name_of(std::string_view line) {
   return name;
 }
 
+bool name_matches(std::string_view name, std::string_view pattern) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return name.size() >= pattern.size() && iequals(name.substr(0, pattern.size()), pattern);
+  }
+  return iequals(name, pattern);
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

@@ -46,6 +46,11 @@ std::string_view trim_space(std::string_view s);
 // spaces and tabs RFC 5322's obsolete syntax allows before the colon (only
 // those: "X-Spam-Flag\r:" is another name); "" when there is no colon.
 std::string_view field_name_of(std::string_view line);
+// Whether a field called `name` is one `pattern` names: the same name in
+// any case, or, for a pattern ending in '*', any name starting with the rest
+// ("X-Spam-*", as Exim's headers_remove). Every removal of fields by name
+// goes through this.
+bool name_matches(std::string_view name, std::string_view pattern);
 std::string ascii_lower(std::string_view s);
 
 // First field named `name` (case-insensitive), or nullptr.

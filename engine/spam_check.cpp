@@ -60,9 +60,11 @@ SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Co
 Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
   // Fields of ours that came with the message are the sender's claims: they
   // go whatever the outcome, so filters, Junk training and readers only ever
-  // see our verdict ("X-Spam-Flag: NO" is a classic spammer's header).
+  // see our verdict ("X-Spam-Flag: NO" is a classic spammer's header). All
+  // of X-Spam-*, as SpamAssassin removes them: X-Spam-Level is what many
+  // procmail and Exim recipes test.
   Verdict v;
-  v.remove_headers = {"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"};
+  v.remove_headers = {"X-Spam-*"};
   if (msg.data.size() > kMaxScanBytes) {
     ++counters_.skipped;
     return v;

@@ -15,10 +15,12 @@ VirusCheck::VirusCheck(std::shared_ptr<scanners::Antivirus> av, const Config::An
 
 Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
   // An X-Virus field that came with the message is the sender's claim: it
-  // goes, scanned or not, so readers and filters see only ours.
+  // goes, scanned or not, so readers and filters see only ours; so do the
+  // X-Virus-* of other scanners (clamav-milter's "X-Virus-Status: Clean"),
+  // which would vouch for a message we passed unscanned.
   auto pass = [] {
     Verdict v;
-    v.remove_headers = {"X-Virus"};
+    v.remove_headers = {"X-Virus", "X-Virus-*"};
     return v;
   };
   // The message as sent: our Received field holds nothing to find, and

@@ -218,14 +218,26 @@ TEST(SpamCheck, TheSendersVerdictFieldsGoEvenUnclassified) {
   SpamCheck check(store, cfg);
   std::vector<std::string> rcpts{"a@x.test"};
   Verdict v = check.on_eod({}, {}, MessageFacts{"id", "X-Spam-Flag: NO\r\nSubject: buy\r\n\r\nnow\r\n", rcpts});
-  EXPECT_EQ(v.remove_headers, (std::vector<std::string>{"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"}));
+  EXPECT_EQ(v.remove_headers, (std::vector<std::string>{"X-Spam-*"}));  // SpamAssassin's rule: all of them
   ASSERT_EQ(v.add_headers.size(), 3u);
   EXPECT_EQ(v.add_headers[2], "X-Spam-Flag: NO");
   SpamCheck broken(std::make_shared<scanners::MemoryStore>(true), cfg);  // store errors
   Verdict b = broken.on_eod({}, {}, MessageFacts{"id", "X-Spam-Flag: NO\r\n\r\nx\r\n", rcpts});
   EXPECT_EQ(b.action, Action::kContinue);
   EXPECT_TRUE(b.add_headers.empty());
-  EXPECT_EQ(b.remove_headers.size(), 3u);
+  EXPECT_EQ(b.remove_headers, (std::vector<std::string>{"X-Spam-*"}));
+}
+
+TEST(FieldNames, PatternsEndingInAStarNameEveryFieldWithThatStart) {
+  EXPECT_TRUE(name_matches("x-spam-level", "X-Spam-*"));
+  EXPECT_TRUE(name_matches("X-Spam-", "X-Spam-*"));
+  EXPECT_FALSE(name_matches("X-Spam", "X-Spam-*"));
+  EXPECT_FALSE(name_matches("X-Spammer", "X-Spam-*"));
+  EXPECT_TRUE(name_matches("x-virus", "X-Virus"));
+  EXPECT_FALSE(name_matches("X-Virus-Status", "X-Virus"));
+  EXPECT_TRUE(field_named("X-Spam-Level: ***", "X-Spam-*"));
+  EXPECT_TRUE(field_named("X-Spam-Flag : YES", "x-spam-flag"));  // obsolete space before the colon
+  EXPECT_FALSE(field_named("X-Spam-Flagged: YES", "X-Spam-Flag"));
 }
 
 }  // namespace

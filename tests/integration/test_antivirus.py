@@ -189,7 +189,8 @@ class ActionsTest(unittest.TestCase):
             # A sender's own X-Virus field never reaches the reader, virus or not.
             for i, payload in enumerate((EICAR, b"harmless")):
                 forged = message("t@localhost", f"f{i}", payload, "e.com").replace(
-                    b"\r\n\r\n", b"\r\nX-Virus: none, trust me\r\n\r\n", 1)
+                    b"\r\n\r\n", b"\r\nX-Virus: none, trust me\r\nX-Virus-Status: Clean, trust me\r\n"
+                    b"X-Virus-Scanned: trust me\r\n\r\n", 1)
                 self.assertEqual(send(n.port(), "t@localhost", forged)[0], 250)
             got = n.wait_for_mail("t@localhost", 3)
             self.assertEqual(len(got), 3)
