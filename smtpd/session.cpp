@@ -668,8 +668,15 @@ asio::awaitable<void> Session::commit_message() {
       ok = co_await durable(env_->deps.sync);
       continue;
     }
-    if (step == engine::Commit::Step::kAccepted) reply(250, "2.0.0", "OK id=" + commit->id());
-    else reply_raw(commit->failure());
+    if (step == engine::Commit::Step::kAccepted) {
+      reply(250, "2.0.0", "OK id=" + commit->id());
+      // limits.errors counts errors made without delivering mail, as
+      // Postfix's smtpd_hard_error_limit: a relay whose batch has some
+      // refused recipients or viruses is not a broken client.
+      errors_ = 0;
+    } else {
+      reply_raw(commit->failure());
+    }
     break;
   }
   reset_transaction();

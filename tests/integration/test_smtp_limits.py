@@ -217,6 +217,31 @@ class LimitsTest(unittest.TestCase):
         time.sleep(0.2)
         self.assertEqual(self.count("heidi"), 0)
 
+    # ---- errors ----
+    def test_error_limit_counts_errors_since_the_last_delivered_message(self):
+        """limits.errors counts errors made without delivering mail (Postfix's
+        smtpd_hard_error_limit): a relay whose batch has some refused
+        recipients or rejected messages is not cut off as long as it delivers
+        mail in between; one that only makes errors is."""
+        with Nougat(sets=["limits.errors=3"]) as n:
+            n.add_user("alice@localhost", "pw")
+            r = Raw(n.port("smtp"))
+            self.addCleanup(r.close)
+            r.greet()
+            for batch in range(3):
+                self.assertEqual(r.cmd(f"MAIL FROM:<relay@remote.test>")[0], 250)
+                for k in range(3):  # three errors, the limit
+                    self.assertEqual(r.cmd(f"RCPT TO:<nobody{k}@localhost>")[0], 550)
+                self.assertEqual(r.cmd("RCPT TO:<alice@localhost>")[0], 250)
+                self.assertEqual(r.cmd("DATA")[0], 354)
+                self.assertEqual(r.cmd(f"Subject: batch {batch}\r\n\r\nx\r\n.")[0], 250)
+            self.assertEqual(len(n.wait_for_mail("alice@localhost", 3)), 3)
+            for k in range(3):
+                self.assertEqual(r.cmd("RCPT TO:<nobody@localhost>")[0], 503)  # no MAIL: an error too
+            self.assertEqual(r.cmd("RCPT TO:<nobody@localhost>")[0], 503)
+            code, text = r.reply()  # the fourth error since the last message: and goodbye
+            self.assertEqual(code, 421, text)
+
     # ---- 9. over-long lines ----
     def test_long_command_line(self):
         r = self.raw()
