@@ -144,8 +144,8 @@ int cmd_serve(int argc, char** argv, int first) {
     return cannot_start("spam: " + store.error().text + ": " + store.error().detail + "; fix or remove " +
                         cfg->spam.store.string() + ", or set spam.enabled = false");
   if (*store) {
-    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam), /*eod=*/true);
     personal_spam = std::make_shared<engine::PersonalSpam>(*store, cfg->spam);
+    checks.add(std::make_unique<engine::SpamCheck>(*store, cfg->spam, personal_spam), /*eod=*/true);
   }
   engine::Delivery delivery(cfg, spool, directory, sync, personal_spam);
   // The system filter runs last: it sees what the scanners found.

@@ -1,4 +1,5 @@
 #include "engine/spam_check.hpp"
+#include "engine/user_spam.hpp"
 
 #include <fmt/format.h>
 
@@ -54,8 +55,12 @@ std::vector<std::pair<std::string, std::string>> spam_variables(const scanners::
       {"spam_bar", whole > 0 ? std::string(size_t(whole), '+') : "/"}};
 }
 
-SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg)
-    : store_(std::move(store)), cfg_(cfg), classifier_(*store_, bayes_params(cfg), tokenizer_options(cfg)) {}
+SpamCheck::SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg,
+                     std::shared_ptr<const PersonalSpam> personal)
+    : store_(std::move(store)),
+      cfg_(cfg),
+      personal_(std::move(personal)),
+      classifier_(*store_, bayes_params(cfg), tokenizer_options(cfg)) {}
 
 Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFacts& msg) {
   // Fields of ours that came with the message are the sender's claims: they
@@ -83,8 +88,22 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
             scanners::score_text(c.score, c.verdict, classifier_.params(), 4));
   if (c.verdict == scanners::SpamVerdict::kSpam) {
     if (cfg_.action == "junk") v.folder = cfg_.junk_folder;
-    if (cfg_.action == "reject")
+    if (cfg_.action == "reject") {
+      // A recipient whose own store does not call it spam keeps it (a store
+      // that cannot be read leaves the global verdict, as at delivery).
+      if (personal_)
+        for (const auto& r : msg.recipients) {
+          if (!personal_->has_store(r)) continue;
+          auto own = personal_->classify_for(msg.id, r, msg.data);
+          if (own && own->verdict != scanners::SpamVerdict::kSpam) {
+            log::line(msg.id, "spam check: not rejected: {}'s own store says {}", r,
+                      scanners::verdict_name(own->verdict));
+            v.folder = cfg_.junk_folder;  // for the others; delivery decides again per copy
+            return v;
+          }
+        }
       return Verdict::reject(550, "5.7.1", "Message classified as spam");
+    }
   }
   return v;
 }

@@ -54,9 +54,18 @@ struct SpamCounters {
   void count(scanners::SpamVerdict v);
 };
 
+class PersonalSpam;
+
 class SpamCheck final : public Check {
  public:
-  SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg);
+  // `personal`: recipients' own stores (engine/user_spam.hpp), which with
+  // spam.action "reject" have a say before the message is refused: one SMTP
+  // answer covers every recipient, so a spam is rejected only when each
+  // recipient with a store of their own has it classified spam too;
+  // otherwise it is accepted and every copy goes where its recipient's
+  // verdict sends it (Junk for spam). Null: the global verdict alone.
+  SpamCheck(std::shared_ptr<const scanners::TokenStore> store, const Config::Spam& cfg,
+            std::shared_ptr<const PersonalSpam> personal = nullptr);
   std::string_view name() const override { return "spam"; }
   Verdict on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) override;
 
@@ -66,6 +75,7 @@ class SpamCheck final : public Check {
  private:
   std::shared_ptr<const scanners::TokenStore> store_;
   Config::Spam cfg_;
+  std::shared_ptr<const PersonalSpam> personal_;
   scanners::Classifier classifier_;
   Counters counters_;
 };

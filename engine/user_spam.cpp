@@ -121,13 +121,20 @@ void PersonalSpam::forget(const std::filesystem::path& dir) const {
 std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::string_view address,
                                                    const Envelope& env,
                                                    std::string_view data) const {
+  auto c = classify_for(id, address, data);
+  if (!c) return std::nullopt;
+  return with_personal_verdict(env, *c, cfg_);
+}
+
+std::optional<scanners::Classification> PersonalSpam::classify_for(std::string_view id, std::string_view address,
+                                                                   std::string_view data) const {
   auto found = find(address);
   if (!found) return std::nullopt;
   if (data.size() > kMaxScanBytes) {
     ++counters_.skipped;
     return std::nullopt;
   }
-  auto fail = [&](const Error& e) -> std::optional<Envelope> {
+  auto fail = [&](const Error& e) -> std::optional<scanners::Classification> {
     ++counters_.error;
     log::line(id, "spam check (own store of {}): {} ({}); the global verdict stands", address,
               e.text, e.detail);
@@ -148,7 +155,7 @@ std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::str
   counters_.count(c->verdict);
   log::line(id, "spam check (own store of {}): {} score={}", address, scanners::verdict_name(c->verdict),
             scanners::score_text(c->score, c->verdict, params_, 4));
-  return with_personal_verdict(env, *c, cfg_);
+  return std::move(*c);
 }
 
 }  // namespace nougat::engine

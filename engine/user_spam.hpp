@@ -66,6 +66,9 @@ class PersonalSpam {
   // their own, too large, a store error — logged under queue id `id`).
   std::optional<Envelope> envelope_for(std::string_view id, std::string_view address,
                                        const Envelope& env, std::string_view data) const;
+  // The classification behind it (logged, counted); nullopt as above.
+  std::optional<scanners::Classification> classify_for(std::string_view id, std::string_view address,
+                                                       std::string_view data) const;
 
   const SpamCounters& counters() const { return counters_; }
 

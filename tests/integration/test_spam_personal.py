@@ -139,3 +139,53 @@ class PersonalSpam(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class PersonalSpamWithReject(unittest.TestCase):
+    """spam.action = "reject": one SMTP answer covers every recipient, so a
+    spam is refused only when each recipient with a store of their own calls
+    it spam too; otherwise it is accepted and each copy goes where its
+    recipient's verdict says (Junk for the global verdict's spam)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-personal-reject-"))
+        spam_dir, ham_dir = write_corpus(cls.tmp / "global", 200, 200)
+        their_ham, their_spam = write_corpus(cls.tmp / "personal", 600, 600, seed=7)
+        data = cls.tmp / "data"
+        data.mkdir()
+        train(data, "--spam", spam_dir)
+        train(data, "--ham", ham_dir)
+        cls.n = Nougat(data=str(data), sets=['spam.action="reject"'])
+        cls.n.start()
+        for u in ("alice", "bob"):
+            cls.n.add_user(f"{u}@localhost")
+        train(data, "--ham", their_ham, user="bob@localhost")
+        train(data, "--spam", their_spam, user="bob@localhost")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.n.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def send(self, to, raw):
+        with smtplib.SMTP("127.0.0.1", self.n.port("smtp"), timeout=20) as s:
+            return s.sendmail("sender@example.org", to, raw.encode())
+
+    def test_spam_to_a_user_without_a_store_is_rejected(self):
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            self.send(["alice@localhost"], message(True, 949494))
+        self.assertEqual(e.exception.smtp_code, 550)
+
+    def test_a_recipients_own_store_keeps_what_it_calls_ham(self):
+        self.send(["bob@localhost"], message(True, 959595))
+        bob = wait_files(self.n.maildir("bob@localhost") / "new", 1)
+        self.assertEqual(len(bob), 1, self.n.log()[-3000:])
+        self.assertEqual(spam_fields(bob[0])["x-spam-flag"], ["NO"])
+        self.assertIn("not rejected: bob@localhost's own store says ham", self.n.log())
+        # With alice too: accepted; hers goes to Junk, bob's to his inbox.
+        self.send(["alice@localhost", "bob@localhost"], message(True, 969696))
+        alice = wait_files(self.n.maildir("alice@localhost") / ".Junk" / "new", 1)
+        self.assertEqual(len(alice), 1, self.n.log()[-3000:])
+        self.assertEqual(spam_fields(alice[0])["x-spam-flag"], ["YES"])
+        self.assertEqual(len(wait_files(self.n.maildir("bob@localhost") / "new", 2)), 2)
