@@ -329,6 +329,20 @@ Context make_context(const engine::ConfigPtr& cfg) {
 Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable,
                                                std::shared_ptr<TokenStore>* user_layer = nullptr) {
   const fs::path& dir = ctx.cfg->spam.store;
+  if (!writable) {
+    // Reading nothing is allowed (an untrained store: every message
+    // "unsure"), but said: a mistyped --data would otherwise look like one.
+    std::error_code ec;
+    for (fs::path p = dir; !p.empty() && p != p.parent_path(); p = p.parent_path())
+      if (fs::exists(p, ec)) {
+        if (!fs::is_directory(p, ec)) return make_error(p.string() + " is not a directory");
+        break;
+      }
+    auto udir = user.empty() ? Result<fs::path>(make_error("")) : user_store_dir(dir, user);
+    if (!fs::exists(dir / "data.mdb", ec) && !(udir && fs::exists(*udir / "data.mdb", ec)))
+      fmt::print(stderr, "nougat bayes: warning: no token store in {}{}: nothing learnt yet (train it first)\n",
+                 dir.string(), udir ? " or " + udir->string() : "");
+  }
   auto open = [&](const fs::path& d, bool own) -> Result<std::shared_ptr<TokenStore>> {
     std::error_code ec;
     if (!writable && !fs::exists(d / "data.mdb", ec)) return std::shared_ptr<TokenStore>(std::make_shared<MemoryStore>());
@@ -369,6 +383,8 @@ int train(const Args& a, const Context& ctx) {
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
   size_t done = 0, unreadable = 0, not_mail_files = 0;
+  bool named_not_mail = false;  // a file named on the command line was left out: exit 1
+  const std::set<std::string, std::less<>> named(a.positional.begin() + 1, a.positional.end());
   LearnOutcome total;
   std::optional<Error> failed;  // a batch that could not be learnt ends the run
   for (const auto& it : *items) {
@@ -379,6 +395,7 @@ int train(const Args& a, const Context& ctx) {
     } else if (auto why = not_mail(raw); !why.empty()) {
       warn_not_mail(it, why, ": left out");
       ++not_mail_files;
+      named_not_mail = named_not_mail || (!it.mbox && named.count(it.path));
     } else {
       batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
     }
@@ -411,7 +428,11 @@ int train(const Args& a, const Context& ctx) {
                              total.learnt, spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
                              spam ? "spam" : "ham", left_out);
   if (failed) return fail(*failed);
-  return unreadable || bad_path ? 1 : 0;
+  // As a PATH that is missing: the rest is learnt, and the exit says that
+  // not everything asked for was (a file in a directory is only skipped,
+  // unless nothing at all could be learnt).
+  const bool nothing = not_mail_files && not_mail_files + unreadable == items->size();
+  return unreadable || bad_path || named_not_mail || nothing ? 1 : 0;
 }
 
 void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
@@ -459,7 +480,7 @@ int classify(const Args& a, const Context& ctx) {
   Classifier clf(snap ? *snap : **store, ctx.params, ctx.topts);
   bool tsv = a.has("tsv");
   unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  if (auto t = a.value("threads"); !t.empty()) threads = unsigned(std::clamp(std::atoi(t.c_str()), 1, 64));
+  if (auto t = a.value("threads"); !t.empty()) threads = unsigned(std::atoi(t.c_str()));  // checked: 1…64
   constexpr size_t kWindow = 4096, kChunk = 32;
   std::vector<std::string> out(std::min(kWindow, items->size()));
   std::atomic<int> status{bad_path ? 1 : 0};
@@ -558,8 +579,12 @@ int stats(const Args& a, const Context& ctx) {
   std::error_code ec;
   if (own && fs::exists(fs::path(own_dir) / "data.mdb", ec))  // else the global store's alone
     where = store->get() == own.get() ? own_dir : where + " + " + own_dir;
+  std::string tokens = std::to_string(t->tokens);
+  if (where.find(" + ") != std::string::npos)  // two stores: the sum, not distinct tokens
+    if (auto u = own->totals(); u && u->tokens <= t->tokens)
+      tokens += fmt::format(" ({} global + {} user; a token in both counts twice)", t->tokens - u->tokens, u->tokens);
   fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", where, t->spam_messages,
-             t->ham_messages, t->tokens);
+             t->ham_messages, tokens);
   if (own) {
     auto u = own->totals();
     if (!u) return fail(u.error());
@@ -699,6 +724,11 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
 }  // namespace
 
 int cmd_bayes(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::cout << kBayesUsage;
+      return 0;
+    }
   if (first < argc && std::string_view(argv[first]) == "eval") {
     // eval's --spam/--ham take lists, which Args cannot express: only the
     // common flags go through it.
@@ -745,6 +775,12 @@ int cmd_bayes(int argc, char** argv, int first) {
   auto cfg = load_config_or_report(*args);
   if (!cfg) return 1;
   Context ctx = make_context(cfg);
+  if (sub == "stats" && args->positional.size() > 1) return usage("stats takes no PATH");
+  if (auto t = args->value("threads"); !t.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(t.c_str(), &end, 10);
+    if (*end || n < 1 || n > 64) return usage("--threads must be a number from 1 to 64");
+  }
   if (sub == "train") return train(*args, ctx);
   if (sub == "classify") return classify(*args, ctx);
   if (sub == "stats") return stats(*args, ctx);

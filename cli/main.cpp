@@ -37,6 +37,26 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string_view cmd = argv[1];
+  // `nougat CMD --help` (or -h) anywhere after the command: that command's
+  // lines of the usage, on stdout, exit 0 (user, queue and bayes say more).
+  if (cmd != "user" && cmd != "queue" && cmd != "bayes")
+    for (int i = 2; i < argc; ++i)
+      if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+        std::string_view rest = kUsage;
+        bool any = false;
+        while (!rest.empty()) {
+          std::string_view line = rest.substr(0, rest.find('\n') + 1);
+          rest.remove_prefix(line.size());
+          if (line.starts_with("  ") && line.substr(2).starts_with(cmd) && line.size() > cmd.size() + 2 &&
+              line[cmd.size() + 2] == ' ') {
+            std::cout << (any ? "" : "usage:\n") << line;
+            any = true;
+          }
+        }
+        if (!any) break;  // an unknown command: said below
+        std::cout << "\nThe data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
+        return 0;
+      }
   if (cmd == "serve") return nougat::cli::cmd_serve(argc, argv, 2);
   if (cmd == "config") return nougat::cli::cmd_config(argc, argv, 2);
   if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);

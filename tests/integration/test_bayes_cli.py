@@ -55,6 +55,15 @@ class BayesCli(unittest.TestCase):
         rows = tsv(self.tmp / "empty", self.tspam)
         self.assertEqual(len(rows), 40)
         self.assertTrue(all(r[1] == "unsure" and float(r[2]) == 0.5 for r in rows))
+        # ... and says so: a mistyped --data must not pass for a store.
+        r = run("classify", "--data", self.tmp / "empty", "--tsv", self.tspam)
+        self.assertIn("warning: no token store in", r.stderr)
+        r = run("stats", "--data", self.tmp / "empty")
+        self.assertIn("warning: no token store in", r.stderr)
+        (self.tmp / "a-file").write_text("x")
+        r = run("stats", "--data", self.tmp / "a-file", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is not a directory", r.stderr)
 
     def test_round_trip_tsv_one_line_per_message(self):
         data = self.trained("rt")
@@ -131,6 +140,16 @@ class BayesCli(unittest.TestCase):
         self.assertEqual(run("train", "--tsv", "--spam", self.tspam, check=False).returncode, 2)
         self.assertEqual(run("eval", "--spam", self.spam, "--ham", self.ham, "--fold", "3", check=False).returncode, 2)
         self.assertEqual(run("tokens", check=False).returncode, 2)
+        for bad in ("abc", "0", "-1", "100000"):
+            r = run("classify", "--threads", bad, self.tspam, check=False)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("--threads must be a number from 1 to 64", r.stderr)
+        self.assertEqual(run("stats", "--data", self.tmp / "u", "extra", check=False).returncode, 2)
+        # --help anywhere: the usage on stdout, exit 0 (as `nougat --help`).
+        for args in (("--help",), ("train", "--help"), ("classify", "-h")):
+            r = run(*args, check=False)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("nougat bayes classify", r.stdout)
 
     def test_odd_paths_keep_one_line_per_message(self):
         data = self.trained("odd")
@@ -371,6 +390,16 @@ class BayesCli(unittest.TestCase):
         self.assertIn("b.eml.gz: not a mail message (binary data): left out", r.stderr)
         self.assertIn("e.json: not a mail message (no header field at its start): left out", r.stderr)
         self.assertEqual(stats(data)["spam messages"], "2")
+        # Named on the command line, a file that is no mail makes the exit 1
+        # (the rest is learnt, as with a missing PATH); so does a folder of
+        # which nothing could be learnt.
+        r = run("train", "--data", data, "--spam", d / "a.eml", d / "e.json", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("1 file not mail, left out", r.stdout)
+        only = self.tmp / "binary-only"
+        only.mkdir()
+        (only / "e.json").write_text('{"text":"x"}\n')
+        self.assertEqual(run("train", "--data", data, "--spam", only, check=False).returncode, 1)
         r = run("classify", "--data", data, "--tsv", d)
         self.assertEqual(len(r.stdout.splitlines()), 5)
         self.assertIn("c.txt: not a mail message (binary data)", r.stderr)
@@ -382,6 +411,11 @@ class BayesCli(unittest.TestCase):
         self.assertEqual(s["store"], f"{data}/bayes + {s['user store']}")
         self.assertEqual(s["ham messages"], "340")
         self.assertEqual(s["user ham messages"], "40")
+        # Two stores' token counts add up; the line says it is a sum.
+        total, g, u = re.fullmatch(r"(\d+) \((\d+) global \+ (\d+) user; a token in both counts twice\)",
+                                   s["tokens"]).groups()
+        self.assertEqual(int(total), int(g) + int(u))
+        self.assertEqual(u, s["user tokens"])
         alone = self.tmp / "stats-user-alone"
         run("train", "--data", alone, "--user", "carol@localhost", "--ham", self.tham)
         s = stats(alone, "--user", "carol@localhost")
