@@ -374,9 +374,10 @@ ScanResult ClamavEngine::scan(std::string_view message) {
   // parts take) and a megabyte first.
   if (struct statvfs vfs {}; ::statvfs(eng->scratch->path.c_str(), &vfs) == 0 &&
                              uint64_t(vfs.f_bavail) * vfs.f_frsize < uint64_t(message.size()) + (1u << 20))
-    return ScanResult::failed(fmt::format("libclamav: {} has {} bytes free, too little to unpack {} bytes",
-                                          eng->scratch->path.string(), uint64_t(vfs.f_bavail) * vfs.f_frsize,
-                                          message.size()));
+    return ScanResult::failed(
+        fmt::format("libclamav: {} has {} bytes free, less than the message ({} bytes) and the 1 MiB kept for "
+                    "unpacking it; free some room there or set antivirus.tmpdir",
+                    eng->scratch->path.string(), uint64_t(vfs.f_bavail) * vfs.f_frsize, message.size()));
   if (eng->max_file && message.size() > eng->max_file)
     return ScanResult::failed(fmt::format("libclamav: {} bytes, above the {} it can scan", message.size(), eng->max_file));
   cl_fmap_t* map = cl_fmap_open_memory(message.data(), message.size());
