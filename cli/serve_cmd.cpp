@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <functional>
@@ -182,13 +183,36 @@ int cmd_serve(int argc, char** argv, int first) {
   // SIGHUP: reload the virus signatures in the engine's own thread;
   // connections and scans go on meanwhile.
   asio::signal_set hup(io, SIGHUP);
+  // SIGTERM/SIGINT: stop accepting; idle sessions get 421 at once, one in
+  // the middle of a transaction finishes it (its 250 or refusal is sent,
+  // then 421) — for at most kShutdownGrace, or until a second signal.
+  constexpr auto kShutdownGrace = std::chrono::seconds(10);
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int sig) {
+  asio::steady_timer grace(io);
+  std::function<void(std::chrono::steady_clock::time_point)> wind_down = [&](auto until) {
+    if (smtp.sessions() == 0 || std::chrono::steady_clock::now() >= until) {
+      if (smtp.sessions()) engine::log::line("", "shutting down: {} sessions still busy, closed", smtp.sessions());
+      signals.cancel();
+      io.stop();
+      return;
+    }
+    grace.expires_after(std::chrono::milliseconds(20));
+    grace.async_wait([&, until](const boost::system::error_code& ec) {
+      if (!ec) wind_down(until);
+    });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
     engine::log::line("", "signal {} received, shutting down", sig);
     smtp.stop();
     if (junk_trainer) junk_trainer->request_stop();  // a batch in progress is retried next time
     hup.cancel();
-    io.stop();
+    signals.async_wait([&](const boost::system::error_code& ec2, int) {  // a second one: now
+      if (ec2) return;
+      grace.cancel();
+      io.stop();
+    });
+    wind_down(std::chrono::steady_clock::now() + kShutdownGrace);
   });
   std::function<void()> on_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {

@@ -20,6 +20,7 @@ struct Server::Impl {
   std::list<tcp::acceptor> acceptors;
   std::atomic<bool> stopping{false};
   std::atomic<uint32_t> sessions{0};
+  std::shared_ptr<SessionRegistry> registry = std::make_shared<SessionRegistry>();
 
   explicit Impl(ServerDeps d) : deps(std::move(d)) {}
 
@@ -71,7 +72,7 @@ Status Server::start(asio::io_context& io) {
                     const char* what) -> Status {
     if (kind == engine::ListenerKind::kSubmissions && !impl_->tls && !eps.empty())
       return make_error(fmt::format("listen.{}: TLS certificate not available", what));
-    auto env = std::make_shared<SessionEnv>(SessionEnv{impl_->deps, impl_->tls.get(), kind});
+    auto env = std::make_shared<SessionEnv>(SessionEnv{impl_->deps, impl_->tls.get(), kind, impl_->registry});
     for (const auto& ep : eps) {
       boost::system::error_code e;
       tcp::endpoint endpoint(asio::ip::make_address(ep.host, e), ep.port);
@@ -102,6 +103,9 @@ void Server::stop() {
     boost::system::error_code ec;
     a.close(ec);
   }
+  impl_->registry->stop();
 }
+
+uint32_t Server::sessions() const { return impl_->sessions; }
 
 }  // namespace nougat::smtpd

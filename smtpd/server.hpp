@@ -39,7 +39,12 @@ class Server {
   ~Server();
   // Binds every configured listener; fails with the endpoint and the reason.
   Status start(boost::asio::io_context& io);
+  // Stops accepting and winds the sessions down, as RFC 5321 3.8 asks: an
+  // idle one gets "421 4.3.2" and is closed; one in the middle of a
+  // transaction finishes it (its 250 or refusal is sent) and then gets the
+  // 421. Returns at once; sessions() says how many are left.
   void stop();
+  uint32_t sessions() const;
 
  private:
   struct Impl;

@@ -98,6 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply_raw(std::string_view line) { out_.append(line).append("\r\n"); }
   void reply_verdict(const Verdict& v);
   asio::awaitable<void> watchdog();
+  asio::awaitable<void> hang_up(std::string_view line);
+  bool stopping() const { return env_->registry && env_->registry->stopping; }
   void touch() { deadline_ = Clock::now() + cfg_.limits.idle_timeout; }
 
   // ---- commands ----
@@ -126,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point deadline_{}, session_end_{};
   bool tls_ = false, closed_ = false, quit_ = false;
   bool writing_ = false;  // a reply is on its way: the watchdog must not write
+  bool at_command_ = false;  // waiting for the next command (not inside DATA or BDAT)
+  uint64_t registered_ = 0;  // our entry in env_->registry
   std::string in_;
   size_t in_pos_ = 0;
   std::string out_;
@@ -237,36 +241,50 @@ asio::awaitable<void> Session::watchdog() {
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (closed_) break;
+    // Shutting down, and nothing of the client's in hand: goodbye now. (In
+    // the middle of a transaction the session finishes it first; run()
+    // says goodbye before the next command.)
+    if (stopping() && at_command_) {
+      engine::log::line(sid_, "shutting down: closing {}", peer());
+      co_await hang_up("421 4.3.2 Service shutting down, try again later\r\n");
+      break;
+    }
     auto now = Clock::now();
     if (now >= deadline_ || now >= session_end_) {
       engine::log::line(sid_, "SMTP timeout {}", peer());
-      closed_ = true;
-      boost::system::error_code ignored;
-      static constexpr std::string_view kBye = "421 4.4.2 Idle timeout, closing connection\r\n";
-      // RFC 5321 4.2.2: say why, unless a reply of ours is half-sent.
-      if (!tls_ && !writing_) {
-        // Plain text: one non-blocking write, never a wait.
-        stream_.next_layer().non_blocking(true, ignored);
-        stream_.next_layer().write_some(asio::buffer(kBye.data(), kBye.size()), ignored);
-      } else if (tls_ && !writing_) {
-        // TLS: one record through the stream (a write may run beside the
-        // session's pending read; both are on this socket's strand), given
-        // at most two seconds before the socket is closed anyway.
-        writing_ = true;
-        asio::async_write(stream_, asio::buffer(kBye.data(), kBye.size()),
-                          [self](const boost::system::error_code&, size_t) {
-                            boost::system::error_code e;
-                            self->stream_.next_layer().shutdown(tcp::socket::shutdown_both, e);
-                            self->stream_.next_layer().close(e);
-                          });
-        timer_.expires_after(std::chrono::seconds(2));
-        co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-      }
-      stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_.next_layer().close(ignored);
+      co_await hang_up("421 4.4.2 Idle timeout, closing connection\r\n");
       break;
     }
   }
+}
+
+// Says `line` (RFC 5321 4.2.2 / 3.8: why, unless a reply of ours is
+// half-sent) and closes the connection; the session's pending read fails.
+asio::awaitable<void> Session::hang_up(std::string_view line) {
+  auto self = shared_from_this();
+  closed_ = true;
+  boost::system::error_code ignored, ec;
+  if (!tls_ && !writing_) {
+    // Plain text: one non-blocking write, never a wait.
+    stream_.next_layer().non_blocking(true, ignored);
+    stream_.next_layer().write_some(asio::buffer(line.data(), line.size()), ignored);
+  } else if (tls_ && !writing_) {
+    // TLS: one record through the stream (a write may run beside the
+    // session's pending read; both are on this socket's strand), given
+    // at most two seconds before the socket is closed anyway.
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(line.data(), line.size()),
+                      [self](const boost::system::error_code&, size_t) {
+                        boost::system::error_code e;
+                        self->stream_.next_layer().shutdown(tcp::socket::shutdown_both, e);
+                        self->stream_.next_layer().close(e);
+                        self->timer_.cancel();  // said: no need to wait out the two seconds
+                      });
+    timer_.expires_after(std::chrono::seconds(2));
+    co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.next_layer().close(ignored);
 }
 
 bool Session::auth_offered() const {
@@ -329,6 +347,21 @@ asio::awaitable<void> Session::run() {
   sid_ = fmt::format("S{}", counter.fetch_add(1) + 1);
   touch();
   session_end_ = Clock::now() + cfg_.limits.session_timeout;
+  if (env_->registry) {
+    // Server::stop() wakes the watchdog, on our strand.
+    std::weak_ptr<Session> weak = self;
+    registered_ = env_->registry->add([weak, ex = stream_.get_executor()] {
+      asio::post(ex, [weak] {
+        if (auto s = weak.lock()) s->timer_.cancel();
+      });
+    });
+  }
+  struct Unregister {
+    Session* s;
+    ~Unregister() {
+      if (s->registered_) s->env_->registry->remove(s->registered_);
+    }
+  } unregister{this};
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
 
   if (env_->kind == engine::ListenerKind::kSubmissions) {
@@ -352,7 +385,14 @@ asio::awaitable<void> Session::run() {
     reply(220, "", cfg_.server.hostname + " ESMTP nougat");
   }
   while (!quit_ && !closed_) {
+    if (stopping()) {  // after the transaction in hand, if any: its reply goes first
+      engine::log::line(sid_, "shutting down: closing {}", peer());
+      reply(421, "4.3.2", "Service shutting down, try again later");
+      break;
+    }
+    at_command_ = in_pos_ >= in_.size();  // between commands, nothing pipelined
     auto line = co_await read_line();
+    at_command_ = false;
     if (!line) break;
     if (++commands_ > cfg_.limits.commands) {
       reply(421, "4.7.0", "Too many commands, closing connection");

@@ -12,7 +12,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "engine/checks.hpp"
@@ -25,10 +29,37 @@ using tcp = asio::ip::tcp;
 using Executor = asio::strand<asio::io_context::executor_type>;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 
+// The server's live sessions, so that stop() can wake each (on its own
+// strand) to say goodbye.
+class SessionRegistry {
+ public:
+  std::atomic<bool> stopping{false};
+  uint64_t add(std::function<void()> wake) {
+    std::lock_guard l(mu_);
+    wake_.emplace(++next_, std::move(wake));
+    return next_;
+  }
+  void remove(uint64_t id) {
+    std::lock_guard l(mu_);
+    wake_.erase(id);
+  }
+  void stop() {
+    stopping = true;
+    std::lock_guard l(mu_);
+    for (auto& [id, wake] : wake_) wake();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<uint64_t, std::function<void()>> wake_;
+  uint64_t next_ = 0;
+};
+
 struct SessionEnv {
   ServerDeps deps;
   asio::ssl::context* tls = nullptr;  // nullptr: no TLS available
   engine::ListenerKind kind = engine::ListenerKind::kSmtp;
+  std::shared_ptr<SessionRegistry> registry;  // null: sessions are never told to stop
 };
 
 // Runs the session to completion; never throws.

@@ -1,0 +1,112 @@
+"""Stopping `nougat serve` (SIGTERM) with clients connected: RFC 5321 3.8 —
+a server shutting down SHOULD answer 421 before it closes. An idle client
+gets "421 4.3.2" at once; one in the middle of a transaction finishes it
+(its 250 is sent, the message delivered) and then gets the 421; a second
+signal stops at once. Nothing acknowledged is lost either way.
+"""
+import signal
+import socket
+import ssl
+import time
+import unittest
+
+from harness import Nougat, RawSmtp
+
+
+class ShutdownTest(unittest.TestCase):
+    def server(self):
+        n = Nougat(listeners=("smtp",)).start()
+        self.addCleanup(n.__exit__, None, None, None)
+        n.add_user("alice@localhost", "pw")
+        return n
+
+    def client(self, n):
+        c = RawSmtp(n.port("smtp"))
+        self.addCleanup(c.sock.close)
+        c.greet()
+        return c
+
+    def wait_exit(self, n, timeout):
+        deadline = time.time() + timeout
+        while n.proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        return n.proc.poll()
+
+    def test_an_idle_client_gets_421(self):
+        n = self.server()
+        c = self.client(n)
+        n.proc.send_signal(signal.SIGTERM)
+        code, text = c.reply()
+        self.assertEqual(code, 421)
+        self.assertTrue(text.startswith("4.3.2"), text)
+        with self.assertRaises(EOFError):
+            c.line()
+        self.assertEqual(self.wait_exit(n, 5), 0)
+
+    def test_an_idle_tls_client_gets_421(self):
+        n = self.server()
+        s = socket.create_connection(("127.0.0.1", n.port("smtp")), timeout=10)
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+
+        def reply(fp):
+            lines = [fp.readline()]
+            while lines[-1][3:4] == b"-":
+                lines.append(fp.readline())
+            return lines
+
+        self.assertTrue(reply(f)[0].startswith(b"220"))
+        s.sendall(b"EHLO tls.test\r\n")
+        reply(f)
+        s.sendall(b"STARTTLS\r\n")
+        self.assertTrue(reply(f)[0].startswith(b"220"))
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        tf = t.makefile("rb")
+        t.sendall(b"EHLO tls.test\r\n")
+        reply(tf)
+        n.proc.send_signal(signal.SIGTERM)
+        self.assertTrue(reply(tf)[0].startswith(b"421 4.3.2"))
+        self.assertEqual(self.wait_exit(n, 5), 0)
+
+    def test_a_transaction_in_hand_is_finished_first(self):
+        n = self.server()
+        c = self.client(n)
+        self.assertEqual(c.cmd("MAIL FROM:<s@remote.test>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<alice@localhost>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send("Subject: in flight\r\n\r\nfirst half\r\n")
+        idle = self.client(n)  # another client, between commands: 421 at once
+        n.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(idle.reply()[0], 421)
+        time.sleep(0.3)
+        self.assertIsNone(n.proc.poll())  # still there for the message in hand
+        c.send("second half\r\n.\r\n")
+        code, text = c.reply()
+        self.assertEqual(code, 250, text)
+        code, text = c.reply()
+        self.assertEqual(code, 421, text)
+        self.assertEqual(self.wait_exit(n, 5), 0)
+        got = n.messages("alice@localhost")
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"second half", got[0])
+
+    def test_a_second_signal_stops_at_once(self):
+        n = self.server()
+        c = self.client(n)
+        self.assertEqual(c.cmd("MAIL FROM:<s@remote.test>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<alice@localhost>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send("Subject: never ends\r\n\r\n")
+        n.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertIsNone(n.proc.poll())
+        n.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(n, 3), 0)
+        self.assertEqual(n.messages("alice@localhost"), [])  # never acknowledged, never delivered
+
+
+if __name__ == "__main__":
+    unittest.main()
