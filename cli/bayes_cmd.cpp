@@ -383,8 +383,6 @@ int train(const Args& a, const Context& ctx) {
   ItemReader reader;
   Progress progress(a.has("unlearn") ? "unlearning" : "training", items->size());
   size_t done = 0, unreadable = 0, not_mail_files = 0;
-  bool named_not_mail = false;  // a file named on the command line was left out: exit 1
-  const std::set<std::string, std::less<>> named(a.positional.begin() + 1, a.positional.end());
   LearnOutcome total;
   std::optional<Error> failed;  // a batch that could not be learnt ends the run
   for (const auto& it : *items) {
@@ -395,7 +393,6 @@ int train(const Args& a, const Context& ctx) {
     } else if (auto why = not_mail(raw); !why.empty()) {
       warn_not_mail(it, why, ": left out");
       ++not_mail_files;
-      named_not_mail = named_not_mail || (!it.mbox && named.count(it.path));
     } else {
       batch.push_back({tokenize(raw, ctx.topts).hashes, spam, a.has("unlearn"), engine::message_key(raw)});
     }
@@ -428,11 +425,10 @@ int train(const Args& a, const Context& ctx) {
                              total.learnt, spam ? "spam" : "ham", total.moved, spam ? "ham" : "spam", total.skipped,
                              spam ? "spam" : "ham", left_out);
   if (failed) return fail(*failed);
-  // As a PATH that is missing: the rest is learnt, and the exit says that
-  // not everything asked for was (a file in a directory is only skipped,
-  // unless nothing at all could be learnt).
-  const bool nothing = not_mail_files && not_mail_files + unreadable == items->size();
-  return unreadable || bad_path || named_not_mail || nothing ? 1 : 0;
+  // A file that is no mail is said (stderr, and the summary) but is no
+  // failure: it never will be mail, and the server's Junk trainer, which
+  // names every file it stages, would otherwise retry its batch forever.
+  return unreadable || bad_path ? 1 : 0;
 }
 
 void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
@@ -724,7 +720,7 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
 }  // namespace
 
 int cmd_bayes(int argc, char** argv, int first) {
-  for (int i = first; i < argc; ++i)
+  for (int i = first; i < argc && std::string_view(argv[i]) != "--"; ++i)  // not past "--"
     if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
       std::cout << kBayesUsage;
       return 0;

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   // `nougat CMD --help` (or -h) anywhere after the command: that command's
   // lines of the usage, on stdout, exit 0 (user, queue and bayes say more).
   if (cmd != "user" && cmd != "queue" && cmd != "bayes")
-    for (int i = 2; i < argc; ++i)
+    for (int i = 2; i < argc && std::strcmp(argv[i], "--"); ++i)  // not past "--"
       if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
         std::string_view rest = kUsage;
         bool any = false;

@@ -169,6 +169,13 @@ Verdict SystemFilter::verdict_of(const filterlang::RunResult& r, const std::vect
       }
       case ActionKind::kHeadersRemove:
         for (auto& name : filterlang::header_names(a.value)) {
+          // Exim's filter names are exact; the removal lists take a last '*'
+          // as "any name starting so" (the checks' "X-Spam-*"), which no
+          // field name in practice ends with: such a name is left out.
+          if (!name.empty() && name.back() == '*') {
+            log::line(id, "system filter: headers remove {}: names are exact, no field is called that", name);
+            continue;
+          }
           std::erase_if(v.add_headers, [&](const std::string& h) { return field_named(h, name); });
           v.remove_headers.push_back(std::move(name));
         }

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -114,28 +115,43 @@ size_t default_map_size(bool read_only, std::optional<uint64_t> file) {
   return std::min({want, std::max(limit / 2, f + (size_t(16) << 20)), kUnlimited});
 }
 
+// `want`, if that much address space is free right now, else just what the
+// file needs (LMDB rounds a smaller size up to that): a map LMDB fails to
+// make leaves its environment without one, so it is tried here first.
+size_t fitting_map(size_t want, std::optional<uint64_t> file) {
+  void* p = ::mmap(nullptr, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p != MAP_FAILED) {
+    ::munmap(p, want);
+    return want;
+  }
+  return std::max<size_t>(size_t(file.value_or(0)), 1);
+}
+
 }  // namespace
 
 int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const {
   hold = std::shared_lock(map_mu_);
-  if (unmapped_) return ENOMEM;
-  int rc = mdb_txn_begin(env_, nullptr, flags, txn);
+  int rc = unmapped_ ? MDB_MAP_RESIZED : mdb_txn_begin(env_, nullptr, flags, txn);
   if (rc != MDB_MAP_RESIZED) return rc;
   hold.unlock();
   {
     // LMDB's own recovery: mdb_env_set_mapsize() with no transaction of
     // this process open, which the exclusive lock guarantees. The size is
     // chosen as at open (LMDB rounds it up to what the file needs), not
-    // adopted from the writer, whose limit may be larger than ours.
+    // adopted from the writer, whose limit may be larger than ours. If even
+    // that fails, LMDB has unmapped the old map: the environment is opened
+    // afresh, now or at a later transaction.
     std::unique_lock grow(map_mu_);
-    if (unmapped_) return ENOMEM;
-    std::error_code ec;
-    std::optional<uint64_t> file;
-    if (auto n = std::filesystem::file_size(dir_ / "data.mdb", ec); !ec) file = n;
-    const size_t map = opt_.map_size ? opt_.map_size : default_map_size(opt_.read_only, file);
-    if (int r2 = mdb_env_set_mapsize(env_, map); r2) {
-      unmapped_ = true;  // LMDB unmapped the old map before failing to make the new one
-      return r2;
+    if (!unmapped_) {
+      std::error_code ec;
+      std::optional<uint64_t> file;
+      if (auto n = std::filesystem::file_size(dir_ / "data.mdb", ec); !ec) file = n;
+      const size_t map = fitting_map(opt_.map_size ? opt_.map_size : default_map_size(opt_.read_only, file), file);
+      unmapped_ = mdb_env_set_mapsize(env_, map) != 0;
+    }
+    if (unmapped_) {
+      if (auto st = attach(); !st) return ENOMEM;
+      unmapped_ = false;
     }
   }
   hold.lock();
@@ -163,12 +179,24 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   std::unique_ptr<LmdbStore> s(new LmdbStore());
   s->dir_ = dir;
   s->opt_ = opt;
-  if (int rc = mdb_env_create(&s->env_); rc) return lmdb_error("mdb_env_create", rc);
+  if (auto st = s->attach(); !st) return st.error();
+  return s;
+}
+
+// Opens the environment in dir_ with opt_ (env_ and dbi_): at open(), and
+// again when a remap failed and left the old environment without a map.
+Status LmdbStore::attach() const {
+  const auto& dir = dir_;
+  const auto& opt = opt_;
+  std::error_code ec;
+  if (env_) mdb_env_close(env_);
+  env_ = nullptr;
+  if (int rc = mdb_env_create(&env_); rc) return lmdb_error("mdb_env_create", rc);
   std::optional<uint64_t> file;  // data.mdb's size, if there is one
   if (auto n = std::filesystem::file_size(dir / "data.mdb", ec); !ec) file = n;
-  const size_t map = opt.map_size ? opt.map_size : default_map_size(opt.read_only, file);
-  mdb_env_set_mapsize(s->env_, map);
-  mdb_env_set_maxreaders(s->env_, 512);
+  const size_t map = fitting_map(opt.map_size ? opt.map_size : default_map_size(opt.read_only, file), file);
+  mdb_env_set_mapsize(env_, map);
+  mdb_env_set_maxreaders(env_, 512);
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
   // What is wrong with a store is said with its path, and what to do.
   auto damaged = [&](const Error& e) {
@@ -178,7 +206,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
   if (file == 0u && opt.read_only)
     return make_error(fmt::format("token store: {} is empty", (dir / "data.mdb").string()),
                       "train it first, or move it away");
-  if (int rc = mdb_env_open(s->env_, dir.c_str(), flags, opt.private_files ? 0600 : 0644); rc) {
+  if (int rc = mdb_env_open(env_, dir.c_str(), flags, opt.private_files ? 0600 : 0644); rc) {
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
       return damaged(make_error("", mdb_strerror(rc)));
     if (rc == ENOMEM)
@@ -186,11 +214,11 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
                         "the process' address-space limit (ulimit -v, LimitAS=) is too small");
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
   }
-  if (auto st = check_file(s->env_); !st) return damaged(st.error());
+  if (auto st = check_file(env_); !st) return damaged(st.error());
   int dead = 0;
-  mdb_reader_check(s->env_, &dead);
+  mdb_reader_check(env_, &dead);
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(s->env_, nullptr, opt.read_only ? MDB_RDONLY : 0, &txn); rc)
+  if (int rc = mdb_txn_begin(env_, nullptr, opt.read_only ? MDB_RDONLY : 0, &txn); rc)
     return lmdb_error("mdb_txn_begin", rc);
   MDB_dbi dbi;
   if (int rc = mdb_dbi_open(txn, nullptr, MDB_INTEGERKEY | (opt.read_only ? 0 : MDB_CREATE), &dbi); rc) {
@@ -207,8 +235,8 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::filesystem::path& 
     return make_error(fmt::format("token store: {} has format {}, expected {}", dir.string(), m->meta.format, kFormat));
   }
   if (int rc = mdb_txn_commit(txn); rc) return lmdb_error("mdb_txn_commit", rc);
-  s->dbi_ = dbi;
-  return s;
+  dbi_ = dbi;
+  return Ok{};
 }
 
 Result<StoreTotals> LmdbStore::lookup(std::span<const uint64_t> tokens, std::span<TokenCounts> out) const {

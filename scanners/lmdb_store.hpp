@@ -75,12 +75,13 @@ class LmdbStore final : public TokenStore {
   // Begins a transaction with `hold` (shared) on the map for its lifetime;
   // on MDB_MAP_RESIZED grows the map (exclusively) and begins again.
   int begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const;
-  MDB_env* env_ = nullptr;
-  unsigned dbi_ = 0;
+  Status attach() const;  // (re)opens env_ from dir_ and opt_
+  mutable MDB_env* env_ = nullptr;
+  mutable unsigned dbi_ = 0;
   std::filesystem::path dir_;
   Options opt_;
   mutable std::shared_mutex map_mu_;  // shared: a transaction is open; exclusive: remapping
-  mutable bool unmapped_ = false;     // a remap failed: the environment has no map left
+  mutable bool unmapped_ = false;     // a remap failed: the environment must be opened afresh
 };
 
 // Where a user's store lives: <bayes>/users/<address lowercased>; an address

@@ -138,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
   engine::SessionFacts facts_;
   bool greeted_ = false, esmtp_ = false;
   uint32_t errors_ = 0, commands_ = 0;
+  uint32_t auth_failures_ = 0;  // wrong credentials: never forgiven (errors_ is, per message)
   // transaction
   std::optional<MailFrom> mail_;
   engine::MailFacts mail_facts_;
@@ -712,8 +713,9 @@ asio::awaitable<void> Session::commit_message() {
       reply(250, "2.0.0", "OK id=" + commit->id());
       // limits.errors counts errors made without delivering mail, as
       // Postfix's smtpd_hard_error_limit: a relay whose batch has some
-      // refused recipients or viruses is not a broken client.
-      errors_ = 0;
+      // refused recipients or viruses is not a broken client. Password
+      // guesses stay counted: one message must not buy twenty more.
+      errors_ = auth_failures_;
     } else {
       reply_raw(commit->failure());
     }
@@ -912,6 +914,7 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
   if (!ok) {
     engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());
     reply(535, "5.7.8", "Authentication credentials invalid");
+    ++auth_failures_;
     co_return count_error();
   }
   facts_.auth_user = engine::directory_key(user);

@@ -86,6 +86,15 @@ TEST_F(SystemFilterTest, HeadersChangeAtOnceAndForTheRestOfTheRun) {
   EXPECT_EQ(v.remove_headers, (std::vector<std::string>{"subject", "old-subject"}));
 }
 
+// Exim's filter names are exact: "headers remove *" or "X-*" names no field
+// (the removal lists would take a last '*' as a wildcard: it is left out).
+TEST_F(SystemFilterTest, HeadersRemoveNamesAreExact) {
+  auto f = filter("headers add \"X-A: 1\"\nheaders remove \"*:X-*:x-a\"\n");
+  Verdict v = run(*f, kMsg);
+  EXPECT_EQ(v.remove_headers, std::vector<std::string>{"x-a"});
+  EXPECT_TRUE(v.add_headers.empty());
+}
+
 TEST_F(SystemFilterTest, MessageHeadersFollowTheEdits) {
   auto f = filter(
       "headers remove received\n"

@@ -390,16 +390,11 @@ class BayesCli(unittest.TestCase):
         self.assertIn("b.eml.gz: not a mail message (binary data): left out", r.stderr)
         self.assertIn("e.json: not a mail message (no header field at its start): left out", r.stderr)
         self.assertEqual(stats(data)["spam messages"], "2")
-        # Named on the command line, a file that is no mail makes the exit 1
-        # (the rest is learnt, as with a missing PATH); so does a folder of
-        # which nothing could be learnt.
-        r = run("train", "--data", data, "--spam", d / "a.eml", d / "e.json", check=False)
-        self.assertEqual(r.returncode, 1)
+        # Named on the command line too: said, and no failure (the server's
+        # Junk trainer names every file it stages; exit 1 made it retry
+        # the batch forever).
+        r = run("train", "--data", data, "--spam", d / "a.eml", d / "e.json")
         self.assertIn("1 file not mail, left out", r.stdout)
-        only = self.tmp / "binary-only"
-        only.mkdir()
-        (only / "e.json").write_text('{"text":"x"}\n')
-        self.assertEqual(run("train", "--data", data, "--spam", only, check=False).returncode, 1)
         r = run("classify", "--data", data, "--tsv", d)
         self.assertEqual(len(r.stdout.splitlines()), 5)
         self.assertIn("c.txt: not a mail message (binary data)", r.stderr)

@@ -56,6 +56,7 @@ class JunkTraining(unittest.TestCase):
         cls.start_server()
         cls.n.add_user(ALICE)
         cls.n.add_user("bob@localhost")
+        cls.n.add_user("carol@localhost")
         # A user added while serve runs gets a first pass of their own (mail
         # already there is not learnt); its seen sets are then saved.
         seen = cls.data / "bayes" / "users" / ALICE / "junk-seen"
@@ -220,6 +221,23 @@ class JunkTraining(unittest.TestCase):
         time.sleep(2.5)  # two passes and more
         self.assertEqual(len(re.findall(r"junk training: bob@localhost", self.n.log())), lines,
                          self.n.log()[-3000:])
+
+    def test_a_file_in_junk_that_is_no_mail_fails_nothing(self):
+        """A file in Junk that is no mail (here: it starts with a blank line)
+        is left out of the batch; the rest is learnt and the batch is done
+        — not failed and retried forever."""
+        carol = "carol@localhost"
+        junk = self.n.maildir(carol) / ".Junk" / "cur"
+        junk.mkdir(parents=True, exist_ok=True)
+        (junk / "1700000000.1.host:2,S").write_text("\nno header at all\n")
+        (junk / "1700000000.2.host:2,S").write_text(message(True, 626201).replace("\r\n", "\n"))
+        deadline = time.time() + 10
+        pat = r"junk training: carol@localhost: \d+ spam"
+        while not re.search(pat, self.n.log()) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertRegex(self.n.log(), pat)
+        time.sleep(2.5)  # two passes and more: nothing retried
+        self.assertNotRegex(self.n.log(), r"junk training: carol@localhost: .*failed")
 
 
 if __name__ == "__main__":

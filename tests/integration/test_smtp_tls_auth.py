@@ -179,6 +179,23 @@ class TlsAuthTest(unittest.TestCase):
         self.addCleanup(s.close)
         self.assertEqual(s.noop()[0], 250)
 
+    def test_password_guesses_are_not_forgiven_by_a_message(self):
+        """limits.errors forgives refusals once a message is accepted
+        (Postfix's rule), but not wrong passwords: a client that slips one
+        message in between must not buy itself twenty more guesses."""
+        with Nougat(sets=["limits.errors=3", "auth.on_smtp=true"]) as n:
+            n.add_user("alice@localhost", "alice-pw")
+            s = smtplib.SMTP("127.0.0.1", n.port("smtp"), timeout=10)
+            self.addCleanup(s.close)
+            s.ehlo("client.test")
+            s.starttls(context=insecure())
+            s.ehlo("client.test")
+            for i in range(3):
+                self.assertEqual(s.docmd("AUTH", "PLAIN " + b64(f"\0alice@localhost\0guess{i}"))[0], 535)
+            s.sendmail("x@remote.test", ["alice@localhost"], b"Subject: in between\r\n\r\nhi\r\n")
+            self.assertEqual(s.docmd("AUTH", "PLAIN " + b64("\0alice@localhost\0guess3"))[0], 535)
+            self.assertEqual(s.getreply()[0], 421)  # the fourth guess: goodbye
+
     def test_smtp_port_offers_starttls_but_never_auth(self):
         s = smtplib.SMTP("127.0.0.1", self.n.port("smtp"), timeout=10)
         self.addCleanup(s.close)

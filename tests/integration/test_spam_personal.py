@@ -137,8 +137,6 @@ class PersonalSpam(unittest.TestCase):
         self.assertNotIn("own store of dave@localhost", self.n.log())
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
 
 
 class PersonalSpamWithReject(unittest.TestCase):
@@ -189,3 +187,7 @@ class PersonalSpamWithReject(unittest.TestCase):
         self.assertEqual(len(alice), 1, self.n.log()[-3000:])
         self.assertEqual(spam_fields(alice[0])["x-spam-flag"], ["YES"])
         self.assertEqual(len(wait_files(self.n.maildir("bob@localhost") / "new", 2)), 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
