@@ -159,6 +159,36 @@ def body_of(delivered):
     return delivered[m.end():]
 
 
+def reply_lines(fp):
+    """The lines of one SMTP reply from a binary file object."""
+    lines = [fp.readline()]
+    while lines[-1][3:4] == b"-":
+        lines.append(fp.readline())
+    return lines
+
+
+def starttls_client(port, test):
+    """A socket to `port` after EHLO, STARTTLS (any certificate) and EHLO
+    again, closed when `test` ends; returns (tls socket, its binary file)."""
+    import ssl
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    test.addCleanup(s.close)
+    f = s.makefile("rb")
+    test.assertTrue(reply_lines(f)[0].startswith(b"220"))
+    s.sendall(b"EHLO tls.test\r\n")
+    reply_lines(f)
+    s.sendall(b"STARTTLS\r\n")
+    test.assertTrue(reply_lines(f)[0].startswith(b"220"))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    tf = t.makefile("rb")
+    t.sendall(b"EHLO tls.test\r\n")
+    reply_lines(tf)
+    return t, tf
+
+
 class RawSmtp:
     """A plain socket SMTP client: sends exactly the bytes it is given, reads
     replies line by line. Test files subclass it for their own helpers."""

@@ -7,11 +7,10 @@ and the session or server is shown to still work afterwards.
 import re
 import smtplib
 import socket
-import ssl
 import time
 import unittest
 
-from harness import Nougat, RawSmtp
+from harness import Nougat, RawSmtp, starttls_client
 
 SIZE = 64 * 1024
 
@@ -350,28 +349,7 @@ class IdleTimeoutTest(unittest.TestCase):
         self.assertIn("SMTP timeout", self.n.log())
 
     def test_silent_tls_client_gets_421_too(self):
-        s = socket.create_connection(("127.0.0.1", self.n.port("smtp")), timeout=10)
-        self.addCleanup(s.close)
-        f = s.makefile("rb")
-
-        def reply(fp):
-            lines = [fp.readline()]
-            while lines[-1][3:4] == b"-":
-                lines.append(fp.readline())
-            return lines
-
-        self.assertTrue(reply(f)[0].startswith(b"220"))
-        s.sendall(b"EHLO tls.test\r\n")
-        reply(f)
-        s.sendall(b"STARTTLS\r\n")
-        self.assertTrue(reply(f)[0].startswith(b"220"))
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        t = ctx.wrap_socket(s, server_hostname="localhost")
-        tf = t.makefile("rb")
-        t.sendall(b"EHLO tls.test\r\n")
-        reply(tf)
+        _, tf = starttls_client(self.n.port("smtp"), self)
         t0 = time.time()
         line = tf.readline()  # nothing more from us: the server's idle timeout speaks
         self.assertTrue(line.startswith(b"421 4.4.2"), line)

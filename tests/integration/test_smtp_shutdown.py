@@ -5,12 +5,10 @@ gets "421 4.3.2" at once; one in the middle of a transaction finishes it
 signal stops at once. Nothing acknowledged is lost either way.
 """
 import signal
-import socket
-import ssl
 import time
 import unittest
 
-from harness import Nougat, RawSmtp
+from harness import Nougat, RawSmtp, reply_lines, starttls_client
 
 
 class ShutdownTest(unittest.TestCase):
@@ -45,30 +43,9 @@ class ShutdownTest(unittest.TestCase):
 
     def test_an_idle_tls_client_gets_421(self):
         n = self.server()
-        s = socket.create_connection(("127.0.0.1", n.port("smtp")), timeout=10)
-        self.addCleanup(s.close)
-        f = s.makefile("rb")
-
-        def reply(fp):
-            lines = [fp.readline()]
-            while lines[-1][3:4] == b"-":
-                lines.append(fp.readline())
-            return lines
-
-        self.assertTrue(reply(f)[0].startswith(b"220"))
-        s.sendall(b"EHLO tls.test\r\n")
-        reply(f)
-        s.sendall(b"STARTTLS\r\n")
-        self.assertTrue(reply(f)[0].startswith(b"220"))
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        t = ctx.wrap_socket(s, server_hostname="localhost")
-        tf = t.makefile("rb")
-        t.sendall(b"EHLO tls.test\r\n")
-        reply(tf)
+        _, tf = starttls_client(n.port("smtp"), self)
         n.proc.send_signal(signal.SIGTERM)
-        self.assertTrue(reply(tf)[0].startswith(b"421 4.3.2"))
+        self.assertTrue(reply_lines(tf)[0].startswith(b"421 4.3.2"))
         self.assertEqual(self.wait_exit(n, 5), 0)
 
     def test_a_transaction_in_hand_is_finished_first(self):

@@ -44,26 +44,30 @@ def train(data, flag, path, user=None):
     subprocess.run(args, check=True, capture_output=True)
 
 
-class PersonalSpam(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-personal-"))
-        spam_dir, ham_dir = write_corpus(cls.tmp / "global", 200, 200)
-        # The other way round, and more of it: 600 of the spam vocabulary as
-        # ham, 600 of the ham vocabulary as spam (other seeds, other messages).
-        their_ham, their_spam = write_corpus(cls.tmp / "personal", 600, 600, seed=7)
-        data = cls.tmp / "data"
-        data.mkdir()
-        train(data, "--spam", spam_dir)
-        train(data, "--ham", ham_dir)
-        cls.n = Nougat(data=str(data))
-        cls.n.start()
-        for u in ("alice", "bob", "carol", "dave", "erin"):
-            cls.n.add_user(f"{u}@localhost")
-        # Trained while the server runs: the stores are picked up without a restart.
-        for u in ("bob", "carol", "erin"):
-            train(data, "--ham", their_ham, user=f"{u}@localhost")
-            train(data, "--spam", their_spam, user=f"{u}@localhost")
+def start_trained(cls, users, own, sets=()):
+    """cls.tmp, cls.n: a server whose global store learnt the usual way
+    round, with `users`; those in `own` then learn the opposite in their own
+    stores (600 of the spam vocabulary as ham, 600 of the ham vocabulary as
+    spam: other seeds, other messages), while the server runs — the stores
+    are picked up without a restart."""
+    cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-personal-"))
+    spam_dir, ham_dir = write_corpus(cls.tmp / "global", 200, 200)
+    their_ham, their_spam = write_corpus(cls.tmp / "personal", 600, 600, seed=7)
+    data = cls.tmp / "data"
+    data.mkdir()
+    train(data, "--spam", spam_dir)
+    train(data, "--ham", ham_dir)
+    cls.n = Nougat(data=str(data), sets=list(sets))
+    cls.n.start()
+    for u in users:
+        cls.n.add_user(f"{u}@localhost")
+    for u in own:
+        train(data, "--ham", their_ham, user=f"{u}@localhost")
+        train(data, "--spam", their_spam, user=f"{u}@localhost")
+
+
+class TrainedServer(unittest.TestCase):
+    """A server from start_trained() (setUpClass of the subclasses)."""
 
     @classmethod
     def tearDownClass(cls):
@@ -72,7 +76,13 @@ class PersonalSpam(unittest.TestCase):
 
     def send(self, to, raw):
         with smtplib.SMTP("127.0.0.1", self.n.port("smtp"), timeout=20) as s:
-            s.sendmail("sender@example.org", to, raw.encode())
+            return s.sendmail("sender@example.org", to, raw.encode())
+
+
+class PersonalSpam(TrainedServer):
+    @classmethod
+    def setUpClass(cls):
+        start_trained(cls, ("alice", "bob", "carol", "dave", "erin"), ("bob", "carol", "erin"))
 
     def md(self, user):
         return self.n.maildir(f"{user}@localhost")
@@ -139,7 +149,7 @@ class PersonalSpam(unittest.TestCase):
 
 
 
-class PersonalSpamWithReject(unittest.TestCase):
+class PersonalSpamWithReject(TrainedServer):
     """spam.action = "reject": one SMTP answer covers every recipient, so a
     spam is refused only when each recipient with a store of their own calls
     it spam too; otherwise it is accepted and each copy goes where its
@@ -147,28 +157,7 @@ class PersonalSpamWithReject(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="nougat-personal-reject-"))
-        spam_dir, ham_dir = write_corpus(cls.tmp / "global", 200, 200)
-        their_ham, their_spam = write_corpus(cls.tmp / "personal", 600, 600, seed=7)
-        data = cls.tmp / "data"
-        data.mkdir()
-        train(data, "--spam", spam_dir)
-        train(data, "--ham", ham_dir)
-        cls.n = Nougat(data=str(data), sets=['spam.action="reject"'])
-        cls.n.start()
-        for u in ("alice", "bob"):
-            cls.n.add_user(f"{u}@localhost")
-        train(data, "--ham", their_ham, user="bob@localhost")
-        train(data, "--spam", their_spam, user="bob@localhost")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.n.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def send(self, to, raw):
-        with smtplib.SMTP("127.0.0.1", self.n.port("smtp"), timeout=20) as s:
-            return s.sendmail("sender@example.org", to, raw.encode())
+        start_trained(cls, ("alice", "bob"), ("bob",), sets=['spam.action="reject"'])
 
     def test_spam_to_a_user_without_a_store_is_rejected(self):
         with self.assertRaises(smtplib.SMTPDataError) as e:
