@@ -229,10 +229,17 @@ int cmd_serve(int argc, char** argv, int first) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  // From here a signal ends the process at once (its default action; every
+  // acknowledged message is durable): the joins below may wait for a scan
+  // in progress, up to antivirus.timeout.
+  signals.clear();
+  hup.clear();
   if (junk_trainer) junk_trainer->stop();
   delivery.stop();
   workers.join();
   auth_workers.join();
+  // Commits in flight post their answers to `io`, which goes before `sync`.
+  sync.drain();
   engine::log::line("", "nougat stopped");
   return 0;
 }

@@ -47,14 +47,22 @@ bool SyncGroup::sync_now() {
   return ::syncfs(fd_) == 0;
 }
 
+void SyncGroup::drain() {
+  std::unique_lock lk(mu_);
+  idle_.wait(lk, [&] { return pending_.empty() && !busy_; });
+}
+
 void SyncGroup::run() {
   std::vector<Completion> batch;
   for (;;) {
     {
       std::unique_lock lk(mu_);
+      busy_ = false;
+      idle_.notify_all();
       cv_.wait(lk, [&] { return stop_ || !pending_.empty(); });
       if (pending_.empty() && stop_) return;
       batch.swap(pending_);
+      busy_ = true;
     }
     bool ok = sync_now();
     if (!ok) log::line("", "syncfs failed: {}", std::strerror(errno));

@@ -31,6 +31,9 @@ class SyncGroup {
   SyncGroup& operator=(const SyncGroup&) = delete;
 
   void request(Completion done);
+  // Returns once every request made so far has had its completion called
+  // (at shutdown: before whatever the completions post to goes away).
+  void drain();
   bool sync_now();  // blocking, for callers already on a worker thread
 
   dev_t device() const { return dev_; }
@@ -44,6 +47,8 @@ class SyncGroup {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Completion> pending_;
+  std::condition_variable idle_;
+  bool busy_ = false;  // a batch is being synced or completed
   bool stop_ = false;
   uint64_t syncs_ = 0;
   std::thread thread_;

@@ -128,7 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point deadline_{}, session_end_{};
   bool tls_ = false, closed_ = false, quit_ = false;
   bool writing_ = false;  // a reply is on its way: the watchdog must not write
-  bool at_command_ = false;  // waiting for the next command (not inside DATA or BDAT)
+  bool awaiting_command_ = false;  // read_line() is for the next command (not inside DATA, AUTH, …)
+  bool at_command_ = false;        // … and a read for it is waiting (fill())
   uint64_t registered_ = 0;  // our entry in env_->registry
   std::string in_;
   size_t in_pos_ = 0;
@@ -152,6 +153,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
 asio::awaitable<bool> Session::fill() {
   if (!co_await flush()) co_return false;
+  if (awaiting_command_ && stopping()) {  // the wake came while we were writing: goodbye now
+    engine::log::line(sid_, "shutting down: closing {}", peer());
+    reply(421, "4.3.2", "Service shutting down, try again later");
+    co_await flush();
+    closed_ = true;
+    co_return false;
+  }
   if (in_pos_ > 0 && in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -163,12 +171,17 @@ asio::awaitable<bool> Session::fill() {
   in_.resize(old + 16384);
   boost::system::error_code ec;
   touch();
+  at_command_ = awaiting_command_;  // only while this read waits: the watchdog may hang up
   size_t n = tls_ ? co_await stream_.async_read_some(asio::buffer(in_.data() + old, 16384),
                                                      asio::redirect_error(use_awaitable, ec))
                   : co_await stream_.next_layer().async_read_some(
                         asio::buffer(in_.data() + old, 16384), asio::redirect_error(use_awaitable, ec));
+  at_command_ = false;
   in_.resize(old + (ec ? 0 : n));
-  if (ec) {
+  // Hung up meanwhile (shutdown, idle timeout): the client was told 421,
+  // so what its read brought must not be acted on — a BDAT LAST with its
+  // chunk would otherwise be delivered after "421", and sent again.
+  if (ec || closed_) {
     closed_ = true;
     co_return false;
   }
@@ -391,9 +404,9 @@ asio::awaitable<void> Session::run() {
       reply(421, "4.3.2", "Service shutting down, try again later");
       break;
     }
-    at_command_ = in_pos_ >= in_.size();  // between commands, nothing pipelined
+    awaiting_command_ = true;
     auto line = co_await read_line();
-    at_command_ = false;
+    awaiting_command_ = false;
     if (!line) break;
     if (++commands_ > cfg_.limits.commands) {
       reply(421, "4.7.0", "Too many commands, closing connection");

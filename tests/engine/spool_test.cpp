@@ -47,6 +47,21 @@ class SpoolTest : public ::testing::Test {
   std::unique_ptr<Spool> spool_;
 };
 
+// drain() returns only once every completion requested so far has run: at
+// shutdown the completions post to an io_context that must outlive them.
+TEST(SyncGroupTest, DrainWaitsForEveryCompletion) {
+  SyncGroup sync(fs::temp_directory_path());
+  std::atomic<int> done{0};
+  for (int i = 0; i < 5; ++i)
+    sync.request([&done](bool) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ++done;
+    });
+  sync.drain();
+  EXPECT_EQ(done.load(), 5);
+  sync.drain();  // nothing pending: returns at once
+}
+
 TEST_F(SpoolTest, SmallMessageRoundTrip) {
   auto id = spool_->new_id();
   auto w = spool_->create(id, envelope({"a@x.test", "b@y.test"}));
