@@ -62,7 +62,7 @@ constexpr std::string_view kBayesUsage =
     "  PATH is a message file, a directory of message files, a Maildir, an mbox,\n"
     "  or - for standard input.\n"
     "  Every command also takes --data DIR, --config FILE and --set KEY=VALUE\n"
-    "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.store).\n";
+    "  (spam.spam_cutoff, spam.ham_cutoff, spam.bigrams, spam.markup_clues, spam.store).\n";
 
 int usage(std::string_view msg) {
   std::cerr << "nougat bayes: " << msg << "\n" << kBayesUsage;
@@ -319,6 +319,7 @@ Context make_context(const engine::ConfigPtr& cfg) {
   Context c{cfg, {}, {}};
   c.params.spam_cutoff = cfg->spam.spam_cutoff;
   c.params.ham_cutoff = cfg->spam.ham_cutoff;
+  c.params.max_markup_clues = cfg->spam.markup_clues;
   c.topts.bigrams = cfg->spam.bigrams;
   return c;
 }

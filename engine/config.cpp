@@ -319,6 +319,8 @@ const std::map<std::string, Setter>& schema() {
          return std::nullopt;
        }},
       {"spam.bigrams", [](const toml::node& n, Config& c) { return want_bool(n, c.spam.bigrams); }},
+      {"spam.markup_clues",
+       [](const toml::node& n, Config& c) { return want_int(n, c.spam.markup_clues, 0, 1000); }},
       {"spam.junk_folder",
        [](const toml::node& n, Config& c) -> Problem {
          std::string s;
@@ -546,6 +548,7 @@ std::string Config::to_toml() const {
   o += "action = " + quote(spam.action) + "\n";
   o += "junk_folder = " + quote(spam.junk_folder) + "\n";
   o += std::string("bigrams = ") + (spam.bigrams ? "true" : "false") + "\n";
+  o += fmt::format("markup_clues = {}\n", spam.markup_clues);
   o += "store = " + quote(spam.store.string()) + "\n";
   o += "junk_scan_interval = " +
        (spam.junk_scan_interval.count() ? quote(duration_text(spam.junk_scan_interval)) : "0") + "\n";

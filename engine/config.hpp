@@ -76,6 +76,7 @@ struct Config {
     // Maildir/.Junk (Dovecot's default; "Spam" for sites used to that).
     std::string junk_folder = "Junk";
     bool bigrams = true;              // adjacent word pairs as tokens too
+    uint32_t markup_clues = 0;        // at most this many HTML markup clues per message (0: no limit)
     std::filesystem::path store;      // default: <data>/bayes
     // How often `serve` looks for mail the users moved into or out of their
     // junk_folder, to train their own store (engine/junk_trainer.hpp); 0 = never.

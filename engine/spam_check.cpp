@@ -14,6 +14,7 @@ scanners::BayesParams bayes_params(const Config::Spam& cfg) {
   scanners::BayesParams p;
   p.spam_cutoff = cfg.spam_cutoff;
   p.ham_cutoff = cfg.ham_cutoff;
+  p.max_markup_clues = cfg.markup_clues;
   return p;
 }
 

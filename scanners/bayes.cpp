@@ -37,7 +37,7 @@ double chi2q(double x2, size_t v) {
 }
 
 Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<const TokenCounts> counts,
-                                   const StoreTotals& totals) const {
+                                   const StoreTotals& totals, std::span<const uint64_t> markup) const {
   Classification c;
   c.totals = totals;
   c.tokens = tokens.size();
@@ -63,6 +63,19 @@ Classification Classifier::combine(std::span<const uint64_t> tokens, std::span<c
     double da = std::fabs(a.prob - 0.5), db = std::fabs(b.prob - 0.5);
     return da != db ? da > db : a.token < b.token;  // deterministic order
   };
+  if (const size_t m = params_.max_markup_clues; m && !markup.empty()) {
+    // The markup clues beyond the m strongest go (before the cap, so other
+    // clues take their places).
+    std::vector<Clue> kept, tags;
+    for (auto& cl : c.clues)
+      (std::binary_search(markup.begin(), markup.end(), cl.token) ? tags : kept).push_back(cl);
+    if (tags.size() > m) {
+      std::nth_element(tags.begin(), tags.begin() + long(m), tags.end(), stronger);
+      tags.resize(m);
+      kept.insert(kept.end(), tags.begin(), tags.end());
+      c.clues = std::move(kept);
+    }
+  }
   if (const size_t cap = clue_cap(); c.clues.size() > cap) {
     std::nth_element(c.clues.begin(), c.clues.begin() + long(cap), c.clues.end(), stronger);
     c.clues.resize(cap);
@@ -100,7 +113,7 @@ Result<Classification> Classifier::classify(const TokenList& tokens) const {
   std::vector<TokenCounts> counts(tokens.hashes.size());
   auto totals = store_.lookup(tokens.hashes, counts);
   if (!totals) return totals.error();
-  return combine(tokens.hashes, counts, *totals);
+  return combine(tokens.hashes, counts, *totals, tokens.markup);
 }
 
 std::string score_text(double score, SpamVerdict v, const BayesParams& p, int decimals) {

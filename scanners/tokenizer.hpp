@@ -61,6 +61,10 @@ struct TokenizerOptions {
 
 struct TokenList {
   std::vector<uint64_t> hashes;                     // distinct, sorted
+  // Those of hashes that are HTML markup ("html:" tag and attribute
+  // tokens), distinct, sorted: one fact about a message in many tokens,
+  // which the classifier counts only so often (BayesParams::max_markup_clues).
+  std::vector<uint64_t> markup;
   std::unordered_map<uint64_t, std::string> text;   // only when asked for (reports)
 };
 

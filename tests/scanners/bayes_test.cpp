@@ -95,6 +95,35 @@ TEST(Bayes, AYoungStoreIsNotSureOfItself) {
   EXPECT_EQ(grown->verdict, SpamVerdict::kSpam) << grown->score;
 }
 
+// HTML markup counts as at most max_markup_clues clues: dozens of tag and
+// attribute tokens are one fact ("formatted HTML"), not dozens.
+TEST(Bayes, MarkupIsAFewCluesNotDozens) {
+  std::string html = "<html><body>";
+  for (int i = 0; i < 40; ++i) html += "<font color=\"#" + std::to_string(100000 + i) + "\" size=" + std::to_string(i) + ">";
+  html += "meeting agenda attached</body></html>";
+  auto raw = "Subject: x\r\nContent-Type: text/html\r\n\r\n" + html + "\r\n";
+  auto tl = tokenize(raw, {});
+  ASSERT_GT(tl.markup.size(), 40u);
+  EXPECT_TRUE(std::includes(tl.hashes.begin(), tl.hashes.end(), tl.markup.begin(), tl.markup.end()));
+  MemoryStore store;
+  std::vector<LearnItem> learn;
+  for (int i = 0; i < 20; ++i) {
+    learn.push_back({tl.markup, true, false});  // the markup: spam only
+    learn.push_back({tokenize(msg("m", "meeting agenda attached " + std::to_string(i)), {}).hashes, false, false});
+  }
+  ASSERT_TRUE(store.learn(learn).ok());
+  for (size_t cap : {size_t(0), size_t(10)}) {
+    BayesParams p;
+    p.max_markup_clues = cap;
+    auto r = Classifier(store, p).classify(tl);
+    ASSERT_TRUE(r.ok());
+    size_t markup = 0;
+    for (const auto& c : r->clues) markup += std::binary_search(tl.markup.begin(), tl.markup.end(), c.token);
+    if (cap) EXPECT_EQ(markup, cap);
+    else EXPECT_GT(markup, 40u);
+  }
+}
+
 TEST(Bayes, UntrainedStoreIsUnsureAtOneHalf) {
   MemoryStore store;
   Classifier c(store);
