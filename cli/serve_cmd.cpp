@@ -185,7 +185,9 @@ int cmd_serve(int argc, char** argv, int first) {
   asio::signal_set hup(io, SIGHUP);
   // SIGTERM/SIGINT: stop accepting; idle sessions get 421 at once, one in
   // the middle of a transaction finishes it (its 250 or refusal is sent,
-  // then 421) — for at most kShutdownGrace, or until a second signal.
+  // then 421) — for at most kShutdownGrace. A second signal ends the
+  // process at once (the default action is back; every acknowledged
+  // message is durable, as for any crash).
   constexpr auto kShutdownGrace = std::chrono::seconds(10);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
@@ -207,11 +209,7 @@ int cmd_serve(int argc, char** argv, int first) {
     smtp.stop();
     if (junk_trainer) junk_trainer->request_stop();  // a batch in progress is retried next time
     hup.cancel();
-    signals.async_wait([&](const boost::system::error_code& ec2, int) {  // a second one: now
-      if (ec2) return;
-      grace.cancel();
-      io.stop();
-    });
+    signals.clear();
     wind_down(std::chrono::steady_clock::now() + kShutdownGrace);
   });
   std::function<void()> on_hup = [&] {
@@ -229,11 +227,12 @@ int cmd_serve(int argc, char** argv, int first) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
-  // From here a signal ends the process at once (its default action; every
-  // acknowledged message is durable): the joins below may wait for a scan
-  // in progress, up to antivirus.timeout.
+  // The joins below may wait for a scan in progress (up to
+  // antivirus.timeout): a SIGTERM ends the process at once meanwhile; a
+  // SIGHUP (logrotate) is ignored, not fatal.
   signals.clear();
   hup.clear();
+  std::signal(SIGHUP, SIG_IGN);
   if (junk_trainer) junk_trainer->stop();
   delivery.stop();
   workers.join();

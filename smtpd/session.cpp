@@ -130,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;  // a reply is on its way: the watchdog must not write
   bool awaiting_command_ = false;  // read_line() is for the next command (not inside DATA, AUTH, …)
   bool at_command_ = false;        // … and a read for it is waiting (fill())
+  bool reading_ = false;           // a read from the client is waiting (fill())
   uint64_t registered_ = 0;  // our entry in env_->registry
   std::string in_;
   size_t in_pos_ = 0;
@@ -172,11 +173,12 @@ asio::awaitable<bool> Session::fill() {
   boost::system::error_code ec;
   touch();
   at_command_ = awaiting_command_;  // only while this read waits: the watchdog may hang up
+  reading_ = true;
   size_t n = tls_ ? co_await stream_.async_read_some(asio::buffer(in_.data() + old, 16384),
                                                      asio::redirect_error(use_awaitable, ec))
                   : co_await stream_.next_layer().async_read_some(
                         asio::buffer(in_.data() + old, 16384), asio::redirect_error(use_awaitable, ec));
-  at_command_ = false;
+  at_command_ = reading_ = false;
   in_.resize(old + (ec ? 0 : n));
   // Hung up meanwhile (shutdown, idle timeout): the client was told 421,
   // so what its read brought must not be acted on — a BDAT LAST with its
@@ -263,8 +265,22 @@ asio::awaitable<void> Session::watchdog() {
       co_await hang_up("421 4.3.2 Service shutting down, try again later\r\n");
       break;
     }
+    // A timeout ends the session only while it waits for the client: a
+    // message being checked or committed meanwhile would otherwise be
+    // delivered after the client was told 421 (and sent again). The time
+    // is looked at again once the session reads.
     auto now = Clock::now();
-    if (now >= deadline_ || now >= session_end_) {
+    if ((now >= deadline_ || now >= session_end_) && !reading_) {
+      timer_.expires_after(std::chrono::milliseconds(200));
+      co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (now >= session_end_) {
+      engine::log::line(sid_, "SMTP session too long {}", peer());
+      co_await hang_up("421 4.4.2 Session too long, closing connection\r\n");
+      break;
+    }
+    if (now >= deadline_) {
       engine::log::line(sid_, "SMTP timeout {}", peer());
       co_await hang_up("421 4.4.2 Idle timeout, closing connection\r\n");
       break;
