@@ -265,12 +265,13 @@ asio::awaitable<void> Session::watchdog() {
       co_await hang_up("421 4.3.2 Service shutting down, try again later\r\n");
       break;
     }
-    // A timeout ends the session only while it waits for the client: a
+    // A timeout ends the session only while it waits for the client (to
+    // send, or to take a reply: one that never reads is cut off too): a
     // message being checked or committed meanwhile would otherwise be
     // delivered after the client was told 421 (and sent again). The time
-    // is looked at again once the session reads.
+    // is looked at again shortly.
     auto now = Clock::now();
-    if ((now >= deadline_ || now >= session_end_) && !reading_) {
+    if ((now >= deadline_ || now >= session_end_) && !reading_ && !writing_) {
       timer_.expires_after(std::chrono::milliseconds(200));
       co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;

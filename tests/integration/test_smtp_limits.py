@@ -328,12 +328,32 @@ class LimitsTest(unittest.TestCase):
 class IdleTimeoutTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.n = Nougat(sets=["limits.idle_timeout=2s"]).start()
+        cls.n = Nougat(sets=["limits.idle_timeout=2s", "limits.commands=1000000"]).start()
         cls.n.add_user("alice@localhost", "pw")
 
     @classmethod
     def tearDownClass(cls):
         cls.n.__exit__(None, None, None)
+
+    def test_client_that_never_reads_is_disconnected(self):
+        """A client that pipelines commands and never reads the replies
+        fills the socket's buffers: the server waits on it, and the idle
+        timeout ends that too (no session held for ever)."""
+        import threading
+        s = socket.create_connection(("127.0.0.1", self.n.port("smtp")), timeout=30)
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+
+        def flood():  # ~ 30 MB of replies it will not read; ends when the server hangs up
+            try:
+                s.sendall(b"EHLO flood.test\r\n" * 200000)
+            except OSError:
+                pass
+        threading.Thread(target=flood, daemon=True).start()
+        deadline = time.time() + 20
+        while time.time() < deadline and "SMTP timeout" not in self.n.log():
+            time.sleep(0.1)
+        self.assertIn("SMTP timeout", self.n.log())
 
     def test_silent_client_disconnected(self):
         r = Raw(self.n.port("smtp"))
