@@ -231,8 +231,8 @@ int cmd_serve(int argc, char** argv, int first) {
   // antivirus.timeout): a SIGTERM ends the process at once meanwhile; a
   // SIGHUP (logrotate) is ignored, not fatal.
   signals.clear();
+  std::signal(SIGHUP, SIG_IGN);  // first: asio's clear() would put the default (fatal) action back
   hup.clear();
-  std::signal(SIGHUP, SIG_IGN);
   if (junk_trainer) junk_trainer->stop();
   delivery.stop();
   workers.join();

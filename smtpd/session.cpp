@@ -130,7 +130,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;  // a reply is on its way: the watchdog must not write
   bool awaiting_command_ = false;  // read_line() is for the next command (not inside DATA, AUTH, …)
   bool at_command_ = false;        // … and a read for it is waiting (fill())
-  bool reading_ = false;           // a read from the client is waiting (fill())
+  bool reading_ = false;           // a read from the client is waiting (fill(), a TLS handshake)
+  bool handshaking_ = false;       // a TLS handshake is under way: no plain text may be written
   uint64_t registered_ = 0;  // our entry in env_->registry
   std::string in_;
   size_t in_pos_ = 0;
@@ -265,23 +266,28 @@ asio::awaitable<void> Session::watchdog() {
       co_await hang_up("421 4.3.2 Service shutting down, try again later\r\n");
       break;
     }
-    // A timeout ends the session only while it waits for the client (to
-    // send, or to take a reply: one that never reads is cut off too): a
-    // message being checked or committed meanwhile would otherwise be
-    // delivered after the client was told 421 (and sent again). The time
-    // is looked at again shortly.
+    // A timeout ends the session only while it waits on the client — to
+    // send (a TLS handshake included), or to take a reply — never while a
+    // message is checked or committed: it would be delivered after the
+    // client was told 421, and sent again. The session limit also waits
+    // for a reply under way (it may be the 250 of a message just
+    // delivered); the idle limit, refreshed when a write starts, ends a
+    // client that does not take it. Otherwise the time is looked at again
+    // shortly.
     auto now = Clock::now();
-    if ((now >= deadline_ || now >= session_end_) && !reading_ && !writing_) {
+    const bool idle_over = now >= deadline_ && (reading_ || writing_);
+    const bool session_over = now >= session_end_ && reading_;
+    if ((now >= deadline_ || now >= session_end_) && !idle_over && !session_over) {
       timer_.expires_after(std::chrono::milliseconds(200));
       co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
-    if (now >= session_end_) {
+    if (session_over) {
       engine::log::line(sid_, "SMTP session too long {}", peer());
       co_await hang_up("421 4.4.2 Session too long, closing connection\r\n");
       break;
     }
-    if (now >= deadline_) {
+    if (idle_over) {
       engine::log::line(sid_, "SMTP timeout {}", peer());
       co_await hang_up("421 4.4.2 Idle timeout, closing connection\r\n");
       break;
@@ -295,11 +301,11 @@ asio::awaitable<void> Session::hang_up(std::string_view line) {
   auto self = shared_from_this();
   closed_ = true;
   boost::system::error_code ignored, ec;
-  if (!tls_ && !writing_) {
+  if (!tls_ && !writing_ && !handshaking_) {
     // Plain text: one non-blocking write, never a wait.
     stream_.next_layer().non_blocking(true, ignored);
     stream_.next_layer().write_some(asio::buffer(line.data(), line.size()), ignored);
-  } else if (tls_ && !writing_) {
+  } else if (tls_ && !writing_ && !handshaking_) {
     // TLS: one record through the stream (a write may run beside the
     // session's pending read; both are on this socket's strand), given
     // at most two seconds before the socket is closed anyway.
@@ -397,8 +403,11 @@ asio::awaitable<void> Session::run() {
 
   if (env_->kind == engine::ListenerKind::kSubmissions) {
     touch();
+    handshaking_ = reading_ = at_command_ = true;  // waiting on the client, nothing in hand
     co_await stream_.async_handshake(asio::ssl::stream_base::server,
                                      asio::redirect_error(use_awaitable, ec));
+    handshaking_ = reading_ = at_command_ = false;
+    if (!ec && closed_) co_return;  // hung up on meanwhile
     if (ec) {
       engine::log::line(sid_, "TLS handshake failed [{}]: {}", facts_.client.to_string(), ec.message());
       closed_ = true;
@@ -849,7 +858,10 @@ asio::awaitable<bool> Session::on_starttls() {
   in_pos_ = 0;
   boost::system::error_code ec;
   touch();
+  handshaking_ = reading_ = at_command_ = true;  // waiting on the client, nothing in hand
   co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+  handshaking_ = reading_ = at_command_ = false;
+  if (!ec && closed_) co_return false;  // hung up on meanwhile
   if (ec) {
     engine::log::line(sid_, "TLS handshake failed {}: {}", peer(), ec.message());
     closed_ = true;
@@ -899,7 +911,9 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
     std::string resp(initial);
     if (resp.empty()) {
       reply_raw("334 ");
+      awaiting_command_ = true;  // no transaction in hand: a shutdown may say goodbye here
       auto line = co_await read_line();
+      awaiting_command_ = false;
       if (!line) co_return false;
       resp = *line;
     }
@@ -923,7 +937,9 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
     }
     while (!ex.done()) {
       reply_raw(ex.prompt());
+      awaiting_command_ = true;  // as above
       auto line = co_await read_line();
+      awaiting_command_ = false;
       if (!line) co_return false;
       if (auto st = ex.on_response(*line); !st) {
         reply_raw(st.error().text);

@@ -355,6 +355,21 @@ class IdleTimeoutTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertIn("SMTP timeout", self.n.log())
 
+    def test_stalled_tls_handshake_is_disconnected(self):
+        """A TLS handshake that never completes (port 465 silent; STARTTLS
+        and then nothing) is waiting on the client like any read: the idle
+        timeout ends it, so no connection slot is held for ever."""
+        s = socket.create_connection(("127.0.0.1", self.n.port("submissions")), timeout=10)
+        self.addCleanup(s.close)
+        r = Raw(self.n.port("smtp"))
+        self.addCleanup(r.close)
+        r.greet()
+        self.assertEqual(r.cmd("STARTTLS")[0], 220)
+        r.send(b"\x16\x03\x01\x00\x80")  # a record header, and then nothing
+        s.settimeout(8)
+        self.assertEqual(s.recv(100), b"")  # closed: no plain text into a handshake
+        self.assertTrue(r.closed_by_peer(8))
+
     def test_silent_client_disconnected(self):
         r = Raw(self.n.port("smtp"))
         self.addCleanup(r.close)

@@ -12,8 +12,8 @@ from harness import Nougat, RawSmtp, reply_lines, starttls_client
 
 
 class ShutdownTest(unittest.TestCase):
-    def server(self):
-        n = Nougat(listeners=("smtp",)).start()
+    def server(self, sets=()):
+        n = Nougat(listeners=("smtp",), sets=list(sets)).start()
         self.addCleanup(n.__exit__, None, None, None)
         n.add_user("alice@localhost", "pw")
         return n
@@ -44,6 +44,17 @@ class ShutdownTest(unittest.TestCase):
     def test_an_idle_tls_client_gets_421(self):
         n = self.server()
         _, tf = starttls_client(n.port("smtp"), self)
+        n.proc.send_signal(signal.SIGTERM)
+        self.assertTrue(reply_lines(tf)[0].startswith(b"421 4.3.2"))
+        self.assertEqual(self.wait_exit(n, 5), 0)
+
+    def test_a_client_at_an_auth_prompt_gets_421(self):
+        """In the middle of an AUTH exchange there is no transaction in hand:
+        the goodbye comes at once, not after the grace period."""
+        n = self.server(sets=["auth.on_smtp=true"])
+        t, tf = starttls_client(n.port("smtp"), self)
+        t.sendall(b"AUTH LOGIN\r\n")
+        self.assertTrue(reply_lines(tf)[0].startswith(b"334"))
         n.proc.send_signal(signal.SIGTERM)
         self.assertTrue(reply_lines(tf)[0].startswith(b"421 4.3.2"))
         self.assertEqual(self.wait_exit(n, 5), 0)
