@@ -42,7 +42,7 @@ struct Config {
     uint32_t command_length = 512;    // command line incl. CRLF (RFC 5321 4.5.3.1.4)
     uint32_t errors = 20;             // errors since the last message delivered before the session is dropped
     uint32_t commands = 10000;        // commands per session
-    uint32_t connections = 1000;      // concurrent sessions per listener
+    uint32_t connections = 1000;      // concurrent sessions, all listeners together
     std::chrono::seconds idle_timeout{300};
     std::chrono::seconds session_timeout{3600};
   } limits;
