@@ -183,9 +183,10 @@ int cmd_serve(int argc, char** argv, int first) {
   // SIGHUP: reload the virus signatures in the engine's own thread;
   // connections and scans go on meanwhile.
   asio::signal_set hup(io, SIGHUP);
-  // SIGTERM/SIGINT: stop accepting; idle sessions get 421 at once, one in
-  // the middle of a transaction finishes it (its 250 or refusal is sent,
-  // then 421) — for at most kShutdownGrace. A second signal ends the
+  // SIGTERM/SIGINT: stop accepting; a session waiting on its client between
+  // commands (or at an AUTH prompt, or in a TLS handshake) gets 421 at
+  // once; one receiving DATA or a BDAT chunk finishes it (its reply is
+  // sent, then 421) — for at most kShutdownGrace. A second signal ends the
   // process at once (the default action is back; every acknowledged
   // message is durable, as for any crash).
   constexpr auto kShutdownGrace = std::chrono::seconds(10);

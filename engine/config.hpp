@@ -40,7 +40,7 @@ struct Config {
     uint32_t recipients = 1000;
     uint32_t line_length = 1000;      // text line incl. CRLF (RFC 5321 4.5.3.1.6)
     uint32_t command_length = 512;    // command line incl. CRLF (RFC 5321 4.5.3.1.4)
-    uint32_t errors = 20;             // errors since the last message delivered before the session is dropped
+    uint32_t errors = 20;             // 5xx refusals since the last accepted message (failed AUTH: all) before 421
     uint32_t commands = 10000;        // commands per session
     uint32_t connections = 1000;      // concurrent sessions, all listeners together
     std::chrono::seconds idle_timeout{300};

@@ -1,8 +1,9 @@
 """Stopping `nougat serve` (SIGTERM) with clients connected: RFC 5321 3.8 —
-a server shutting down SHOULD answer 421 before it closes. An idle client
-gets "421 4.3.2" at once; one in the middle of a transaction finishes it
-(its 250 is sent, the message delivered) and then gets the 421; a second
-signal ends the process at once. Nothing acknowledged is lost either way.
+a server shutting down SHOULD answer 421 before it closes. A client waiting
+between commands (or at an AUTH prompt) gets "421 4.3.2" at once; one
+sending DATA finishes it (its 250 is sent, the message delivered) and then
+gets the 421; a second signal ends the process at once. Nothing
+acknowledged is lost either way.
 """
 import signal
 import time
