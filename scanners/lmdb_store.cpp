@@ -132,6 +132,12 @@ size_t fitting_map(size_t want, std::optional<uint64_t> file) {
 int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const {
   hold = std::shared_lock(map_mu_);
   int rc = unmapped_ ? MDB_MAP_RESIZED : mdb_txn_begin(env_, nullptr, flags, txn);
+  if (rc == MDB_READERS_FULL) {
+    // Slots of reader processes that were killed (a `bayes classify` taken
+    // down with kill -9) are only cleared when somebody asks: ask, once.
+    int dead = 0;
+    if (mdb_reader_check(env_, &dead) == 0 && dead > 0) rc = mdb_txn_begin(env_, nullptr, flags, txn);
+  }
   if (rc != MDB_MAP_RESIZED) return rc;
   hold.unlock();
   {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <lmdb.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -235,6 +237,52 @@ TEST_F(LmdbStoreTest, AReaderFollowsAFileThatOutgrewItsMap) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10: first lookup, 12: lookup after growth failed, 13: wrong counts";
   for (int fd : {ready[0], ready[1], grown[0], grown[1]}) ::close(fd);
+}
+
+// Reader slots of processes killed inside a read (kill -9 of a `bayes
+// classify`) are cleared when the table is full, not only at open: a
+// long-running server would otherwise fail every lookup from then on.
+TEST_F(LmdbStoreTest, SlotsOfKilledReadersAreReclaimedWhenFull) {
+  auto w = LmdbStore::open(dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->learn(std::vector<LearnItem>{{{1}, true, false}}).ok());
+  // 512 readers (the table's size) each inside a read transaction, then
+  // all killed: their slots stay taken, as LMDB cannot know.
+  std::vector<pid_t> kids;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  for (int i = 0; i < 512; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      MDB_env* env = nullptr;
+      MDB_txn* txn = nullptr;
+      char c = 1;
+      if (mdb_env_create(&env) || mdb_env_set_maxreaders(env, 512) ||
+          mdb_env_open(env, dir_.c_str(), MDB_RDONLY | MDB_NOTLS, 0644) ||
+          mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn))
+        c = 0;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+      ::pause();
+      ::_exit(0);
+    }
+    kids.push_back(pid);
+  }
+  int held = 0;
+  for (size_t i = 0; i < kids.size(); ++i) {
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    held += c;
+  }
+  EXPECT_EQ(held, 512);
+  for (pid_t pid : kids) ::kill(pid, SIGKILL);
+  for (pid_t pid : kids) ::waitpid(pid, nullptr, 0);
+  std::vector<uint64_t> keys{1};
+  std::vector<TokenCounts> out(1);
+  auto t = (*w)->lookup(keys, out);
+  ASSERT_TRUE(t.ok()) << t.error().text << ": " << t.error().detail;
+  EXPECT_EQ(out[0].spam, 1u);
+  for (int fd : ready) ::close(fd);
 }
 
 TEST_F(LmdbStoreTest, LargeStoreLooksUpWithoutLoading) {
