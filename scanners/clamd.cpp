@@ -140,7 +140,11 @@ std::string error_text(const Error& e) {
 }  // namespace
 
 ScanResult ClamdClient::parse_reply(std::string_view r) {
-  // "stream: OK", "stream: Eicar-Signature FOUND", "INSTREAM size limit exceeded. ERROR"
+  // "stream: OK", "stream: Eicar-Signature FOUND", "INSTREAM size limit exceeded. ERROR".
+  // A reply with a control character (a line break would split the 550
+  // that names the virus into two lines) is no reply clamd makes.
+  if (std::any_of(r.begin(), r.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    return ScanResult::failed("clamd: a reply with control characters");
   if (r.ends_with(" ERROR")) return ScanResult::failed(fmt::format("clamd: {}", r));
   auto colon = r.find(": ");
   if (colon == std::string_view::npos) return ScanResult::failed(fmt::format("clamd: unexpected reply \"{}\"", r));

@@ -37,8 +37,9 @@ struct Server::Impl {
         continue;
       }
       if (sessions >= deps.cfg->limits.connections) {
+        // On the implicit-TLS port the client expects a handshake: no plain text.
         static const char kBusy[] = "421 4.3.2 Too many connections, try again later\r\n";
-        sock.write_some(asio::buffer(kBusy, sizeof kBusy - 1), ec);
+        if (env->kind != engine::ListenerKind::kSubmissions) sock.write_some(asio::buffer(kBusy, sizeof kBusy - 1), ec);
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);

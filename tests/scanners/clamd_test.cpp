@@ -27,6 +27,8 @@ TEST(ClamdReply, Table) {
       {"stream: Can't allocate memory ERROR", S::kError, ""},
       {"stream: FOUND", S::kError, ""},
       {"garbage", S::kError, ""},
+      // A line break in a name would split the 550 naming it into two lines.
+      {"stream: Evil\r\n250 2.0.0 OK FOUND", S::kError, ""},
       {"", S::kError, ""},
   };
   for (const auto& c : cases) {
