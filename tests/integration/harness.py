@@ -94,6 +94,14 @@ class Nougat:
         """Everything the server has logged to stderr so far (all runs)."""
         return self.stderr_path.read_text("utf-8", "replace")
 
+    def wait_log(self, text, timeout=5):
+        """The log once it contains `text` (a delivery's line follows its copy
+        by a moment), or as it is after `timeout` seconds."""
+        deadline = time.time() + timeout
+        while text not in self.log() and time.time() < deadline:
+            time.sleep(0.02)
+        return self.log()
+
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)

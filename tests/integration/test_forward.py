@@ -72,7 +72,7 @@ class ForwardTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(len(folders), 1, self.n.log()[-2000:])
         queue_id = folders[0][len(".Origin-"):]
-        self.assertIn(f" {queue_id} => henry@localhost", self.n.log())
+        self.assertIn(f" {queue_id} => henry@localhost", self.n.wait_log(f" {queue_id} => henry@localhost"))
         self.assertNotIn("unknown variable", self.n.log())
         # logwrite appends to the logfile's file in the home, as in Exim
         # (the spec's own example), mode 0600 by default.
@@ -118,7 +118,7 @@ class ForwardTest(unittest.TestCase):
                          self.n.log()[-2000:])
         self.assertEqual(len(wait_files(self.n.maildir("kate@localhost") / "new", 1)), 1)  # "\kate": no filter
         self.assertFalse((self.n.maildir("kate@localhost") / ".NotRun").exists())
-        self.assertIn("=> judy@localhost <ivan@localhost> R=local_user T=maildir", self.n.log())
+        self.assertIn("=> judy@localhost <ivan@localhost> R=local_user T=maildir", self.n.wait_log("=> judy@localhost <ivan@localhost> R=local_user T=maildir"))
         # judy forwards to leo, leo back to judy: no loop; as Exim's
         # check_ancestor does, leo (whose .forward points back) keeps it.
         self.write_forward("judy", "leo@localhost\n")
@@ -128,7 +128,7 @@ class ForwardTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(self.n.messages("leo@localhost")), 1)
         self.assertEqual(self.n.messages("judy@localhost"), [])
-        self.assertIn("=> leo@localhost <judy@localhost> R=local_user T=maildir", self.n.log())
+        self.assertIn("=> leo@localhost <judy@localhost> R=local_user T=maildir", self.n.wait_log("=> leo@localhost <judy@localhost> R=local_user T=maildir"))
 
     def test_forwarding_delivers_each_mailbox_once(self):
         """Siblings are not ancestors (mia -> ned, ola; ned -> ola: ola gets
@@ -251,7 +251,8 @@ class ForwardTest(unittest.TestCase):
             (home / ".forward").write_text('# Exim filter\ndeliver carol\n')
             send(n, ["alice@example.test"], "filter deliver")
             self.assertEqual(len(wait_files(n.maildir("carol@example.test") / "new", 1)), 1, n.log()[-2000:])
-            self.assertIn("=> carol@example.test <alice@example.test>", n.log())
+            self.assertIn("=> carol@example.test <alice@example.test>",
+                          n.wait_log("=> carol@example.test <alice@example.test>"))
             self.assertFalse((n.maildir("bob@localhost") / "new").exists()
                              and any((n.maildir("bob@localhost") / "new").iterdir()))
 
