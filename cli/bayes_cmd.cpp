@@ -42,6 +42,7 @@
 #include "engine/mbox.hpp"
 #include "engine/mime.hpp"
 #include "engine/junk_training.hpp"
+#include "engine/spam_check.hpp"
 #include "scanners/bayes.hpp"
 #include "scanners/lmdb_store.hpp"
 #include "scanners/memory_store.hpp"
@@ -316,12 +317,7 @@ struct Context {
 };
 
 Context make_context(const engine::ConfigPtr& cfg) {
-  Context c{cfg, {}, {}};
-  c.params.spam_cutoff = cfg->spam.spam_cutoff;
-  c.params.ham_cutoff = cfg->spam.ham_cutoff;
-  c.params.max_markup_clues = cfg->spam.markup_clues;
-  c.topts.bigrams = cfg->spam.bigrams;
-  return c;
+  return Context{cfg, engine::bayes_params(cfg->spam), engine::tokenizer_options(cfg->spam)};
 }
 
 // The store to use: global, or the user's on top of it. `writable`: create
@@ -573,21 +569,20 @@ int stats(const Args& a, const Context& ctx) {
   // together ("GLOBAL + USER"), or the user's alone when there is no global one.
   std::string where = ctx.cfg->spam.store.string();
   std::string own_dir = own ? user_store_dir(ctx.cfg->spam.store, a.value("user"))->string() : "";
+  Result<StoreTotals> u = own ? own->totals() : Result<StoreTotals>(StoreTotals{});
+  if (!u) return fail(u.error());
   std::error_code ec;
-  if (own && fs::exists(fs::path(own_dir) / "data.mdb", ec))  // else the global store's alone
-    where = store->get() == own.get() ? own_dir : where + " + " + own_dir;
+  const bool has_own = own && fs::exists(fs::path(own_dir) / "data.mdb", ec);  // else the global store's alone
+  const bool layered = has_own && store->get() != own.get();
+  if (has_own) where = layered ? where + " + " + own_dir : own_dir;
   std::string tokens = std::to_string(t->tokens);
-  if (where.find(" + ") != std::string::npos)  // two stores: the sum, not distinct tokens
-    if (auto u = own->totals(); u && u->tokens <= t->tokens)
-      tokens += fmt::format(" ({} global + {} user; a token in both counts twice)", t->tokens - u->tokens, u->tokens);
+  if (layered && u->tokens <= t->tokens)  // two stores: the sum, not distinct tokens
+    tokens += fmt::format(" ({} global + {} user; a token in both counts twice)", t->tokens - u->tokens, u->tokens);
   fmt::print("store: {}\nspam messages: {}\nham messages: {}\ntokens: {}\n", where, t->spam_messages,
              t->ham_messages, tokens);
-  if (own) {
-    auto u = own->totals();
-    if (!u) return fail(u.error());
+  if (own)
     fmt::print("user store: {}\nuser spam messages: {}\nuser ham messages: {}\nuser tokens: {}\n", own_dir,
                u->spam_messages, u->ham_messages, u->tokens);
-  }
   return 0;
 }
 
@@ -628,7 +623,7 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
       folds_text.size() > 3 || (folds = std::stoi(folds_text)) < 2 || folds > 100)
     return usage("--folds must be a number from 2 to 100");
   struct Sample {
-    std::vector<uint64_t> tokens;
+    TokenList tokens;
     bool spam;
     int fold;
     std::string label;
@@ -648,7 +643,7 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
       } else if (auto why = not_mail(raw); !why.empty()) {
         warn_not_mail(it, why, ": left out");
       } else {
-        samples.push_back({tokenize(raw, ctx.topts).hashes, cls == 1, 0, it.label});
+        samples.push_back({tokenize(raw, ctx.topts), cls == 1, 0, it.label});
       }
     }
     if (size_t n = samples.size() - before; n < size_t(folds))
@@ -665,14 +660,12 @@ int eval(const std::vector<std::string>& raw, const Context& ctx) {
     MemoryStore store;
     std::vector<LearnItem> learn;
     for (const auto& s : samples)
-      if (s.fold != f) learn.push_back({s.tokens, s.spam, false});
+      if (s.fold != f) learn.push_back({s.tokens.hashes, s.spam, false});
     if (auto st = store.learn(learn); !st) return fail(st.error());
     Classifier clf(store, ctx.params, ctx.topts);
     for (const auto& s : samples) {
       if (s.fold != f) continue;
-      TokenList tl;
-      tl.hashes = s.tokens;
-      auto c = clf.classify(tl);
+      auto c = clf.classify(s.tokens);
       if (!c) return fail(c.error());
       if (list_errors && (s.spam ? c->verdict != SpamVerdict::kSpam : c->verdict != SpamVerdict::kHam))
         fmt::print("{}\t{}\t{}\t{}\n", s.spam ? "spam" : "ham", field(s.label), verdict_name(c->verdict),

@@ -21,6 +21,7 @@ scanners::BayesParams bayes_params(const Config::Spam& cfg) {
 scanners::TokenizerOptions tokenizer_options(const Config::Spam& cfg) {
   scanners::TokenizerOptions t;
   t.bigrams = cfg.bigrams;
+  t.markup = cfg.markup_clues > 0;
   return t;
 }
 
@@ -94,8 +95,7 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
       // that cannot be read leaves the global verdict, as at delivery).
       if (personal_)
         for (const auto& r : msg.recipients) {
-          if (!personal_->has_store(r)) continue;
-          auto own = personal_->classify_for(msg.id, r, msg.data);
+          auto own = personal_->classify_for(msg.id, r, msg.data);  // nullopt: no store of their own
           if (own && own->verdict != scanners::SpamVerdict::kSpam) {
             log::line(msg.id, "spam check: not rejected: {}'s own store says {}", r,
                       scanners::verdict_name(own->verdict));

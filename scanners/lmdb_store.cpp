@@ -127,6 +127,12 @@ size_t fitting_map(size_t want, std::optional<uint64_t> file) {
   return std::max<size_t>(size_t(file.value_or(0)), 1);
 }
 
+// The map to ask for: the configured size, else what the file suggests,
+// if there is room for it now.
+size_t map_for(const LmdbStore::Options& opt, std::optional<uint64_t> file) {
+  return fitting_map(opt.map_size ? opt.map_size : default_map_size(opt.read_only, file), file);
+}
+
 }  // namespace
 
 int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const {
@@ -152,8 +158,7 @@ int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared
       std::error_code ec;
       std::optional<uint64_t> file;
       if (auto n = std::filesystem::file_size(dir_ / "data.mdb", ec); !ec) file = n;
-      const size_t map = fitting_map(opt_.map_size ? opt_.map_size : default_map_size(opt_.read_only, file), file);
-      unmapped_ = mdb_env_set_mapsize(env_, map) != 0;
+      unmapped_ = mdb_env_set_mapsize(env_, map_for(opt_, file)) != 0;
     }
     if (unmapped_) {
       if (auto st = attach(); !st) return ENOMEM;
@@ -200,7 +205,7 @@ Status LmdbStore::attach() const {
   if (int rc = mdb_env_create(&env_); rc) return lmdb_error("mdb_env_create", rc);
   std::optional<uint64_t> file;  // data.mdb's size, if there is one
   if (auto n = std::filesystem::file_size(dir / "data.mdb", ec); !ec) file = n;
-  const size_t map = fitting_map(opt.map_size ? opt.map_size : default_map_size(opt.read_only, file), file);
+  const size_t map = map_for(opt, file);
   mdb_env_set_mapsize(env_, map);
   mdb_env_set_maxreaders(env_, 512);
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);

@@ -24,7 +24,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 
 #include "scanners/token_store.hpp"

@@ -59,7 +59,7 @@ class Emitter {
     }
     uint64_t v = h.done();
     out_.hashes.push_back(v);
-    if (prefix == "html" && out_.markup.size() < opt_.max_tokens) out_.markup.push_back(v);
+    if (opt_.markup && prefix == "html" && out_.markup.size() < opt_.max_tokens) out_.markup.push_back(v);
     if (keep_ && !out_.text.count(v)) {
       std::string t = lowered(prefix);
       if (!prefix.empty()) t += ' ';  // readable separator in reports only
@@ -570,10 +570,10 @@ TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool
   e.emit("mime", shape);
   sort_hashes(out.hashes);
   out.hashes.erase(std::unique(out.hashes.begin(), out.hashes.end()), out.hashes.end());
+  // Every markup token is in `hashes` too: both are pushed together, and
+  // compaction only drops duplicates.
   std::sort(out.markup.begin(), out.markup.end());
   out.markup.erase(std::unique(out.markup.begin(), out.markup.end()), out.markup.end());
-  // A markup token the distinct-token limit dropped from `hashes` is none.
-  std::erase_if(out.markup, [&](uint64_t m) { return !std::binary_search(out.hashes.begin(), out.hashes.end(), m); });
   return out;
 }
 

@@ -57,6 +57,7 @@ inline constexpr size_t kMaxHeaderBytes = 2048;
 struct TokenizerOptions {
   bool bigrams = true;        // adjacent body/subject words as one more token
   size_t max_tokens = 20000;  // distinct tokens read per message (see Limits)
+  bool markup = false;        // fill TokenList::markup (for BayesParams::max_markup_clues)
 };
 
 struct TokenList {
@@ -64,6 +65,7 @@ struct TokenList {
   // Those of hashes that are HTML markup ("html:" tag and attribute
   // tokens), distinct, sorted: one fact about a message in many tokens,
   // which the classifier counts only so often (BayesParams::max_markup_clues).
+  // Only with TokenizerOptions::markup; else empty.
   std::vector<uint64_t> markup;
   std::unordered_map<uint64_t, std::string> text;   // only when asked for (reports)
 };

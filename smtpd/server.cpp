@@ -18,9 +18,8 @@ struct Server::Impl {
   ServerDeps deps;
   std::unique_ptr<asio::ssl::context> tls;
   std::list<tcp::acceptor> acceptors;
-  std::atomic<bool> stopping{false};
   std::atomic<uint32_t> sessions{0};
-  std::shared_ptr<SessionRegistry> registry = std::make_shared<SessionRegistry>();
+  std::shared_ptr<SessionRegistry> registry = std::make_shared<SessionRegistry>();  // its `stopping` is ours
 
   explicit Impl(ServerDeps d) : deps(std::move(d)) {}
 
@@ -30,7 +29,7 @@ struct Server::Impl {
       boost::system::error_code ec;
       Socket sock(asio::make_strand(io));
       co_await acc.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
-      if (stopping) co_return;
+      if (registry->stopping) co_return;
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         engine::log::line("", "accept on {}: {}", acc.local_endpoint(ec).port(), ec.message());
@@ -99,7 +98,7 @@ Status Server::start(asio::io_context& io) {
 }
 
 void Server::stop() {
-  impl_->stopping = true;
+  impl_->registry->stopping = true;
   for (auto& a : impl_->acceptors) {
     boost::system::error_code ec;
     a.close(ec);

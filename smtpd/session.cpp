@@ -100,6 +100,10 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> watchdog();
   asio::awaitable<void> hang_up(std::string_view line);
   bool stopping() const { return env_->registry && env_->registry->stopping; }
+  void say_shutting_down() {  // the 421 of RFC 5321 3.8, queued as a reply
+    engine::log::line(sid_, "shutting down: closing {}", peer());
+    reply(421, "4.3.2", "Service shutting down, try again later");
+  }
   void touch() { deadline_ = Clock::now() + cfg_.limits.idle_timeout; }
 
   // ---- commands ----
@@ -110,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> on_data();
   asio::awaitable<bool> on_bdat(const Command& c);
   asio::awaitable<bool> on_starttls();
+  asio::awaitable<bool> tls_handshake();
   asio::awaitable<bool> on_auth(const Command& c);
   asio::awaitable<void> commit_message();
   asio::awaitable<bool> eod_checks();
@@ -156,8 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
 asio::awaitable<bool> Session::fill() {
   if (!co_await flush()) co_return false;
   if (awaiting_command_ && stopping()) {  // the wake came while we were writing: goodbye now
-    engine::log::line(sid_, "shutting down: closing {}", peer());
-    reply(421, "4.3.2", "Service shutting down, try again later");
+    say_shutting_down();
     co_await flush();
     closed_ = true;
     co_return false;
@@ -324,6 +328,25 @@ asio::awaitable<void> Session::hang_up(std::string_view line) {
   stream_.next_layer().close(ignored);
 }
 
+// The server side of a TLS handshake (port 465, or after STARTTLS): the
+// session waits on the client, as in a read, with nothing in hand. False
+// (logged, closed) if it failed or the session was hung up on meanwhile.
+asio::awaitable<bool> Session::tls_handshake() {
+  boost::system::error_code ec;
+  touch();
+  handshaking_ = reading_ = at_command_ = true;
+  co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+  handshaking_ = reading_ = at_command_ = false;
+  if (closed_) co_return false;
+  if (ec) {
+    engine::log::line(sid_, "TLS handshake failed {}: {}", peer(), ec.message());
+    closed_ = true;
+    co_return false;
+  }
+  tls_ = facts_.tls = true;
+  co_return true;
+}
+
 bool Session::auth_offered() const {
   if (cfg_.auth.mechanisms.empty()) return false;
   if (facts_.listener == engine::ListenerKind::kSmtp && !cfg_.auth.on_smtp) return false;
@@ -402,19 +425,11 @@ asio::awaitable<void> Session::run() {
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
 
   if (env_->kind == engine::ListenerKind::kSubmissions) {
-    touch();
-    handshaking_ = reading_ = at_command_ = true;  // waiting on the client, nothing in hand
-    co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                     asio::redirect_error(use_awaitable, ec));
-    handshaking_ = reading_ = at_command_ = false;
-    if (!ec && closed_) co_return;  // hung up on meanwhile
-    if (ec) {
-      engine::log::line(sid_, "TLS handshake failed [{}]: {}", facts_.client.to_string(), ec.message());
-      closed_ = true;
+    bool ok = co_await tls_handshake();
+    if (!ok) {
       timer_.cancel();
       co_return;
     }
-    tls_ = facts_.tls = true;
   }
 
   Verdict v = env_->deps.checks.on_connect(facts_);
@@ -426,8 +441,7 @@ asio::awaitable<void> Session::run() {
   }
   while (!quit_ && !closed_) {
     if (stopping()) {  // after the transaction in hand, if any: its reply goes first
-      engine::log::line(sid_, "shutting down: closing {}", peer());
-      reply(421, "4.3.2", "Service shutting down, try again later");
+      say_shutting_down();
       break;
     }
     awaiting_command_ = true;
@@ -856,18 +870,8 @@ asio::awaitable<bool> Session::on_starttls() {
   // Anything pipelined after STARTTLS was sent in clear: discard it (CVE-2011-0411).
   in_.clear();
   in_pos_ = 0;
-  boost::system::error_code ec;
-  touch();
-  handshaking_ = reading_ = at_command_ = true;  // waiting on the client, nothing in hand
-  co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
-  handshaking_ = reading_ = at_command_ = false;
-  if (!ec && closed_) co_return false;  // hung up on meanwhile
-  if (ec) {
-    engine::log::line(sid_, "TLS handshake failed {}: {}", peer(), ec.message());
-    closed_ = true;
-    co_return false;
-  }
-  tls_ = facts_.tls = true;
+  bool ok = co_await tls_handshake();
+  if (!ok) co_return false;
   // RFC 3207: forget everything learned before TLS.
   reset_transaction();
   greeted_ = false;

@@ -102,7 +102,9 @@ TEST(Bayes, MarkupIsAFewCluesNotDozens) {
   for (int i = 0; i < 40; ++i) html += "<font color=\"#" + std::to_string(100000 + i) + "\" size=" + std::to_string(i) + ">";
   html += "meeting agenda attached</body></html>";
   auto raw = "Subject: x\r\nContent-Type: text/html\r\n\r\n" + html + "\r\n";
-  auto tl = tokenize(raw, {});
+  TokenizerOptions o;
+  o.markup = true;
+  auto tl = tokenize(raw, o);
   ASSERT_GT(tl.markup.size(), 40u);
   EXPECT_TRUE(std::includes(tl.hashes.begin(), tl.hashes.end(), tl.markup.begin(), tl.markup.end()));
   MemoryStore store;
