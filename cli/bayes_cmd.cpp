@@ -26,6 +26,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
@@ -217,15 +218,17 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
 
 // Why a file given as a message is none, or "": mail starts with a header
 // field (or an mbox From_ line), after at most a UTF-8 BOM an editor put
-// there. A file that does not — a JSON or CSV export, a compressed
-// archive, a UTF-16 text — is left out by `train` and `eval` and warned
-// about by `classify`. An empty file counts as a message (it has no tokens).
+// there; text without one is a message with no header, all body, as
+// bogofilter reads it (corpora of bare bodies exist). A file that is
+// binary — a compressed archive, a UTF-16 text — or JSON (the corpus
+// copies npm's SpamAssassin dataset keeps beside its messages) is left out
+// by `train` and `eval` and warned about by `classify`. An empty file
+// counts as a message (it has no tokens).
 std::string not_mail(std::string_view raw) {
   std::string_view first = raw.substr(0, raw.find('\n'));
   if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
   if (first.ends_with('\r')) first.remove_suffix(1);
   first.remove_prefix(std::min(first.size(), first.find_first_not_of(" \t")));
-  if (first.empty() && raw.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string_view::npos) return "";
   if (first.starts_with("From ") || first.starts_with(">From ")) return "";  // an mbox's, or saved with one
   // A field name as mail has them: letters, digits and "-_." (RFC 5322
   // allows more, which a JSON line's `{"id"` would pass as well).
@@ -240,7 +243,16 @@ std::string not_mail(std::string_view raw) {
     if (c == 0) return "binary data";
     control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) || c == 0x7f;
   }
-  return control * 10 > head.size() ? "binary data" : "no header field at its start";
+  if (control * 10 > head.size()) return "binary data";
+  // JSON: an object, or an array of values ("[SPAM] Cheap…" is prose).
+  size_t at = head.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+  if (at != std::string_view::npos && (head[at] == '{' || head[at] == '[')) {
+    size_t next = head.find_first_not_of(" \t\r\n", at + 1);
+    if (head[at] == '{' ? next == std::string_view::npos || head[next] == '"' || head[next] == '}'
+                        : next != std::string_view::npos && std::strchr("{[\"]0123456789-", head[next]))
+      return "JSON data";
+  }
+  return "";
 }
 
 void warn_not_mail(const Item& it, std::string_view why, std::string_view what) {

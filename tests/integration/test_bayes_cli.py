@@ -369,7 +369,8 @@ class BayesCli(unittest.TestCase):
     def test_files_that_are_not_mail_are_left_out(self):
         """A gzip'd, UTF-16 or JSON file in a training folder is not mail:
         train and eval leave it out with a warning; classify warns and still
-        prints its one line."""
+        prints its one line. Text without a header is a message that is
+        all body, as bogofilter reads it."""
         import gzip
         data = self.tmp / "binary"
         d = self.tmp / "binary-in"
@@ -384,19 +385,27 @@ class BayesCli(unittest.TestCase):
         # A corpus' JSON copies beside the messages (the SpamAssassin
         # corpus from npm has one per message) are no mail either.
         (d / "e.json").write_text('{"id":"00001","group":"spam-1","text":"From: x@y\\nSubject: s\\n\\nhi"}\n')
+        (d / "f.json").write_text('[\n  {"id": 2}\n]\n')
+        # Bare bodies (some corpora are only that), one starting like a
+        # list: messages.
+        (d / "g.txt").write_text("Dear friend, cheap meds at our online pharmacy.\n")
+        (d / "h.txt").write_text("[SPAM] Cheap meds: click here\n")
         r = run("train", "--data", data, "--spam", d)
-        self.assertIn("learnt 2 as spam", r.stdout)
-        self.assertIn("3 files not mail, left out", r.stdout)
+        self.assertIn("learnt 4 as spam", r.stdout)
+        self.assertIn("4 files not mail, left out", r.stdout)
         self.assertIn("b.eml.gz: not a mail message (binary data): left out", r.stderr)
-        self.assertIn("e.json: not a mail message (no header field at its start): left out", r.stderr)
-        self.assertEqual(stats(data)["spam messages"], "2")
+        self.assertIn("e.json: not a mail message (JSON data): left out", r.stderr)
+        self.assertIn("f.json: not a mail message (JSON data): left out", r.stderr)
+        self.assertNotIn("g.txt", r.stderr)
+        self.assertNotIn("h.txt", r.stderr)
+        self.assertEqual(stats(data)["spam messages"], "4")
         # Named on the command line too: said, and no failure (the server's
         # Junk trainer names every file it stages; exit 1 made it retry
         # the batch forever).
         r = run("train", "--data", data, "--spam", d / "a.eml", d / "e.json")
         self.assertIn("1 file not mail, left out", r.stdout)
         r = run("classify", "--data", data, "--tsv", d)
-        self.assertEqual(len(r.stdout.splitlines()), 5)
+        self.assertEqual(len(r.stdout.splitlines()), 8)
         self.assertIn("c.txt: not a mail message (binary data)", r.stderr)
 
     def test_stats_user_says_which_stores(self):
