@@ -192,8 +192,19 @@ int cmd_serve(int argc, char** argv, int first) {
   constexpr auto kShutdownGrace = std::chrono::seconds(10);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
+  bool scans_cancelled = false;
   std::function<void(std::chrono::steady_clock::time_point)> wind_down = [&](auto until) {
-    if (smtp.sessions() == 0 || std::chrono::steady_clock::now() >= until) {
+    const auto now = std::chrono::steady_clock::now();
+    if (smtp.sessions() && now >= until && *antivirus && !scans_cancelled) {
+      // A scan waiting on a clamd that does not answer would hold its
+      // session, and the joins below, for antivirus.timeout: it fails now
+      // (451; the message was never acknowledged), and its session gets a
+      // moment to say so.
+      scans_cancelled = true;
+      (*antivirus)->cancel();
+      until = now + std::chrono::seconds(1);
+    }
+    if (smtp.sessions() == 0 || now >= until) {
       if (smtp.sessions()) engine::log::line("", "shutting down: {} sessions still busy, closed", smtp.sessions());
       signals.cancel();
       io.stop();
@@ -228,9 +239,9 @@ int cmd_serve(int argc, char** argv, int first) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
-  // The joins below may wait for a scan in progress (up to
-  // antivirus.timeout): a SIGTERM ends the process at once meanwhile; a
-  // SIGHUP (logrotate) is ignored, not fatal.
+  // The joins below may wait for a scan in progress (clamd's are cancelled
+  // above; a libclamav scan runs to its end): a SIGTERM ends the process at
+  // once meanwhile; a SIGHUP (logrotate) is ignored, not fatal.
   signals.clear();
   std::signal(SIGHUP, SIG_IGN);  // first: asio's clear() would put the default (fatal) action back
   hup.clear();

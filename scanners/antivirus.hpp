@@ -10,6 +10,9 @@
 // failed reload keeps the previous signatures and reports why.
 // request_reload() asks for one in the background and returns at once (a
 // signal handler's way): requests that arrive while one runs make one more.
+// cancel() (shutdown) makes scans in flight and later ones fail at once
+// where the engine can stop them (clamd: they wait on its socket); a
+// libclamav scan runs to its end, bounded by libclamav's own scan limits.
 #pragma once
 
 #include <chrono>
@@ -47,6 +50,8 @@ class Antivirus {
   virtual Status reload() { return Ok{}; }
   // Reloads in the scanner's own background thread; failures are logged.
   virtual void request_reload() {}
+  // Scans in flight and later ones fail now (see above). Thread-safe.
+  virtual void cancel() {}
   // Whether the scanner answers now (clamd: PING). Only for a start-up
   // warning: a scanner that is down later fails its scans instead.
   virtual Status ready() { return Ok{}; }

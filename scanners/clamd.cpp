@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@ constexpr size_t kMaxReply = 4096;
 // A connected, non-blocking socket that closes itself.
 class Conn {
  public:
-  explicit Conn(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  Conn(std::chrono::milliseconds timeout, int cancel_fd) : timeout_(timeout), cancel_fd_(cancel_fd) {}
   ~Conn() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -120,9 +121,10 @@ class Conn {
 
   Status wait(short events) { return wait(events, timeout_); }
   Status wait(short events, std::chrono::milliseconds timeout) {
-    pollfd p{fd_, events, 0};
+    pollfd p[2] = {{fd_, events, 0}, {cancel_fd_, POLLIN, 0}};
     for (;;) {
-      int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      int rc = ::poll(p, 2, static_cast<int>(timeout.count()));
+      if (rc > 0 && p[1].revents) return make_error("clamd: scan cancelled (shutting down)");
       if (rc > 0) return Ok{};
       if (rc == 0) return make_error(fmt::format("clamd: timed out after {} ms", timeout.count()));
       if (errno != EINTR) return make_error("clamd: poll failed", std::strerror(errno));
@@ -131,6 +133,7 @@ class Conn {
 
   int fd_ = -1;
   std::chrono::milliseconds timeout_;
+  int cancel_fd_;
 };
 
 std::string error_text(const Error& e) {
@@ -158,11 +161,20 @@ Result<std::unique_ptr<ClamdClient>> ClamdClient::open(const AntivirusOptions& o
   if (opt.socket.empty()) return make_error("antivirus.socket: set the clamd socket (e.g. /run/clamav/clamd.ctl)");
   auto a = parse_address(opt.socket);
   if (!a) return a.error();
-  return std::unique_ptr<ClamdClient>(new ClamdClient(opt, std::move(*a)));
+  int cancel_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (cancel_fd < 0) return make_error("clamd: eventfd failed", std::strerror(errno));
+  return std::unique_ptr<ClamdClient>(new ClamdClient(opt, std::move(*a), cancel_fd));
+}
+
+ClamdClient::~ClamdClient() { ::close(cancel_fd_); }
+
+void ClamdClient::cancel() {
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(cancel_fd_, &one, sizeof one);  // stays readable: never read
 }
 
 Result<std::string> ClamdClient::command(std::string_view cmd, std::chrono::milliseconds timeout) {
-  Conn c(timeout);
+  Conn c(timeout, cancel_fd_);
   if (auto st = c.connect(addr_); !st) return st.error();
   std::string z = fmt::format("z{}", cmd);
   z.push_back('\0');
@@ -181,7 +193,7 @@ Result<std::string> ClamdClient::version() { return command("VERSION", opt_.time
 
 ScanResult ClamdClient::scan(std::string_view message) {
   if (message.size() > opt_.max_size) return ScanResult::clean();
-  Conn c(opt_.timeout);
+  Conn c(opt_.timeout, cancel_fd_);
   if (auto st = c.connect(addr_); !st) return ScanResult::failed(error_text(st.error()));
   static constexpr char kCmd[] = "zINSTREAM";  // sizeof includes the NUL clamd wants
   Status sent = c.send_all(kCmd, sizeof kCmd);

@@ -9,6 +9,9 @@
 // (after a send that timed out, a second only).
 // Any failure — clamd down, timeout, a size-limit or other ERROR reply, a
 // reply we cannot parse — is a ScanResult error, never a silent clean.
+// cancel() wakes every wait at once (an eventfd each wait polls too): the
+// scans fail with "cancelled", so a shutdown is not held by a clamd that
+// does not answer.
 // Limits: messages larger than max_size are not sent (reported clean); clamd's
 // StreamMaxLength must be at least max_size or large messages get an error.
 #pragma once
@@ -28,6 +31,8 @@ class ClamdClient final : public Antivirus {
   std::string_view name() const override { return "clamd"; }
   ScanResult scan(std::string_view message) override;
   std::string describe() const override;
+  void cancel() override;
+  ~ClamdClient() override;
   // The start-up check waits 3 s at most: it only decides a warning.
   Status ready() override { return ping(std::min(opt_.timeout, std::chrono::milliseconds(3000))); }
   // clamd's "PING" → "PONG": true when the daemon answers.
@@ -42,11 +47,13 @@ class ClamdClient final : public Antivirus {
   static ScanResult parse_reply(std::string_view reply);
 
  private:
-  ClamdClient(AntivirusOptions opt, Address addr) : opt_(std::move(opt)), addr_(std::move(addr)) {}
+  ClamdClient(AntivirusOptions opt, Address addr, int cancel_fd)
+      : opt_(std::move(opt)), addr_(std::move(addr)), cancel_fd_(cancel_fd) {}
   Result<std::string> command(std::string_view cmd, std::chrono::milliseconds timeout);
 
   AntivirusOptions opt_;
   Address addr_;
+  int cancel_fd_;  // eventfd: readable once cancel() was called
 };
 
 }  // namespace nougat::scanners

@@ -408,6 +408,60 @@ class ScannerErrorTest(unittest.TestCase):
             listener.close()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_shutdown_is_not_held_by_a_hung_clamd(self):
+        """SIGTERM with a scan waiting on a clamd that never answers: after
+        the grace period (10 s) the scan fails, its client is told 451
+        (nothing was acknowledged, nothing delivered) and the process ends,
+        long before antivirus.timeout (120 s here)."""
+        import threading
+        from harness import RawSmtp
+        tmp = Path(tempfile.mkdtemp(prefix="nougat-hung-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sock_path = tmp / "clamd.sock"
+        listener = socket.socket(socket.AF_UNIX)
+        self.addCleanup(listener.close)
+        listener.bind(str(sock_path))
+        listener.listen(8)
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+        listener.settimeout(0.2)
+
+        def hang():
+            while True:
+                try:
+                    held.append(listener.accept()[0])
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+        threading.Thread(target=hang, daemon=True).start()
+        with Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={sock_path}",
+                          "antivirus.timeout=120s"]) as n:
+            n.add_user("h@localhost")
+            c = RawSmtp(n.port())
+            self.addCleanup(c.sock.close)
+            c.greet()
+            self.assertEqual(c.cmd("MAIL FROM:<s@remote.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<h@localhost>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send("Subject: hung scan\r\n\r\nbody\r\n.\r\n")
+            deadline = time.time() + 10
+            while not held and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(held, "the scan should be waiting on clamd")
+            start = time.time()
+            c.sock.settimeout(30)  # the grace period is 10 s
+            n.proc.send_signal(signal.SIGTERM)
+            code, text = c.reply()
+            self.assertEqual(code, 451, text)
+            self.assertEqual(c.reply()[0], 421)
+            n.proc.wait(30)
+            self.assertLess(time.time() - start, 20)
+            self.assertEqual(n.proc.returncode, 0)
+            self.assertIn("clamd: scan cancelled (shutting down)", n.log())
+            self.assertEqual(n.messages("h@localhost"), [])
+            self.assertEqual(n.spool_files(), [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

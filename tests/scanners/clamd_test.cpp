@@ -182,6 +182,25 @@ TEST(Clamd, SilentDaemonTimesOut) {
   EXPECT_LT(took, std::chrono::seconds(2));
 }
 
+// cancel() (shutdown) ends a scan waiting on a silent clamd at once, and
+// the scans after it.
+TEST(Clamd, CancelEndsAWaitingScan) {
+  FakeClamd fake("", /*answer=*/false);
+  auto c = client(fake.path(), 60000);
+  auto start = std::chrono::steady_clock::now();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    c->cancel();
+  });
+  auto r = c->scan("hello");
+  canceller.join();
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.error.find("cancelled"), std::string::npos) << r.error;
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_TRUE(c->scan("again").is_error());
+}
+
 // A reply trickling in a byte at a time is bounded like a silent one.
 TEST(Clamd, TricklingReplyTimesOutToo) {
   FakeClamd fake("stream: OK", /*answer=*/true, /*trickle_ms=*/100);
