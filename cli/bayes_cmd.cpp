@@ -40,6 +40,7 @@
 #include "cli/commands.hpp"
 #include "cli/read_file.hpp"
 #include "engine/charset.hpp"
+#include "engine/directory.hpp"
 #include "engine/mbox.hpp"
 #include "engine/mime.hpp"
 #include "engine/junk_training.hpp"
@@ -138,13 +139,16 @@ void add_mbox(const std::string& path, const std::shared_ptr<MboxSource>& src, s
                      parts.size() > 1 ? fmt::format("{}:{}", path, i + 1) : path, src});
 }
 
-// "-": one message, or an mbox's messages, on standard input.
-Status add_stdin(std::vector<Item>& items) {
+// "-" (standard input), or a named pipe or device given as PATH
+// (`<(zcat x.gz)`, /dev/stdin): read once, as it streams; one message, or
+// an mbox's messages.
+Status add_stream(const std::string& path, std::vector<Item>& items) {
   auto data = std::make_shared<std::string>();
-  if (auto e = read_whole_file("-", *data); !e.empty()) return make_error("-: cannot read standard input", e);
+  if (auto e = read_whole_file(path, *data); !e.empty())
+    return make_error(path == "-" ? "-: cannot read standard input" : path + ": cannot read", e);
   auto src = std::make_shared<MboxSource>(std::shared_ptr<const std::string>(data));
-  if (data->starts_with("From ")) add_mbox("-", src, *data, items);
-  else items.push_back({"-", 0, std::string::npos, "-", src});
+  if (engine::leading_from_line(std::string_view(*data).substr(0, data->find('\n')))) add_mbox(path, src, *data, items);
+  else items.push_back({path, 0, std::string::npos, path, src});
   return Ok{};
 }
 
@@ -156,7 +160,8 @@ void add_file(const fs::path& p, std::vector<Item>& items) {
     std::fclose(f);
     auto src = std::make_shared<MboxSource>(path);
     std::shared_ptr<const std::string> m;
-    if (n == 5 && std::string_view(head, 5) == "From " && (m = src->load()) && m->starts_with("From ")) {
+    if (n == 5 && std::string_view(head, 5) == "From " && (m = src->load()) &&
+        engine::leading_from_line(std::string_view(*m).substr(0, m->find('\n')))) {
       add_mbox(path, src, *m, items);
       return;
     }
@@ -189,8 +194,8 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
     auto st = fs::status(p, ec);
     size_t before = items.size();
     Status problem = Ok{};
-    if (s == "-") {
-      problem = add_stdin(items);
+    if (s == "-" || fs::is_fifo(st) || fs::is_character_file(st)) {
+      problem = add_stream(s, items);
     } else if (fs::is_directory(st)) {
       if (fs::is_directory(p / "cur", ec)) {  // a Maildir, as Dovecot tells one
         for (auto sub : {"cur", "new"})
@@ -220,11 +225,13 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
 // field (or an mbox From_ line), after at most a UTF-8 BOM an editor put
 // there; text without one is a message with no header, all body, as
 // bogofilter reads it (corpora of bare bodies exist). A file that is
-// binary — a compressed archive, a UTF-16 text — or JSON (the corpus
-// copies npm's SpamAssassin dataset keeps beside its messages) is left out
-// by `train` and `eval` and warned about by `classify`. An empty file
-// counts as a message (it has no tokens).
+// empty (or blank), binary — a compressed archive, a UTF-16 text — or JSON
+// (the corpus copies npm's SpamAssassin dataset keeps beside its messages)
+// is left out, with a warning, by every command: learnt, an empty file
+// would count as a message, which every probability divides by
+// (bogofilter does not count one either).
 std::string not_mail(std::string_view raw) {
+  if (raw.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string_view::npos) return "empty";
   std::string_view first = raw.substr(0, raw.find('\n'));
   if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
   if (first.ends_with('\r')) first.remove_suffix(1);
@@ -255,9 +262,6 @@ std::string not_mail(std::string_view raw) {
   return "";
 }
 
-void warn_not_mail(const Item& it, std::string_view why, std::string_view what) {
-  std::cerr << "nougat bayes: warning: " << field(it.label) << ": not a mail message (" << why << ")" << what << "\n";
-}
 
 // Loads an item's bytes; an mbox's messages are slices of its bytes, held
 // while this reader is on that mbox.
@@ -299,9 +303,22 @@ class ItemReader {
 
 class Progress {
  public:
-  Progress(std::string_view what, size_t total) : what_(what), total_(total), on_(::isatty(2)), t0_(Clock::now()) {}
+  Progress(std::string_view what, size_t total) : what_(what), total_(total), on_(::isatty(2)), t0_(Clock::now()) {
+    if (on_) active_ = this;
+  }
+  ~Progress() {
+    if (active_ == this) active_ = nullptr;
+  }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  // Before a warning: the bar's line is cleared (the next tick draws it
+  // again below the warning).
+  static void interrupt() {
+    if (active_ && active_->drawn_) fmt::print(stderr, "\r\x1b[K");
+  }
   void tick(size_t done) {
     if (!on_ || (done % 50 && done != total_)) return;
+    drawn_ = done != total_;
     double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
     double rate = secs > 0 ? done / secs : 0;
     double eta = rate > 0 ? (total_ - done) / rate : 0;
@@ -318,9 +335,15 @@ class Progress {
  private:
   std::string what_;
   size_t total_;
-  bool on_;
+  bool on_, drawn_ = false;
   Clock::time_point t0_;
+  static inline Progress* active_ = nullptr;  // the one on the terminal now
 };
+
+void warn_not_mail(const Item& it, std::string_view why, std::string_view what) {
+  Progress::interrupt();
+  std::cerr << "nougat bayes: warning: " << field(it.label) << ": not a mail message (" << why << ")" << what << "\n";
+}
 
 struct Context {
   engine::ConfigPtr cfg;
@@ -338,6 +361,10 @@ Context make_context(const engine::ConfigPtr& cfg) {
 Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::string& user, bool writable,
                                                std::shared_ptr<TokenStore>* user_layer = nullptr) {
   const fs::path& dir = ctx.cfg->spam.store;
+  // A user's store is their address's: one the users file could hold.
+  if (!user.empty())
+    if (auto a = engine::parse_user_address(user); !a)
+      return make_error(fmt::format("--user {}: {}", user, a.error().text));
   if (!writable) {
     // Reading nothing is allowed (an untrained store: every message
     // "unsure"), but said: a mistyped --data would otherwise look like one.
@@ -397,6 +424,7 @@ int train(const Args& a, const Context& ctx) {
   for (const auto& it : *items) {
     std::string_view raw;
     if (!reader.load(it, raw)) {
+      Progress::interrupt();
       std::cerr << "nougat bayes: cannot read " << field(it.label) << ": " << reader.why() << "\n";
       ++unreadable;
     } else if (auto why = not_mail(raw); !why.empty()) {
@@ -440,11 +468,12 @@ int train(const Args& a, const Context& ctx) {
   return unreadable || bad_path ? 1 : 0;
 }
 
-void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl) {
+void report(std::string& out, const Item& it, const Classification& c, const TokenList& tl, const BayesParams& p) {
   auto o = std::back_inserter(out);
-  fmt::format_to(o, "{}: {} (score {:.4f}; {} of {} tokens decide; store: {} spam, {} ham)\n", field(it.label),
-                 verdict_name(c.verdict), c.score, c.clues.size(), c.tokens, c.totals.spam_messages,
-                 c.totals.ham_messages);
+  // The score as the headers print it: never rounded across a cut-off.
+  fmt::format_to(o, "{}: {} (score {}; {} of {} tokens decide; store: {} spam, {} ham)\n", field(it.label),
+                 verdict_name(c.verdict), score_text(c.score, c.verdict, p, 4), c.clues.size(), c.tokens,
+                 c.totals.spam_messages, c.totals.ham_messages);
   if (c.clues.empty()) return;
   fmt::format_to(o, "  {:<40} {:>6} {:>6} {:>7}\n", "token", "spam", "ham", "prob");
   for (size_t i = 0; i < std::min<size_t>(10, c.clues.size()); ++i) {
@@ -515,9 +544,10 @@ int classify(const Args& a, const Context& ctx) {
             status = std::max(status.load(), 1);
             continue;
           }
-          if (auto why = not_mail(raw); !why.empty()) {
+          if (auto why = not_mail(raw); !why.empty()) {  // no line: it is no message
             std::lock_guard lock(err_mu);
-            warn_not_mail(it, why, "");
+            warn_not_mail(it, why, ": left out");
+            continue;
           }
           TokenList tl = tokenize(raw, ctx.topts, !tsv);
           auto r = clf.classify(tl);
@@ -531,7 +561,7 @@ int classify(const Args& a, const Context& ctx) {
             fmt::format_to(std::back_inserter(out[i]), "{}\t{}\t{}\n", field(it.label), verdict_name(r->verdict),
                            score_text(r->score, r->verdict, ctx.params));
           else
-            report(out[i], it, *r, tl);
+            report(out[i], it, *r, tl, ctx.params);
         }
       }
     };

@@ -1,4 +1,6 @@
 // nougat: one binary, several subcommands (serve, config, user, queue, …).
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -29,6 +31,33 @@ constexpr std::string_view kUsage =
     "\n"
     "The data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
 
+constexpr int kUnknown = -1;
+
+int run(std::string_view cmd, int argc, char** argv) {
+  if (cmd == "serve") return nougat::cli::cmd_serve(argc, argv, 2);
+  if (cmd == "config") return nougat::cli::cmd_config(argc, argv, 2);
+  if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);
+  if (cmd == "bayes") return nougat::cli::cmd_bayes(argc, argv, 2);
+  if (cmd == "filter") return nougat::cli::cmd_filter(argc, argv, 2);
+  if (cmd == "scan") return nougat::cli::cmd_scan(argc, argv, 2);
+  if (cmd == "queue") return nougat::cli::cmd_queue(argc, argv, 2);
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "nougat 0.1.0\n";
+    return 0;
+  }
+  return kUnknown;
+}
+
+// Output that could not be written (a full disk, a closed pipe's reader
+// gone) is a failure: a script must not take a cut-off TSV for the whole.
+int checked_output(int rc) {
+  std::cout.flush();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && std::cout.good()) return rc;
+  int err = errno;
+  std::cerr << "nougat: cannot write to standard output: " << std::strerror(err ? err : EIO) << "\n";
+  return rc ? rc : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,17 +86,8 @@ int main(int argc, char** argv) {
         std::cout << "\nThe data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
         return 0;
       }
-  if (cmd == "serve") return nougat::cli::cmd_serve(argc, argv, 2);
-  if (cmd == "config") return nougat::cli::cmd_config(argc, argv, 2);
-  if (cmd == "user") return nougat::cli::cmd_user(argc, argv, 2);
-  if (cmd == "bayes") return nougat::cli::cmd_bayes(argc, argv, 2);
-  if (cmd == "filter") return nougat::cli::cmd_filter(argc, argv, 2);
-  if (cmd == "scan") return nougat::cli::cmd_scan(argc, argv, 2);
-  if (cmd == "queue") return nougat::cli::cmd_queue(argc, argv, 2);
-  if (cmd == "version" || cmd == "--version") {
-    std::cout << "nougat 0.1.0\n";
-    return 0;
-  }
+  int rc = run(cmd, argc, argv);
+  if (rc != kUnknown) return checked_output(rc);
   std::cerr << "nougat: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }

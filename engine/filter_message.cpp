@@ -1,9 +1,10 @@
 #include "engine/filter_message.hpp"
 
+#include "engine/mbox.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -23,14 +24,6 @@ std::string trim(std::string_view s) {
 }
 
 // The sender from an mbox "From " line, with Exim's pattern.
-std::optional<std::string> from_line_sender(std::string_view line) {
-  static const std::regex re(
-      R"(^From\s+(\S+)\s+(?:[a-zA-Z]{3},?\s+)?(?:[a-zA-Z]{3}\s+\d?\d|\d?\d\s+[a-zA-Z]{3}\s+\d\d(?:\d\d)?)\s+\d\d?:\d\d?)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(line.begin(), line.end(), m, re)) return std::nullopt;
-  return m[1].str();
-}
-
 // Header value without its angle brackets (Return-path: <a@b> -> a@b).
 std::string strip_angles(std::string v) {
   v = trim(v);
@@ -81,7 +74,8 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   if (rest.starts_with("From ")) {
     size_t eol = rest.find('\n');
     std::string_view line = rest.substr(0, eol);
-    if ((line_sender = from_line_sender(line))) {
+    if (auto sender = uucp_from_sender(line)) {  // as Exim's uucp_from_pattern takes it
+      line_sender = std::string(*sender);
       rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
       from_line_len_ = line.size() - (line.ends_with('\r') ? 1 : 0);
     }

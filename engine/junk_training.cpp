@@ -1,5 +1,7 @@
 #include "engine/junk_training.hpp"
 
+#include "engine/mbox.hpp"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -205,17 +207,24 @@ std::string body_key(std::string_view body, std::string_view header) {
   // does a last line without one (a message as sent always ends in CRLF).
   // The first kKeyBodyBytes count once CRLF is LF (so up to twice as many
   // bytes of a CRLF body are read).
+  // Blank lines at the very end do not count either: an mbox writer's
+  // separator, or a saved copy's extra line end, is no part of the message
+  // (the same file given alone, as an mbox, or in a folder keys the same).
   const bool plain = header.empty() && body.substr(0, kKeyReadBytes).find('\r') == std::string_view::npos;
-  if (plain && (body.size() >= kKeyBodyBytes || body.empty() || body.back() == '\n'))
+  const bool ends_blank = body.size() >= 2 && body.back() == '\n' && body[body.size() - 2] == '\n';
+  if (plain && (body.size() >= kKeyBodyBytes || body.empty() || (body.back() == '\n' && !ends_blank)))
     return "body:" + sha256_hex32(body.substr(0, kKeyBodyBytes));
   std::string text;
   text.reserve(header.size() + 2 + std::min(body.size(), kKeyBodyBytes));
   if (!header.empty()) text.append(header).append("\n");
-  const size_t limit = text.size() + kKeyBodyBytes;
+  const size_t start = text.size(), limit = start + kKeyBodyBytes;
   size_t i = 0;
   for (; i < body.size() && text.size() < limit; ++i)
     if (body[i] != '\r' || i + 1 >= body.size() || body[i + 1] != '\n') text += body[i];
-  if (i == body.size() && !body.empty() && text.size() < limit && text.back() != '\n') text += '\n';
+  if (i == body.size() && !body.empty() && text.size() < limit) {
+    while (text.size() >= start + 2 && text.back() == '\n' && text[text.size() - 2] == '\n') text.pop_back();
+    if (text.back() != '\n') text += '\n';
+  }
   return "body:" + sha256_hex32(text);
 }
 
@@ -228,7 +237,7 @@ std::string message_key(std::string_view raw) {
   // file, From_ line included: what the Junk trainer reads of a stored one.
   const size_t whole = raw.size();
   size_t window = kJunkHeadBytes;
-  if (raw.starts_with("From ")) {
+  if (raw.starts_with("From ") && leading_from_line(raw.substr(0, raw.find('\n')))) {
     size_t eol = raw.find('\n');
     size_t skip = eol == std::string_view::npos ? raw.size() : eol + 1;
     raw.remove_prefix(skip);

@@ -56,6 +56,69 @@ bool mbox_from_line(std::string_view line) {
 
 namespace {
 
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }  // regex \s
+bool letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+// Exim's default uucp_from_pattern, by hand, from `p` (after the sender):
+//   (?:[a-zA-Z]{3},?\s+)?(?:[a-zA-Z]{3}\s+\d?\d|\d?\d\s+[a-zA-Z]{3}\s+\d\d(?:\d\d)?)\s+\d\d?:\d\d?
+struct UucpDate {
+  std::string_view s;
+  bool letters3(size_t& p) const {
+    if (p + 3 > s.size() || !letter(s[p]) || !letter(s[p + 1]) || !letter(s[p + 2])) return false;
+    p += 3;
+    return true;
+  }
+  bool digits(size_t& p, size_t lo, size_t hi) const {
+    size_t n = 0;
+    while (p + n < s.size() && digit(s[p + n]) && n < hi) ++n;
+    if (n < lo) return false;
+    p += n;
+    return true;
+  }
+  bool blanks(size_t& p) const {
+    if (p >= s.size() || !blank(s[p])) return false;
+    while (p < s.size() && blank(s[p])) ++p;
+    return true;
+  }
+  bool time(size_t p) const {
+    return digits(p, 1, 2) && p < s.size() && s[p] == ':' && digits(++p, 1, 2);
+  }
+  bool date_time(size_t p) const {
+    size_t q = p;
+    if (letters3(q) && blanks(q) && digits(q, 1, 2) && blanks(q) && time(q)) return true;
+    q = p;
+    if (!digits(q, 1, 2) || !blanks(q) || !letters3(q) || !blanks(q)) return false;
+    size_t n = q;
+    if (!digits(n, 2, 4) || (n - q != 2 && n - q != 4)) return false;
+    return blanks(n) && time(n);
+  }
+  bool match(size_t p) const {
+    size_t q = p;
+    if (letters3(q)) {
+      if (q < s.size() && s[q] == ',') ++q;
+      if (blanks(q) && date_time(q)) return true;
+    }
+    return date_time(p);
+  }
+};
+
+}  // namespace
+
+std::optional<std::string_view> uucp_from_sender(std::string_view line) {
+  if (!line.starts_with("From")) return std::nullopt;
+  size_t p = 4;
+  UucpDate d{line};
+  if (!d.blanks(p)) return std::nullopt;
+  size_t sender = p;
+  while (p < line.size() && !blank(line[p])) ++p;
+  const size_t end = p;
+  if (end == sender || !d.blanks(p) || !d.match(p)) return std::nullopt;
+  return line.substr(sender, end - sender);
+}
+
+namespace {
+
 // The From_ line starting at `p` (s[p] == 'F' or p == s.size()), if one is.
 bool from_line_at(std::string_view s, size_t p) {
   size_t eol = s.find('\n', p);
@@ -110,6 +173,11 @@ bool escaped_line(std::string_view rest) {  // '>'s then "From "
 }
 
 }  // namespace
+
+bool leading_from_line(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return mbox_from_line(line) || uucp_from_sender(line);
+}
 
 std::vector<MboxPart> mbox_split(std::string_view s) {
   std::vector<MboxPart> r;

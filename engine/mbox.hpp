@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 #include <string>
 #include <vector>
@@ -29,6 +30,17 @@ namespace nougat::engine {
 
 // Whether `line` (without its line end; a trailing CR is allowed) is one.
 bool mbox_from_line(std::string_view line);
+
+// Whether the first line of a message file is an envelope line to skip
+// rather than its text: a From_ line as above, or one Exim takes for one
+// (its uucp_from_pattern: "From SENDER [Day,] Mon dd hh:mm…" or
+// "… dd Mon yy[yy] hh:mm…"). "From the desk of …" is text.
+bool leading_from_line(std::string_view line);
+
+// Exim's uucp_from_pattern alone
+//   ^From\s+(\S+)\s+(?:[a-zA-Z]{3},?\s+)?(?:[a-zA-Z]{3}\s+\d?\d|\d?\d\s+[a-zA-Z]{3}\s+\d\d(?:\d\d)?)\s+\d\d?:\d\d?
+// (a prefix match): the sender it captures, or nothing.
+std::optional<std::string_view> uucp_from_sender(std::string_view line);
 
 struct MboxPart {
   size_t offset = 0, length = 0;

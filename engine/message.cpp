@@ -1,5 +1,7 @@
 #include "engine/message.hpp"
 
+#include "engine/mbox.hpp"
+
 #include <algorithm>
 
 namespace nougat::engine {
@@ -205,8 +207,10 @@ Message Message::parse(std::string_view raw) {
     size_t next = nl == std::string_view::npos ? rest.size() : nl + 1;
     std::string_view line = rest.substr(0, nl == std::string_view::npos ? rest.size() : nl);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    m.envelope_from_ = line;
-    rest = rest.substr(next);
+    if (leading_from_line(line)) {  // not "From the desk of …", which is text
+      m.envelope_from_ = line;
+      rest = rest.substr(next);
+    }
   }
   Builder b;
   m.root_ = b.build(rest, 0, false);

@@ -580,6 +580,9 @@ TokenList tokenize(const engine::Message& msg, const TokenizerOptions& opt, bool
 TokenList tokenize(std::string_view raw, const TokenizerOptions& opt, bool keep_text) {
   // An empty file is no evidence either way, not a plain-text message.
   if (raw.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
+  // A UTF-8 byte-order mark an editor put before the header is no text:
+  // without this the header fields would be read as body.
+  if (raw.starts_with("\xEF\xBB\xBF")) raw.remove_prefix(3);
   return tokenize(engine::Message::parse(raw), opt, keep_text);
 }
 

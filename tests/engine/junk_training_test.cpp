@@ -190,6 +190,13 @@ TEST(JunkHeader, BodyKeyAndNames) {
   EXPECT_EQ(body_key("hello\n").size(), 5u + 32u);
   EXPECT_EQ(body_key("hello\n"), body_key("hello\n"));
   EXPECT_NE(body_key("hello\n"), body_key("hello!\n"));
+  // Blank lines at the end (an mbox separator, a saved copy's extra line
+  // end) do not count; those inside do.
+  EXPECT_EQ(body_key("hello\n\n"), body_key("hello\n"));
+  EXPECT_EQ(body_key("hello\r\n\r\n\r\n"), body_key("hello\n"));
+  EXPECT_EQ(body_key("hello\n\n", "Subject: a"), body_key("hello", "Subject: a"));
+  EXPECT_EQ(body_key("\n\n"), body_key("\n"));
+  EXPECT_NE(body_key("hello\n\nworld\n"), body_key("hello\nworld\n"));
   // Only the first kKeyBodyBytes count.
   std::string big(kKeyBodyBytes, 'x');
   EXPECT_EQ(body_key(big + "tail one"), body_key(big + "tail two"));

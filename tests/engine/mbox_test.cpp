@@ -27,6 +27,39 @@ TEST(MboxFromLine, DatesMustBePossible) {
   EXPECT_FALSE(mbox_from_line("From a@b Tue Aug  6 1:05:00 2002"));
 }
 
+// Exim's uucp_from_pattern, table-driven: the sender, or no match.
+TEST(UucpFromLine, AsEximTakesIt) {
+  struct Case {
+    const char* line;
+    const char* sender;  // nullptr: no match
+  } cases[] = {
+      {"From a@b Tue Aug  6 11:51:02 2002", "a@b"},
+      {"From a@b Aug  6 11:51", "a@b"},              // no weekday
+      {"From a@b Tue, 6 Aug 2002 11:51:02", "a@b"},  // day before month, comma
+      {"From a@b 6 Aug 02 11:51", "a@b"},            // two-digit year
+      {"From\ta@b\tTue Aug 6 1:5", "a@b"},          // tabs; one-digit hour and minute
+      {"From a@b Tue Aug  6 11:51:02 2002 trailing words", "a@b"},  // a prefix match
+      {"From a@b 6 Aug 200 11:51", nullptr},         // three-digit year
+      {"From a@b Tue Aug 116 11:51", nullptr},
+      {"From the desk of Dr. Mbeki Lottery Winner", nullptr},
+      {"From a@b", nullptr},
+      {"From  Tue Aug  6 11:51:02 2002", "Tue"},     // the weekday is taken for the sender
+      {"Fromage a@b Tue Aug  6 11:51:02 2002", nullptr},
+  };
+  for (const auto& c : cases) {
+    auto s = uucp_from_sender(c.line);
+    if (c.sender) {
+      ASSERT_TRUE(s) << c.line;
+      EXPECT_EQ(*s, c.sender) << c.line;
+    } else {
+      EXPECT_FALSE(s) << c.line;
+    }
+  }
+  EXPECT_TRUE(leading_from_line("From barry at python.org  Tue Aug  6 11:51:02 2002"));  // Mailman's
+  EXPECT_TRUE(leading_from_line("From a@b Tue Aug  6 11:51:02 2002\r"));
+  EXPECT_FALSE(leading_from_line("From the desk of Dr. Mbeki Lottery Winner"));
+}
+
 // mboxcl2 (no "From " escaping): a valid Content-Length carries the body
 // over a From_ line inside it; mutt and Dovecot read it so.
 TEST(MboxSplit, ContentLengthThatHoldsIsTheLength) {

@@ -170,9 +170,21 @@ class BayesCli(unittest.TestCase):
                                 for n in names))
         # A path that is neither a file nor a directory; an empty directory; a
         # Maildir with only cur/.
-        bad = run("classify", "--data", data, "--tsv", "/dev/null", check=False)
+        import socket
+        sock = socket.socket(socket.AF_UNIX)
+        self.addCleanup(sock.close)
+        sock.bind(str(self.tmp / "a-socket"))
+        bad = run("classify", "--data", data, "--tsv", self.tmp / "a-socket", check=False)
         self.assertEqual(bad.returncode, 1)
         self.assertIn("not a message file", bad.stderr)
+        # A named pipe or a device is read as it streams, like "-" (bash's
+        # <(…), /dev/stdin); /dev/null holds no message.
+        fifo = subprocess.run(["bash", "-c", f'"$0" bayes classify --data "$1" --tsv <(cat "$2") /dev/null',
+                               str(nougat_bin()), str(data), str(d / "plain.eml")],
+                              capture_output=True, text=True)
+        self.assertEqual(fifo.returncode, 0, fifo.stderr)
+        self.assertEqual(len(fifo.stdout.splitlines()), 1)
+        self.assertIn("/dev/null: not a mail message (empty): left out", fifo.stderr)
         # One missing PATH among others: said, exit 1, and the others still
         # get their lines (train still learns them).
         bad = run("classify", "--data", data, "--tsv", self.tmp / "no-such.eml", d / "plain.eml", check=False)
@@ -197,18 +209,55 @@ class BayesCli(unittest.TestCase):
         empty, head_only = self.tmp / "empty.eml", self.tmp / "head-only.eml"
         empty.write_text("")
         head_only.write_text("Subject: no body and no blank line\n")
-        # No content is no evidence: unsure, not ham.
-        self.assertEqual(tsv(data, empty), [[str(empty), "unsure", "0.500000"]])
+        # An empty file holds no message: left out everywhere (learnt, it
+        # would count as a message, as bogofilter does not). A header
+        # without a body is one; no content is no evidence: unsure, not ham.
+        r = run("classify", "--data", data, "--tsv", empty, head_only)
+        self.assertEqual(r.stdout.count("\n"), 1)
+        self.assertIn("empty.eml: not a mail message (empty): left out", r.stderr)
         # Such messages are remembered like any other: learnt once, unlearnt
         # only when they were learnt.
         before = stats(data)
         out = run("train", "--data", data, "--spam", "--unlearn", empty, head_only).stdout
-        self.assertIn("unlearnt 0 spam; 2 not learnt as spam", out)
+        self.assertIn("unlearnt 0 spam; 1 not learnt as spam, left alone; 1 file not mail, left out", out)
         self.assertEqual(stats(data), before)
         run("train", "--data", data, "--spam", empty, head_only)
         out = run("train", "--data", data, "--spam", empty, head_only).stdout
         self.assertIn("learnt 0 as spam", out)
-        self.assertEqual(int(stats(data)["spam messages"]), int(before["spam messages"]) + 2)
+        self.assertEqual(int(stats(data)["spam messages"]), int(before["spam messages"]) + 1)
+        out = run("train", "--data", data, "--ham", "-", input="").stdout
+        self.assertIn("learnt 0 as ham (0 moved from spam); 0 already learnt as ham, skipped; 1 file not mail", out)
+
+    def test_one_message_one_key_however_given(self):
+        """A message file that starts with a From_ line and ends in a blank
+        line is the same message given alone (an mbox of one), inside a
+        folder, or on standard input: learnt once, moved, unlearnt."""
+        data = self.tmp / "one-key"
+        d = self.tmp / "one-key-in"
+        d.mkdir()
+        m = d / "m"
+        m.write_text("From a@b Tue Aug  6 11:51:02 2002\nSubject: one key\n\ncheap pills here\n\n")
+        self.assertIn("learnt 1 as spam", run("train", "--data", data, "--spam", d).stdout)
+        self.assertIn("learnt 0 as spam (0 moved from ham); 1 already learnt", run("train", "--data", data, "--spam", m).stdout)
+        self.assertIn("learnt 1 as ham (1 moved from spam)", run("train", "--data", data, "--ham", "-", input=m.read_text()).stdout)
+        self.assertIn("unlearnt 1 ham", run("train", "--data", data, "--ham", "--unlearn", d).stdout)
+        self.assertEqual((stats(data)["spam messages"], stats(data)["ham messages"]), ("0", "0"))
+
+    def test_output_that_cannot_be_written_fails(self):
+        data = self.trained("full")
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([nougat_bin(), "bayes", "classify", "--data", str(data), "--tsv", str(self.tspam)],
+                               stdout=full, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot write to standard output: No space left on device", r.stderr)
+
+    def test_user_must_be_an_address(self):
+        data = self.tmp / "bad-user"
+        for user in ("alice", "@example.org", "a@b@c", "alice@"):
+            r = run("train", "--data", data, "--user", user, "--spam", self.tspam, check=False)
+            self.assertEqual(r.returncode, 1, user)
+            self.assertIn(f"--user {user}: address", r.stderr)
+        self.assertFalse((data / "bayes" / "users").exists())
 
     def test_score_agrees_with_verdict(self):
         # Re-reading SCORE against the cut-offs gives VERDICT, also where six
@@ -404,9 +453,12 @@ class BayesCli(unittest.TestCase):
         # the batch forever).
         r = run("train", "--data", data, "--spam", d / "a.eml", d / "e.json")
         self.assertIn("1 file not mail, left out", r.stdout)
+        # classify prints a line for each message, none for the rest.
         r = run("classify", "--data", data, "--tsv", d)
-        self.assertEqual(len(r.stdout.splitlines()), 8)
-        self.assertIn("c.txt: not a mail message (binary data)", r.stderr)
+        self.assertEqual([l.split("\t")[0] for l in r.stdout.splitlines()],
+                         [str(d / n) for n in ("a.eml", "d.eml", "g.txt", "h.txt")])
+        self.assertIn("c.txt: not a mail message (binary data): left out", r.stderr)
+        self.assertEqual(r.returncode, 0)
 
     def test_stats_user_says_which_stores(self):
         data = self.trained("stats-user")

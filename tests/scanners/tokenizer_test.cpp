@@ -118,6 +118,21 @@ TEST(Tokenizer, HtmlBecomesTextTagsAndUrls) {
   EXPECT_FALSE(has(t, "body"));
 }
 
+// An editor's byte-order mark before the header, and a first line that
+// only looks like an mbox separator: the header is read as header, the
+// line as text.
+TEST(Tokenizer, ByteOrderMarkAndFromLinesThatAreText) {
+  auto t = texts("\xEF\xBB\xBFSubject: bom here\nFrom: a@example.org\n\nhello\n");
+  EXPECT_TRUE(has(t, "subj bom"));
+  EXPECT_TRUE(has(t, "from a@example.org"));
+  t = texts("From the desk of Dr. Mbeki Lottery Winner\nDear friend\n");
+  EXPECT_TRUE(has(t, "desk"));
+  EXPECT_TRUE(has(t, "lottery"));
+  t = texts("From a@b Tue Aug  6 11:51:02 2002\nSubject: real\n\nbody\n");
+  EXPECT_TRUE(has(t, "subj real"));
+  EXPECT_FALSE(has(t, "tue"));
+}
+
 TEST(Tokenizer, HtmlToText) {
   EXPECT_EQ(html_to_text("a&amp;b &#x41;&#66; <br>c", nullptr), "a&b AB \nc");
   EXPECT_EQ(html_to_text("x <- y", nullptr), "x <- y");
