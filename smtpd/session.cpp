@@ -679,8 +679,7 @@ asio::awaitable<bool> Session::on_data() {
   }
   if (auto p = reader.problem(); p != DataReader::Problem::kNone) {
     engine::log::line(sid_, "rejected DATA from <{}> {}: {}", mail_->address, peer(), problem_reply(p));
-    if (p == DataReader::Problem::kLineTooLong) reply(500, "5.5.2", "Line too long");
-    else reply_raw(problem_reply(p));
+    reply_raw(problem_reply(p));
     reset_transaction();
     co_return count_error();
   }

@@ -268,6 +268,16 @@ class LimitsTest(unittest.TestCase):
         code, text = r.reply()
         self.assertEqual(code, 500)
         self.assertTrue(text.startswith("5.5.2"), text)
+        # The log says the reply that was sent.
+        self.assertIn("500 5.5.2 Line too long", self.n.log())
+        # BDAT answers the same.
+        self.assertEqual(r.cmd("MAIL FROM:<ok@remote.test>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<judy@localhost>")[0], 250)
+        body = b"Subject: long line\r\n\r\n" + b"L" * 2000 + b"\r\n"
+        r.send(b"BDAT %d LAST\r\n" % len(body) + body)
+        code, text = r.reply()
+        self.assertEqual(code, 500)
+        self.assertTrue(text.startswith("5.5.2"), text)
         # 1000 octets including CRLF is allowed
         r.start_data("judy@localhost")
         ok = b"Subject: 998\r\n\r\n" + b"M" * 998 + b"\r\n"

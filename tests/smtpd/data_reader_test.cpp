@@ -217,7 +217,7 @@ TEST(DataReaderTest, ProblemReplies) {
   EXPECT_EQ(problem_reply(Problem::kBareLf).substr(0, 9), "554 5.6.0");
   EXPECT_EQ(problem_reply(Problem::kBareCr).substr(0, 9), "554 5.6.0");
   EXPECT_EQ(problem_reply(Problem::kTooBig).substr(0, 9), "552 5.3.4");
-  EXPECT_EQ(problem_reply(Problem::kLineTooLong).substr(0, 3), "554");
+  EXPECT_EQ(problem_reply(Problem::kLineTooLong).substr(0, 9), "500 5.5.2");  // as a command line
 }
 
 // BDAT chunks: the rules of DATA without the dot, the same however split.
