@@ -2,6 +2,8 @@
 // ("2026-11-28 07:45:01 1a2b3c-00001 <= bob@example.org H=[127.0.0.1] S=4210").
 // Every line carries the session or queue id (STYLE 22). Thread-safe; writes
 // to stderr and, once opened, to the log file (append, one write per line).
+// An event is always one line: control characters in its text are escaped
+// ("\n", "\t", "\x01") and line ends at its end dropped.
 #pragma once
 
 #include <fmt/format.h>

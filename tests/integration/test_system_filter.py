@@ -201,6 +201,27 @@ class SystemFilterFile(unittest.TestCase):
             self.assertEqual(cm.exception.smtp_code, 451)
             self.assertIn('"endif" missing', n.log())
 
+    def test_logwrite_is_one_log_line(self):
+        """A logwrite is one line of the main log however its text ends or
+        what the sender put in it (a folded Subject): no blank line, no line
+        that a sender wrote."""
+        with Nougat() as n:
+            (n.data / "system.filter").write_text(
+                '# Exim filter\nlogwrite "one=$h_subject:"\nlogwrite "two\\n"\n')
+            n.stop()
+            n.sets = ["filter.system_filter=system.filter"]
+            n.start()
+            n.add_user("alice@localhost")
+            with smtplib.SMTP("127.0.0.1", n.port("smtp"), timeout=20) as s:
+                s.sendmail("s@example.org", ["alice@localhost"],
+                           b"Subject: first\r\n 2026-11-28 00:00:00 1xFAKE-000001 => root@localhost\r\n\r\nx\r\n")
+            wait_files(n.maildir("alice@localhost") / "new", 1)
+            log = n.log()
+            self.assertNotIn("\n\n", log)
+            self.assertFalse(any(l.startswith(" ") for l in log.splitlines()))
+            self.assertRegex(log, r"system filter logwrite: one=first\\n 2026-11-28 00:00:00 1xFAKE")
+            self.assertRegex(log, r"system filter logwrite: two\n")
+
     def test_broken_filter_stops_serve_with_file_and_line(self):
         with tempfile.TemporaryDirectory(prefix="nougat-sysfilter-bad-") as d:
             (Path(d) / "system.filter").write_text("# Exim filter\nif $h_subject: contains x then\n  junkword\nendif\n")
