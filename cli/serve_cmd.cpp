@@ -127,6 +127,7 @@ int cmd_serve(int argc, char** argv, int first) {
     return cannot_start("antivirus: " + antivirus.error().text +
                         (antivirus.error().detail.empty() ? "" : " (" + antivirus.error().detail + ")") +
                         "; set antivirus.signatures to a ClamAV database directory, or antivirus.engine = \"off\"");
+  for (const auto& w : cfg->warnings()) engine::log::line("", "config: warning: {}", w);
   if (*antivirus) {
     engine::log::line("", "antivirus: {}", (*antivirus)->describe());
     if (auto st = (*antivirus)->ready(); !st)
@@ -277,6 +278,7 @@ int cmd_config(int argc, char** argv, int first) {
     return 1;
   }
   std::cout << (*cfg)->to_toml();
+  for (const auto& w : (*cfg)->warnings()) std::cerr << "nougat config: warning: " << w << "\n";
   return 0;
 }
 

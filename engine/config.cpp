@@ -490,6 +490,16 @@ bool Config::is_local_domain(std::string_view domain) const {
   return std::find(domains.local.begin(), domains.local.end(), d) != domains.local.end();
 }
 
+std::vector<std::string> Config::warnings() const {
+  std::vector<std::string> w;
+  if (antivirus.engine == "clamd" && antivirus.alert_exceeds_max)
+    w.push_back("antivirus.alert_exceeds_max has no effect with antivirus.engine = \"clamd\": "
+                "clamd decides that itself (AlertExceedsMax in clamd.conf)");
+  if (antivirus.engine == "libclamav" && !antivirus.socket.empty())
+    w.push_back("antivirus.socket has no effect with antivirus.engine = \"libclamav\" (it is clamd's)");
+  return w;
+}
+
 std::string Config::to_toml() const {
   auto ep = [](const Endpoint& e) { return e.to_string(); };
   auto str = [](const std::string& s) { return s; };

@@ -96,6 +96,9 @@ struct Config {
 
   // Effective configuration as TOML text (what `nougat config check` prints).
   std::string to_toml() const;
+  // Settings that are valid but have no effect as combined (an option of
+  // the other antivirus engine): said by `config check` and at start.
+  std::vector<std::string> warnings() const;
   bool is_local_domain(std::string_view domain) const;
 };
 

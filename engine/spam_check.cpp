@@ -72,8 +72,10 @@ Verdict SpamCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageFa
   // procmail and Exim recipes test.
   Verdict v;
   v.remove_headers = {"X-Spam-*"};
-  if (msg.data.size() > kMaxScanBytes) {
+  // Measured as sent (our Received field apart), as antivirus.max_size is.
+  if (const size_t sent = msg.as_sent().size(); sent > kMaxScanBytes) {
     ++counters_.skipped;
+    log::line(msg.id, "spam check: not classified, {} bytes exceed {} MiB", sent, kMaxScanBytes >> 20);
     return v;
   }
   auto r = classify_message(classifier_, *store_, msg.data);

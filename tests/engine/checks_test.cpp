@@ -228,6 +228,25 @@ TEST(SpamCheck, TheSendersVerdictFieldsGoEvenUnclassified) {
   EXPECT_EQ(b.remove_headers, (std::vector<std::string>{"X-Spam-*"}));
 }
 
+// The size limit measures the message as sent, as antivirus.max_size does:
+// our Received field in front does not push a message over it.
+TEST(SpamCheck, TheSizeLimitIsOnTheMessageAsSent) {
+  auto store = std::make_shared<scanners::MemoryStore>();
+  Config::Spam cfg;
+  SpamCheck check(store, cfg);
+  std::vector<std::string> rcpts{"a@x.test"};
+  const std::string received = "Received: from client by us\r\n";
+  const std::string head = "Subject: big\r\n\r\n";
+  std::string at_limit = received + head + std::string(kMaxScanBytes - head.size(), 'x');
+  MessageFacts facts{"id", at_limit, rcpts};
+  facts.own_header = received.size();
+  EXPECT_EQ(check.on_eod({}, {}, facts).add_headers.size(), 3u);  // classified
+  std::string over = at_limit + "y";
+  MessageFacts big{"id", over, rcpts};
+  big.own_header = received.size();
+  EXPECT_TRUE(check.on_eod({}, {}, big).add_headers.empty());  // not classified
+}
+
 TEST(FieldNames, PatternsEndingInAStarNameEveryFieldWithThatStart) {
   EXPECT_TRUE(name_matches("x-spam-level", "X-Spam-*"));
   EXPECT_TRUE(name_matches("X-Spam-", "X-Spam-*"));

@@ -119,6 +119,17 @@ TEST_F(ConfigTest, SetOverridesBeatTheFile) {
   EXPECT_FALSE((*c)->auth.require_tls);
 }
 
+// A valid setting the chosen engine ignores is said, not silently dropped.
+TEST_F(ConfigTest, SettingsWithoutEffectAreWarnings) {
+  auto c = load("", {"antivirus.engine=clamd", "antivirus.socket=/run/clamd.ctl", "antivirus.alert_exceeds_max=true"});
+  ASSERT_TRUE(c.ok()) << c.error().text;
+  ASSERT_EQ((*c)->warnings().size(), 1u);
+  EXPECT_NE((*c)->warnings()[0].find("AlertExceedsMax in clamd.conf"), std::string::npos);
+  auto d = load("");
+  ASSERT_TRUE(d.ok()) << d.error().text;
+  EXPECT_TRUE((*d)->warnings().empty());
+}
+
 TEST_F(ConfigTest, SetErrorsNameTheKey) {
   auto r = load("", {"limits.recipients=lots"});
   ASSERT_FALSE(r.ok());
