@@ -196,7 +196,7 @@ int cmd_serve(int argc, char** argv, int first) {
   bool scans_cancelled = false;
   std::function<void(std::chrono::steady_clock::time_point)> wind_down = [&](auto until) {
     const auto now = std::chrono::steady_clock::now();
-    if (smtp.sessions() && now >= until && *antivirus && !scans_cancelled) {
+    if (smtp.sessions() && now >= until && cfg->antivirus.engine == "clamd" && *antivirus && !scans_cancelled) {
       // A scan waiting on a clamd that does not answer would hold its
       // session, and the joins below, for antivirus.timeout: it fails now
       // (451; the message was never acknowledged), and its session gets a

@@ -34,7 +34,7 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
   scanners::ScanResult r = av_->scan(data);
   if (r.is_error()) {
     ++counters_.error;
-    if (cfg_.on_error == "accept") {
+    if (cfg_.on_error == "accept" && !r.cancelled) {  // cancelled: the server is stopping, the client retries
       log::line(msg.id, "antivirus: scan failed, accepted unscanned (on_error = accept): {}", r.error);
       return pass();
     }

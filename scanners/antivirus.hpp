@@ -33,6 +33,7 @@ struct ScanResult {
   Status status = Status::kClean;
   std::string virus;  // kVirus: the signature name ("Nougat.Test.EICAR.UNOFFICIAL")
   std::string error;  // kError: what went wrong (for the log, not the client)
+  bool cancelled = false;  // kError: cancel() stopped it (shutdown): never "accepted unscanned"
 
   static ScanResult clean() { return {}; }
   static ScanResult found(std::string name) { return {Status::kVirus, std::move(name), {}}; }

@@ -169,6 +169,7 @@ Result<std::unique_ptr<ClamdClient>> ClamdClient::open(const AntivirusOptions& o
 ClamdClient::~ClamdClient() { ::close(cancel_fd_); }
 
 void ClamdClient::cancel() {
+  cancelled_ = true;
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(cancel_fd_, &one, sizeof one);  // stays readable: never read
 }
@@ -192,6 +193,12 @@ Status ClamdClient::ping(std::chrono::milliseconds timeout) {
 Result<std::string> ClamdClient::version() { return command("VERSION", opt_.timeout); }
 
 ScanResult ClamdClient::scan(std::string_view message) {
+  ScanResult r = scan_stream(message);
+  if (r.is_error() && cancelled_) r.cancelled = true;
+  return r;
+}
+
+ScanResult ClamdClient::scan_stream(std::string_view message) {
   if (message.size() > opt_.max_size) return ScanResult::clean();
   Conn c(opt_.timeout, cancel_fd_);
   if (auto st = c.connect(addr_); !st) return ScanResult::failed(error_text(st.error()));

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 
 #include "engine/net.hpp"
 #include "scanners/antivirus.hpp"
@@ -50,10 +51,12 @@ class ClamdClient final : public Antivirus {
   ClamdClient(AntivirusOptions opt, Address addr, int cancel_fd)
       : opt_(std::move(opt)), addr_(std::move(addr)), cancel_fd_(cancel_fd) {}
   Result<std::string> command(std::string_view cmd, std::chrono::milliseconds timeout);
+  ScanResult scan_stream(std::string_view message);
 
   AntivirusOptions opt_;
   Address addr_;
   int cancel_fd_;  // eventfd: readable once cancel() was called
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace nougat::scanners

@@ -145,7 +145,7 @@ std::string_view problem_reply(DataReader::Problem p) {
       // As for an over-long command line (the foundation's contract):
       // RFC 5321 4.5.3.1.6's 1000 octets; Exim's smtp transport refuses to
       // send such a line on, so it is refused here, before a bounce.
-      return "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6: at most 1000 octets a line)";
+      return "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)";
   }
   return "";
 }

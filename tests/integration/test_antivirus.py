@@ -412,7 +412,14 @@ class ScannerErrorTest(unittest.TestCase):
         """SIGTERM with a scan waiting on a clamd that never answers: after
         the grace period (10 s) the scan fails, its client is told 451
         (nothing was acknowledged, nothing delivered) and the process ends,
-        long before antivirus.timeout (120 s here)."""
+        long before antivirus.timeout (120 s here) — also where scan
+        failures are otherwise accepted unscanned: a scan cut short by the
+        shutdown is no verdict on the message."""
+        for sets in ([], ["antivirus.on_error=accept"]):
+            with self.subTest(sets=sets):
+                self.hung_clamd_shutdown(sets)
+
+    def hung_clamd_shutdown(self, extra):
         import threading
         from harness import RawSmtp
         tmp = Path(tempfile.mkdtemp(prefix="nougat-hung-"))
@@ -436,7 +443,7 @@ class ScannerErrorTest(unittest.TestCase):
                     return
         threading.Thread(target=hang, daemon=True).start()
         with Nougat(sets=["antivirus.engine=clamd", f"antivirus.socket={sock_path}",
-                          "antivirus.timeout=120s"]) as n:
+                          "antivirus.timeout=120s", *extra]) as n:
             n.add_user("h@localhost")
             c = RawSmtp(n.port())
             self.addCleanup(c.sock.close)

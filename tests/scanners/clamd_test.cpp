@@ -197,6 +197,7 @@ TEST(Clamd, CancelEndsAWaitingScan) {
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.is_error());
   EXPECT_NE(r.error.find("cancelled"), std::string::npos) << r.error;
+  EXPECT_TRUE(r.cancelled);
   EXPECT_LT(took, std::chrono::seconds(5));
   EXPECT_TRUE(c->scan("again").is_error());
 }

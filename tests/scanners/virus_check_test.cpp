@@ -78,6 +78,10 @@ TEST(VirusCheck, ScannerErrorIsATemporaryFailure) {
 TEST(VirusCheck, ScannerErrorAcceptedWhenConfigured) {
   auto r = run(scanners::ScanResult::failed("boom"), "reject", "accept");
   EXPECT_EQ(r.verdict.action, Action::kContinue);
+  // A scan the shutdown cut short is no scanner failure: never accepted.
+  auto cancelled = scanners::ScanResult::failed("clamd: scan cancelled (shutting down)");
+  cancelled.cancelled = true;
+  EXPECT_EQ(run(cancelled, "reject", "accept").verdict.action, Action::kTempfail);
 }
 
 // max_size measures the message as sent, as limits.message_size does: our
