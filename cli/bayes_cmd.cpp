@@ -20,6 +20,9 @@
 // `train` with at most 500 messages learns them in one transaction (all or
 // nothing), which the Junk trainer relies on (engine/junk_trainer.hpp). Progress goes to stderr, and only on a terminal.
 // Exit status: 0 ok, 1 failure (unreadable store or input), 2 usage error.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -183,6 +186,19 @@ Status add_dir_files(const fs::path& dir, std::vector<Item>& items) {
   return Ok{};
 }
 
+// A device that ends: a terminal (typed until ^D) or /dev/null; not
+// /dev/zero or /dev/urandom, which would be read until memory runs out.
+bool finite_device(const std::string& path) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0 || !S_ISCHR(sb.st_mode)) return false;
+  if (major(sb.st_rdev) == 1 && minor(sb.st_rdev) == 3) return true;  // /dev/null
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool tty = ::isatty(fd);
+  ::close(fd);
+  return tty;
+}
+
 // The messages of the PATH arguments. A PATH that cannot be used is an
 // error; with `bad`, it is said on stderr, *bad is set and the other PATHs
 // still count (as an unreadable file does: one typo does not void a run).
@@ -194,7 +210,7 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
     auto st = fs::status(p, ec);
     size_t before = items.size();
     Status problem = Ok{};
-    if (s == "-" || fs::is_fifo(st) || fs::is_character_file(st)) {
+    if (s == "-" || fs::is_fifo(st) || (fs::is_character_file(st) && finite_device(s))) {
       problem = add_stream(s, items);
     } else if (fs::is_directory(st)) {
       if (fs::is_directory(p / "cur", ec)) {  // a Maildir, as Dovecot tells one
@@ -220,6 +236,61 @@ Result<std::vector<Item>> collect(const std::vector<std::string>& paths, bool* b
   }
   return items;
 }
+
+// Whether text starts like a JSON document: an object ('{', then '}' or a
+// string and ':'), or an array whose first value is followed by ',' or by
+// the ']' that ends the file. "[SPAM] Cheap…", "[1] Claim your prize" and
+// "{"Hi" she said}" are prose.
+struct JsonStart {
+  std::string_view s;
+  size_t ws(size_t p) const {
+    while (p < s.size() && (s[p] == ' ' || s[p] == '\t' || s[p] == '\r' || s[p] == '\n')) ++p;
+    return p;
+  }
+  size_t string_end(size_t p) const {  // after the closing quote, or npos
+    for (++p; p < s.size(); ++p) {
+      if (s[p] == '\\') ++p;
+      else if (s[p] == '"') return p + 1;
+      else if (s[p] == '\n') break;
+    }
+    return std::string_view::npos;
+  }
+  size_t scalar_end(size_t p) const {  // string, number, true, false, null
+    if (p >= s.size()) return std::string_view::npos;
+    if (s[p] == '"') return string_end(p);
+    for (std::string_view word : {"true", "false", "null"})
+      if (s.substr(p).starts_with(word)) return p + word.size();
+    size_t q = p + (s[p] == '-');
+    size_t digits = q;
+    while (q < s.size() && std::isdigit(static_cast<unsigned char>(s[q]))) ++q;
+    if (q == digits) return std::string_view::npos;
+    if (q < s.size() && s[q] == '.')
+      for (++q; q < s.size() && std::isdigit(static_cast<unsigned char>(s[q]));) ++q;
+    if (q < s.size() && (s[q] == 'e' || s[q] == 'E')) {
+      ++q;
+      if (q < s.size() && (s[q] == '+' || s[q] == '-')) ++q;
+      while (q < s.size() && std::isdigit(static_cast<unsigned char>(s[q]))) ++q;
+    }
+    return q;
+  }
+  bool value_start(size_t p, int depth) const {
+    if (depth > 8 || p >= s.size()) return false;
+    if (s[p] == '{') {
+      size_t q = ws(p + 1);
+      if (q < s.size() && s[q] == '}') return true;
+      if (q >= s.size() || s[q] != '"') return false;
+      size_t e = string_end(q);
+      return e != std::string_view::npos && (e = ws(e)) < s.size() && s[e] == ':';
+    }
+    if (s[p] != '[') return false;
+    size_t q = ws(p + 1);
+    if (q < s.size() && (s[q] == '{' || s[q] == '[')) return value_start(q, depth + 1);
+    size_t e = q < s.size() && s[q] == ']' ? q : scalar_end(q);
+    if (e == std::string_view::npos || (e = ws(e)) >= s.size()) return false;
+    if (s[e] == ',' && e != q) return true;
+    return s[e] == ']' && ws(e + 1) == s.size();
+  }
+};
 
 // Why a file given as a message is none, or "": mail starts with a header
 // field (or an mbox From_ line), after at most a UTF-8 BOM an editor put
@@ -251,14 +322,8 @@ std::string not_mail(std::string_view raw) {
     control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) || c == 0x7f;
   }
   if (control * 10 > head.size()) return "binary data";
-  // JSON: an object, or an array of values ("[SPAM] Cheap…" is prose).
-  size_t at = head.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
-  if (at != std::string_view::npos && (head[at] == '{' || head[at] == '[')) {
-    size_t next = head.find_first_not_of(" \t\r\n", at + 1);
-    if (head[at] == '{' ? next == std::string_view::npos || head[next] == '"' || head[next] == '}'
-                        : next != std::string_view::npos && std::strchr("{[\"]0123456789-", head[next]))
-      return "JSON data";
-  }
+  size_t at = raw.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+  if (at != std::string_view::npos && JsonStart{raw}.value_start(at, 0)) return "JSON data";
   return "";
 }
 

@@ -58,9 +58,7 @@ int checked_output(int rc) {
   return rc ? rc : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int dispatch(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
@@ -86,8 +84,11 @@ int main(int argc, char** argv) {
         std::cout << "\nThe data directory is --data DIR, else $NOUGAT_DATA, else ./var.\n";
         return 0;
       }
-  int rc = run(cmd, argc, argv);
-  if (rc != kUnknown) return checked_output(rc);
+  if (int rc = run(cmd, argc, argv); rc != kUnknown) return rc;
   std::cerr << "nougat: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return checked_output(dispatch(argc, argv)); }

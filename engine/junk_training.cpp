@@ -209,22 +209,30 @@ std::string body_key(std::string_view body, std::string_view header) {
   // bytes of a CRLF body are read).
   // Blank lines at the very end do not count either: an mbox writer's
   // separator, or a saved copy's extra line end, is no part of the message
-  // (the same file given alone, as an mbox, or in a folder keys the same).
+  // (the same file given alone, as an mbox, or in a folder keys the same),
+  // and a body of nothing but line ends is empty. That is decided before
+  // the limit, on a body read whole: callers pass at most kKeyReadBytes, so
+  // a shorter one is all of it.
+  if (body.size() < kKeyReadBytes) {
+    size_t end = body.size();
+    while (end && (body[end - 1] == '\n' || body[end - 1] == '\r')) --end;
+    if (end && end < body.size()) {  // one line end stays, as it was written
+      if (body[end] == '\n') end += 1;
+      else if (end + 1 < body.size() && body[end + 1] == '\n') end += 2;  // CRLF
+    }
+    body = body.substr(0, end);
+  }
   const bool plain = header.empty() && body.substr(0, kKeyReadBytes).find('\r') == std::string_view::npos;
-  const bool ends_blank = body.size() >= 2 && body.back() == '\n' && body[body.size() - 2] == '\n';
-  if (plain && (body.size() >= kKeyBodyBytes || body.empty() || (body.back() == '\n' && !ends_blank)))
+  if (plain && (body.size() >= kKeyBodyBytes || body.empty() || body.back() == '\n'))
     return "body:" + sha256_hex32(body.substr(0, kKeyBodyBytes));
   std::string text;
   text.reserve(header.size() + 2 + std::min(body.size(), kKeyBodyBytes));
   if (!header.empty()) text.append(header).append("\n");
-  const size_t start = text.size(), limit = start + kKeyBodyBytes;
+  const size_t limit = text.size() + kKeyBodyBytes;
   size_t i = 0;
   for (; i < body.size() && text.size() < limit; ++i)
     if (body[i] != '\r' || i + 1 >= body.size() || body[i + 1] != '\n') text += body[i];
-  if (i == body.size() && !body.empty() && text.size() < limit) {
-    while (text.size() >= start + 2 && text.back() == '\n' && text[text.size() - 2] == '\n') text.pop_back();
-    if (text.back() != '\n') text += '\n';
-  }
+  if (i == body.size() && !body.empty() && text.size() < limit && text.back() != '\n') text += '\n';
   return "body:" + sha256_hex32(text);
 }
 
@@ -243,6 +251,16 @@ std::string message_key(std::string_view raw) {
     raw.remove_prefix(skip);
     window -= std::min(window, skip);
   }
+  // Text that does not start with a header field is all body (a corpus of
+  // bare bodies): "hello\n" and "hello\n\n" are one message, not a
+  // header block of one line and none.
+  std::string_view first = raw.substr(0, raw.find('\n'));
+  if (first.ends_with('\r')) first.remove_suffix(1);
+  std::string_view name = field_name_of(first);
+  if (!first.empty() && (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                           return c > ' ' && c < 0x7f;  // RFC 5322 ftext (':' ends the name)
+                         })))
+    return body_key(raw.substr(0, std::min(raw.size(), kKeyReadBytes)));
   StoredHeader h = inspect_stored_header(raw.substr(0, std::min(raw.size(), window)));
   if (h.body_offset) return message_key(h, raw.substr(h.body_offset));
   // No end of the header block: all header (or no message format at all).

@@ -34,13 +34,14 @@ void write(std::string_view id, std::string_view text) {
   // One event is one line whatever its text holds (a folded Subject, a
   // filter's logwrite with line ends, a client's bytes): line ends at the
   // end go, control characters inside are written as escapes ("\n",
-  // "\x01"), so nobody can forge a line of the log.
+  // "\x01") and a backslash as two, so nobody can forge a line of the log.
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   std::string out = fmt::format("{} {}{}", stamp, id, id.empty() ? "" : " ");
   out.reserve(out.size() + text.size() + 1);
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) out += c;
+    if (c == '\\') out += "\\\\";  // so that an escape in the log is always ours
+    else if (u >= 0x20 && u != 0x7f) out += c;
     else if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
     else if (c == '\t') out += "\\t";

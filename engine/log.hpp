@@ -3,7 +3,7 @@
 // Every line carries the session or queue id (STYLE 22). Thread-safe; writes
 // to stderr and, once opened, to the log file (append, one write per line).
 // An event is always one line: control characters in its text are escaped
-// ("\n", "\t", "\x01") and line ends at its end dropped.
+// ("\n", "\t", "\x01", a backslash as "\\") and line ends at its end dropped.
 #pragma once
 
 #include <fmt/format.h>

@@ -118,6 +118,23 @@ void PersonalSpam::forget(const std::filesystem::path& dir) const {
   if (auto it = open_.find(dir); it != open_.end() && it->second.store.use_count() == 1) open_.erase(it);
 }
 
+namespace {
+
+// The message as its client sent it: `data` less our Received field on top
+// (the first field, with its folded lines), which the spool keeps in front.
+size_t sent_size(std::string_view data) {
+  if (data.size() < 9 || !iequals(data.substr(0, 9), "Received:")) return data.size();
+  size_t p = 0;
+  do {
+    size_t nl = data.find('\n', p);
+    if (nl == std::string_view::npos) return data.size();
+    p = nl + 1;
+  } while (p < data.size() && (data[p] == ' ' || data[p] == '\t'));
+  return data.size() - p;
+}
+
+}  // namespace
+
 std::optional<Envelope> PersonalSpam::envelope_for(std::string_view id, std::string_view address,
                                                    const Envelope& env,
                                                    std::string_view data) const {
@@ -130,7 +147,7 @@ std::optional<scanners::Classification> PersonalSpam::classify_for(std::string_v
                                                                    std::string_view data) const {
   auto found = find(address);
   if (!found) return std::nullopt;
-  if (data.size() > kMaxScanBytes) {
+  if (sent_size(data) > kMaxScanBytes) {  // as the global check measures it
     ++counters_.skipped;
     return std::nullopt;
   }

@@ -196,7 +196,19 @@ TEST(JunkHeader, BodyKeyAndNames) {
   EXPECT_EQ(body_key("hello\r\n\r\n\r\n"), body_key("hello\n"));
   EXPECT_EQ(body_key("hello\n\n", "Subject: a"), body_key("hello", "Subject: a"));
   EXPECT_EQ(body_key("\n\n"), body_key("\n"));
+  EXPECT_EQ(body_key("\n"), body_key(""));  // nothing but line ends: empty
+  EXPECT_EQ(body_key("\r\n\r\n"), body_key(""));
   EXPECT_NE(body_key("hello\n\nworld\n"), body_key("hello\nworld\n"));
+  // Decided before the limit: a body just under it, and the same with more
+  // line ends that take it over.
+  std::string edge(kKeyBodyBytes - 2, 'e');
+  edge += "\n";
+  EXPECT_EQ(body_key(edge), body_key(edge + "\n"));
+  EXPECT_EQ(body_key(edge), body_key(edge + "\n\n\n"));
+  // Text without a header: all body, however many blank lines end it.
+  EXPECT_EQ(message_key("hello world\n"), message_key("hello world\n\n"));
+  EXPECT_EQ(message_key("Dear friend: hi\n\nmore\n"), message_key("Dear friend: hi\n\nmore\n\n"));
+  EXPECT_EQ(message_key("Subject: x\n\n"), message_key("Subject: x\n\n\n"));
   // Only the first kKeyBodyBytes count.
   std::string big(kKeyBodyBytes, 'x');
   EXPECT_EQ(body_key(big + "tail one"), body_key(big + "tail two"));
@@ -230,7 +242,6 @@ TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
       "Hot singles in your area want to meet you\n\n",
       "From: a@spam\nSubject: WIN\n\n",
       "From: a@spam\nSubject: WIN BIG\n\n",
-      "From: a@spam\nSubject: WIN\n\n\n",  // whitespace differs: the whole differs
       "Subject: one\n\nBuy pills\n",
       "Subject: two\n\nBuy pills\n",
       "Subject: one\n\nBuy more pills\n",
@@ -246,6 +257,8 @@ TEST(MessageKey, WithoutAnIdDistinctMessagesStayApart) {
     keys.insert(k);
   }
   EXPECT_EQ(keys.size(), distinct.size());
+  // Blank lines after the body do not (an mbox's separator).
+  EXPECT_EQ(message_key("From: a@spam\nSubject: WIN\n\n\n"), message_key("From: a@spam\nSubject: WIN\n\n"));
   // Line ends do not matter, nor does our delivery's own block on top.
   EXPECT_EQ(message_key("Subject: one\r\n\r\nBuy pills\r\n"), message_key("Subject: one\n\nBuy pills\n"));
   EXPECT_EQ(message_key("Return-Path: <>\nDelivered-To: u@y\nReceived: x\nSubject: one\n\nBuy pills\n"),

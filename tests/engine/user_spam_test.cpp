@@ -225,6 +225,14 @@ TEST_F(PersonalSpamTest, LimitsAndFailuresKeepTheGlobalVerdict) {
     EXPECT_EQ(failing.counters().error, 1u);
   }
 
+  // Measured as sent, as the global check does: our Received field on top
+  // does not push a message over the limit.
+  const std::string head = "From: someone@example.org\r\nSubject: offer\r\n\r\n";
+  std::string at_limit = "Received: from client\r\n\tby us; now\r\n" + head +
+                         std::string(kMaxScanBytes - head.size(), 'x');
+  EXPECT_TRUE(p.classify_for("id", "bob@x.test", at_limit).has_value());
+  EXPECT_FALSE(p.classify_for("id", "bob@x.test", at_limit + "x").has_value());
+
   // A data.mdb that is no LMDB environment.
   auto carol = *scanners::user_store_dir(cfg_.store, "carol@x.test");
   fs::create_directories(carol);

@@ -439,15 +439,17 @@ class BayesCli(unittest.TestCase):
         # list: messages.
         (d / "g.txt").write_text("Dear friend, cheap meds at our online pharmacy.\n")
         (d / "h.txt").write_text("[SPAM] Cheap meds: click here\n")
+        (d / "i.txt").write_text("[1] Claim your prize now\n")
+        (d / "j.txt").write_text('{"Hi" she said, "buy now"}\n')
         r = run("train", "--data", data, "--spam", d)
-        self.assertIn("learnt 4 as spam", r.stdout)
+        self.assertIn("learnt 6 as spam", r.stdout)
         self.assertIn("4 files not mail, left out", r.stdout)
         self.assertIn("b.eml.gz: not a mail message (binary data): left out", r.stderr)
         self.assertIn("e.json: not a mail message (JSON data): left out", r.stderr)
         self.assertIn("f.json: not a mail message (JSON data): left out", r.stderr)
         self.assertNotIn("g.txt", r.stderr)
         self.assertNotIn("h.txt", r.stderr)
-        self.assertEqual(stats(data)["spam messages"], "4")
+        self.assertEqual(stats(data)["spam messages"], "6")
         # Named on the command line too: said, and no failure (the server's
         # Junk trainer names every file it stages; exit 1 made it retry
         # the batch forever).
@@ -456,7 +458,7 @@ class BayesCli(unittest.TestCase):
         # classify prints a line for each message, none for the rest.
         r = run("classify", "--data", data, "--tsv", d)
         self.assertEqual([l.split("\t")[0] for l in r.stdout.splitlines()],
-                         [str(d / n) for n in ("a.eml", "d.eml", "g.txt", "h.txt")])
+                         [str(d / n) for n in ("a.eml", "d.eml", "g.txt", "h.txt", "i.txt", "j.txt")])
         self.assertIn("c.txt: not a mail message (binary data): left out", r.stderr)
         self.assertEqual(r.returncode, 0)
 
