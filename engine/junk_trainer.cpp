@@ -482,6 +482,24 @@ bool JunkTrainer::load_journal(Pass& pass) {
   return true;
 }
 
+// Whether a file's folder contradicts our verdict on it: unflagged in Junk,
+// or flagged in INBOX where flagged mail is delivered to Junk. Delivery
+// never puts a file there; a client (or the user's own filter) does.
+bool JunkTrainer::tells(const Seen& s) const {
+  return s.folder == JunkFolder::kJunk ? !s.flagged : s.flagged && ham_from_inbox_;
+}
+
+// The one folder in which files of a message contradict our verdict, if
+// exactly one does.
+const JunkFolder* JunkTrainer::told_in(const std::vector<const Seen*>& files) const {
+  static constexpr JunkFolder kWhere[kFolders] = {JunkFolder::kInbox, JunkFolder::kJunk};
+  bool told[kFolders] = {false, false};
+  for (const Seen* s : files)
+    if (tells(*s)) told[index(s->folder)] = true;
+  if (told[0] == told[1]) return nullptr;
+  return &kWhere[told[0] ? 0 : 1];
+}
+
 // One decision per message key over the files that are new this pass;
 // what needs nothing is handled at once.
 std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
@@ -512,6 +530,16 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
       for (const Seen* s : files) pass.deferred[index(s->folder)].insert(s->hash);
       d.ops = {state == Trained::kSpam ? TrainOp::kLearnSpam : TrainOp::kLearnHam};
       d.after = state;
+    } else if (const JunkFolder* where = told_in(files)) {
+      // A placement that contradicts our verdict — unflagged in Junk,
+      // flagged in INBOX — is the user's, and only in one folder: that is
+      // the decision, whatever copies that agree with their verdict came
+      // in meanwhile (a new delivery of the same message to Junk while
+      // the user moved the last one out; the original of one just saved
+      // to Junk, not yet deleted by the client).
+      std::stable_partition(files.begin(), files.end(),
+                            [&](const Seen* s) { return tells(*s) && s->folder == *where; });  // staged: files[0]
+      d = junk_decision(*where, files[0]->flagged, state, ham_from_inbox_, pass.first_pass);
     } else if (!(in[0] && in[1])) {
       // Moved since a pending learn: junk_decision's undo, a no-op in the
       // store if it never learnt it. A copy in each folder: nothing, the
@@ -615,7 +643,7 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
     }
   }
   if (done[0] + done[1] + done[2] + done[3])
-    log::line("", "junk training: {}: {} (moved by the user)", u.address, counts_text(done));
+    log::line("", "junk training: {}: {} (moved or filed by the user)", u.address, counts_text(done));
   return all_ok;
 }
 

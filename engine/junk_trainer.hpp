@@ -45,15 +45,20 @@
 // the journal has pending.
 //
 // One log line per user and pass that trained something:
-//   junk training: alice@localhost: 2 spam, 1 ham (moved by the user)
+//   junk training: alice@localhost: 2 spam, 1 ham (moved or filed by the user)
 // and one after the first pass: "junk training: watching N mailboxes …".
 //
 // Limits: files above kMaxScanBytes are ignored (the classifier never scans
 // them either). Memory: 8 bytes per file of INBOX and Junk plus the journal
 // of each user who trained. Costs: docs/BENCHMARKS.md "junk-scan".
-// A message present in both folders among the new files of one pass (a
-// copy, not a move — or both sides seen anew after a restart) keeps what
-// the journal says (a pending learn is completed, above).
+// Among the new files of one pass, those whose folder contradicts our
+// verdict (unflagged in Junk, flagged in INBOX) are the user's doing: when
+// such files are in one folder only, they decide, whatever copies that
+// agree with their verdict arrived meanwhile (a new delivery of the same
+// message, the original of a copy just saved). Otherwise a message present
+// in both folders (a copy, not a move — or both sides seen anew after a
+// restart) keeps what the journal says (a pending learn is completed,
+// above).
 // Failure: a user whose journal cannot be read is not trained (logged once
 // per run); unreadable folders or files are retried at the next pass.
 // Threads: scan_once() runs on one thread at a time (the trainer's own, or a
@@ -139,6 +144,8 @@ class JunkTrainer {
   void read_new(Pass& pass, PassStats& stats);
   bool load_journal(Pass& pass);
   std::vector<Plan> decide(Pass& pass);
+  bool tells(const Seen& s) const;
+  const JunkFolder* told_in(const std::vector<const Seen*>& files) const;
   std::vector<Plan> stage(std::vector<Plan>& plans, const std::filesystem::path& staging);
   bool run_batches(const User& u, UserState& st, std::vector<Plan>& plans, PassStats& stats);
   UserState& state_for(const std::string& key);

@@ -556,11 +556,31 @@ TEST_F(JunkTrainerTest, AUserAddedLaterGetsAFirstPass) {
   EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
 }
 
-TEST_F(JunkTrainerTest, CopiesInBothFoldersKeepTheJournalState) {
+// New copies of one message in both folders: the one whose folder
+// contradicts our verdict is the user's doing and decides, whatever copy
+// that agrees with its verdict came meanwhile; if both contradict theirs,
+// nothing is learnt (the journal's word stands).
+TEST_F(JunkTrainerTest, CopiesInBothFoldersTheUsersPlacementDecides) {
   auto t = trainer();
   t->scan_once();
+  // Moved out of Junk while another copy was delivered there.
   put(md_ / "cur", "800:2,S", stored("YES", "<8@x>"));
-  put(md_ / ".Junk/cur", "801:2,S", stored("YES", "<8@x>"));
+  put(md_ / ".Junk/new", "801", stored("YES", "<8@x>"));
+  t->scan_once();
+  auto calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnHam);
+  EXPECT_EQ(journal_state("<8@x>"), Trained::kHam);
+  // Saved to Junk the moment it arrived, the original not yet deleted.
+  put(md_ / "new", "900", stored("NO", "<9@x>"));
+  put(md_ / ".Junk/cur", "901:2,S", stored("NO", "<9@x>"));
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  // Two copies each placed against its verdict: no telling which is meant.
+  put(md_ / "cur", "1000:2,S", stored("YES", "<10@x>"));
+  put(md_ / ".Junk/cur", "1001:2,S", stored("NO", "<10@x>"));
   t->scan_once();
   EXPECT_TRUE(take().empty());
 }

@@ -133,11 +133,11 @@ class JunkTraining(unittest.TestCase):
         # 1. Moved into Junk with a rename (mutt, or IMAP later): learnt as spam.
         # The flagged message that stays in Junk is not learnt.
         os.rename(h1, self.md / ".Junk" / "cur" / (h1.name + ":2,S"))
-        self.wait_trained((1, 0), "1 spam (moved by the user)")
+        self.wait_trained((1, 0), "1 spam (moved or filed by the user)")
 
         # 2. Moved back: unlearnt.
         os.rename(self.md / ".Junk" / "cur" / (h1.name + ":2,S"), self.md / "cur" / (h1.name + ":2,S"))
-        self.wait_trained((0, 0), "1 spam unlearnt (moved by the user)")
+        self.wait_trained((0, 0), "1 spam unlearnt (moved or filed by the user)")
 
         # 3. Copied into Junk under a new name, the original unlinked.
         h2 = self.deliver(message(False, 424203), "")
@@ -145,11 +145,11 @@ class JunkTraining(unittest.TestCase):
         shutil.copyfile(h2, tmpname)
         os.rename(tmpname, self.md / ".Junk" / "cur" / "1764316000.M1P4242.client:2,S")
         h2.unlink()
-        self.wait_trained((1, 0), "1 spam (moved by the user)")
+        self.wait_trained((1, 0), "1 spam (moved or filed by the user)")
 
         # 4. A flagged message moved out of Junk: learnt as ham.
         os.rename(s1, self.md / "cur" / (s1.name + ":2,S"))
-        self.wait_trained((1, 1), "1 ham (moved by the user)")
+        self.wait_trained((1, 1), "1 ham (moved or filed by the user)")
         own = self.data / "bayes" / "users" / ALICE
         for name in ("junk-journal", "junk-seen", "data.mdb"):  # hers alone, as her Maildir
             self.assertEqual((own / name).stat().st_mode & 0o777, 0o600, name)
@@ -170,13 +170,13 @@ class JunkTraining(unittest.TestCase):
 
         # 5b. A move made while nougat is down counts after the restart
         # (what was seen is kept in junk-seen next to the journal).
-        learnt = self.junk_lines().count("1 spam (moved by the user)")
+        learnt = self.junk_lines().count("1 spam (moved or filed by the user)")
         self.n.stop()
         h1_now = self.md / "cur" / (h1.name + ":2,S")
         os.rename(h1_now, self.md / ".Junk" / "cur" / h1_now.name)
         self.start_server()  # returns after the first pass, which learns it
         self.assertEqual(self.user_stats(), (2, 1), self.n.log()[-3000:])
-        self.assertEqual(self.junk_lines().count("1 spam (moved by the user)"), learnt + 1)
+        self.assertEqual(self.junk_lines().count("1 spam (moved or filed by the user)"), learnt + 1)
 
         # 6. The effect: a kind of mail the global store does not know goes to
         # INBOX; alice junks five of them; the sixth goes to her Junk, and
@@ -193,7 +193,7 @@ class JunkTraining(unittest.TestCase):
         while learnt < 5 and time.time() < deadline:
             time.sleep(0.05)
             learnt = sum(int(m) for l in self.junk_lines()[before:]
-                         for m in re.findall(r"^(\d+) spam \(moved by the user\)$", l))
+                         for m in re.findall(r"^(\d+) spam \(moved or filed by the user\)$", l))
         self.assertEqual(learnt, 5, self.n.log()[-3000:])
         self.assertEqual(self.user_stats(), (7, 1))
         self.send([ALICE, "bob@localhost"], newsletter(6))
