@@ -46,6 +46,7 @@
 #include "engine/directory.hpp"
 #include "engine/mbox.hpp"
 #include "engine/mime.hpp"
+#include "engine/passwd_file.hpp"
 #include "engine/junk_training.hpp"
 #include "engine/spam_check.hpp"
 #include "scanners/bayes.hpp"
@@ -427,9 +428,17 @@ Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::st
                                                std::shared_ptr<TokenStore>* user_layer = nullptr) {
   const fs::path& dir = ctx.cfg->spam.store;
   // A user's store is their address's: one the users file could hold.
-  if (!user.empty())
+  if (!user.empty()) {
     if (auto a = engine::parse_user_address(user); !a)
       return make_error(fmt::format("--user {}: {}", user, a.error().text));
+    // A store may be made before its user (so no error), but a typo should
+    // not go unnoticed: the server would never use that store.
+    const fs::path users = ctx.cfg->server.data_dir / "users";
+    engine::PasswdFileDirectory dir(users, ctx.cfg->server.data_dir, std::chrono::milliseconds(0));
+    if (!dir.find(user))
+      fmt::print(stderr, "nougat bayes: warning: {} is no user in {} (the server uses this store only for a user of that address)\n",
+                 user, users.string());
+  }
   if (!writable) {
     // Reading nothing is allowed (an untrained store: every message
     // "unsure"), but said: a mistyped --data would otherwise look like one.

@@ -258,6 +258,10 @@ class BayesCli(unittest.TestCase):
             self.assertEqual(r.returncode, 1, user)
             self.assertIn(f"--user {user}: address", r.stderr)
         self.assertFalse((data / "bayes" / "users").exists())
+        # An address that is no user (a typo?) is said, not refused: a store
+        # may be made before its user.
+        r = run("train", "--data", data, "--user", "alcie@localhost", "--spam", self.tspam)
+        self.assertIn("alcie@localhost is no user in", r.stderr)
 
     def test_score_agrees_with_verdict(self):
         # Re-reading SCORE against the cut-offs gives VERDICT, also where six
