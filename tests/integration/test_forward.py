@@ -88,7 +88,8 @@ class ForwardTest(unittest.TestCase):
         send(self.n, ["ned@localhost"], "not a number")
         log = self.home("ned") / "e.log"
         deadline = time.time() + 10
-        while not log.exists() and time.time() < deadline:
+        # Created, then written: wait for the line, not the file.
+        while not (log.exists() and log.read_text()) and time.time() < deadline:
             time.sleep(0.05)
         self.assertEqual(log.read_text(), "before the error\n")
         self.write_forward("ned", "")
