@@ -151,19 +151,6 @@ std::string counts_text(const size_t (&n)[4]) {
 
 }  // namespace
 
-namespace {
-
-// Which file a journal is ({0, 0}: none). Something that is no file is
-// damage, not a new journal: `known` stays (writing it fails, and says so).
-std::pair<uint64_t, uint64_t> journal_identity(const fs::path& file, std::pair<uint64_t, uint64_t> known) {
-  struct stat sb {};
-  if (::stat(file.c_str(), &sb) != 0) return {0, 0};
-  if (!S_ISREG(sb.st_mode)) return known;
-  return {uint64_t(sb.st_dev), uint64_t(sb.st_ino)};
-}
-
-}  // namespace
-
 struct JunkTrainer::UserState {
   // Hashes of the base names present (and handled) at the last pass, sorted:
   // 8 bytes per message between passes.
@@ -178,10 +165,6 @@ struct JunkTrainer::UserState {
   bool seen_dirty = false;  // seen differs from the junk-seen file
   bool seen_error_logged = false;
   std::unique_ptr<JunkJournal> journal;
-  // The journal file as last read ({0, 0}: there was none): one that has
-  // changed under us — the user's store moved away and trained anew, say —
-  // is read again.
-  std::pair<uint64_t, uint64_t> journal_file{0, 0};
   bool journal_error_logged = false;
   bool staging_cleaned = false;
   unsigned failures = 0;
@@ -344,7 +327,6 @@ void JunkTrainer::scan_user_pass(Pass& pass, PassStats& stats) {
   st.staging_cleaned = true;
   auto ready = stage(plans, staging);
   bool all_ok = run_batches(u, st, ready, stats);
-  st.journal_file = journal_identity(st.journal->file(), st.journal_file);  // as we wrote (or compacted) it
   fs::remove_all(staging, ec);
   for (const auto& p : ready)
     if (!p.failed)
@@ -482,15 +464,10 @@ void JunkTrainer::save_seen(const User& u, UserState& st) {
 // (the fresh files stay unseen and are retried).
 bool JunkTrainer::load_journal(Pass& pass) {
   auto& st = pass.st;
+  if (st.journal) return true;
   auto dir = scanners::user_store_dir(cfg_.store, pass.user.address);
   if (!dir) return false;
-  const fs::path file = *dir / "junk-journal";
-  // As we left it (scan_user_pass notes it after writing), or changed
-  // under us — replaced with the store: what it says now counts.
-  if (st.journal && journal_identity(file, st.journal_file) == st.journal_file) return true;
-  st.journal.reset();
-  st.journal_file = journal_identity(file, st.journal_file);
-  auto j = std::make_unique<JunkJournal>(file);
+  auto j = std::make_unique<JunkJournal>(*dir / "junk-journal");
   auto problems = j->load();
   if (!problems) {
     if (!st.journal_error_logged)

@@ -135,29 +135,8 @@ size_t map_for(const LmdbStore::Options& opt, std::optional<uint64_t> file) {
 
 }  // namespace
 
-bool LmdbStore::replaced() const {
-  struct stat sb {};
-  if (::stat((dir_ / "data.mdb").c_str(), &sb) != 0) return false;  // moved away, none new yet: keep it
-  return uint64_t(sb.st_dev) != dev_ || uint64_t(sb.st_ino) != ino_;
-}
-
 int LmdbStore::begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const {
   hold = std::shared_lock(map_mu_);
-  if (replaced()) {
-    // "Move it away and train again" (README) with a server running: the
-    // new store is used from the next transaction on, as a restart would.
-    // If it cannot be opened (yet), the next transaction tries again.
-    hold.unlock();
-    {
-      std::unique_lock swap(map_mu_);
-      if (!unmapped_ && replaced()) unmapped_ = true;
-      if (unmapped_) {
-        if (auto st = attach(); !st) return EIO;
-        unmapped_ = false;
-      }
-    }
-    hold.lock();
-  }
   int rc = unmapped_ ? MDB_MAP_RESIZED : mdb_txn_begin(env_, nullptr, flags, txn);
   if (rc == MDB_READERS_FULL) {
     // Slots of reader processes that were killed (a `bayes classify` taken
@@ -247,10 +226,6 @@ Status LmdbStore::attach() const {
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
   }
   if (auto st = check_file(env_); !st) return damaged(st.error());
-  if (struct stat sb {}; ::stat((dir / "data.mdb").c_str(), &sb) == 0) {
-    dev_ = uint64_t(sb.st_dev);
-    ino_ = uint64_t(sb.st_ino);
-  }
   int dead = 0;
   mdb_reader_check(env_, &dead);
   MDB_txn* txn = nullptr;

@@ -72,19 +72,15 @@ class LmdbStore final : public TokenStore {
  private:
   LmdbStore() = default;
   // Begins a transaction with `hold` (shared) on the map for its lifetime;
-  // on MDB_MAP_RESIZED grows the map (exclusively) and begins again. A
-  // data.mdb replaced since it was opened (moved away and trained anew
-  // while a server ran) is opened in its place first.
+  // on MDB_MAP_RESIZED grows the map (exclusively) and begins again.
   int begin(unsigned flags, MDB_txn** txn, std::shared_lock<std::shared_mutex>& hold) const;
   Status attach() const;  // (re)opens env_ from dir_ and opt_
-  bool replaced() const;  // data.mdb is another file than the one attached
   mutable MDB_env* env_ = nullptr;
   mutable unsigned dbi_ = 0;
   std::filesystem::path dir_;
   Options opt_;
   mutable std::shared_mutex map_mu_;  // shared: a transaction is open; exclusive: remapping
   mutable bool unmapped_ = false;     // a remap failed: the environment must be opened afresh
-  mutable uint64_t dev_ = 0, ino_ = 0;  // the data.mdb attached
 };
 
 // Where a user's store lives: <bayes>/users/<address lowercased>; an address

@@ -371,24 +371,6 @@ TEST_F(JunkTrainerTest, ABatchThatNeverRanRestoresThePendingFlag) {
   EXPECT_FALSE(journal_pending("<np@x>"));
 }
 
-// The user's store moved away (and trained anew) while the server runs: its
-// journal goes with it, and what the trainer remembered of the old one no
-// longer counts.
-TEST_F(JunkTrainerTest, AStoreMovedAwayTakesItsJournalAlong) {
-  auto t = trainer();
-  t->scan_once();
-  put(md_ / ".Junk/cur", "mv1:2,S", stored("NO", "<mv@x>"));
-  EXPECT_EQ(t->scan_once().learnt, 1u);
-  take();
-  fs::rename(journal().parent_path(), root_ / "alice-old-store");
-  put(md_ / ".Junk/cur", "mv2:2,S", stored("NO", "<mv@x>"));  // another copy saved to Junk
-  EXPECT_EQ(t->scan_once().learnt, 1u);  // the new store has not learnt it: it does now
-  auto calls = take();
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
-  EXPECT_EQ(journal_state("<mv@x>"), Trained::kSpam);
-}
-
 // A crash between the store and the journal must never lose an undo: a learn
 // is journaled before the store learns it, an unlearn only after the store
 // forgot it (the store's seen records make a repeated or needless one a no-op).

@@ -55,33 +55,6 @@ TEST_F(LmdbStoreTest, LearnLookupAndReopen) {
   EXPECT_FALSE((*s)->learn(std::vector<LearnItem>{{{7}, true, false}}).ok());
 }
 
-// "Move it away and train again" while a server has the store open: its
-// next transaction reads the new store; while there is none yet, the old.
-TEST_F(LmdbStoreTest, AStoreMovedAwayAndTrainedAnewIsFollowed) {
-  {
-    auto w = LmdbStore::open(dir_);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->learn(std::vector<LearnItem>{{{1}, true, false}, {{2}, true, false}}).ok());
-  }
-  auto reader = LmdbStore::open(dir_, {.read_only = true});
-  ASSERT_TRUE(reader.ok());
-  EXPECT_EQ((*reader)->totals()->spam_messages, 2u);
-  fs::path old = dir_.string() + ".old";
-  fs::remove_all(old);
-  fs::rename(dir_, old);
-  EXPECT_EQ((*reader)->totals()->spam_messages, 2u);  // nothing new yet: the one it has
-  {
-    auto w = LmdbStore::open(dir_);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->learn(std::vector<LearnItem>{{{3}, false, false}}).ok());
-  }
-  auto t = (*reader)->totals();
-  ASSERT_TRUE(t.ok()) << t.error().text;
-  EXPECT_EQ(t->spam_messages, 0u);
-  EXPECT_EQ(t->ham_messages, 1u);
-  fs::remove_all(old);
-}
-
 // The seen rules (token_store.hpp) on one backend: learning a keyed message
 // twice counts it once, the other class moves it, unlearning what was not
 // learnt does nothing, and one batch may hold the same key several times.
