@@ -435,7 +435,9 @@ Result<std::shared_ptr<TokenStore>> open_store(const Context& ctx, const std::st
     // not go unnoticed: the server would never use that store.
     const fs::path users = ctx.cfg->server.data_dir / "users";
     engine::PasswdFileDirectory dir(users, ctx.cfg->server.data_dir, std::chrono::milliseconds(0));
-    if (!dir.find(user))
+    std::error_code ec;
+    const bool readable = !fs::exists(users, ec) || ::access(users.c_str(), R_OK) == 0;  // else: cannot tell
+    if (readable && !dir.find(user))
       fmt::print(stderr, "nougat bayes: warning: {} is no user in {} (the server uses this store only for a user of that address)\n",
                  user, users.string());
   }

@@ -482,20 +482,23 @@ bool JunkTrainer::load_journal(Pass& pass) {
   return true;
 }
 
-// Whether a file's folder contradicts our verdict on it: unflagged in Junk,
-// or flagged in INBOX where flagged mail is delivered to Junk. Delivery
-// never puts a file there; a client (or the user's own filter) does.
-bool JunkTrainer::tells(const Seen& s) const {
-  return s.folder == JunkFolder::kJunk ? !s.flagged : s.flagged && ham_from_inbox_;
+// Whether a file is where only the user (or the user's own filter) puts
+// it: against our verdict — unflagged in Junk, or flagged in INBOX where
+// flagged mail is delivered to Junk — or against what was learnt of it (in
+// INBOX after a spam learn, in Junk after a ham learn: moved back). A copy
+// we deliver agrees with both.
+bool JunkTrainer::tells(const Seen& s, Trained state) const {
+  if (s.folder == JunkFolder::kJunk) return !s.flagged || state == Trained::kHam;
+  return (s.flagged && ham_from_inbox_) || state == Trained::kSpam;
 }
 
-// The one folder in which files of a message contradict our verdict, if
-// exactly one does.
-const JunkFolder* JunkTrainer::told_in(const std::vector<const Seen*>& files) const {
+// The one folder in which files of a message are the user's doing, if
+// exactly one holds such files.
+const JunkFolder* JunkTrainer::told_in(const std::vector<const Seen*>& files, Trained state) const {
   static constexpr JunkFolder kWhere[kFolders] = {JunkFolder::kInbox, JunkFolder::kJunk};
   bool told[kFolders] = {false, false};
   for (const Seen* s : files)
-    if (tells(*s)) told[index(s->folder)] = true;
+    if (tells(*s, state)) told[index(s->folder)] = true;
   if (told[0] == told[1]) return nullptr;
   return &kWhere[told[0] ? 0 : 1];
 }
@@ -530,7 +533,7 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
       for (const Seen* s : files) pass.deferred[index(s->folder)].insert(s->hash);
       d.ops = {state == Trained::kSpam ? TrainOp::kLearnSpam : TrainOp::kLearnHam};
       d.after = state;
-    } else if (const JunkFolder* where = told_in(files)) {
+    } else if (const JunkFolder* where = told_in(files, state)) {
       // A placement that contradicts our verdict — unflagged in Junk,
       // flagged in INBOX — is the user's, and only in one folder: that is
       // the decision, whatever copies that agree with their verdict came
@@ -538,8 +541,11 @@ std::vector<JunkTrainer::Plan> JunkTrainer::decide(Pass& pass) {
       // the user moved the last one out; the original of one just saved
       // to Junk, not yet deleted by the client).
       std::stable_partition(files.begin(), files.end(),
-                            [&](const Seen* s) { return tells(*s) && s->folder == *where; });  // staged: files[0]
-      d = junk_decision(*where, files[0]->flagged, state, ham_from_inbox_, pass.first_pass);
+                            [&](const Seen* s) { return tells(*s, state) && s->folder == *where; });  // staged: files[0]
+      const bool told_flagged = std::any_of(files.begin(), files.end(), [&](const Seen* s) {
+        return s->folder == *where && tells(*s, state) && s->flagged;
+      });
+      d = junk_decision(*where, told_flagged, state, ham_from_inbox_, pass.first_pass);
     } else if (!(in[0] && in[1])) {
       // Moved since a pending learn: junk_decision's undo, a no-op in the
       // store if it never learnt it. A copy in each folder: nothing, the

@@ -52,10 +52,12 @@
 // them either). Memory: 8 bytes per file of INBOX and Junk plus the journal
 // of each user who trained. Costs: docs/BENCHMARKS.md "junk-scan".
 // Among the new files of one pass, those whose folder contradicts our
-// verdict (unflagged in Junk, flagged in INBOX) are the user's doing: when
-// such files are in one folder only, they decide, whatever copies that
-// agree with their verdict arrived meanwhile (a new delivery of the same
-// message, the original of a copy just saved). Otherwise a message present
+// verdict (unflagged in Junk, flagged in INBOX) or what was learnt of them
+// (moved back) are the user's doing: when such files are in one folder
+// only, they decide, whatever copies that agree with both arrived
+// meanwhile (a new delivery of the same message, the original of a copy
+// just saved). A new delivery alone, in a folder that contradicts what was
+// learnt, cannot be told from a move back, and undoes the learn. Otherwise a message present
 // in both folders (a copy, not a move — or both sides seen anew after a
 // restart) keeps what the journal says (a pending learn is completed,
 // above).
@@ -144,8 +146,8 @@ class JunkTrainer {
   void read_new(Pass& pass, PassStats& stats);
   bool load_journal(Pass& pass);
   std::vector<Plan> decide(Pass& pass);
-  bool tells(const Seen& s) const;
-  const JunkFolder* told_in(const std::vector<const Seen*>& files) const;
+  bool tells(const Seen& s, Trained state) const;
+  const JunkFolder* told_in(const std::vector<const Seen*>& files, Trained state) const;
   std::vector<Plan> stage(std::vector<Plan>& plans, const std::filesystem::path& staging);
   bool run_batches(const User& u, UserState& st, std::vector<Plan>& plans, PassStats& stats);
   UserState& state_for(const std::string& key);

@@ -578,6 +578,19 @@ TEST_F(JunkTrainerTest, CopiesInBothFoldersTheUsersPlacementDecides) {
   calls = take();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].op, TrainOp::kLearnSpam);
+  // A move back (an undo) is the user's doing too: a copy delivered into
+  // Junk meanwhile does not hide it.
+  auto p = put(md_ / "new", "1100", stored("NO", "<11@x>"));
+  t->scan_once();
+  fs::rename(p, md_ / ".Junk/cur/1100:2,S");
+  t->scan_once();
+  ASSERT_EQ(take().size(), 1u);  // learnt as spam
+  put(md_ / ".Junk/new", "1101", stored("YES", "<11@x>"));  // delivered again, flagged
+  fs::rename(md_ / ".Junk/cur/1100:2,S", md_ / "cur/1100:2,S");  // "not spam after all"
+  t->scan_once();
+  calls = take();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, TrainOp::kUnlearnSpam);
   // Two copies each placed against its verdict: no telling which is meant.
   put(md_ / "cur", "1000:2,S", stored("YES", "<10@x>"));
   put(md_ / ".Junk/cur", "1001:2,S", stored("NO", "<10@x>"));
