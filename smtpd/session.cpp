@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <cstring>
 #include <ctime>
 #include <optional>
 
+#include "engine/charset.hpp"
 #include "engine/log.hpp"
 #include "engine/maildir.hpp"
 #include "smtpd/command.hpp"
@@ -354,7 +356,8 @@ bool Session::auth_offered() const {
 }
 
 std::string Session::protocol() const {
-  std::string p = esmtp_ ? "ESMTP" : "SMTP";
+  // RFC 6531 3.7.3: UTF8SMTP[S][A] for a transaction with SMTPUTF8.
+  std::string p = mail_ && mail_->smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
   if (tls_) p += "S";
   if (!facts_.auth_user.empty()) p += "A";
   return p;
@@ -509,6 +512,34 @@ asio::awaitable<bool> Session::dispatch(const std::string& line) {
   co_return !quit_;
 }
 
+namespace {
+
+// The address of a MAIL or RCPT argument ("FROM:<…> …"): whether it holds
+// bytes above ASCII (RFC 6531 3.5: 553 5.6.7 without SMTPUTF8).
+bool non_ascii_address(std::string_view arg) {
+  size_t lt = arg.find('<'), gt = arg.find('>', lt == std::string_view::npos ? 0 : lt);
+  if (lt == std::string_view::npos || gt == std::string_view::npos) return false;
+  for (unsigned char ch : arg.substr(lt, gt - lt))
+    if (ch >= 0x80) return true;
+  return false;
+}
+
+// The EHLO/HELO name as our Received field and $sender_helo_name carry it:
+// what would end or open a comment, a quoted string or an address in a
+// header — "()<>\";@" — becomes '?', as Postfix neuters it, and so does
+// every byte of a name that is not valid UTF-8. A client cannot write a
+// trace line of its own ("EHLO x)(authenticated-as-ceo").
+std::string neutered_helo(std::string_view name) {
+  const bool utf8 = engine::is_valid_utf8(name);
+  std::string out;
+  out.reserve(name.size());
+  for (unsigned char ch : name)
+    out += (std::strchr("()<>\\\";@", ch) && ch) || (ch >= 0x80 && !utf8) ? '?' : char(ch);
+  return out;
+}
+
+}  // namespace
+
 void Session::on_ehlo(const Command& c, bool extended) {
   std::string name(c.arg);
   bool bad = name.empty();
@@ -519,7 +550,7 @@ void Session::on_ehlo(const Command& c, bool extended) {
     return;
   }
   reset_transaction();
-  facts_.helo = name;
+  facts_.helo = neutered_helo(name);
   esmtp_ = extended;
   Verdict v = env_->deps.checks.on_helo(facts_);
   if (v.action != Action::kContinue && v.action != Action::kAccept) {
@@ -559,12 +590,26 @@ void Session::on_mail(const Command& c) {
   }
   auto m = parse_mail_from(c.arg);
   if (!m) {
-    reply_raw(m.error().text);
+    if (non_ascii_address(c.arg) && c.arg.find(" SMTPUTF8") == std::string_view::npos &&
+        c.arg.find(" smtputf8") == std::string_view::npos)
+      reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 (RFC 6531 3.5)");
+    else
+      reply_raw(m.error().text);
     count_error();
     return;
   }
   if (m->smtputf8 && !esmtp_) {
     reply(555, "5.5.4", "SMTPUTF8 requires EHLO");
+    count_error();
+    return;
+  }
+  // Parameters of extensions not offered (RFC 5321 4.1.1.11: 555): DSN is
+  // not (no bounces yet, so NOTIFY could not be kept), AUTH= only where
+  // AUTH was offered, as Postfix answers.
+  if (!m->ret.empty() || !m->envid.empty() || (!m->auth.empty() && !auth_offered())) {
+    reply(555, "5.5.4", !m->auth.empty() && m->ret.empty() && m->envid.empty()
+                            ? "AUTH= not supported here (AUTH is not offered)"
+                            : "RET= and ENVID= not supported (DSN is not offered)");
     count_error();
     return;
   }
@@ -597,7 +642,15 @@ void Session::on_rcpt(const Command& c) {
   }
   auto r = parse_rcpt_to(c.arg, mail_->smtputf8);
   if (!r) {
-    reply_raw(r.error().text);
+    if (!mail_->smtputf8 && non_ascii_address(c.arg))
+      reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 (RFC 6531 3.5)");
+    else
+      reply_raw(r.error().text);
+    count_error();
+    return;
+  }
+  if (!r->notify.empty() || !r->orcpt.empty()) {
+    reply(555, "5.5.4", "NOTIFY= and ORCPT= not supported (DSN is not offered)");
     count_error();
     return;
   }
