@@ -90,6 +90,8 @@ int run_test(const TestOptions& o) {
   env.prefix = o.prefix;
   env.suffix = o.suffix;
   env.sender = o.sender;
+  const std::string recipient = o.prefix.value_or("") + env.local_part + o.suffix.value_or("") + "@" + env.domain;
+  if (o.system) env.recipients = recipient;  // $recipients: a system filter's, as exim -bf sets it
   engine::FilterMessage msg(raw, env);
 
   filterlang::ReportEnvelope rep;
@@ -98,16 +100,16 @@ int run_test(const TestOptions& o) {
   rep.return_path_headers = msg.return_path_headers();
   rep.return_path = msg.return_path_header();
   rep.sender = msg.sender();
-  rep.recipient = o.prefix.value_or("") + env.local_part + o.suffix.value_or("") + "@" + env.domain;
+  rep.recipient = recipient;
   rep.prefix = o.prefix;
   rep.suffix = o.suffix;
   rep.filename = o.file;
-  rep.exim_filter = filterlang::is_exim_filter(source);
+  rep.exim_filter = o.system || filterlang::is_exim_filter(source);  // a system filter is one, as in Exim
 
   std::string out = filterlang::report_envelope(rep);
   int status = 0;
   if (!rep.exim_filter) {
-    auto list = filterlang::parse_forward_list(source, env.domain);
+    auto list = filterlang::parse_forward_list(source, env.domain, env.qualify_domain);  // as exim -bf qualifies
     status = filterlang::forward_report(list, out);
   } else {
     filterlang::ParseOptions popts;

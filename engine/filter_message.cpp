@@ -1,6 +1,7 @@
 #include "engine/filter_message.hpp"
 
 #include "engine/mbox.hpp"
+#include "filterlang/expand.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -129,7 +130,7 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
     // As Exim: an unqualified sender gets the qualify domain.
     if (!sender_.empty() && sender_.find('@') == std::string::npos) sender_ += "@" + env_.qualify_domain;
   } else if (line_sender) {
-    sender_ = *line_sender;
+    sender_ = *line_sender == "<>" ? "" : *line_sender;  // a bounce's "From <> …"
     sender_from_line_ = true;
   } else {
     sender_ = env_.login + "@" + env_.qualify_domain;
@@ -195,10 +196,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     return name == "sender_address_domain" ? sender_.substr(at + 1) : sender_.substr(0, at);
   }
   if (name == "return_path") return return_path_header_ ? strip_angles(*return_path_header_) : sender_;
-  if (name == "reply_address") {
-    std::string r = header_text("reply-to");
-    return r.empty() ? header_text("from") : r;
-  }
+  if (name == "reply_address") return filterlang::reply_address_value(headers_);  // unfolded, as Exim
   if (name == "qualify_domain" || name == "qualify_recipient") return env_.qualify_domain;
   if (name == "primary_hostname" || name == "smtp_active_hostname")
     return env_.origin.hostname.empty() ? env_.qualify_domain : env_.origin.hostname;
@@ -225,15 +223,10 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     for (char c : body_) n += c == '\0';
     return std::to_string(n);
   }
-  if (name == "message_headers" || name == "message_headers_raw") {
-    std::string s;
-    for (const auto& h : headers_) {
-      if (!s.empty() && name == "message_headers") s += "\n";
-      s += h.first + ":" + h.second;
-      if (name == "message_headers_raw") s += "\n";
-    }
-    return s;
-  }
+  // Decoded as $bheader_ is (RFC 2047, no charset conversion, trailing
+  // white space trimmed), or raw.
+  if (name == "message_headers" || name == "message_headers_raw")
+    return filterlang::message_headers_value(headers_, name == "message_headers_raw");
   if (name == "recipients") return env_.recipients.value_or("");
   if (name == "spam_score" || name == "spam_score_int" || name == "spam_bar" ||
       name == "malware_name") {

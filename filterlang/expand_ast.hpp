@@ -149,6 +149,7 @@ Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping
 // Shared helpers (expand_util.cpp).
 std::string rfc2047_decode(std::string_view in, const char* target_charset);  // nullptr: no conversion (expand_vars.cpp)
 Result<std::string> base64_decode(std::string_view in);          // strict; error text unused
+Result<std::string> exim_base64_decode(std::string_view in);     // ${base64d:}, as Exim's b64decode()
 Result<long long> parse_exim_int(std::string_view s);  // C %i-like with K/M suffixes
 std::string lc(std::string_view s);
 

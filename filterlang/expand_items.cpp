@@ -213,7 +213,9 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
 }
 
 std::string hash_text(std::string s, long v1, long v2) {
-  static constexpr std::string_view kCodes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  // Exim's hashcodes, "t" and "s" swapped as in its source: what ${hash}
+  // printed once is what it must print again.
+  static constexpr std::string_view kCodes = "abcdefghijklmnopqrtsuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   if (v2 < 0) v2 = 26;
   if (v1 < static_cast<long>(s.size())) {
     size_t i = 0;

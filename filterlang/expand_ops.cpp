@@ -98,7 +98,7 @@ std::string rfc2047_encode(std::string_view s, const std::string& charset) {
       out += head;
     }
     if (c < 33 || c > 126 || std::string_view("?=()<>@,;:\\\".[]_").find(static_cast<char>(c)) != std::string_view::npos) {
-      if (c == ' ') {
+      if (c == ' ') {  // a space alone needs no encoding (Exim: "a b" stays "a b")
         out += '_';
         first_byte = false;
       } else {
@@ -106,8 +106,8 @@ std::string rfc2047_encode(std::string_view s, const std::string& charset) {
         std::snprintf(buf, sizeof buf, "=%02X", c);
         out += buf;
         first_byte = !first_byte;
+        coded = true;
       }
-      coded = true;
     } else {
       out += static_cast<char>(c);
       first_byte = false;
@@ -224,7 +224,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "sha256") return digest(EVP_sha256(), arg, true);
   if (op == "base64") return base64_encode(arg);
   if (op == "base64d") {
-    auto r = base64_decode(arg);
+    auto r = exim_base64_decode(arg);
     if (!r) return fail("string \"" + arg + "\" is not well-formed for \"base64d\" operator");
     return r;
   }

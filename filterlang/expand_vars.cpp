@@ -149,6 +149,40 @@ Result<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
+Result<std::string> exim_base64_decode(std::string_view in) {
+  // Exim's b64decode(), quantum by quantum: white space anywhere is
+  // skipped; a last quantum of two or three characters needs its '='s.
+  std::string out;
+  size_t i = 0;
+  auto next = [&]() -> int {  // the next character that is not white space, or 0
+    while (i < in.size() && std::isspace(static_cast<unsigned char>(in[i]))) ++i;
+    return i < in.size() ? static_cast<unsigned char>(in[i++]) : 0;
+  };
+  auto only_space_left = [&] { return next() == 0; };
+  for (int x; (x = next()) != 0;) {
+    int a = b64val(static_cast<char>(x)), y = next(), b = y ? b64val(static_cast<char>(y)) : -1;
+    if (a < 0 || b < 0) return fail("bad base64");
+    out += static_cast<char>((a << 2) | (b >> 4));
+    int z = next();
+    if (z == '=') {
+      if (next() != '=' || !only_space_left()) return fail("bad base64");
+      break;
+    }
+    int c = z ? b64val(static_cast<char>(z)) : -1;
+    if (c < 0) return fail("bad base64");
+    out += static_cast<char>(((b << 4) | (c >> 2)) & 0xff);
+    int w = next();
+    if (w == '=') {
+      if (!only_space_left()) return fail("bad base64");
+      break;
+    }
+    int d = w ? b64val(static_cast<char>(w)) : -1;
+    if (d < 0) return fail("bad base64");
+    out += static_cast<char>(((c << 6) | d) & 0xff);
+  }
+  return out;
+}
+
 std::string rfc2047_decode(std::string_view s, const char* target) {
   MimeWord w;
   if (!next_mimeword(s, 0, w)) return std::string(s);

@@ -264,7 +264,8 @@ std::vector<std::string> split_addresses(std::string_view list, bool allow_group
   return items;
 }
 
-ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
+ForwardList parse_forward_list(std::string_view text, std::string_view domain, std::string_view qualify_domain) {
+  if (qualify_domain.empty()) qualify_domain = domain;
   ForwardList fl;
   size_t p = 0;
   while (p < text.size()) {
@@ -308,7 +309,7 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain) {
       return fl;
     }
     const bool qualified = addr->find('@') != std::string::npos;
-    if (!qualified) *addr += "@" + std::string(domain);
+    if (!qualified) *addr += "@" + std::string(bs ? domain : qualify_domain);
     fl.shown.push_back(bs && qualified ? "\\" + *addr : *addr);
     fl.addresses.push_back(*addr);
     fl.no_forward.push_back(bs);

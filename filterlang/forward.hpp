@@ -31,7 +31,10 @@ struct ForwardList {
   std::string error;                   // non-empty: "error in forward file: ..." text
 };
 
-ForwardList parse_forward_list(std::string_view text, std::string_view domain);
+// Unqualified addresses get `qualify_domain` ("" = `domain`); those written
+// "\x" get `domain`, the recipient's — as exim -bf qualifies them (the
+// router passes the user's domain alone: DECISIONS, qualify_preserve_domain).
+ForwardList parse_forward_list(std::string_view text, std::string_view domain, std::string_view qualify_domain = {});
 
 // `nougat filter test` / exim -bf report body for a plain .forward file.
 // Returns the exit status (0, or 1 after an error).

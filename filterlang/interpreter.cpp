@@ -19,16 +19,8 @@ std::optional<std::string> FilterVars::variable(std::string_view name) const {
     return std::to_string(sn_[static_cast<size_t>(name[2] - '0')]);
   if (name == "thisaddress") return thisaddress.value_or("");
   if (name == "headers_charset" && headers_charset) return headers_charset;
-  if (edited && (name == "message_headers" || name == "message_headers_raw")) {
-    // After `headers add|remove` in a real system-filter run: the edited set.
-    std::string out;
-    for (const auto& [hname, value] : *edited) {
-      if (!out.empty() && name == "message_headers") out += "\n";
-      out += hname + ":" + value;
-      if (name == "message_headers_raw") out += "\n";
-    }
-    return out;
-  }
+  if (edited && (name == "message_headers" || name == "message_headers_raw"))  // after `headers add|remove`
+    return message_headers_value(*edited, name == "message_headers_raw");
   return base_.variable(name);
 }
 

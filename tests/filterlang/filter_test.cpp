@@ -151,6 +151,11 @@ TEST(Forward, ListAndReport) {
   std::string out;
   EXPECT_EQ(forward_report(fl, out), 0);
   EXPECT_EQ(out, "exim: forward file generated:\n  c@d.example\n  me@here.example\n  a@b.example\n");
+  // As exim -bf: a plain local part takes the qualify domain, "\x" the
+  // recipient's domain.
+  auto two = parse_forward_list("bob, \\me\n", "here.example", "host.example");
+  ASSERT_TRUE(two.error.empty());
+  EXPECT_EQ(two.addresses, (std::vector<std::string>{"bob@host.example", "me@here.example"}));
 }
 
 TEST(Cache, KeyedByFileIdentity) {
