@@ -65,7 +65,7 @@ class AddrScanner {
   // local-part ["@" domain]; the dotted forms of both.
   bool addr_spec(std::string& out, std::string& err) {
     if (!word(out)) {
-      err = "missing or malformed local part";
+      err = peek() == '@' ? "no local part" : "missing or malformed local part";  // Exim's two texts
       return false;
     }
     skip();
@@ -159,6 +159,8 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
         ++paren;
       } else if (c == ')') {
         --paren;
+      } else if (paren == 0 && (c == '@' || c == ',')) {
+        break;  // an addr-spec comes first ("a@b, <c@d>"): what follows it may not follow it
       } else if (c == '<' && paren == 0) {
         lt = i;
         break;
@@ -184,7 +186,7 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     }
     if (!sc.addr_spec(out, error)) return std::nullopt;
     if (sc.peek() != '>') {
-      error = "> missing at end of address";
+      error = "'>' missing at end of address";
       return std::nullopt;
     }
     sc.next();
@@ -192,8 +194,11 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
       error = "unmatched parenthesis";
       return std::nullopt;
     }
-    if (!sc.end()) {
-      error = "malformed address: " + std::string(sc.rest()) + " may not follow <" + out + ">";
+    if (!sc.end()) {  // Exim names what came before as written, phrase and all
+      std::string_view before = text.substr(0, sc.pos());
+      while (!before.empty() && (before.back() == ' ' || before.back() == '\t')) before.remove_suffix(1);
+      while (!before.empty() && (before.front() == ' ' || before.front() == '\t')) before.remove_prefix(1);
+      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(before);
       return std::nullopt;
     }
     return out;

@@ -158,6 +158,34 @@ TEST(Forward, ListAndReport) {
   EXPECT_EQ(two.addresses, (std::vector<std::string>{"bob@host.example", "me@here.example"}));
 }
 
+// Exim's parse_extract_address: one address, its error texts (checked
+// against exim -bf).
+TEST(Forward, ExtractAddressAsExim) {
+  struct Case {
+    const char* in;
+    const char* out;  // nullptr: error
+    const char* error;
+  } cases[] = {
+      {"\"Ann B\" <ann@y.example>", "ann@y.example", ""},
+      {"a@b, \"Ann B\" <ann@y.example>", nullptr, "malformed address: , \"Ann B\" <ann@y.example> may not follow a@b"},
+      {"a@b, <c@d>", nullptr, "malformed address: , <c@d> may not follow a@b"},
+      {"\"Ann B\" <ann@y.example>, x@y", nullptr, "malformed address: , x@y may not follow \"Ann B\" <ann@y.example>"},
+      {"@nodomain", nullptr, "no local part"},
+      {"<x@y.example", nullptr, "'>' missing at end of address"},
+  };
+  for (const auto& c : cases) {
+    std::string err;
+    auto a = extract_address(c.in, err);
+    if (c.out) {
+      ASSERT_TRUE(a) << c.in << ": " << err;
+      EXPECT_EQ(*a, c.out);
+    } else {
+      EXPECT_FALSE(a) << c.in;
+      EXPECT_EQ(err, c.error) << c.in;
+    }
+  }
+}
+
 TEST(Cache, KeyedByFileIdentity) {
   ProgramCache cache(2);
   FileKey k{1, 2, 3, 4};
