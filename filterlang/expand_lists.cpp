@@ -37,14 +37,18 @@ std::vector<std::string> split_list(std::string_view list, char* sep_out) {
   char sep = ':';
   size_t i = 0;
   while (i < list.size() && std::isspace(static_cast<unsigned char>(list[i]))) ++i;
-  if (i + 1 < list.size() && list[i] == '<' && std::ispunct(static_cast<unsigned char>(list[i + 1]))) {
+  // "<" and any punctuation or control character (a newline too) names the
+  // separator, as in Exim's string_nextinlist(); white space is skipped
+  // unless it is the separator.
+  if (i + 1 < list.size() && list[i] == '<' &&
+      (std::ispunct(static_cast<unsigned char>(list[i + 1])) || std::iscntrl(static_cast<unsigned char>(list[i + 1])))) {
     sep = list[i + 1];
     i += 2;
   }
   if (sep_out) *sep_out = sep;
   std::vector<std::string> out;
   while (i < list.size()) {
-    while (i < list.size() && std::isspace(static_cast<unsigned char>(list[i]))) ++i;
+    while (i < list.size() && std::isspace(static_cast<unsigned char>(list[i])) && list[i] != sep) ++i;
     std::string item;
     while (i < list.size()) {
       if (list[i] == sep) {
