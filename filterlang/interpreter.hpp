@@ -54,9 +54,9 @@ struct RunOptions {
   bool trace = false;
   size_t max_actions = 100000;
   std::array<int, 10> sn{};      // $sn0..$sn9 (system filter values)
-  // A real system-filter run: `headers add|remove` change the header set at
-  // once, so later conditions and $h_ see the change (Exim's delivery
-  // semantics). exim -bF only prints them: off for `filter test`.
+  // A system filter: `headers add|remove` change the header set at once,
+  // so later conditions and $h_ see the change — at delivery and in
+  // `exim -bF` alike (`filter test --system`).
   bool apply_headers = false;
 };
 
