@@ -66,6 +66,7 @@ bool known_condition(std::string_view name) { return find_cond(name) != nullptr;
 
 // Exim's expanded_string_integer() (not isplus): decimal, optional K/M/G, blanks around.
 Result<long long> parse_exim_int(std::string_view sv) {
+  while (!sv.empty() && std::isspace(static_cast<unsigned char>(sv.front()))) sv.remove_prefix(1);  // as Exim, before its texts
   std::string s(sv);
   if (s.empty()) return 0LL;
   errno = 0;

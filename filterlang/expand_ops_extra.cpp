@@ -108,8 +108,11 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
   }
   if (op == "mask") {
     size_t slash = arg.find('/');
-    if (slash == std::string::npos) return Result<std::string>(fail("missing mask value in \"" + arg + "\""));
     unsigned char b[4];
+    if (slash == std::string::npos)  // Exim: an address first, then its mask
+      return Result<std::string>(fail(inet_pton(AF_INET, arg.c_str(), b) == 1
+                                          ? "missing mask value in \"" + arg + "\""
+                                          : "\"" + arg + "\" is not an IP address"));
     std::string addr = arg.substr(0, slash);
     unsigned long long bits;
     if (inet_pton(AF_INET, addr.c_str(), b) != 1 || !decimal(arg.substr(slash + 1), bits))

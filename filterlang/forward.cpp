@@ -1,5 +1,7 @@
 #include "filterlang/forward.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 
 namespace nougat::filterlang {
@@ -36,6 +38,7 @@ class AddrScanner {
       if (depth != 0) return false;
     }
   }
+  bool unmatched_quote_ = false;  // the last word() failed on a quoted string without its end
   char peek() const { return p_ < s_.size() ? s_[p_] : '\0'; }
   bool end() const { return p_ >= s_.size(); }
   void next() { ++p_; }
@@ -49,7 +52,10 @@ class AddrScanner {
         if (s_[p_] == '\\' && p_ + 1 < s_.size()) out.push_back(s_[p_++]);
         out.push_back(s_[p_++]);
       }
-      if (p_ >= s_.size()) return false;
+      if (p_ >= s_.size()) {
+        unmatched_quote_ = true;
+        return false;
+      }
       out.push_back('"');
       ++p_;
       return true;
@@ -65,7 +71,9 @@ class AddrScanner {
   // local-part ["@" domain]; the dotted forms of both.
   bool addr_spec(std::string& out, std::string& err) {
     if (!word(out)) {
-      err = peek() == '@' ? "no local part" : "missing or malformed local part";  // Exim's two texts
+      err = peek() == '@'          ? "no local part"  // Exim's texts
+            : unmatched_quote_      ? "unmatched doublequote in local part"
+                                    : "missing or malformed local part";
       return false;
     }
     skip();
@@ -209,7 +217,12 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     return std::nullopt;
   }
   if (!sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';') {
-    error = "missing or malformed local part (expected word or \"<\")";
+    // Exim read on for a phrase before "<"; a quote that never ends is
+    // what it then met.
+    const auto rest = sc.rest();
+    error = std::string(std::count(rest.begin(), rest.end(), '"') % 2 ? "unmatched doublequote in local part"
+                                                                        : "missing or malformed local part") +
+            " (expected word or \"<\")";
     return std::nullopt;
   }
   if (!sc.end()) {
@@ -285,7 +298,7 @@ ForwardList parse_forward_list(std::string_view text, std::string_view domain, s
     while (p < text.size()) {
       char c = text[p];
       if (c == '"') quote = !quote;
-      if (!quote && (c == ',' || c == '\n')) break;
+      if (c == '\n' || (!quote && c == ',')) break;  // a quote does not run on past its line (Exim)
       ++p;
     }
     std::string item(text.substr(start, p - start));
