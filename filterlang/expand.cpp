@@ -76,7 +76,9 @@ Result<Seq> Parser::parse_seq(bool brace_terminated) {
     if (auto st = parse_dollar(out); !st) return st.error();
   }
   append_text(out, lit);
-  if (brace_terminated && pos >= s.size()) return fail("missing } at end of string");
+  if (brace_terminated && pos >= s.size())
+    return fail(header_without_colon ? "missing } at end of string - could be header name not terminated by colon"
+                                     : "missing } at end of string");
   --depth;
   return out;
 }
@@ -98,6 +100,7 @@ Status Parser::parse_dollar(Seq& out) {
       n.kind = NodeKind::Header;
       n.num = static_cast<int>(hk);
       n.text = std::string(s.substr(pos, e - pos));
+      if (e >= s.size() || s[e] != ':') header_without_colon = true;
       pos = e < s.size() && s[e] == ':' ? e + 1 : e;
     } else {
       n.kind = NodeKind::Var;
