@@ -251,7 +251,11 @@ Result<std::string> numeric_item(std::string_view name, std::string_view s, long
     }
     if (v1 <= 0 || v2 == 0) return fail("nhash with a zero divisor");
     if (v2 < 0) return std::to_string(total % static_cast<unsigned long>(v1));
-    total %= static_cast<unsigned long>(v1 * v2);
+    // In unsigned arithmetic: a product past the range wraps (defined), and
+    // one that wraps to 0 divides nothing.
+    const unsigned long range = static_cast<unsigned long>(v1) * static_cast<unsigned long>(v2);
+    if (range == 0) return fail("nhash with a zero divisor");
+    total %= range;
     return std::to_string(total / static_cast<unsigned long>(v2)) + "/" + std::to_string(total % static_cast<unsigned long>(v2));
   }
   // substr / length (Exim's extract_substr)

@@ -73,6 +73,19 @@ TEST(Expand, SyntaxErrorsAtCompileTime) {
   EXPECT_FALSE(compile_expansion("${foo:x}"));
 }
 
+// From a differential run against exim -bf, and the fuzzer.
+TEST(Expand, AsEximPrintsThem) {
+  EXPECT_EQ(ok("${hash_5_62:abcdefg}"), "utLMN");  // Exim's code table swaps "t" and "s"
+  EXPECT_EQ(ok("${nhash_9223372036854775807_58:abc}"), "555/46");  // no overflow
+  EXPECT_EQ(ok("${rfc2047:a b}"), "a b");
+  EXPECT_EQ(ok("${base64d:YW Jj}"), "abc");
+  EXPECT_NE(err("${base64d:YWJjZA}").find("not well-formed"), std::string::npos);  // padding wanted
+  EXPECT_EQ(ok("${listcount:<\n a\n b}"), "2");
+  EXPECT_EQ(err("${if >= { a:b:c}{0} {y}{n}}"), "integer expected but \"a:b:c\" found");
+  EXPECT_EQ(err("${mask:bad}"), "\"bad\" is not an IP address");
+  EXPECT_EQ(err("${lc:$h_subject}"), "missing } at end of string - could be header name not terminated by colon");
+}
+
 TEST(Expand, MessageDataIsNeverReexpanded) {
   EXPECT_EQ(ok("$h_x-dollar:"), "$nosuch ${lc:X}");
   EXPECT_EQ(ok("$message_body"), "${eval:1/0}");
