@@ -123,7 +123,10 @@ bool exec_other(RunState& st, const ProgCommand& c) {
       a.kind = c.headers_op == HeadersOp::kAdd      ? ActionKind::kHeadersAdd
                : c.headers_op == HeadersOp::kRemove ? ActionKind::kHeadersRemove
                                                     : ActionKind::kHeadersCharset;
-      if (c.headers_op == HeadersOp::kCharset) st.vars.headers_charset = value;
+      if (c.headers_op == HeadersOp::kCharset) {
+        st.vars.headers_charset = value;
+        st.est.headers_charset = value;  // what later $h_ decode to (Exim: at once)
+      }
       if (st.opt.apply_headers && c.headers_op != HeadersOp::kCharset) {
         auto& hs = st.vars.edited;
         if (!hs) hs = st.vars.headers();

@@ -260,6 +260,27 @@ add("fwd_empty", "\n", header=False)
 add("fwd_comment", "# a comment\nbob@b.example\n", header=False)
 add("fwd_named", '"Bob B" <bob@b.example>\n', header=False)
 
+# --- stop 13: settled by a differential review
+NOSENDER = "--local-part me --domain here.example --home /home/me"
+add("from_null_line", 'testprint "[$sender_address][$return_path]"\nif error_message then testprint EM endif\nmail text hi\n',
+    msg="From <> Mon Jan  1 00:00:00 2024\n" + M1, args=NOSENDER)
+add("var_message_headers_decoded", 'testprint "$message_headers"\n',
+    msg=M1.replace("Subject: Hello there", "Subject: =?utf-8?q?caf=C3=A9?=\nX-Pad:   padded   "))
+add("var_reply_address_folded", 'testprint "[$reply_address]"\n',
+    msg=M1.replace("Subject: Hello there", "Subject: Hello there\nReply-To: x@y.example,\n  me@here.example"))
+add("system_headers_visible", 'headers remove "x-spam-score"\ntestprint "[$h_x-spam-score:]"\n'
+    'headers add "X-New: 1"\ntestprint "[$h_x-new:]"\n', args=STD + " --system")
+add("system_recipients", 'testprint "[$recipients]"\n', args=STD + " --system")
+add("headers_charset_ascii", 'headers charset "us-ascii"\ntestprint "$h_subject:"\n',
+    msg=M1.replace("Subject: Hello there", "Subject: =?koi8-r?b?8NLJ18XU?="))
+add("deliver_two_addresses", 'deliver "a@b.example, <c@d.example>"\n')
+add("deliver_unmatched_quote", 'deliver "\\"abc@x.example"\n')
+add("expand_exim_quirks", r'testprint "${hash_5_62:abcdefg} ${rfc2047:a b} ${base64d:YW Jj} ${listcount:<\n a\n b}"' + "\n")
+add("expand_quote_multiline", 'testprint "${listcount:<\n a\n b}"\n')
+add("expand_integer_text", 'testprint "${if >= { a:b:c}{0} {y}{n}}"\n')
+add("expand_header_hint", 'testprint "${lc:$h_subject}"\n')
+add("fwd_unmatched_quote", 'a b"\nc@x.example\n', header=False)
+
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
 add("real_list", 'if $h_list-id: contains "lists" or $h_subject: begins "[list]" then save Maildir/.lists/ \nelse\n  if personal then vacation endif\nendif\n')
