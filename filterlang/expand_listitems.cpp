@@ -61,6 +61,13 @@ Status eval_sort(const Node& n, Run& run, std::string& out, const std::vector<st
   std::string c = *cmp;
   while (!c.empty() && std::isspace(static_cast<unsigned char>(c.back()))) c.pop_back();
   while (!c.empty() && std::isspace(static_cast<unsigned char>(c.front()))) c.erase(0, 1);
+  // A symbolic comparator ends where letters start, as Exim reads an
+  // operator name: "<i" is "<".
+  if (!c.empty() && !std::isalpha(static_cast<unsigned char>(c[0]))) {
+    size_t e = 0;
+    while (e < c.size() && !std::isalnum(static_cast<unsigned char>(c[e])) && !std::isspace(static_cast<unsigned char>(c[e]))) ++e;
+    c.resize(e);
+  }
   std::vector<std::pair<std::string, std::string>> sorted;  // (key, item), insertion sort like Exim
   for (const std::string& item : items) {
     Bind b(run, &item, nullptr);
