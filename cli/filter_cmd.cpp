@@ -121,6 +121,7 @@ int run_test(const TestOptions& o) {
     } else {
       filterlang::RunOptions ropts;
       ropts.trace = o.trace;
+      ropts.captures = msg.from_line_captures();
       ropts.apply_headers = o.system;  // exim -bF: later $h_ see `headers add|remove` (checked against the oracle)
       auto result = filterlang::run_filter(*compiled.program, msg, ropts);
       out += filterlang::report_run(result, status);

@@ -75,8 +75,10 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   if (rest.starts_with("From ")) {
     size_t eol = rest.find('\n');
     std::string_view line = rest.substr(0, eol);
-    if (auto sender = uucp_from_sender(line)) {  // as Exim's uucp_from_pattern takes it
+    size_t matched = 0;
+    if (auto sender = uucp_from_sender(line, &matched)) {  // as Exim's uucp_from_pattern takes it
       line_sender = std::string(*sender);
+      from_line_captures_ = {std::string(line.substr(0, matched)), std::string(*sender)};
       rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
       from_line_len_ = line.size() - (line.ends_with('\r') ? 1 : 0);
     }

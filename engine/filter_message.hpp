@@ -74,6 +74,9 @@ class FilterMessage final : public filterlang::ExpandContext {
   // Facts for the test report's envelope block.
   bool no_headers() const { return no_headers_; }
   bool sender_from_line() const { return sender_from_line_; }
+  // $0 and $1 as Exim's match of a "From " line leaves them (exim -bf
+  // shows them until the filter's own first match).
+  const std::vector<std::string>& from_line_captures() const { return from_line_captures_; }
   int return_path_headers() const { return return_path_headers_; }
   const std::optional<std::string>& return_path_header() const { return return_path_header_; }
   const std::string& sender() const { return sender_; }
@@ -86,6 +89,7 @@ class FilterMessage final : public filterlang::ExpandContext {
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
   size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0;
+  std::vector<std::string> from_line_captures_;
   bool blank_line_ = false;      // a blank line ended the header block
   size_t first_body_line_ = 0;   // else the length + 1 of the line that did (0: none)
   std::vector<std::pair<std::string, std::string>> headers_;

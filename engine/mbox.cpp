@@ -81,8 +81,11 @@ struct UucpDate {
     while (p < s.size() && blank(s[p])) ++p;
     return true;
   }
+  mutable size_t end = 0;  // where the match ended (after the minutes): always the last step
   bool time(size_t p) const {
-    return digits(p, 1, 2) && p < s.size() && s[p] == ':' && digits(++p, 1, 2);
+    if (!(digits(p, 1, 2) && p < s.size() && s[p] == ':' && digits(++p, 1, 2))) return false;
+    end = p;
+    return true;
   }
   bool date_time(size_t p) const {
     size_t q = p;
@@ -105,7 +108,7 @@ struct UucpDate {
 
 }  // namespace
 
-std::optional<std::string_view> uucp_from_sender(std::string_view line) {
+std::optional<std::string_view> uucp_from_sender(std::string_view line, size_t* matched) {
   if (!line.starts_with("From")) return std::nullopt;
   size_t p = 4;
   UucpDate d{line};
@@ -114,6 +117,7 @@ std::optional<std::string_view> uucp_from_sender(std::string_view line) {
   while (p < line.size() && !blank(line[p])) ++p;
   const size_t end = p;
   if (end == sender || !d.blanks(p) || !d.match(p)) return std::nullopt;
+  if (matched) *matched = d.end;
   return line.substr(sender, end - sender);
 }
 

@@ -39,8 +39,9 @@ bool leading_from_line(std::string_view line);
 
 // Exim's uucp_from_pattern alone
 //   ^From\s+(\S+)\s+(?:[a-zA-Z]{3},?\s+)?(?:[a-zA-Z]{3}\s+\d?\d|\d?\d\s+[a-zA-Z]{3}\s+\d\d(?:\d\d)?)\s+\d\d?:\d\d?
-// (a prefix match): the sender it captures, or nothing.
-std::optional<std::string_view> uucp_from_sender(std::string_view line);
+// (a prefix match): the sender it captures, or nothing; `matched`: how much
+// of the line the match took ($0 after it, in exim -bf).
+std::optional<std::string_view> uucp_from_sender(std::string_view line, size_t* matched = nullptr);
 
 struct MboxPart {
   size_t offset = 0, length = 0;

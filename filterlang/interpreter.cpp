@@ -200,6 +200,7 @@ std::vector<std::string> header_names(std::string_view list) {
 RunResult run_filter(const Program& program, const ExpandContext& message, const RunOptions& options) {
   RunResult out;
   detail::RunState st{program, detail::FilterVars(message, options.sn), {}, options, out};
+  st.est.captures = options.captures;
   std::vector<std::optional<std::string>> saved;
   size_t pc = 0;
   bool finished = false;

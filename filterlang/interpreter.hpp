@@ -58,6 +58,7 @@ struct RunOptions {
   // so later conditions and $h_ see the change — at delivery and in
   // `exim -bF` alike (`filter test --system`).
   bool apply_headers = false;
+  std::vector<std::string> captures;  // $0, $1, … before the filter's first match (exim -bf's From-line match)
 };
 
 // `headers add` text as header fields: leading white space dropped, split at

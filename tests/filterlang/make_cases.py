@@ -279,6 +279,8 @@ add("expand_exim_quirks", r'testprint "${hash_5_62:abcdefg} ${rfc2047:a b} ${bas
 add("expand_quote_multiline", 'testprint "${listcount:<\n a\n b}"\n')
 add("expand_integer_text", 'testprint "${if >= { a:b:c}{0} {y}{n}}"\n')
 add("expand_header_hint", 'testprint "${lc:$h_subject}"\n')
+add("from_line_captures", 'testprint "[$0][$1][$2]"\nif $h_subject: matches "nomatch(x)" then testprint y endif\ntestprint "[$1]"\n',
+    msg="From carol@z.example Wed Feb  7 09:08:33 2024\n" + M1, args=NOSENDER)
 add("fwd_unmatched_quote", 'a b"\nc@x.example\n', header=False)
 
 # --- combined realistic filters
