@@ -219,9 +219,13 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
   if (!sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';') {
     // Exim read on for a phrase before "<"; a quote that never ends is
     // what it then met.
+    bool open = false;  // a quoted string (backslash escapes inside) left open at the end
     const auto rest = sc.rest();
-    error = std::string(std::count(rest.begin(), rest.end(), '"') % 2 ? "unmatched doublequote in local part"
-                                                                        : "missing or malformed local part") +
+    for (size_t i = 0; i < rest.size(); ++i) {
+      if (open && rest[i] == '\\') ++i;
+      else if (rest[i] == '"') open = !open;
+    }
+    error = std::string(open ? "unmatched doublequote in local part" : "missing or malformed local part") +
             " (expected word or \"<\")";
     return std::nullopt;
   }
