@@ -112,7 +112,7 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
       size_t colon = line.find(':');
       bool ok = colon != std::string_view::npos && colon > 0;
       for (size_t i = 0; ok && i < colon; ++i)
-        ok = static_cast<unsigned char>(line[i]) > 32 && static_cast<unsigned char>(line[i]) < 127;
+        ok = static_cast<unsigned char>(line[i]) > 32 && static_cast<unsigned char>(line[i]) != 127;  // 8-bit names too, as Exim
       if (!ok) {  // the body starts here; -bf has read this line with the header's
         first_body_line_ = line.size() + 1;
         break;

@@ -96,7 +96,9 @@ Status Parser::parse_dollar(Seq& out) {
       // The header name runs to ':' or to the first non-graphic character.
       pos = b + plen;
       size_t e = pos;
-      while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
+      while (e < s.size() && s[e] != ':' &&
+             (std::isgraph(static_cast<unsigned char>(s[e])) || static_cast<unsigned char>(s[e]) >= 0x80))  // 8-bit too, as Exim
+        ++e;
       n.kind = NodeKind::Header;
       n.num = static_cast<int>(hk);
       n.text = std::string(s.substr(pos, e - pos));
