@@ -83,6 +83,16 @@ int run_test(const TestOptions& o) {
   gethostname(host, sizeof host - 1);
   engine::FilterEnvelope env;
   env.login = pw ? pw->pw_name : "nobody";
+  if (pw && pw->pw_gecos) {  // the passwd name, as Exim takes it: up to a comma, '&' the login
+    std::string g = pw->pw_gecos;
+    g = g.substr(0, g.find(','));
+    for (size_t at; (at = g.find('&')) != std::string::npos;) {
+      std::string l = env.login;
+      if (!l.empty()) l[0] = char(std::toupper(static_cast<unsigned char>(l[0])));
+      g.replace(at, 1, l);
+    }
+    env.login_name = g;
+  }
   env.qualify_domain = host;
   env.local_part = o.local_part.value_or(env.login);
   env.domain = o.domain.value_or(env.qualify_domain);

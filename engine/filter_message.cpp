@@ -156,17 +156,33 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
     size_t colon = line.find(':');
     if (colon != std::string::npos && colon > 0) headers_.emplace_back(line.substr(0, colon), line.substr(colon + 1));
   }
+  // What Exim adds to a locally submitted message that lacks it: Message-Id,
+  // From and Date at the end — or, for a message being resent (it has
+  // Resent- fields), Resent-Date and Resent-Message-Id at the top and
+  // Resent-From at the end. The sender's From carries the caller's passwd
+  // name when it is the caller's own address.
   std::time_t now = std::time(nullptr);
-  if (!has("message-id"))
-    headers_.emplace_back("Message-Id", fmt::format(" <E{:x}-nougat@{}>", static_cast<long>(now), env_.qualify_domain));
-  if (!has("from") && !sender_.empty()) headers_.emplace_back("From", " " + sender_);
-  if (!has("date")) {
-    char buf[64];
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    std::strftime(buf, sizeof buf, " %a, %d %b %Y %H:%M:%S +0000", &tm);
-    headers_.emplace_back("Date", buf);
+  const bool resent = std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
+    return h.first.size() >= 7 && iequals(std::string_view(h.first).substr(0, 7), "resent-");
+  });
+  const std::string id = fmt::format(" <E{:x}-nougat@{}>", static_cast<long>(now), env_.qualify_domain);
+  char date[64];
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(date, sizeof date, " %a, %d %b %Y %H:%M:%S +0000", &tm);
+  const bool own = !env_.sender && !sender_from_line_ && !env_.login_name.empty();
+  const std::string from = own ? " " + env_.login_name + " <" + sender_ + ">" : " " + sender_;
+  if (resent) {
+    std::vector<std::pair<std::string, std::string>> top;
+    if (!has("resent-date")) top.emplace_back("Resent-Date", date);
+    if (!has("resent-message-id")) top.emplace_back("Resent-Message-Id", id);
+    headers_.insert(headers_.begin(), top.begin(), top.end());
+    if (!has("resent-from") && !sender_.empty()) headers_.emplace_back("Resent-From", from);
+    return;
   }
+  if (!has("message-id")) headers_.emplace_back("Message-Id", id);
+  if (!has("from") && !sender_.empty()) headers_.emplace_back("From", from);
+  if (!has("date")) headers_.emplace_back("Date", date);
 }
 
 std::string FilterMessage::header_text(std::string_view name) const {

@@ -28,6 +28,7 @@ struct FilterEnvelope {
   std::optional<std::string> prefix, suffix;
   std::string qualify_domain;         // unqualified addresses get this domain
   std::string login;                  // caller's login name (default sender)
+  std::string login_name;             // its passwd name ("root"): an added From: is "NAME <login@qualify>"
   // Content-scan results saved with the message (engine::Envelope::variables).
   // $spam_score, $spam_score_int, $spam_bar and $malware_name are always
   // defined, empty when the message was not scanned, as in Exim.

@@ -281,6 +281,9 @@ add("expand_integer_text", 'testprint "${if >= { a:b:c}{0} {y}{n}}"\n')
 add("expand_header_hint", 'testprint "${lc:$h_subject}"\n')
 add("from_line_captures", 'testprint "[$0][$1][$2]"\nif $h_subject: matches "nomatch(x)" then testprint y endif\ntestprint "[$1]"\n',
     msg="From carol@z.example Wed Feb  7 09:08:33 2024\n" + M1, args=NOSENDER)
+add("resent_adds_resent_from", 'testprint "[$h_from:][$h_resent-from:]"\ntestprint "$message_headers"\n',
+    msg="Resent-To: r@x.example\nResent-Date: Mon, 1 Jan 2024 00:00:00 +0000\nResent-Message-Id: <2@x.example>\n"
+        "Subject: hi\nMessage-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nb\n")
 add("fwd_unmatched_quote", 'a b"\nc@x.example\n', header=False)
 
 # --- combined realistic filters
