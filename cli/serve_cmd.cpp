@@ -69,6 +69,12 @@ engine::JunkTrainer::TrainFn junk_train_child(const Args& args, const engine::Co
     auto r = engine::run_child(argv, stop, std::chrono::minutes(10));
     if (!r) return r.error();
     if (!r->ok()) return make_error("nougat bayes train: " + r->describe());
+    // "…; 2 files not mail, left out" on its summary line: not learnt.
+    if (auto at = r->output.find(" not mail, left out"); at != std::string::npos) {
+      size_t end = r->output.rfind(' ', at - 1);  // before "file"/"files"
+      size_t start = end == std::string::npos ? end : r->output.rfind(' ', end - 1);
+      if (start != std::string::npos) b.not_mail = std::strtoul(r->output.c_str() + start + 1, nullptr, 10);
+    }
     return Ok{};
   };
 }

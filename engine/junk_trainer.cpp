@@ -636,8 +636,11 @@ bool JunkTrainer::run_batches(const User& u, UserState& st, std::vector<Plan>& p
         continue;
       }
       for (Plan* p : chunk) ++p->done;
-      done[size_t(op)] += chunk.size();
-      (learn ? stats.learnt : stats.unlearnt) += chunk.size();
+      // What was learnt: a file that is no mail was left out (and counts
+      // as handled: it never will be mail).
+      const size_t trained = chunk.size() - std::min(chunk.size(), b.not_mail);
+      done[size_t(op)] += trained;
+      (learn ? stats.learnt : stats.unlearnt) += trained;
       // The confirmation goes through record() and is fsync'd like any line,
       // though it need not be: lost, it only costs one relearn, a no-op in
       // the store. One fsync per batch, next to the child's own.

@@ -100,6 +100,7 @@ class JunkTrainer {
     std::string address;
     TrainOp op;
     std::vector<std::filesystem::path> files;  // staged copies, readable until train returns
+    mutable size_t not_mail = 0;  // set by train: files it left out as no mail (empty, binary)
   };
   // Learns (or unlearns) every file of the batch in the user's own store, or
   // none: an error means nothing of it counts. Blocking; `stop` turns true

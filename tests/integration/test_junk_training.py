@@ -223,19 +223,19 @@ class JunkTraining(unittest.TestCase):
                          self.n.log()[-3000:])
 
     def test_a_file_in_junk_that_is_no_mail_fails_nothing(self):
-        """A file in Junk that is no mail (here: it starts with a blank line)
-        is left out of the batch; the rest is learnt and the batch is done
-        — not failed and retried forever."""
+        """A file in Junk that is no mail (here: binary) is left out of the
+        batch; the rest is learnt and the batch is done — not failed and
+        retried forever — and the log counts what was learnt."""
         carol = "carol@localhost"
         junk = self.n.maildir(carol) / ".Junk" / "cur"
         junk.mkdir(parents=True, exist_ok=True)
-        (junk / "1700000000.1.host:2,S").write_text("\nno header at all\n")
+        (junk / "1700000000.1.host:2,S").write_bytes(b"\x00\x01\x02 not a message \x00" * 10)
         (junk / "1700000000.2.host:2,S").write_text(message(True, 626201).replace("\r\n", "\n"))
         deadline = time.time() + 10
         pat = r"junk training: carol@localhost: \d+ spam"
         while not re.search(pat, self.n.log()) and time.time() < deadline:
             time.sleep(0.05)
-        self.assertRegex(self.n.log(), pat)
+        self.assertRegex(self.n.log(), r"junk training: carol@localhost: 1 spam \(moved or filed by the user\)")
         time.sleep(2.5)  # two passes and more: nothing retried
         self.assertNotRegex(self.n.log(), r"junk training: carol@localhost: .*failed")
 
