@@ -3,6 +3,7 @@
 // Not supported (fail as unknown): conditions needing I/O or system state
 // such as exists, pam, radius, ldapauth, acl, saslauthd.
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <cerrno>
@@ -25,6 +26,7 @@ constexpr CondInfo kConds[] = {
     {"==", CondKind::Num2, 2},       {">", CondKind::Num2, 2},          {">=", CondKind::Num2, 2},
     {"and", CondKind::And, 0},       {"bool", CondKind::Bool, 1},       {"bool_lax", CondKind::Bool, 1},
     {"def", CondKind::Def, 0},       {"eq", CondKind::Str2, 2},         {"eqi", CondKind::Str2, 2},
+    {"exists", CondKind::One, 1},
     {"first_delivery", CondKind::Const, 0},                             {"forall", CondKind::ForAny, 1},
     {"forany", CondKind::ForAny, 1}, {"ge", CondKind::Str2, 2},         {"gei", CondKind::Str2, 2},
     {"gt", CondKind::Str2, 2},       {"gti", CondKind::Str2, 2},        {"inlist", CondKind::MatchList, 2},
@@ -268,6 +270,10 @@ Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& a, Run& ru
     }
     case CondKind::Match: return eval_match(c, a[0], a[1], run);
     case CondKind::One:
+      if (n == "exists") {  // Exim's: the file (or directory) is there (forbid_filter_exists is off by default)
+        struct stat sb {};
+        return ::stat(a[0].c_str(), &sb) == 0;
+      }
       if (n == "isip") return is_ip(a[0], 0);
       if (n == "isip4") return is_ip(a[0], 4);
       return is_ip(a[0], 6);

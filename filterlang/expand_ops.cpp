@@ -16,12 +16,12 @@ Result<std::string> address_operator(std::string_view op, std::string_view arg);
 
 namespace {
 
-constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval"};
+constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval", "from_utf8"};
 constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
     "nhash",   "quote",     "rfc2047", "rfc2047d", "s",    "sha1",   "sha256",  "str2b64", "strlen",
-    "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask"};
+    "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask", "base32d", "base62d"};
 
 std::string hex(const unsigned char* p, size_t n, bool upper) {
   static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";

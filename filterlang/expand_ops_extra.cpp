@@ -100,6 +100,35 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
     }
     return Result<std::string>(out);
   }
+  if (op == "base32d" || op == "base62d") {
+    static constexpr std::string_view kB32 = "abcdefghijklmnopqrstuvwxyz234567";
+    static constexpr std::string_view kB62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    const std::string_view digits = op == "base32d" ? kB32 : kB62;
+    unsigned long long v = 0;
+    for (char c : arg) {
+      size_t d = digits.find(c);
+      if (d == std::string_view::npos)
+        return Result<std::string>(fail("argument for " + op + " operator is \"" + arg + "\", which is not a base " +
+                                        (op == "base32d" ? "32" : "62") + " number"));
+      v = v * digits.size() + d;
+    }
+    return Result<std::string>(std::to_string(v));
+  }
+  if (op == "from_utf8") {
+    // UTF-8 to ISO-8859-1, characters past 255 becoming '_', read as Exim's
+    // GETUTF8INC does: a lead byte takes its continuation bytes unchecked.
+    std::string out;
+    for (size_t i = 0; i < arg.size();) {
+      unsigned long c = static_cast<unsigned char>(arg[i++]);
+      if ((c & 0xC0) == 0xC0) {
+        const int extra = c < 0xE0 ? 1 : c < 0xF0 ? 2 : c < 0xF8 ? 3 : c < 0xFC ? 4 : 5;
+        c &= 0x3Fu >> extra;
+        for (int k = 0; k < extra; ++k) c = (c << 6) | (i < arg.size() ? static_cast<unsigned char>(arg[i++]) & 0x3F : 0);
+      }
+      out += c > 255 ? '_' : static_cast<char>(c);
+    }
+    return Result<std::string>(out);
+  }
   if (op == "time_interval") return time_interval(arg);
   if (op == "reverse_ip") {
     auto r = reverse_ip(arg);

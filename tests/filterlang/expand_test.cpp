@@ -84,6 +84,9 @@ TEST(Expand, AsEximPrintsThem) {
   EXPECT_EQ(err("${if >= { a:b:c}{0} {y}{n}}"), "integer expected but \"a:b:c\" found");
   EXPECT_EQ(err("${mask:bad}"), "\"bad\" is not an IP address");
   EXPECT_EQ(err("${lc:$h_subject}"), "missing } at end of string - could be header name not terminated by colon");
+  EXPECT_EQ(ok("${base62d:1Z} ${base32d:abc}"), "97 34");
+  EXPECT_EQ(ok("${from_utf8:abc\xc3\xa9\xe2\x82\xac}"), "abc\xe9_");
+  EXPECT_EQ(ok("${if exists{/}{y}{n}}${if exists{/no/such/path}{y}{n}}"), "yn");
 }
 
 TEST(Expand, MessageDataIsNeverReexpanded) {
