@@ -61,9 +61,14 @@ class AddrScanner {
       return true;
     }
     size_t start = p_;
-    while (p_ < s_.size() && !is_space(s_[p_]) && !is_special(s_[p_]) &&
-           static_cast<unsigned char>(s_[p_]) > 31)
+    while (p_ < s_.size()) {
+      if (s_[p_] == '\\') {  // a quoted pair in an atom, kept as written (Exim); a last '\\' alone too
+        p_ += p_ + 1 < s_.size() ? 2 : 1;
+        continue;
+      }
+      if (is_space(s_[p_]) || is_special(s_[p_]) || static_cast<unsigned char>(s_[p_]) <= 31) break;
       ++p_;
+    }
     out.append(s_.substr(start, p_ - start));
     return p_ > start;
   }

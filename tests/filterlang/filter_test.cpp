@@ -172,6 +172,8 @@ TEST(Forward, ExtractAddressAsExim) {
       {"\"Ann B\" <ann@y.example>, x@y", nullptr, "malformed address: , x@y may not follow \"Ann B\" <ann@y.example>"},
       {"@nodomain", nullptr, "no local part"},
       {"<x@y.example", nullptr, "'>' missing at end of address"},
+      {"\\me", "\\me", ""},            // a quoted pair in the local part, kept as written
+      {"a\\b@x.example", "a\\b@x.example", ""},
   };
   for (const auto& c : cases) {
     std::string err;
