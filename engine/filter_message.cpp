@@ -24,7 +24,6 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// The sender from an mbox "From " line, with Exim's pattern.
 // Header value without its angle brackets (Return-path: <a@b> -> a@b).
 std::string strip_angles(std::string v) {
   v = trim(v);
@@ -183,12 +182,6 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   if (!has("message-id")) headers_.emplace_back("Message-Id", id);
   if (!has("from") && !sender_.empty()) headers_.emplace_back("From", from);
   if (!has("date")) headers_.emplace_back("Date", date);
-}
-
-std::string FilterMessage::header_text(std::string_view name) const {
-  for (const auto& h : headers_)
-    if (iequals(h.first, name)) return trim(h.second);
-  return {};
 }
 
 std::optional<std::string> FilterMessage::variable(std::string_view name) const {

@@ -84,7 +84,6 @@ class FilterMessage final : public filterlang::ExpandContext {
   const FilterEnvelope& envelope() const { return env_; }
 
  private:
-  std::string header_text(std::string_view name) const;  // first header's trimmed value
 
   FilterEnvelope env_;
   std::string sender_;

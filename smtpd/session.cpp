@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <cstring>
@@ -514,14 +515,17 @@ asio::awaitable<bool> Session::dispatch(const std::string& line) {
 
 namespace {
 
-// The address of a MAIL or RCPT argument ("FROM:<…> …"): whether it holds
-// bytes above ASCII (RFC 6531 3.5: 553 5.6.7 without SMTPUTF8).
-bool non_ascii_address(std::string_view arg) {
+// Whether a MAIL or RCPT argument ("FROM:<…> …") holds an address with bytes
+// above ASCII and no SMTPUTF8 parameter after it (RFC 6531 3.5: 553 5.6.7).
+bool needs_smtputf8(std::string_view arg) {
   size_t lt = arg.find('<'), gt = arg.find('>', lt == std::string_view::npos ? 0 : lt);
   if (lt == std::string_view::npos || gt == std::string_view::npos) return false;
-  for (unsigned char ch : arg.substr(lt, gt - lt))
-    if (ch >= 0x80) return true;
-  return false;
+  std::string_view address = arg.substr(lt, gt - lt);
+  if (std::none_of(address.begin(), address.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; }))
+    return false;
+  std::string params(arg.substr(gt + 1));
+  for (char& ch : params) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return params.find(" SMTPUTF8") == std::string::npos;
 }
 
 // The EHLO/HELO name as our Received field and $sender_helo_name carry it:
@@ -590,8 +594,7 @@ void Session::on_mail(const Command& c) {
   }
   auto m = parse_mail_from(c.arg);
   if (!m) {
-    if (non_ascii_address(c.arg) && c.arg.find(" SMTPUTF8") == std::string_view::npos &&
-        c.arg.find(" smtputf8") == std::string_view::npos)
+    if (needs_smtputf8(c.arg))
       reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 (RFC 6531 3.5)");
     else
       reply_raw(m.error().text);
@@ -642,7 +645,7 @@ void Session::on_rcpt(const Command& c) {
   }
   auto r = parse_rcpt_to(c.arg, mail_->smtputf8);
   if (!r) {
-    if (!mail_->smtputf8 && non_ascii_address(c.arg))
+    if (!mail_->smtputf8 && needs_smtputf8(c.arg))
       reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8 (RFC 6531 3.5)");
     else
       reply_raw(r.error().text);
