@@ -107,12 +107,12 @@ class QueueCli(unittest.TestCase):
 
         r = self.queue("release", held)
         self.assertIn(f"released {held}", r.stdout)
-        t0 = time.time()
-        got = self.inbox(before + 2, timeout=8)
+        # Delivered by the running server (it looks for release markers every
+        # 2 s), not at a restart; the timeout only bounds a loaded machine.
+        got = self.inbox(before + 2, timeout=30)
         self.assertEqual(len(got), before + 2, "released message delivered while the server runs")
-        self.assertLess(time.time() - t0, 6)
         self.assertIn("please hold this", self.subjects())
-        deadline = time.time() + 5
+        deadline = time.time() + 20
         while self.queue_files() and time.time() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.queue_files(), [], "message and marker removed once delivered")
@@ -136,7 +136,7 @@ class QueueCli(unittest.TestCase):
             self.n.start()
         self.assertEqual(len(self.inbox(before + 1)), before + 1)
         self.assertIn("hold me over a restart", self.subjects())
-        deadline = time.time() + 5
+        deadline = time.time() + 20
         while held in self.entries() and time.time() < deadline:
             time.sleep(0.05)
         self.assertNotIn(held, self.entries())
