@@ -108,10 +108,15 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
       raw_headers.back().second += line;
       header_line(raw_headers.size(), line.size());
     } else {
-      size_t colon = line.find(':');
-      bool ok = colon != std::string_view::npos && colon > 0;
-      for (size_t i = 0; ok && i < colon; ++i)
-        ok = static_cast<unsigned char>(line[i]) > 32 && static_cast<unsigned char>(line[i]) != 127;  // 8-bit names too, as Exim
+      // A header line, as Exim's receive.c reads one: printing characters
+      // (8-bit ones too) up to a colon, white space allowed before the colon
+      // (RFC 5322's obsolete syntax). The name keeps that white space, so
+      // `X-A : v` is in $message_headers but not $h_x-a:, as in Exim.
+      auto graph = [](char c) { return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) != 127; };
+      size_t colon = 0;
+      while (colon < line.size() && graph(line[colon]) && line[colon] != ':') ++colon;
+      while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+      bool ok = colon < line.size() && line[colon] == ':' && !(line[0] == ' ' || line[0] == '\t');
       if (!ok) {  // the body starts here; -bf has read this line with the header's
         first_body_line_ = line.size() + 1;
         break;
@@ -136,17 +141,21 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
   } else {
     sender_ = env_.login + "@" + env_.qualify_domain;
   }
+  // Which field a line is, as Exim's header_checkname() tells it: white
+  // space before the colon does not count there (but does for $h_).
+  auto kind = [](const std::string& name) { return trim_space(name); };
   for (auto& h : raw_headers) {
-    if (iequals(h.first, "return-path")) {
+    if (iequals(kind(h.first), "return-path")) {
       ++return_path_headers_;
-      return_path_header_ = trim(h.second);
+      // Exim takes what follows the first 12 characters of the line.
+      return_path_header_ = trim((h.first + ":" + h.second).substr(12));
       continue;
     }
     headers_.push_back(std::move(h));
   }
   auto has = [&](std::string_view n) {
     for (const auto& h : headers_)
-      if (iequals(h.first, n)) return true;
+      if (iequals(kind(h.first), n)) return true;
     return false;
   };
   for (const auto& name : env_.removed_headers)

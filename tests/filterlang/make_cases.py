@@ -285,6 +285,9 @@ add("resent_adds_resent_from", 'testprint "[$h_from:][$h_resent-from:]"\ntestpri
     msg="Resent-To: r@x.example\nResent-Date: Mon, 1 Jan 2024 00:00:00 +0000\nResent-Message-Id: <2@x.example>\n"
         "Subject: hi\nMessage-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nb\n")
 add("fwd_unmatched_quote", 'a b"\nc@x.example\n', header=False)
+add("header_space_before_colon", 'testprint "[$h_x-a:][$h_subject:][$return_path]"\ntestprint "$message_headers"\n',
+    msg=":empty name\nX-A : v\nReturn-Path : <rp@x.example>\nSubject\t: s\nFrom: a@x.example\n"
+        "Message-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n")
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
