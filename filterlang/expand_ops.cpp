@@ -16,7 +16,7 @@ Result<std::string> address_operator(std::string_view op, std::string_view arg);
 
 namespace {
 
-constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval", "from_utf8"};
+constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval", "time_eval", "from_utf8"};
 constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
@@ -231,9 +231,9 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "hex2b64") {
     std::string bytes;
     auto hv = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10; };
-    bool ok = arg.size() % 2 == 0;
-    for (char c : arg) ok = ok && std::isxdigit(static_cast<unsigned char>(c));
-    if (!ok) return fail("\"" + arg + "\" is not a hex string");
+    if (arg.size() % 2 != 0) return fail("\"" + arg + "\" contains an odd number of characters");
+    for (char c : arg)
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return fail("\"" + arg + "\" is not a hex string");
     for (size_t i = 0; i < arg.size(); i += 2) bytes += static_cast<char>(hv(arg[i]) * 16 + hv(arg[i + 1]));
     return base64_encode(bytes);
   }

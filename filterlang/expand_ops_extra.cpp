@@ -62,6 +62,39 @@ Result<std::string> time_interval(const std::string& arg) {
   return out;
 }
 
+// ${time_eval:2d4h5m}: seconds, as Exim's readconf_readtime() reads an
+// interval: one or more <digits><w|d|h|m|s>, nothing else, in C int
+// arithmetic (a number is read as a long and cut to int, products and the
+// sum wrap); a result below zero is an error too.
+Result<std::string> time_eval(const std::string& arg) {
+  auto bad = [&] { return fail("string \"" + arg + "\" is not an Exim time interval in \"time_eval\" operator"); };
+  uint32_t yield = 0;
+  size_t i = 0;
+  do {
+    if (i >= arg.size() || !std::isdigit(static_cast<unsigned char>(arg[i]))) return bad();
+    unsigned long long v = 0;
+    bool saturated = false;
+    for (; i < arg.size() && std::isdigit(static_cast<unsigned char>(arg[i])); ++i) {
+      if (v > (0x7fffffffffffffffULL - 9) / 10) saturated = true;
+      if (!saturated) v = v * 10 + unsigned(arg[i] - '0');
+    }
+    if (saturated) v = 0x7fffffffffffffffULL;  // strtol's LONG_MAX
+    uint32_t value = static_cast<uint32_t>(v);
+    if (i >= arg.size()) return bad();
+    switch (arg[i++]) {
+      case 'w': value *= 7; [[fallthrough]];
+      case 'd': value *= 24; [[fallthrough]];
+      case 'h': value *= 60; [[fallthrough]];
+      case 'm': value *= 60; [[fallthrough]];
+      case 's': break;
+      default: return bad();
+    }
+    yield += value;
+  } while (i < arg.size());
+  if (static_cast<int32_t>(yield) < 0) return bad();
+  return std::to_string(static_cast<int32_t>(yield));
+}
+
 }  // namespace
 
 std::optional<Result<std::string>> extra_operator(const Node& n, const std::string& arg) {
@@ -130,6 +163,7 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
     return Result<std::string>(out);
   }
   if (op == "time_interval") return time_interval(arg);
+  if (op == "time_eval") return time_eval(arg);
   if (op == "reverse_ip") {
     auto r = reverse_ip(arg);
     if (!r) return Result<std::string>(fail("reverse_ip() not given an IP address [" + arg + "]"));

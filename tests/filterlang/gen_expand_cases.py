@@ -248,6 +248,10 @@ CASES = [
     ("${if eq{a}{a}{y}{${hash_3_99:abcdef}}}", "basic"), ("${if eq{a}{a}{y}{${extract{}{x}}}}", "basic"),
     ("${if eq{a}{a}{y}{${length{x}{y}}}}", "basic"), ("${if eq{a}{a}{y}{${foo:x}}}", "basic"),
     ("${if eq{a}{a}{y}{${if foo{x}}}}", "basic"), ("${if eq{a}{a}{y}{$nosuch}}", "basic"), ("${if and{{eq{a}{b}}{<{x}{1}}}{y}{n}}", "basic"),
+    # second differential review (stop 14)
+    ("${time_eval:1w2d}", "basic"), ("${time_eval:1s1s}", "basic"), ("${time_eval:30}", "basic"),
+    ("${time_eval:1h30}", "basic"), ("${time_eval:}", "basic"), ("${time_eval:99999999999s}", "basic"),
+    ("${time_eval:5000w}", "basic"), ("${hex2b64:abc}", "basic"), ("${hex2b64:zz}", "basic"),
 ]
 
 
