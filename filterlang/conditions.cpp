@@ -124,7 +124,7 @@ bool one_pattern(const RunState& st, std::string_view name, bool has_addresses, 
   return false;
 }
 
-bool personal(const RunState& st, const ProgCond& c) {
+bool personal(RunState& st, const ProgCond& c) {
   for (const auto& [name, value] : st.vars.headers()) {
     std::string lname;
     for (char ch : name) lname.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
@@ -140,6 +140,9 @@ bool personal(const RunState& st, const ProgCond& c) {
       if (!v.empty()) return false;
     }
   }
+  // Past those, Exim tests the addresses with its match code, which leaves
+  // $0, $1, ... empty whatever the outcome.
+  st.est.captures.clear();
   std::string lp = st.var("local_part").value_or(""), dom = st.var("domain").value_or("");
   std::string pre = st.var("local_part_prefix").value_or(""), suf = st.var("local_part_suffix").value_or("");
   std::vector<std::string> self = {lp + "@" + dom};

@@ -155,7 +155,8 @@ Status Parser::parse_braced(Seq& out) {
     Node n;
     n.kind = NodeKind::Item;
     n.text = name;
-    if (auto st = read_subs(n.args, min_args, max_args, name, true); !st) return st.error();
+    if (auto st = read_subs(n.args, min_args, max_args, name, true, name == "sort" ? &n.source : nullptr); !st)
+      return st.error();
     if (auto st = prepare_item(n); !st) return st.error();
     out.push_back(std::move(n));
     return Ok{};
@@ -298,7 +299,8 @@ Status Parser::parse_filter(Seq& out) {
 }
 
 // Exim's read_subs(): up to max brace-enclosed arguments, white space allowed before each.
-Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end) {
+Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end,
+                         std::string* last_source) {
   for (int i = 0; i < max; ++i) {
     skip_white();
     if (pos >= s.size() || s[pos] != '{') {
@@ -307,8 +309,10 @@ Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_v
       break;
     }
     ++pos;
+    const size_t from = pos;
     auto a = parse_seq(true);
     if (!a) return a.error();
+    if (last_source) *last_source = std::string(s.substr(from, pos - from));
     ++pos;
     args.push_back(std::move(*a));
   }

@@ -64,6 +64,7 @@ struct Node {
   std::shared_ptr<const Cond> cond;   // If / conditions using a constant regex
   std::shared_ptr<const Regex> re;    // constant regex (sg, match)
   std::string deferred_error;         // Op: Exim reports this only when the operator is actually applied
+  std::string source;                 // Item sort: its extractor as written (Exim's error quotes it)
 };
 
 enum class CondKind : uint8_t { Str2, Num2, Match, Def, Not, And, Or, Bool, One, ForAny, Const, MatchList };
@@ -114,7 +115,8 @@ struct Parser {
   Status parse_forany(Cond& c);  // forany{list}{cond} forall{..}{..}
   Status parse_def(Cond& c);     // def:name
   Result<Cond> parse_cond();
-  Status read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end);
+  Status read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end,
+                   std::string* last_source = nullptr);
   void skip_white();
 };
 

@@ -2,6 +2,7 @@
 // ${reduce{list}{init}{expr}}, ${listextract{N}{list}{yes}{no}},
 // ${sort{list}{comparator}{extractor}}. The per-item part is compiled once
 // and evaluated with $item (and $value for reduce) bound; Exim 4.96 semantics.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -33,8 +34,10 @@ struct Bind {
   }
 };
 
+bool numeric_comparator(std::string_view cmp) { return cmp == "<" || cmp == "<=" || cmp == ">" || cmp == ">="; }
+
 Result<bool> compare_items(std::string_view cmp, const std::string& a, const std::string& b) {
-  if (cmp == "<" || cmp == "<=" || cmp == ">" || cmp == ">=") {
+  if (numeric_comparator(cmp)) {
     auto x = parse_exim_int(a);
     if (!x) return x.error();
     auto y = parse_exim_int(b);
@@ -58,26 +61,42 @@ Result<bool> compare_items(std::string_view cmp, const std::string& a, const std
 Status eval_sort(const Node& n, Run& run, std::string& out, const std::vector<std::string>& items, char sep) {
   auto cmp = eval_to_string(n.args[1], run, false);
   if (!cmp) return cmp.error();
-  std::string c = *cmp;
-  while (!c.empty() && std::isspace(static_cast<unsigned char>(c.back()))) c.pop_back();
-  while (!c.empty() && std::isspace(static_cast<unsigned char>(c.front()))) c.erase(0, 1);
-  // A symbolic comparator ends where letters start, as Exim reads an
-  // operator name: "<i" is "<".
-  if (!c.empty() && !std::isalpha(static_cast<unsigned char>(c[0]))) {
+  // The comparator, read as Exim's identify_operator() reads a condition
+  // name: "<", "<=", ">", ">=" (what follows is ignored: "<i" is "<"), or
+  // letters, digits and '_' ("lt", "gei"); no white space first.
+  const std::string& raw = *cmp;
+  std::string c;
+  if (!raw.empty() && (raw[0] == '<' || raw[0] == '>' || raw[0] == '=')) {
+    c = raw.substr(0, raw.size() > 1 && raw[1] == '=' ? 2 : 1);
+  } else {
     size_t e = 0;
-    while (e < c.size() && !std::isalnum(static_cast<unsigned char>(c[e])) && !std::isspace(static_cast<unsigned char>(c[e]))) ++e;
-    c.resize(e);
+    while (e < raw.size() && (std::isalnum(static_cast<unsigned char>(raw[e])) || raw[e] == '_')) ++e;
+    c = raw.substr(0, e);
+  }
+  if (c.empty()) return fail("condition name expected, but found \"" + raw.substr(0, 16) + "\"");
+  static constexpr std::string_view kComparators[] = {"<", "<=", ">", ">=", "lt", "lti", "le", "lei",
+                                                      "gt", "gti", "ge", "gei"};
+  if (std::find(std::begin(kComparators), std::end(kComparators), c) == std::end(kComparators)) {
+    // Exim's conditions that filters do not have still count as known here.
+    static constexpr std::string_view kOtherExim[] = {"acl", "crypteq", "forall_json", "forall_jsons", "forany_json",
+                                                      "forany_jsons", "inbound_srs", "ldapauth", "match_ip", "pam",
+                                                      "pwcheck", "radius", "saslauthd"};
+    bool known = known_condition(c) || std::find(std::begin(kOtherExim), std::end(kOtherExim), c) != std::end(kOtherExim);
+    return fail(known ? "comparator not handled for sort" : "");  // Exim sets no text for an unknown name
   }
   std::vector<std::pair<std::string, std::string>> sorted;  // (key, item), insertion sort like Exim
   for (const std::string& item : items) {
     Bind b(run, &item, nullptr);
     auto key = eval_to_string(n.args[2], run, false);
     if (!key) return key.error();
+    if (key->empty()) return fail("field-extract in sort: \"" + n.source + "\"");
     size_t pos = sorted.size();
     for (size_t i = 0; i < sorted.size(); ++i) {
       auto before = compare_items(c, *key, sorted[i].first);
-      if (!before) return before.error();
-      if (*before) {
+      // A comparison that fails (a key that is no number for "<") is not
+      // "before": Exim carries on, and such items keep their order.
+      if (!before && !numeric_comparator(c)) return before.error();
+      if (before && *before) {
         pos = i;
         break;
       }

@@ -252,6 +252,9 @@ CASES = [
     ("${time_eval:1w2d}", "basic"), ("${time_eval:1s1s}", "basic"), ("${time_eval:30}", "basic"),
     ("${time_eval:1h30}", "basic"), ("${time_eval:}", "basic"), ("${time_eval:99999999999s}", "basic"),
     ("${time_eval:5000w}", "basic"), ("${hex2b64:abc}", "basic"), ("${hex2b64:zz}", "basic"),
+    ("${sort{3:1:a}{<}{$item}}", "basic"), ("${sort{a:3:1}{>}{$item}}", "basic"), ("${sort{b:a}{<=}{$item}}", "basic"),
+    ("${sort{x:y}{<}{}}", "basic"), ("${sort{b:a}{foo}{$item}}", "basic"), ("${sort{b:a}{eq}{$item}}", "basic"),
+    ("${sort{b:a}{ lt }{$item}}", "basic"), ("${sort{b:a}{lt x}{$item}}", "basic"), ("${sort{b:a}{==}{$item}}", "basic"),
 ]
 
 
