@@ -141,6 +141,7 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping);
 
 // Conditions (expand_cond.cpp).
 bool known_condition(std::string_view name);
+int exim_strcmpic(std::string_view s, std::string_view t);  // Exim's, prefix quirk included (expand_cond.cpp)
 Result<bool> eval_cond(const Cond& c, Run& run, bool skipping);
 Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& operands, Run& run);
 Result<bool> eval_forany(const Cond& c, Run& run, bool skipping);                                  // (expand_lists.cpp)

@@ -1,14 +1,20 @@
 // ${if} conditions: parsing (Parser::parse_cond) and evaluation. Names,
 // argument counts and error texts follow Exim 4.96's eval_condition().
 // Not supported (fail as unknown): conditions needing I/O or system state
-// such as exists, pam, radius, ldapauth, acl, saslauthd.
+// such as pam, radius, ldapauth, acl, saslauthd.
 #include <arpa/inet.h>
+#include <crypt.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <tuple>
 
 #include "filterlang/expand_ast.hpp"
 
@@ -25,6 +31,7 @@ constexpr CondInfo kConds[] = {
     {"<", CondKind::Num2, 2},        {"<=", CondKind::Num2, 2},         {"=", CondKind::Num2, 2},
     {"==", CondKind::Num2, 2},       {">", CondKind::Num2, 2},          {">=", CondKind::Num2, 2},
     {"and", CondKind::And, 0},       {"bool", CondKind::Bool, 1},       {"bool_lax", CondKind::Bool, 1},
+    {"crypteq", CondKind::Str2, 2},
     {"def", CondKind::Def, 0},       {"eq", CondKind::Str2, 2},         {"eqi", CondKind::Str2, 2},
     {"exists", CondKind::One, 1},
     {"first_delivery", CondKind::Const, 0},                             {"forall", CondKind::ForAny, 1},
@@ -44,13 +51,80 @@ const CondInfo* find_cond(std::string_view name) {
   return nullptr;
 }
 
-int ci_compare(std::string_view a, std::string_view b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    int x = std::tolower(static_cast<unsigned char>(a[i])), y = std::tolower(static_cast<unsigned char>(b[i]));
-    if (x != y) return x - y;
+}  // namespace
+
+// Exim's strcmpic(), quirk included: when one string is a prefix of the
+// other, the result is positive either way (it returns *t where it means
+// -*t), so lti{a}{ab} is false and gti{a}{ab} true, as exim -bf has them.
+int exim_strcmpic(std::string_view s, std::string_view t) {
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+  size_t i = 0;
+  for (; i < s.size(); ++i)
+    if (int c = lower(s[i]) - (i < t.size() ? lower(t[i]) : 0); c != 0) return c;
+  return i < t.size() ? static_cast<unsigned char>(t[i]) : 0;
+}
+
+namespace {
+
+std::string hex_upper(const unsigned char* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += fmt::format("{:02X}", p[i]);
+  return out;
+}
+
+std::string base64(const unsigned char* p, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n))));
+  return out;
+}
+
+// crypt(3) through libxcrypt's reentrant call (which also reads HP-UX
+// bigcrypt settings longer than 13 characters, as Debian's Exim gets them).
+const char* crypt_into(const std::string& key, const std::string& setting, crypt_data& data) {
+  return crypt_rn(key.c_str(), setting.c_str(), &data, sizeof data);
+}
+
+// crypteq{key}{hashed}, as Exim 4.96's: {md5} and {sha1} digests in base64
+// (case counts) or hex (it does not); otherwise crypt(3), after an optional
+// {crypt} or {crypt16} (Exim's own: a second DES round for characters 9-16).
+Result<bool> crypteq(const std::string& key, std::string hashed) {
+  auto prefixed = [&](std::string_view p) { return hashed.size() >= p.size() && iequal(hashed.substr(0, p.size()), p); };
+  for (auto [name, md, size] : {std::tuple{"{md5}", EVP_md5(), 16}, std::tuple{"{sha1}", EVP_sha1(), 20}}) {
+    if (!prefixed(name)) continue;
+    std::string want = hashed.substr(std::string_view(name).size());
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(key.data(), key.size(), digest, &len, md, nullptr);
+    if (want.size() == size_t(4 * ((size + 2) / 3))) return base64(digest, len) == want;
+    if (want.size() == size_t(2 * size)) return iequal(hex_upper(digest, len), want);
+    return false;
   }
-  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+  bool sixteen = false;
+  if (prefixed("{crypt}")) {
+    hashed.erase(0, 7);
+  } else if (prefixed("{crypt16}")) {
+    hashed.erase(0, 9);
+    sixteen = true;
+  } else if (!hashed.empty() && hashed[0] == '{') {
+    return fail("unknown encryption mechanism in \"" + hashed + "\"");
+  }
+  auto data = std::make_unique<crypt_data>();
+  errno = 0;
+  const char* out = crypt_into(key, hashed, *data);
+  std::string coded = out ? out : "";
+  if (out && sixteen) {
+    coded = coded.substr(0, 13);
+    if (key.size() > 8) {
+      const char* rest = crypt_into(key.substr(8), coded.substr(2, 2), *data);
+      out = rest;
+      if (rest) coded += std::string(rest).substr(2, 11);
+    }
+  }
+  if (!out) {
+    if (errno == EINVAL) return false;
+    return fail(std::string("crypt error: ") + std::strerror(errno) + "\n");
+  }
+  return hashed.size() >= 2 && coded == hashed;  // no salt: crypt() of "" is "", never a match
 }
 
 bool is_ip(std::string_view s, int family) {
@@ -259,8 +333,9 @@ Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& a, Run& ru
       return *x == *y;
     }
     case CondKind::Str2: {
+      if (n == "crypteq") return crypteq(a[0], a[1]);
       bool ci = n.size() == 3 && n.back() == 'i';
-      int cmp = ci ? ci_compare(a[0], a[1]) : a[0].compare(a[1]);
+      int cmp = ci ? exim_strcmpic(a[0], a[1]) : a[0].compare(a[1]);
       std::string_view base = std::string_view(n).substr(0, 2);
       if (base == "eq") return cmp == 0;
       if (base == "lt") return cmp < 0;

@@ -48,12 +48,12 @@ Result<bool> compare_items(std::string_view cmp, const std::string& a, const std
     return *x >= *y;
   }
   bool ci = cmp.size() == 3 && cmp[2] == 'i';
-  std::string l = ci ? lc(a) : a, r = ci ? lc(b) : b;
+  int order = ci ? exim_strcmpic(a, b) : a.compare(b);
   std::string_view base = cmp.substr(0, 2);
-  if (base == "lt") return l < r;
-  if (base == "le") return l <= r;
-  if (base == "gt") return l > r;
-  if (base == "ge") return l >= r;
+  if (base == "lt") return order < 0;
+  if (base == "le") return order <= 0;
+  if (base == "gt") return order > 0;
+  if (base == "ge") return order >= 0;
   return fail("\"" + std::string(cmp) + "\" is not a suitable comparator for sort");
 }
 

@@ -255,6 +255,19 @@ CASES = [
     ("${sort{3:1:a}{<}{$item}}", "basic"), ("${sort{a:3:1}{>}{$item}}", "basic"), ("${sort{b:a}{<=}{$item}}", "basic"),
     ("${sort{x:y}{<}{}}", "basic"), ("${sort{b:a}{foo}{$item}}", "basic"), ("${sort{b:a}{eq}{$item}}", "basic"),
     ("${sort{b:a}{ lt }{$item}}", "basic"), ("${sort{b:a}{lt x}{$item}}", "basic"), ("${sort{b:a}{==}{$item}}", "basic"),
+    ("${if lti{a}{ab}{y}{n}}", "basic"), ("${if gti{a}{ab}{y}{n}}", "basic"), ("${if lei{}{a}{y}{n}}", "basic"),
+    ("${sort{ab:a:B}{lti}{$item}}", "basic"),
+    ("${if crypteq{hello}{abl0JrMf6tlhw}{y}{n}}", "basic"), ("${if crypteq{hello}{\{CRYPT\}abl0JrMf6tlhw}{y}{n}}", "basic"),
+    ("${if crypteq{hellohello}{ab0CA5LHCrzM6}{y}{n}}", "basic"),
+    ("${if crypteq{hellohello2}{\{crypt16\}ab0CA5LHCrzM6gkWvMk1Cs3.}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{md5\}XUFAKrxLKna5cZ2REBfFkg==}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{md5\}xufakrxlkna5cz2rebffkg==}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{MD5\}5D41402ABC4B2A76B9719D911017C592}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{sha1\}qvTGHdzF6KLavt4PO0gs2a6pQ00=}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{sha1\}aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\{sha1\}short}{y}{n}}", "basic"), ("${if crypteq{hello}{\{foo\}x}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\$1\$salt\$BSpYmSAZQYBttsZ28Ph1f/}{y}{n}}", "basic"), ("${if crypteq{}{}{y}{n}}", "basic"),
+    ("${if crypteq{hello}{\$9\$x}{y}{n}}", "basic"), ("${if crypteq{hello}{a}{y}{n}}", "basic"),
 ]
 
 
