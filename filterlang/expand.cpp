@@ -102,7 +102,7 @@ Status Parser::parse_dollar(Seq& out) {
       n.kind = NodeKind::Header;
       n.num = static_cast<int>(hk);
       n.text = std::string(s.substr(pos, e - pos));
-      if (e >= s.size() || s[e] != ':') header_without_colon = true;
+      if (n.text.find('}') != std::string::npos) header_without_colon = true;  // Exim's test for its hint
       pos = e < s.size() && s[e] == ':' ? e + 1 : e;
     } else {
       n.kind = NodeKind::Var;

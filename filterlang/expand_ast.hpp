@@ -103,7 +103,7 @@ struct Parser {
   std::string_view s;
   size_t pos = 0;
   int depth = 0;
-  bool header_without_colon = false;  // a $h_name ran on without its ':' (Exim's hint)
+  bool header_without_colon = false;  // a $h_ name took in a '}' (Exim's hint)
   Result<Seq> parse_seq(bool brace_terminated);
   Status parse_dollar(Seq& out);
   Status parse_braced(Seq& out);

@@ -389,6 +389,8 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
         (void)header_value(run.ctx, c.def_name, static_cast<HeaderKind>(c.def_header), &exists);
         return exists;
       }
+      if (c.def_name == "item") return run.item && !run.item->empty();
+      if (c.def_name == "value") return run.value && !run.value->empty();
       auto v = run.ctx.variable(c.def_name);
       if (!v) return fail("unknown variable \"" + c.def_name + "\" after \"def:\"");
       return !v->empty();

@@ -262,7 +262,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "escape8bit") {
     std::string out;
     for (unsigned char c : arg) {
-      if (c < 128) {
+      if (c < 127 && c != '\\') {  // backslash, DEL and 8-bit go as \ooo
         out += static_cast<char>(c);
       } else {
         char buf[8];

@@ -268,6 +268,10 @@ CASES = [
     ("${if crypteq{hello}{\{sha1\}short}{y}{n}}", "basic"), ("${if crypteq{hello}{\{foo\}x}{y}{n}}", "basic"),
     ("${if crypteq{hello}{\$1\$salt\$BSpYmSAZQYBttsZ28Ph1f/}{y}{n}}", "basic"), ("${if crypteq{}{}{y}{n}}", "basic"),
     ("${if crypteq{hello}{\$9\$x}{y}{n}}", "basic"), ("${if crypteq{hello}{a}{y}{n}}", "basic"),
+    ("${escape8bit:a\\b}", "basic"), ("${length:${escape8bit:a\x7f}}", "basic"),
+    ("${filter{a::b}{def:item}}", "basic"), ("${map{a:b}{${if def:item{y}{n}}}}", "basic"), ("${if def:item{y}{n}}", "basic"),
+    ("${reduce{a:b}{}{${if def:value{y}{n}}}}", "basic"), ("${extract{a}{a=}{${if def:value{y}{n}}}}", "basic"),
+    ("${lc:$h_a}: x", "basic"), ("${lc:$rh_a}: x", "basic"), ("${if eq{$h_a}{x}}: y", "basic"), ("${lc:$h_to x}", "basic"),
 ]
 
 
