@@ -107,11 +107,12 @@ bool one_pattern(const RunState& st, std::string_view name, bool has_addresses, 
   for (const auto& [hname, hvalue] : st.vars.headers()) {
     if (!iequal(hname, name)) continue;
     if (has_addresses) {
-      for (const auto& item : split_addresses(hvalue, true)) {
-        std::string err;
-        auto a = extract_address(item, err);
+      const auto items = split_addresses(hvalue, false);  // only to tell the blank ones
+      const auto addresses = extract_address_list(hvalue, true);
+      for (size_t i = 0; i < addresses.size(); ++i) {
+        const auto& a = addresses[i];
         if (!a) {
-          if (item.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+          if (i < items.size() && items[i].find_first_not_of(" \t\r\n") == std::string::npos) continue;
           break;
         }
         if (re ? regex_match(*re, *a, nullptr) : iequal(*a, pattern)) return true;
@@ -298,11 +299,9 @@ bool test_condition(RunState& st, int32_t index, bool toplevel, bool& result) {
         st.fail(fmt::format("failed to expand \"{}\" in filter file: {}", c.left.raw, err));
         return false;
       }
-      for (const auto& item : split_addresses(cstr(*list), true)) {
-        std::string perr;
-        auto a = extract_address(item, perr);
+      for (const auto& a : extract_address_list(cstr(*list), true)) {
+        st.vars.thisaddress = a.value_or("");  // as Exim: empty for an item that is no address
         if (!a) continue;
-        st.vars.thisaddress = *a;
         if (st.opt.trace) st.out.trace.push_back("  extracted address " + *a);
         if (!test_condition(st, c.a, false, yield)) return false;
         if (yield) break;

@@ -66,19 +66,23 @@ class AddrScanner {
         p_ += p_ + 1 < s_.size() ? 2 : 1;
         continue;
       }
-      if (is_space(s_[p_]) || is_special(s_[p_]) || static_cast<unsigned char>(s_[p_]) <= 31) break;
+      if (is_space(s_[p_]) || is_special(s_[p_]) || static_cast<unsigned char>(s_[p_]) <= 31 ||
+          s_[p_] == 127)
+        break;
       ++p_;
     }
     out.append(s_.substr(start, p_ - start));
     return p_ > start;
   }
 
-  // local-part ["@" domain]; the dotted forms of both.
+  // local-part ["@" domain]. As Exim's read_local_part(), the words between
+  // dots may be empty (".a", "a.", "a..b"), only not a first one that no
+  // dot follows.
   bool addr_spec(std::string& out, std::string& err) {
-    if (!word(out)) {
-      err = peek() == '@'          ? "no local part"  // Exim's texts
-            : unmatched_quote_      ? "unmatched doublequote in local part"
-                                    : "missing or malformed local part";
+    if (!word(out) && (unmatched_quote_ || peek() != '.')) {
+      err = unmatched_quote_ ? "unmatched doublequote in local part"  // Exim's texts
+            : peek() == '@'  ? "no local part"
+                             : "missing or malformed local part";
       return false;
     }
     skip();
@@ -86,8 +90,8 @@ class AddrScanner {
       out.push_back('.');
       next();
       skip();
-      if (!word(out)) {
-        err = "missing or malformed local part";
+      if (!word(out) && unmatched_quote_) {
+        err = "unmatched doublequote in local part";
         return false;
       }
       skip();
@@ -112,25 +116,28 @@ class AddrScanner {
       skip();
       return true;
     }
-    std::string part;
-    if (!word(part) || part[0] == '"') {
-      err = "domain missing or malformed";
-      return false;
-    }
-    out += part;
+    if (!subdomain(out, err)) return false;
     skip();
     while (peek() == '.') {
       out.push_back('.');
       next();
       skip();
-      part.clear();
-      if (!word(part) || part[0] == '"') {
-        err = "domain missing or malformed";
-        return false;
-      }
-      out += part;
+      if (!subdomain(out, err)) return false;
       skip();
     }
+    return true;
+  }
+
+  // One label of a domain, as Exim reads it (RFC 1035's, without the rule
+  // on the last character): a letter or digit, then letters, digits and
+  // hyphens; whatever else follows is left for the caller to refuse.
+  bool subdomain(std::string& out, std::string& err) {
+    auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 && (c & 0x80) == 0; };
+    if (!alnum(peek())) {
+      err = "domain missing or malformed";
+      return false;
+    }
+    while (alnum(peek()) || peek() == '-') out.push_back(s_[p_++]);
     return true;
   }
 
@@ -198,8 +205,12 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
       sc.skip();
     }
     if (!sc.addr_spec(out, error)) return std::nullopt;
-    if (sc.peek() != '>') {
+    if (sc.end()) {
       error = "'>' missing at end of address";
+      return std::nullopt;
+    }
+    if (sc.peek() != '>') {  // Exim: what it read so far, as written (white space after it too)
+      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
       return std::nullopt;
     }
     sc.next();
@@ -207,11 +218,8 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
       error = "unmatched parenthesis";
       return std::nullopt;
     }
-    if (!sc.end()) {  // Exim names what came before as written, phrase and all
-      std::string_view before = text.substr(0, sc.pos());
-      while (!before.empty() && (before.back() == ' ' || before.back() == '\t')) before.remove_suffix(1);
-      while (!before.empty() && (before.front() == ' ' || before.front() == '\t')) before.remove_prefix(1);
-      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(before);
+    if (!sc.end()) {  // Exim names what came before as written, phrase, blanks and all
+      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
       return std::nullopt;
     }
     return out;
@@ -222,20 +230,23 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     return std::nullopt;
   }
   if (!sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';') {
-    // Exim read on for a phrase before "<"; a quote that never ends is
-    // what it then met.
-    bool open = false;  // a quoted string (backslash escapes inside) left open at the end
-    const auto rest = sc.rest();
-    for (size_t i = 0; i < rest.size(); ++i) {
-      if (open && rest[i] == '\\') ++i;
-      else if (rest[i] == '"') open = !open;
+    // Exim reads on, word by word, for a phrase before a "<" that never
+    // comes; the first word it cannot read names the error.
+    for (;;) {
+      if (!sc.skip()) break;
+      if (sc.peek() == '.') {
+        sc.next();
+        continue;
+      }
+      std::string word;
+      if (!sc.word(word)) break;
     }
-    error = std::string(open ? "unmatched doublequote in local part" : "missing or malformed local part") +
+    error = std::string(sc.unmatched_quote_ ? "unmatched doublequote in local part" : "missing or malformed local part") +
             " (expected word or \"<\")";
     return std::nullopt;
   }
   if (!sc.end()) {
-    error = "malformed address: " + std::string(sc.rest()) + " may not follow " + out;
+    error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
     return std::nullopt;
   }
   return out;
@@ -289,6 +300,122 @@ std::vector<std::string> split_addresses(std::string_view list, bool allow_group
   }
   flush();
   return items;
+}
+
+namespace {
+
+// Exim's parse_find_address_end(): where the list item starting at `s` ends
+// — the first comma outside quotes, comments and angle brackets (and, in a
+// source route "<@a,@b:x>", not the route's own commas).
+size_t address_end(std::string_view s) {
+  bool source_routing = !s.empty() && s[0] == '@';
+  int no_term = source_routing ? 1 : 0;
+  size_t i = 0;
+  while (i < s.size() && (s[i] != ',' || no_term > 0)) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      i += 2;
+    } else if (s[i] == '"') {
+      while (++i < s.size()) {
+        if (s[i] == '\\' && i + 1 < s.size()) {
+          ++i;
+        } else if (s[i] == '"') {
+          ++i;
+          break;
+        }
+      }
+    } else if (s[i] == '(') {
+      int level = 1;
+      while (++i < s.size()) {
+        if (s[i] == '\\' && i + 1 < s.size()) {
+          ++i;
+        } else if (s[i] == '(') {
+          ++level;
+        } else if (s[i] == ')' && --level <= 0) {
+          ++i;
+          break;
+        }
+      }
+    } else {
+      if (s[i] == '<') {
+        source_routing = i + 1 < s.size() && s[i + 1] == '@';
+        no_term = source_routing ? 2 : 1;
+      } else if (s[i] == '>') {
+        --no_term;
+      } else if (source_routing && s[i] == ':') {
+        --no_term;
+      }
+      ++i;
+    }
+  }
+  return i;
+}
+
+// "phrase:" at the start of an item opens a group: the position after the
+// colon, if the item starts with words (atoms, quoted strings, dots, none
+// at all) and then ':' — so "a@x:b@x" is no group.
+std::optional<size_t> group_name_end(std::string_view t) {
+  AddrScanner sc(t);
+  for (;;) {
+    if (!sc.skip()) return std::nullopt;
+    if (sc.peek() == ':') return sc.pos() + 1;
+    if (sc.peek() == '.') {
+      sc.next();
+      continue;
+    }
+    std::string word;
+    if (!sc.word(word)) return std::nullopt;
+  }
+}
+
+// The first ';' outside quotes, comments and angle brackets (a group's end).
+size_t group_end(std::string_view t) {
+  bool quote = false;
+  int paren = 0, angle = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '\\') {
+      ++i;
+    } else if (quote) {
+      quote = c != '"';
+    } else if (c == '"' && paren == 0) {
+      quote = true;
+    } else if (c == '(') {
+      ++paren;
+    } else if (c == ')' && paren > 0) {
+      --paren;
+    } else if (paren == 0 && c == '<') {
+      ++angle;
+    } else if (paren == 0 && c == '>' && angle > 0) {
+      --angle;
+    } else if (paren == 0 && angle == 0 && c == ';') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<std::optional<std::string>> extract_address_list(std::string_view list, bool allow_group) {
+  std::vector<std::optional<std::string>> out;
+  bool in_group = false;  // Exim's parse_found_group (parse_allow_group is allow_group && !in_group)
+  for (size_t p = 0;;) {
+    const size_t end = p + address_end(list.substr(p));
+    std::string_view item = list.substr(p, end - p);
+    if (allow_group && !in_group) {
+      if (auto after = group_name_end(item)) {
+        item.remove_prefix(*after);
+        in_group = true;
+      }
+    }
+    size_t semi = in_group ? group_end(item) : std::string_view::npos;
+    std::string err;
+    out.push_back(extract_address(item.substr(0, semi), err));
+    if (out.back() && semi != std::string_view::npos) in_group = false;  // the rest of the item is ignored
+    if (end >= list.size()) break;
+    p = end + 1;
+  }
+  return out;
 }
 
 ForwardList parse_forward_list(std::string_view text, std::string_view domain, std::string_view qualify_domain) {

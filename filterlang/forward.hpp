@@ -20,6 +20,12 @@ namespace nougat::filterlang {
 
 std::optional<std::string> extract_address(std::string_view text, std::string& error);
 std::vector<std::string> split_addresses(std::string_view list, bool allow_group);
+// An address list as Exim walks one (${addresses}, foranyaddress, the
+// address headers `personal` reads): comma-separated items, each extracted
+// as above — nullopt where Exim finds no address — with group syntax
+// ("name: a, b;") when allow_group; text after a group's ';' in the same
+// item is ignored, and no group opens inside a group.
+std::vector<std::optional<std::string>> extract_address_list(std::string_view list, bool allow_group);
 
 struct ForwardList {
   std::vector<std::string> addresses;  // in file order; "\x" already qualified

@@ -272,6 +272,14 @@ CASES = [
     ("${filter{a::b}{def:item}}", "basic"), ("${map{a:b}{${if def:item{y}{n}}}}", "basic"), ("${if def:item{y}{n}}", "basic"),
     ("${reduce{a:b}{}{${if def:value{y}{n}}}}", "basic"), ("${extract{a}{a=}{${if def:value{y}{n}}}}", "basic"),
     ("${lc:$h_a}: x", "basic"), ("${lc:$rh_a}: x", "basic"), ("${if eq{$h_a}{x}}: y", "basic"), ("${lc:$h_to x}", "basic"),
+    ("${address:@@x}", "basic"), ("${local_part:[b]}", "basic"), ("${address:a\x01b@c}", "basic"), ("${address:a\x7fb@c}", "basic"),
+    ("${domain:a@b_c}", "basic"), ("${address:a@-b}", "basic"), ("${address:a@b.-c}", "basic"), ("${address:a@\xc3\xa9}", "basic"),
+    ("${address:a.@b}", "basic"), ("${address:.a@b}", "basic"), ("${address:a. .b@b}", "basic"), ("${address:\"x\\\"y\"@d}", "basic"),
+    ("${addresses:g: x@y, h: z@w}", "basic"), ("${addresses:x: a@b; c@d}", "basic"), ("${addresses:x:; c@d, e@f}", "basic"),
+    ("${addresses:a@x:b@x}", "basic"), ("${addresses:a@b;c@d}", "basic"), ("${addresses:x: a;b}", "basic"),
+    ("${addresses:a:b:c}", "basic"), ("${addresses:x: Fred <a@b>, y@z; w@v}", "basic"), ("${addresses:x, y: a@b}", "basic"),
+    ("${addresses:>;a@b, c;d@e}", "basic"), ("${addresses: >,a@b, c@d}", "basic"), ("${addresses:>}", "basic"),
+    ("${addresses:>:\":x\"@b, c@d}", "basic"),
 ]
 
 

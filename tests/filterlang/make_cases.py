@@ -288,6 +288,14 @@ add("fwd_unmatched_quote", 'a b"\nc@x.example\n', header=False)
 add("header_space_before_colon", 'testprint "[$h_x-a:][$h_subject:][$return_path]"\ntestprint "$message_headers"\n',
     msg=":empty name\nX-A : v\nReturn-Path : <rp@x.example>\nSubject\t: s\nFrom: a@x.example\n"
         "Message-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n")
+add("deliver_dots_and_domains", 'deliver "a..b@c.example"\ndeliver ".x@c.example"\ndeliver "<a@b_c.example>"\n')
+add("foranyaddress_groups", 'if foranyaddress "g: a@b.example, h: c@d.example, x" ($thisaddress is q) then else testprint "[$thisaddress]" endif\n'
+    'if foranyaddress "${addresses:$h_to:}" ($thisaddress is "b@x.example") then testprint yes endif\n',
+    msg="To: a@x.example, b@x.example\nSubject: s\nMessage-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nb\n")
+add("personal_group_rest", 'if personal then testprint personal endif\n',
+    msg="To: x: a@b.example; me@here.example\nFrom: f@y.example\nSubject: s\nMessage-Id: <1@x.example>\n"
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nb\n")
+add("fwd_colon_quote", 'b:c"\n', header=False)
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
