@@ -50,6 +50,112 @@ std::string body_excerpt(std::string_view b) {
   return s;
 }
 
+// A header line as Exim's receive.c takes one: printing characters (8-bit
+// too) up to a colon, white space allowed before the colon; not starting
+// with white space.
+bool is_header_line(std::string_view line) {
+  auto graph = [](char c) { return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) != 127; };
+  if (line.empty() || line[0] == ' ' || line[0] == '\t') return false;
+  size_t i = 0;
+  while (i < line.size() && graph(line[i]) && line[i] != ':') ++i;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i < line.size() && line[i] == ':';
+}
+
+// Exim drops white-space-only continuation lines at the end of a header
+// field (receive.c: "an empty continuation line … is confusing to humans").
+void trim_blank_continuations(std::string& line) {
+  for (;;) {
+    size_t end = line.size() - 1;  // at the final '\n'
+    size_t p = end;
+    while (p > 0 && (line[p - 1] == ' ' || line[p - 1] == '\t')) --p;
+    if (p == end || p == 0 || line[p - 1] != '\n') return;
+    line.resize(p);
+  }
+}
+
+// The message as Exim stores it, with LF line ends. Over SMTP (a spooled
+// message: CRLF on the wire) every CRLF is one LF. From a file or a pipe
+// (exim -bf), receive.c converts the header only, and its way: CRLF is LF,
+// a bare CR is LF SP (the line goes on), and once the first line has ended
+// in CRLF a bare LF is read as a bare CR too — in a message of mixed line
+// ends the header runs on to the next CRLF. The body stays as it is.
+// `lines`, `longest`: the physical lines read in header mode, as Exim counts
+// them for $message_linecount and $max_received_linelength (a bare CR
+// stored as LF SP makes no new line but counts two characters).
+std::string as_stored(std::string_view raw, bool smtp, size_t& lines, size_t& longest) {
+  std::string out;
+  out.reserve(raw.size());
+  if (smtp) {
+    for (size_t i = 0; i < raw.size(); ++i)
+      if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) out += raw[i];
+    return out;
+  }
+  if (raw.empty()) lines = 1;  // Exim reads its end as one empty line
+  int first_crlf = -1;  // Exim's first_line_ended_crlf: unset, no, yes
+  bool first = true;    // the first line, which may be a "From " line
+  std::string line;
+  size_t i = 0, physical = 0;  // stored characters of the physical line being read
+  while (i < raw.size()) {
+    const char c = raw[i];
+    bool pushed_space = false;
+    if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
+      if (first_crlf < 0) first_crlf = 1;
+      i += 2;
+    } else if (c == '\r') {
+      line += "\n ";
+      physical += 2;
+      ++i;
+      continue;
+    } else if (c == '\n') {
+      if (first_crlf < 0) first_crlf = 0;
+      else pushed_space = first_crlf == 1;
+      ++i;
+    } else {
+      line += c;
+      ++physical;
+      ++i;
+      continue;
+    }
+    ++lines;
+    longest = std::max(longest, physical);
+    physical = 0;
+    line += '\n';
+    if (line == "\n") {  // a blank line ends the header
+      out += line;
+      line.clear();
+      if (pushed_space) out += ' ';  // the space Exim put back begins the body
+      break;
+    }
+    if (pushed_space) {
+      line += ' ';
+      ++physical;
+      continue;
+    }
+    if (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) {
+      line += raw[i++];
+      ++physical;
+      continue;
+    }
+    const bool from_line = first && uucp_from_sender(std::string_view(line).substr(0, line.size() - 1));
+    first = false;
+    const bool header = from_line || is_header_line(line);
+    if (header) trim_blank_continuations(line);
+    out += line;
+    line.clear();
+    if (!header) break;  // the first body line, read as a header line
+  }
+  if (!line.empty()) {  // the input ended in a line: Exim ends it
+    ++lines;
+    longest = std::max(longest, physical);
+    line += '\n';
+    if (is_header_line(line)) trim_blank_continuations(line);
+    out += line;
+  }
+  out.append(raw.substr(i));
+  return out;
+}
+
 }  // namespace
 
 FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, std::string_view hostname) {
@@ -67,7 +173,9 @@ FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, s
   return o;
 }
 
-FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(std::move(env)) {
+FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env)
+    : env_(std::move(env)), text_(as_stored(raw_message, !env_.origin.test, read_lines_, read_longest_)) {
+  const std::string_view raw = text_;
   size_ = raw.size();
   std::string_view rest = raw;
   std::optional<std::string> line_sender;
@@ -112,15 +220,12 @@ FilterMessage::FilterMessage(std::string_view raw, FilterEnvelope env) : env_(st
       // (8-bit ones too) up to a colon, white space allowed before the colon
       // (RFC 5322's obsolete syntax). The name keeps that white space, so
       // `X-A : v` is in $message_headers but not $h_x-a:, as in Exim.
-      auto graph = [](char c) { return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) != 127; };
-      size_t colon = 0;
-      while (colon < line.size() && graph(line[colon]) && line[colon] != ':') ++colon;
-      while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
-      bool ok = colon < line.size() && line[colon] == ':' && !(line[0] == ' ' || line[0] == '\t');
-      if (!ok) {  // the body starts here; -bf has read this line with the header's
-        first_body_line_ = line.size() + 1;
+      if (!is_header_line(line)) {  // the body starts here; Exim has read this line with the header's,
+        first_body_line_ = line.size() + 1;  // and its body variables start after it
+        p = eol == std::string_view::npos ? rest.size() : eol + 1;
         break;
       }
+      const size_t colon = line.find(':');
       raw_headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
       header_line(raw_headers.size(), line.size());
     }
@@ -233,9 +338,6 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
         start = i + 1;
       }
     if (start < body_.size()) ++n;
-    // A body that began where a header was expected: Exim counted its
-    // first line with the header's.
-    if (first_body_line_ && n > 0) --n;
     return std::to_string(n);
   }
   if (name == "body_zerocount") {
@@ -270,16 +372,17 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     // `exim -bf` counts what it read before the body: a From_ line, the
     // header's lines and the blank line. At delivery, as Exim's spool: the
     // header's lines as delivered (ours included) and the body's.
-    if (o.test)
-      return std::to_string((from_line_len_ ? 1 : 0) + header_lines_ + (blank_line_ || first_body_line_ ? 1 : 0));
+    if (o.test) return std::to_string(read_lines_);
     size_t lines = size_t(std::count(body_.begin(), body_.end(), '\n'));
     if (!body_.empty() && body_.back() != '\n') ++lines;
     for (const auto& h : headers_) lines += 1 + size_t(std::count(h.second.begin(), h.second.end(), '\n'));
     return std::to_string(lines);
   }
-  if (name == "max_received_linelength")  // -bf: what it read before the body
+  if (name == "max_received_linelength") {  // -bf: what it read before the body
+    if (o.test) return std::to_string(read_longest_);
     return std::to_string(std::max({from_line_len_, header_longest_, first_body_line_ ? first_body_line_ - 1 : 0,
-                                    o.test ? size_t(0) : longest_line(body_)}));
+                                    longest_line(body_)}));
+  }
   if (name == "received_count") {
     size_t n = o.adds_received ? 1 : 0;
     for (const auto& h : headers_) n += iequals(h.first, "received");

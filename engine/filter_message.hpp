@@ -66,7 +66,9 @@ FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, s
 
 class FilterMessage final : public filterlang::ExpandContext {
  public:
-  // `raw`: the message as read (already cut at a lone "." line if the caller wants that).
+  // `raw`: the message as read (already cut at a lone "." line if the caller
+  // wants that): CRLF as spooled when env.origin.test is false, else as
+  // exim -bf reads a file. The message keeps its own copy.
   FilterMessage(std::string_view raw, FilterEnvelope env);
 
   std::optional<std::string> variable(std::string_view name) const override;
@@ -86,6 +88,8 @@ class FilterMessage final : public filterlang::ExpandContext {
  private:
 
   FilterEnvelope env_;
+  size_t read_lines_ = 0, read_longest_ = 0;  // exim -bf's header-mode reading (as_stored)
+  std::string text_;  // the message as Exim would have stored it (LF line ends)
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
   size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0;

@@ -296,6 +296,14 @@ add("personal_group_rest", 'if personal then testprint personal endif\n',
     msg="To: x: a@b.example; me@here.example\nFrom: f@y.example\nSubject: s\nMessage-Id: <1@x.example>\n"
         "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nb\n")
 add("fwd_colon_quote", 'b:c"\n', header=False)
+LINES = 'testprint "[$message_size][$message_linecount][$body_linecount][$message_body_size][$max_received_linelength]"\n' \
+    'testprint "[$h_subject:][$message_body]"\ntestprint "$message_headers"\n'
+add("crlf_message", LINES, msg=M1.replace("\n", "\r\n"))
+add("crlf_mixed_line_ends", LINES.split("testprint \"$message_headers")[0], msg="X-A: a\r\nSubject: s\nTo: t\nMessage-Id: <1@x.example>\n"
+    "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n")
+add("crlf_bare_cr_in_header", LINES, msg="Subject: a\rb\nX: b\n  \n\t\nMessage-Id: <1@x.example>\n"
+    "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\r\nx\r\n")
+add("crlf_no_header", LINES.split("testprint \"$message_headers")[0], msg="hello\r\nworld\r\n")
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
