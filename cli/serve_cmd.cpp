@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <signal.h>
+
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -79,6 +81,12 @@ engine::JunkTrainer::TrainFn junk_train_child(const Args& args, const engine::Co
   };
 }
 
+// A SIGHUP before the reload handler is in place (loading the official
+// signatures takes a while) would end the process: it is noted instead, and
+// answered with one reload once the handler is there.
+volatile std::sig_atomic_t early_hup = 0;
+extern "C" void note_early_hup(int) { early_hup = 1; }
+
 // Once the log is open, why the server does not start goes there as well as
 // to stderr: an administrator reads the log file.
 int cannot_start(const std::string& why) {
@@ -89,6 +97,10 @@ int cannot_start(const std::string& why) {
 }  // namespace
 
 int cmd_serve(int argc, char** argv, int first) {
+  struct sigaction hup_early {};
+  hup_early.sa_handler = note_early_hup;
+  sigemptyset(&hup_early.sa_mask);
+  ::sigaction(SIGHUP, &hup_early, nullptr);
   auto args = parse_args(argc, argv, first, {}, {"foreground"});
   if (!args) {
     std::cerr << "nougat serve: " << args.error().text << "\n";
@@ -190,6 +202,7 @@ int cmd_serve(int argc, char** argv, int first) {
   // SIGHUP: reload the virus signatures in the engine's own thread;
   // connections and scans go on meanwhile.
   asio::signal_set hup(io, SIGHUP);
+  if (early_hup && *antivirus) (*antivirus)->request_reload();
   // SIGTERM/SIGINT: stop accepting; a session waiting on its client between
   // commands (or at an AUTH prompt, or in a TLS handshake) gets 421 at
   // once; one receiving DATA or a BDAT chunk finishes it (its reply is

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/log.hpp"
 #include "engine/mime.hpp"
 
 namespace nougat::engine {
@@ -53,7 +54,15 @@ bool field_named(std::string_view field, std::string_view name) {
 Verdict CheckChain::on_eod(const SessionFacts& s, const MailFacts& m, const MessageFacts& msg) const {
   Verdict merged;
   for (const auto& c : checks_) {
-    Verdict v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged, msg.own_header});
+    Verdict v;
+    // A check that throws has failed: a temporary failure, as for a scanner
+    // that cannot answer — never an unchecked accept, never the process.
+    try {
+      v = c->on_eod(s, m, MessageFacts{msg.id, msg.data, msg.recipients, &merged, msg.own_header});
+    } catch (const std::exception& e) {
+      log::line(msg.id, "{} check failed: {}", c->name(), e.what());
+      return Verdict::tempfail(451, "4.3.0", "Local error in processing");
+    }
     if (v.action != Action::kContinue && v.action != Action::kAccept && v.action != Action::kQuarantine) return v;
     for (const auto& name : v.remove_headers) {
       std::erase_if(merged.add_headers, [&](const std::string& h) { return field_named(h, name); });

@@ -495,6 +495,11 @@ std::vector<std::string> Config::warnings() const {
   if (antivirus.engine == "clamd" && antivirus.alert_exceeds_max)
     w.push_back("antivirus.alert_exceeds_max has no effect with antivirus.engine = \"clamd\": "
                 "clamd decides that itself (AlertExceedsMax in clamd.conf)");
+  if (antivirus.engine != "off" && antivirus.max_size < limits.message_size)
+    w.push_back(fmt::format("antivirus.max_size ({}) is below limits.message_size ({}): larger messages are "
+                            "delivered unscanned, marked \"X-Virus-Status: Unscanned\"{}",
+                            size_text(antivirus.max_size), size_text(limits.message_size),
+                            antivirus.engine == "clamd" ? " (raise StreamMaxLength in clamd.conf with it)" : ""));
   if (antivirus.engine == "libclamav" && !antivirus.socket.empty())
     w.push_back("antivirus.socket has no effect with antivirus.engine = \"libclamav\" (it is clamd's)");
   return w;

@@ -107,7 +107,8 @@ Result<std::shared_ptr<scanners::TokenStore>> PersonalSpam::open(const Found& f)
   auto s = scanners::LmdbStore::open(f.dir, opt);
   // Under an address-space limit the maps of the open stores may leave no
   // room for one more: close idle ones until it fits.
-  while (!s && open_.size() > 0 && evict_one()) s = scanners::LmdbStore::open(f.dir, opt);
+  while (!s && scanners::LmdbStore::out_of_address_space(s.error()) && evict_one())
+    s = scanners::LmdbStore::open(f.dir, opt);
   if (!s) return s.error();
   Cached c{f.dev, f.ino, std::shared_ptr<scanners::TokenStore>(std::move(*s)), ++tick_};
   return open_.emplace(f.dir, std::move(c)).first->second.store;

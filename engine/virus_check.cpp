@@ -27,9 +27,14 @@ Verdict VirusCheck::on_eod(const SessionFacts&, const MailFacts&, const MessageF
   // max_size then means what limits.message_size means, to the octet.
   std::string_view data = msg.as_sent();
   if (data.size() > cfg_.max_size) {
+    // Passed, as clamav-milter passes what is over its MaxFileSize, but
+    // never silently: the log says so, and so does the message, to its
+    // reader and to filters ($h_x-virus-status:).
     ++counters_.skipped;
     log::line(msg.id, "antivirus: not scanned, {} bytes exceed antivirus.max_size", data.size());
-    return pass();
+    Verdict v = pass();
+    v.add_headers.push_back("X-Virus-Status: Unscanned (larger than antivirus.max_size)");
+    return v;
   }
   scanners::ScanResult r = av_->scan(data);
   if (r.is_error()) {

@@ -403,10 +403,14 @@ ScanResult ClamavEngine::scan(std::string_view message) {
 
 Status ClamavEngine::reload() {
   std::lock_guard one(reload_mu_);
+  // What failed is the set of files this attempt started from: files that
+  // changed meanwhile (a copy finishing) are new again for the watcher.
+  std::string attempted = fingerprint(opt_.signatures);
   auto c = compile(opt_);
   if (!c) {
     std::lock_guard lock(mu_);
-    failed_ = fingerprint(opt_.signatures);
+    failed_ = std::move(attempted);
+    failed_at_ = std::chrono::steady_clock::now();
     return c.error();
   }
   unsigned n = (*c)->signatures;
@@ -424,7 +428,11 @@ bool ClamavEngine::reload_if_changed() {
   std::string now = fingerprint(opt_.signatures);
   {
     std::lock_guard lock(mu_);
-    if (now == engine_->fingerprint || now == failed_) return false;
+    // A set that failed is tried again only after a while: the failure may
+    // have been the machine's (memory, a full tmpfs), not the files'.
+    if (now == engine_->fingerprint ||
+        (now == failed_ && std::chrono::steady_clock::now() - failed_at_ < kRetryFailed))
+      return false;
   }
   if (auto st = reload(); !st)
     log(fmt::format("antivirus: reload failed, keeping the old signatures: {}{}", st.error().text,

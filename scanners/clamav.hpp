@@ -28,6 +28,7 @@
 // scan could not look at, and pass the retry. Memory: one compiled engine, two during a reload.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,8 @@ class ClamavEngine final : public Antivirus {
   mutable std::mutex mu_;                   // guards engine_ and failed_
   std::shared_ptr<const Compiled> engine_;
   std::string failed_;                      // fingerprint of the last failed load
+  std::chrono::steady_clock::time_point failed_at_{};
+  static constexpr std::chrono::minutes kRetryFailed{10};
   std::mutex reload_mu_;                    // one reload at a time
   std::mutex wake_mu_;                      // guards reload_requested_
   bool reload_requested_ = false;

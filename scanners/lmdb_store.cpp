@@ -221,7 +221,7 @@ Status LmdbStore::attach() const {
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
       return damaged(make_error("", mdb_strerror(rc)));
     if (rc == ENOMEM)
-      return make_error(fmt::format("token store: cannot map {} ({} MiB of address space)", dir.string(), map >> 20),
+      return make_error(fmt::format("{} {} ({} MiB of address space)", kCannotMap, dir.string(), map >> 20),
                         "the process' address-space limit (ulimit -v, LimitAS=) is too small");
     return make_error(fmt::format("token store: cannot open {}", dir.string()), mdb_strerror(rc));
   }

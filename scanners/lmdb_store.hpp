@@ -51,6 +51,10 @@ class LmdbStore final : public TokenStore {
   };
   // Creates the directory (and an empty store) unless read_only.
   static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir, Options opt);
+  // open() failed for want of address space for the map (ulimit -v): other
+  // stores' maps closed, it may fit.
+  static bool out_of_address_space(const Error& e) { return e.text.starts_with(kCannotMap); }
+  static constexpr std::string_view kCannotMap = "token store: cannot map";
   static Result<std::unique_ptr<LmdbStore>> open(const std::filesystem::path& dir) {
     return open(dir, Options{});
   }

@@ -764,7 +764,16 @@ asio::awaitable<bool> Session::eod_checks() {
   }
   auto run = std::make_shared<std::function<Verdict()>>(
       [&chain, facts = facts_, mail = mail_facts_, rcpts = rcpts_, d = *data, id = writer_->id(), own = own_header_] {
-        return chain.on_eod(facts, mail, engine::MessageFacts{id, *d, rcpts, nullptr, own});
+        // An exception would end the pool's thread and the process with it:
+        // a check that throws is a check that failed (451).
+        try {
+          return chain.on_eod(facts, mail, engine::MessageFacts{id, *d, rcpts, nullptr, own});
+        } catch (const std::exception& e) {
+          engine::log::line(id, "end-of-data checks failed: {}", e.what());
+        } catch (...) {
+          engine::log::line(id, "end-of-data checks failed");
+        }
+        return Verdict::tempfail(451, "4.3.0", "Local error in processing");
       });
   Verdict v = co_await on_pool(env_->deps.workers, run);
   const std::string id = writer_->id();
@@ -1014,7 +1023,14 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
   const engine::Directory& dir = env_->deps.directory;
   std::string user = creds.authcid;
   auto check = std::make_shared<std::function<bool()>>(
-      [&dir, user, pass = creds.password] { return dir.authenticate(user, pass); });
+      [&dir, user, pass = creds.password, sid = sid_] {
+        try {
+          return dir.authenticate(user, pass);
+        } catch (const std::exception& e) {  // see eod_checks(): never out of the pool
+          engine::log::line(sid, "AUTH check failed: {}", e.what());
+          return false;
+        }
+      });
   bool ok = co_await on_pool(env_->deps.auth_workers, check);
   if (!ok) {
     engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());

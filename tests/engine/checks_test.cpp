@@ -19,11 +19,32 @@ class Fixed final : public Check {
   Verdict v_;
 };
 
+class Throws final : public Check {
+ public:
+  std::string_view name() const override { return "throws"; }
+  Verdict on_eod(const SessionFacts&, const MailFacts&, const MessageFacts&) override {
+    throw std::runtime_error("out of something");
+  }
+};
+
 Verdict tag(std::string header, std::string folder = "") {
   Verdict v;
   v.add_headers = {std::move(header)};
   v.folder = std::move(folder);
   return v;
+}
+
+// A check that throws is a temporary failure (it used to end the worker
+// thread, and the process with it), and the checks after it do not run.
+TEST(CheckChain, ACheckThatThrowsIsATemporaryFailure) {
+  CheckChain chain;
+  chain.add(std::make_unique<Fixed>(tag("X-A: 1")), true);
+  chain.add(std::make_unique<Throws>(), true);
+  chain.add(std::make_unique<Fixed>(Verdict::reject(550, "5.7.1", "never reached")), true);
+  std::vector<std::string> rcpts{"a@x.test"};
+  Verdict v = chain.on_eod({}, {}, MessageFacts{"id", "data", rcpts});
+  EXPECT_EQ(v.action, Action::kTempfail);
+  EXPECT_EQ(v.code, 451);
 }
 
 TEST(CheckChain, EndOfDataMergesTagsUntilATerminalVerdict) {

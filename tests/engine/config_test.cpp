@@ -121,13 +121,29 @@ TEST_F(ConfigTest, SetOverridesBeatTheFile) {
 
 // A valid setting the chosen engine ignores is said, not silently dropped.
 TEST_F(ConfigTest, SettingsWithoutEffectAreWarnings) {
-  auto c = load("", {"antivirus.engine=clamd", "antivirus.socket=/run/clamd.ctl", "antivirus.alert_exceeds_max=true"});
+  auto c = load("", {"antivirus.engine=clamd", "antivirus.socket=/run/clamd.ctl", "antivirus.alert_exceeds_max=true",
+                     "antivirus.max_size=50M"});
   ASSERT_TRUE(c.ok()) << c.error().text;
   ASSERT_EQ((*c)->warnings().size(), 1u);
   EXPECT_NE((*c)->warnings()[0].find("AlertExceedsMax in clamd.conf"), std::string::npos);
   auto d = load("");
   ASSERT_TRUE(d.ok()) << d.error().text;
   EXPECT_TRUE((*d)->warnings().empty());
+}
+
+// Messages the server accepts but the scanner will not see: said at start.
+// clamd's default scan limit (its StreamMaxLength, 25M) is below the default
+// message size (50M).
+TEST_F(ConfigTest, UnscannedSizesAreAWarning) {
+  auto c = load("", {"antivirus.engine=clamd", "antivirus.socket=/run/clamd.ctl"});
+  ASSERT_TRUE(c.ok()) << c.error().text;
+  ASSERT_EQ((*c)->warnings().size(), 1u);
+  EXPECT_NE((*c)->warnings()[0].find("antivirus.max_size (25M) is below limits.message_size (50M)"), std::string::npos)
+      << (*c)->warnings()[0];
+  EXPECT_NE((*c)->warnings()[0].find("StreamMaxLength"), std::string::npos);
+  auto off = load("", {"antivirus.engine=off", "antivirus.max_size=1M"});
+  ASSERT_TRUE(off.ok()) << off.error().text;
+  EXPECT_TRUE((*off)->warnings().empty());
 }
 
 TEST_F(ConfigTest, SetErrorsNameTheKey) {

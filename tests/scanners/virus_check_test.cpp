@@ -105,10 +105,13 @@ TEST(VirusCheck, MaxSizeIsTheSizeAsSent) {
   }
 }
 
-TEST(VirusCheck, LargerThanMaxSizeIsNotScanned) {
+// Passed as clamav-milter passes what is over its limit, but marked so.
+TEST(VirusCheck, LargerThanMaxSizeIsNotScannedAndSaysSo) {
   auto r = run(scanners::ScanResult::found("X"), "reject", "tempfail", 4);
   EXPECT_EQ(r.verdict.action, Action::kContinue);
   EXPECT_EQ(r.scans, 0);
+  EXPECT_EQ(r.verdict.add_headers, std::vector<std::string>{"X-Virus-Status: Unscanned (larger than antivirus.max_size)"});
+  EXPECT_EQ(r.verdict.remove_headers, (std::vector<std::string>{"X-Virus", "X-Virus-*"}));  // the sender's claims go
 }
 
 TEST(VirusCheck, ConfigKeys) {
