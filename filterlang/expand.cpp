@@ -242,6 +242,24 @@ Status Parser::parse_extract(Seq& out, const std::string& name) {
   Node n;
   n.kind = NodeKind::Item;
   n.text = name;
+  if (name == "extract") {  // ${extract json{key}{object}...}, ${extract jsons{N}{array}...}
+    skip_white();
+    size_t b = pos;
+    while (pos < s.size() && is_alpha(s[pos])) ++pos;
+    std::string_view variant = s.substr(b, pos - b);
+    if (variant == "json" || variant == "jsons") {
+      n.text = "extract " + std::string(variant);
+      if (auto st = read_subs(n.args, 2, 2, "extract", false); !st)
+        return st.error().text.starts_with("Not enough") ? fail("missing '{' for arg " + std::to_string(n.args.size() + 1) + " of extract") : st;
+      n.params = {2};
+      if (auto st = parse_yesno(n, "extract"); !st) return st.error();
+      out.push_back(std::move(n));
+      return Ok{};
+    }
+    pos = b;
+  }
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for arg 1 of " + name);
   if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
   int data = 2;
   if (name == "extract") {

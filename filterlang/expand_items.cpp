@@ -2,6 +2,8 @@
 // ${hash}, ${nhash}. Semantics follow Exim 4.96 (expand.c), verified with
 // `exim -bf`. ${sg}'s replacement is expanded a second time with $0..$9 set,
 // as Exim does; that second pass has the same limits and no I/O items.
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cstdlib>
 
@@ -149,6 +151,102 @@ std::optional<std::string> get_tokened(long field, std::string_view seps, std::s
   return std::string(fields[k + field]);
 }
 
+// Exim's dewrap(): white space, then `open`, and the text up to its `close`
+// (nested pairs counted, a backslash protecting the next character; for
+// quotes, the first unprotected one); what follows is ignored.
+std::optional<std::string_view> dewrap(std::string_view s, char open, char close) {
+  size_t p = 0;
+  while (p < s.size() && std::isspace(static_cast<unsigned char>(s[p]))) ++p;
+  if (p >= s.size() || s[p] != open) return std::nullopt;
+  const size_t start = ++p;
+  for (unsigned depth = 0; p < s.size(); ++p) {
+    if (s[p] == '\\') {
+      ++p;
+    } else if (open != close && s[p] == open) {
+      ++depth;
+    } else if (s[p] == close) {
+      if (depth == 0) return s.substr(start, p - start);
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// Which character dewrap() missed, as Exim's "missing '%c'".
+char dewrap_missing(std::string_view s, char open, char close) {
+  size_t p = 0;
+  while (p < s.size() && std::isspace(static_cast<unsigned char>(s[p]))) ++p;
+  return p < s.size() && s[p] == open ? close : open;
+}
+
+// Exim's json_nextinlist(): the next element of a JSON list, up to a comma
+// outside strings, arrays and objects; leading white space skipped.
+std::optional<std::string_view> json_next(std::string_view& list) {
+  size_t p = 0;
+  while (p < list.size() && std::isspace(static_cast<unsigned char>(list[p]))) ++p;
+  const size_t start = p;
+  int arrays = 0, objects = 0;
+  bool quoted = false;
+  for (; p < list.size() && (list[p] != ',' || arrays || objects || quoted); ++p) {
+    if (quoted) {
+      if (list[p] == '\\') ++p;
+      else if (list[p] == '"') quoted = false;
+      continue;
+    }
+    switch (list[p]) {
+      case '[': ++arrays; break;
+      case ']': --arrays; break;
+      case '{': ++objects; break;
+      case '}': --objects; break;
+      case '"': quoted = true; break;
+    }
+  }
+  std::string_view item = list.substr(start, std::min(p, list.size()) - start);
+  list.remove_prefix(p < list.size() ? p + 1 : list.size());
+  if (item.empty()) return std::nullopt;
+  return item;
+}
+
+// ${extract json{key}{object}} and ${extract json{N}{array}} (jsons: a
+// string's quotes taken off), as Exim 4.96: the value as written, or nullopt.
+Result<std::optional<std::string>> json_extract(const std::string& key, bool numeric, std::string_view data, bool strings) {
+  const char* variant = strings ? "extract jsons" : "extract json";
+  std::optional<std::string_view> found;
+  if (numeric) {
+    long n = std::strtol(key.c_str(), nullptr, 10);
+    if (n <= 0) return fail("first argument of \"extract\" must be greater than zero");
+    auto list = dewrap(data, '[', ']');
+    if (!list) return fail(fmt::format("missing '{}' wrapping array for {}", dewrap_missing(data, '[', ']'), variant));
+    for (long i = 1; auto item = json_next(*list); ++i)
+      if (i == n) {
+        found = item;
+        break;
+      }
+  } else {
+    auto object = dewrap(data, '{', '}');
+    if (!object) return fail(fmt::format("missing '{}' wrapping object for {}", dewrap_missing(data, '{', '}'), variant));
+    std::string_view list = *object;
+    while (auto item = json_next(list)) {
+      auto name = dewrap(*item, '"', '"');
+      if (!name) return fail(fmt::format("missing '\"' wrapping string key for {}", variant));
+      std::string_view rest = item->substr(size_t(name->data() - item->data()) + name->size() + 1);
+      while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+      if (rest.empty() || rest.front() != ':') return fail(fmt::format("missing object value-separator for {}", variant));
+      rest.remove_prefix(1);
+      while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+      if (*name == key) {
+        found = rest;
+        break;
+      }
+    }
+  }
+  if (!found) return std::optional<std::string>();
+  if (!strings) return std::optional<std::string>(std::string(*found));
+  auto text = dewrap(*found, '"', '"');
+  if (!text) return fail(fmt::format("missing '\"' wrapping string result for {}", variant));
+  return std::optional<std::string>(std::string(*text));
+}
+
 Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   std::vector<std::string> a;
   if (skipping) {
@@ -169,7 +267,8 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   bool numeric = true;
   size_t p = k[0] == '-' ? 1 : 0;
   for (size_t i = p; i < k.size(); ++i) numeric = numeric && std::isdigit(static_cast<unsigned char>(k[i]));
-  size_t data_args = numeric ? 3 : 2;
+  const bool json = n.text != "extract";
+  size_t data_args = numeric && !json ? 3 : 2;
   if (n.args.size() < data_args) return fail("missing '{' for arg " + std::to_string(n.args.size()) + " of extract");
   for (size_t i = 1; i < data_args; ++i) {
     auto r = eval_to_string(n.args[i], run, false);
@@ -177,7 +276,11 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
     a.push_back(std::move(*r));
   }
   std::optional<std::string> v;
-  if (numeric) {
+  if (json) {
+    auto r = json_extract(k, numeric, a[1], n.text == "extract jsons");
+    if (!r) return r.error();
+    v = std::move(*r);
+  } else if (numeric) {
     long f = std::strtol(k.c_str() + p, nullptr, 10);
     v = get_tokened(p ? -f : f, a[1], a[2]);
   } else {
@@ -296,7 +399,7 @@ Status prepare_item(Node& n) {
 }
 
 Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
-  if (n.text == "extract") return eval_extract(n, run, out, skipping);
+  if (n.text == "extract" || n.text == "extract json" || n.text == "extract jsons") return eval_extract(n, run, out, skipping);
   if (n.text == "listextract") return eval_listextract(n, run, out, skipping);
   if (n.text == "map" || n.text == "filter" || n.text == "reduce" || n.text == "sort")
     return eval_list_item(n, run, out, skipping);

@@ -280,6 +280,13 @@ CASES = [
     ("${addresses:a:b:c}", "basic"), ("${addresses:x: Fred <a@b>, y@z; w@v}", "basic"), ("${addresses:x, y: a@b}", "basic"),
     ("${addresses:>;a@b, c;d@e}", "basic"), ("${addresses: >,a@b, c@d}", "basic"), ("${addresses:>}", "basic"),
     ("${addresses:>:\":x\"@b, c@d}", "basic"),
+    ("${extract json{b}{\{\"a\":1,\"b\":\"x\"\}}}", "basic"), ("${extract jsons{b}{\{\"a\":1,\"b\":\"x\"\}}}", "basic"),
+    ("${extract json{c}{\{\"a\":1\}}{y}{n}}", "basic"), ("${extract json{a}{\{\"a\":[1,2],\"b\":\"x\"\}}{[$value]}}", "basic"),
+    ("${extract json{a}{\{ \"a\" : 1 , \"b\" : 2 \}}}", "basic"), ("${extract json{2}{[1,[2,3],4]}}", "basic"),
+    ("${extract jsons{2}{[\"a\",\"b\"]}}", "basic"), ("${extract json{0}{[1]}}", "basic"), ("${extract json{5}{[1]}}", "basic"),
+    ("${extract json{a}{x}}", "basic"), ("${extract json{a}{\{\"a\":1}}", "basic"), ("${extract json{a}{\{a:1\}}}", "basic"),
+    ("${extract json{a}{\{\"a\" 1\}}}", "basic"), ("${extract jsons{a}{\{\"a\":1\}}}", "basic"), ("${extract json{2}{1,2}}", "basic"),
+    ("${extract json{z}{\{\"a\":1\}}{y}fail}", "basic"), ("${extract jsonx{a}{b}}", "basic"), ("${listextract x}", "basic"),
 ]
 
 
