@@ -27,7 +27,14 @@ bool qualify(RunState& st, std::string& s) {
     st.fail(fmt::format("malformed address \"{}\" in filter file: {}", s, err));
     return false;
   }
-  if (a->find('@') == std::string::npos) *a += "@" + st.var("qualify_domain").value_or("");
+  // A domain is an '@' outside quotes: "x@y"'s is part of its local part.
+  bool domain = false, quoted = false;
+  for (size_t i = 0; i < a->size() && !domain; ++i) {
+    if ((*a)[i] == '\\') ++i;
+    else if ((*a)[i] == '"') quoted = !quoted;
+    else domain = (*a)[i] == '@' && !quoted;
+  }
+  if (!domain) *a += "@" + st.var("qualify_domain").value_or("");
   s = std::move(*a);
   return true;
 }
