@@ -96,6 +96,14 @@ TEST(Interpreter, DeliverIsSignificant) {
   EXPECT_EQ(r.outcome, Outcome::kDelivered);
 }
 
+// An '@' inside quotes is part of the local part: the address gets the
+// qualify domain (exim -bF: errors_to "x@y" is "x@y"@host).
+TEST(Interpreter, AnAtInQuotesIsNoDomain) {
+  auto r = run("deliver \"\\\"x@y\\\"\"\n");
+  ASSERT_EQ(r.actions.size(), 1u);
+  EXPECT_EQ(r.actions[0].value, "\"x@y\"@here.example");
+}
+
 TEST(Interpreter, ConditionsAndPrecedence) {
   auto r = run("if 1 is 2 and 1 is 1 or 2 is 2 then testprint yes else testprint no endif\n"
                "if not (1 is 1 or 1 is 2) then testprint bad endif\n");
@@ -174,6 +182,17 @@ TEST(Forward, ExtractAddressAsExim) {
       {"<x@y.example", nullptr, "'>' missing at end of address"},
       {"\\me", "\\me", ""},            // a quoted pair in the local part, kept as written
       {"a\\b@x.example", "a\\b@x.example", ""},
+      // stop 14's differential review: empty words between dots, domain labels, the text as written
+      {"a..b@c", "a..b@c", ""},
+      {".a@b", ".a@b", ""},
+      {"a.@b", "a.@b", ""},
+      {"a@b_c", nullptr, "malformed address: _c may not follow a@b"},
+      {"a@-b", nullptr, "domain missing or malformed"},
+      {"a@b.-c", nullptr, "domain missing or malformed"},
+      {"a\x7f@b", nullptr, "missing or malformed local part (expected word or \"<\")"},  // DEL ends the atom
+      {"<a@b x>", nullptr, "malformed address: x> may not follow <a@b "},
+      {"a@b (c) x", nullptr, "malformed address: x may not follow a@b (c) "},
+      {"b:c\"", nullptr, "missing or malformed local part (expected word or \"<\")"},
   };
   for (const auto& c : cases) {
     std::string err;

@@ -304,7 +304,6 @@ add("crlf_mixed_line_ends", LINES.split("testprint \"$message_headers")[0], msg=
 add("crlf_bare_cr_in_header", LINES, msg="Subject: a\rb\nX: b\n  \n\t\nMessage-Id: <1@x.example>\n"
     "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\r\nx\r\n")
 add("crlf_no_header", LINES.split("testprint \"$message_headers")[0], msg="hello\r\nworld\r\n")
-add("system_errors_to_quoted", 'deliver a@b.example errors_to "$local_part@$domain"\ndeliver "\\"x@y\\""\n', args=STD + " --system")
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
