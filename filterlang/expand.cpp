@@ -47,6 +47,7 @@ void Parser::skip_white() {
 
 Result<Seq> Parser::parse_seq(bool brace_terminated) {
   if (++depth > kMaxDepth) return fail("expansion nested too deeply");
+  const bool top = depth == 1 && !brace_terminated;  // (a failure deeper may leave depth raised)
   Seq out;
   std::string lit;
   while (pos < s.size() && !(brace_terminated && s[pos] == '}')) {
@@ -73,7 +74,10 @@ Result<Seq> Parser::parse_seq(bool brace_terminated) {
     }
     append_text(out, lit);
     lit.clear();
-    if (auto st = parse_dollar(out); !st) return st.error();
+    if (auto st = parse_dollar(out); !st) {
+      if (top) partial = std::move(out);
+      return st.error();
+    }
   }
   append_text(out, lit);
   if (brace_terminated && pos >= s.size())
@@ -169,7 +173,15 @@ Status Parser::parse_braced(Seq& out) {
     if (!arg) return arg.error();
     ++pos;
     n.args.push_back(std::move(*arg));
-    if (auto st = prepare_operator(name, n); !st) return st.error();
+    if (auto st = prepare_operator(name, n); !st) {
+      // Exim expands the argument before it looks the name up: its errors
+      // come first, and an unknown name fails even in a branch not taken.
+      if (!st.error().text.starts_with("unknown expansion operator")) return st.error();
+      n.kind = NodeKind::Op;
+      n.text = name;
+      n.deferred_error = st.error().text;
+      n.hard_error = true;
+    }
     out.push_back(std::move(n));
     return Ok{};
   }
@@ -394,6 +406,7 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
       case NodeKind::Op: {
         std::string arg;
         if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
+        if (n.hard_error) return fail(n.deferred_error);
         if (!skipping) {
           if (!n.deferred_error.empty()) return fail(n.deferred_error);
           auto r = apply_operator(n, std::move(arg), run);
@@ -426,8 +439,20 @@ std::string seq_constant_text(const Seq& seq) { return seq.empty() ? std::string
 }  // namespace detail
 
 Result<std::shared_ptr<const Expansion>> compile_expansion(std::string_view text) {
-  detail::Parser p{text};
+  detail::Parser p;
+  p.s = text;
   auto seq = p.parse_seq(false);
+  if (!seq && !p.partial.empty() && !detail::seq_is_constant(p.partial)) {
+    // Exim expands as it reads: what comes before the syntax error runs
+    // first, and its own errors are the ones reported.
+    detail::Node bad;
+    bad.kind = detail::NodeKind::Op;
+    bad.hard_error = true;
+    bad.deferred_error = seq.error().text;
+    bad.args.emplace_back();
+    seq = std::move(p.partial);
+    seq->push_back(std::move(bad));
+  }
   if (!seq) return seq.error();
   auto e = std::make_shared<Expansion>();
   e->seq = std::move(*seq);

@@ -64,6 +64,7 @@ struct Node {
   std::shared_ptr<const Cond> cond;   // If / conditions using a constant regex
   std::shared_ptr<const Regex> re;    // constant regex (sg, match)
   std::string deferred_error;         // Op: Exim reports this only when the operator is actually applied
+  bool hard_error = false;            // Op: ... or once its argument is expanded, even when skipping (an unknown name)
   std::string source;                 // Item sort: its extractor as written (Exim's error quotes it)
 };
 
@@ -104,6 +105,7 @@ struct Parser {
   size_t pos = 0;
   int depth = 0;
   bool header_without_colon = false;  // a $h_ name took in a '}' (Exim's hint)
+  Seq partial;                        // on a failure at the top level: the nodes complete before it
   Result<Seq> parse_seq(bool brace_terminated);
   Status parse_dollar(Seq& out);
   Status parse_braced(Seq& out);

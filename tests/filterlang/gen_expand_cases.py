@@ -287,6 +287,9 @@ CASES = [
     ("${extract json{a}{x}}", "basic"), ("${extract json{a}{\{\"a\":1}}", "basic"), ("${extract json{a}{\{a:1\}}}", "basic"),
     ("${extract json{a}{\{\"a\" 1\}}}", "basic"), ("${extract jsons{a}{\{\"a\":1\}}}", "basic"), ("${extract json{2}{1,2}}", "basic"),
     ("${extract json{z}{\{\"a\":1\}}{y}fail}", "basic"), ("${extract jsonx{a}{b}}", "basic"), ("${listextract x}", "basic"),
+    ("$bogus${lcx:a}", "basic"), ("${hash{3}{abc}{x}}${if}", "basic"), ("${eval:2-}${acl{x}}", "basic"),
+    ("${headerwrap_30:${mask:x}}", "basic"), ("${lc:a}${lcx:${eval:1/0}}", "basic"), ("${lc:$bogus}${if}", "basic"),
+    ("${if eq{$bogus}{x}{${lcx:a}}}", "basic"), ("$h_subject:${if}", "basic"),
 ]
 
 
