@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 #include "filterlang/expand_ast.hpp"
@@ -281,8 +282,10 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
     if (!r) return r.error();
     v = std::move(*r);
   } else if (numeric) {
-    long f = std::strtol(k.c_str() + p, nullptr, 10);
-    v = get_tokened(p ? -f : f, a[1], a[2]);
+    // As Exim: the number as a C int (wrapped); one too big for a long is no field.
+    errno = 0;
+    long f = std::strtol(k.c_str(), nullptr, 10);
+    if (errno != ERANGE) v = get_tokened(static_cast<int32_t>(static_cast<uint32_t>(f)), a[1], a[2]);
   } else {
     v = get_keyed(k, a[1]);
   }

@@ -4,6 +4,7 @@
 // and evaluated with $item (and $value for reduce) bound; Exim 4.96 semantics.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 #include "filterlang/expand_ast.hpp"
@@ -184,14 +185,17 @@ Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(0, 1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
   char* end = nullptr;
+  errno = 0;
   long field = std::strtol(t.c_str(), &end, 10);
   if (t.empty() || *end != 0)
     return fail("first argument of \"listextract\" must be numeric");
+  // As Exim: the number as a C int (wrapped); one too big for a long is no field.
+  field = errno == ERANGE ? 0 : static_cast<int32_t>(static_cast<uint32_t>(field));
   auto items = split_list(*list);
   long k = static_cast<long>(items.size());
   std::optional<std::string> v;
   if (field > 0 && field <= k) v = items[static_cast<size_t>(field - 1)];
-  if (field < 0 && -field <= k) v = items[static_cast<size_t>(k + field)];
+  if (field < 0 && field >= -k) v = items[static_cast<size_t>(k + field)];  // (-field may overflow)
   if (n.args.size() == 2) {
     if (v) out += *v;
     return Ok{};

@@ -70,7 +70,16 @@ TEST(Expand, SyntaxErrorsAtCompileTime) {
   auto c = compile_expansion("${lc:x");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().text, "missing } at end of string");
-  EXPECT_FALSE(compile_expansion("${foo:x}"));
+}
+
+// Exim expands as it reads: an error in what comes first is the one it
+// reports, and an unknown operator is found after its argument.
+TEST(Expand, ErrorsInEximsOrder) {
+  EXPECT_EQ(err("$bogus${lcx:a}"), "unknown variable name \"bogus\"");
+  EXPECT_EQ(err("${lc:$bogus}${if}"), "unknown variable name \"bogus\"");
+  EXPECT_EQ(err("${headerwrap_30:${mask:x}}"), "\"x\" is not an IP address");
+  EXPECT_EQ(err("${if eq{a}{a}{y}{${foo:x}}}"), "unknown expansion operator \"foo\"");  // in a branch not taken too
+  EXPECT_EQ(err("abc${if}"), "condition name expected, but found \"}\"");
 }
 
 // From a differential run against exim -bf, and the fuzzer.
@@ -87,6 +96,9 @@ TEST(Expand, AsEximPrintsThem) {
   EXPECT_EQ(ok("${base62d:1Z} ${base32d:abc}"), "97 34");
   EXPECT_EQ(ok("${from_utf8:abc\xc3\xa9\xe2\x82\xac}"), "abc\xe9_");
   EXPECT_EQ(ok("${if exists{/}{y}{n}}${if exists{/no/such/path}{y}{n}}"), "yn");
+  // found by the fuzzer: a field number beyond a long (Exim takes a C int)
+  EXPECT_EQ(ok("${listextract{-199999999999999999999}{a:b}}"), "");
+  EXPECT_EQ(ok("${listextract{4294967297}{a:b}}${extract{4294967297}{:}{a:b}}"), "aa");
 }
 
 TEST(Expand, MessageDataIsNeverReexpanded) {
