@@ -442,6 +442,16 @@ Result<std::shared_ptr<const Expansion>> compile_expansion(std::string_view text
   detail::Parser p;
   p.s = text;
   auto seq = p.parse_seq(false);
+  if (!seq && p.header_without_colon) {
+    // Exim's EXPAND_FAILED_CURLY, after a $h_ name that took in a '}':
+    // the braces are what went wrong, and it says so.
+    const std::string& t = seq.error().text;
+    for (std::string_view curly : {"Not enough arguments", "missing '}' after", "curly-bracket problem", "missing '{' for arg"})
+      if (t.starts_with(curly)) {
+        seq = detail::fail("missing or misplaced { or } - could be header name not terminated by colon");
+        break;
+      }
+  }
   if (!seq && !p.partial.empty() && !detail::seq_is_constant(p.partial)) {
     // Exim expands as it reads: what comes before the syntax error runs
     // first, and its own errors are the ones reported.

@@ -290,6 +290,8 @@ CASES = [
     ("$bogus${lcx:a}", "basic"), ("${hash{3}{abc}{x}}${if}", "basic"), ("${eval:2-}${acl{x}}", "basic"),
     ("${headerwrap_30:${mask:x}}", "basic"), ("${lc:a}${lcx:${eval:1/0}}", "basic"), ("${lc:$bogus}${if}", "basic"),
     ("${if eq{$bogus}{x}{${lcx:a}}}", "basic"), ("$h_subject:${if}", "basic"),
+    ("${tr{$h_x}{ }{xyz}}", "basic"), ("${extract{4}{@<>}{$h_x}}${length_0:$h_to:}", "basic"),
+    ("${tr{$h_x}{ }{a}{b}}", "basic"), ("${tr{$h_subject:}{a}}", "basic"),
 ]
 
 
