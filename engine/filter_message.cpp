@@ -74,35 +74,57 @@ void trim_blank_continuations(std::string& line) {
   }
 }
 
-// The message as Exim stores it, with LF line ends. Over SMTP (a spooled
-// message: CRLF on the wire) every CRLF is one LF. From a file or a pipe
-// (exim -bf), receive.c converts the header only, and its way: CRLF is LF,
-// a bare CR is LF SP (the line goes on), and once the first line has ended
-// in CRLF a bare LF is read as a bare CR too — in a message of mixed line
-// ends the header runs on to the next CRLF. The body stays as it is.
-// `lines`, `longest`: the physical lines read in header mode, as Exim counts
-// them for $message_linecount and $max_received_linelength (a bare CR
-// stored as LF SP makes no new line but counts two characters).
-std::string as_stored(std::string_view raw, bool smtp, size_t& lines, size_t& longest) {
-  std::string out;
-  out.reserve(raw.size());
+// The message as Exim stores it, with LF line ends, and where its header
+// and body are. Over SMTP (a spooled message: CRLF on the wire) every CRLF
+// is one LF. From a file or a pipe (exim -bf), receive.c converts the
+// header only, and its way: CRLF is LF, a bare CR is LF SP (the line goes
+// on), and once the first line has ended in CRLF a bare LF is read as a bare
+// CR too — in a message of mixed line ends the header runs on to the next
+// CRLF; a line "." ends the message (in the header also ".\r\n"). The body
+// stays as it is. Header lines are read whole (continuations included)
+// before Exim decides whether they are header lines.
+struct Stored {
+  std::string text;
+  size_t header_end = 0;  // the header lines are text[0, header_end)
+  size_t body_at = 0;     // the body variables start here
+  bool blank_line = false;     // a blank line ended the header
+  size_t lines = 0, longest = 0;  // header-mode lines read, as exim -bf counts them
+};
+
+Stored as_stored(std::string_view raw_message, bool smtp) {
+  Stored st;
+  std::string lf;
   if (smtp) {
-    for (size_t i = 0; i < raw.size(); ++i)
-      if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) out += raw[i];
-    return out;
+    lf.reserve(raw_message.size());
+    for (size_t i = 0; i < raw_message.size(); ++i)
+      if (!(raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n')) lf += raw_message[i];
   }
-  if (raw.empty()) lines = 1;  // Exim reads its end as one empty line
-  int first_crlf = -1;  // Exim's first_line_ended_crlf: unset, no, yes
-  bool first = true;    // the first line, which may be a "From " line
+  const std::string_view raw = smtp ? std::string_view(lf) : raw_message;
+  std::string& out = st.text;
+  out.reserve(raw.size() + 16);
+  if (raw.empty()) st.lines = 1;  // Exim reads its end as one empty line
+  int first_crlf = smtp ? 0 : -1;  // Exim's first_line_ended_crlf: unset, no, yes
+  bool first = true;               // the first line, which may be a "From " line
+  bool body_at_line_start = true;
   std::string line;
   size_t i = 0, physical = 0;  // stored characters of the physical line being read
-  while (i < raw.size()) {
+  auto dot_line = [&](size_t at, bool crlf_too) {  // "." alone on the line starting at `at`
+    if (smtp || at >= raw.size() || raw[at] != '.') return false;
+    return at + 1 == raw.size() || raw[at + 1] == '\n' ||
+           (crlf_too && raw[at + 1] == '\r' && at + 2 < raw.size() && raw[at + 2] == '\n');
+  };
+  for (;;) {
+    if (line.empty() && dot_line(i, true)) {  // the end of the message, in the header
+      st.header_end = st.body_at = out.size();
+      return st;
+    }
+    if (i >= raw.size()) break;
     const char c = raw[i];
     bool pushed_space = false;
     if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
       if (first_crlf < 0) first_crlf = 1;
       i += 2;
-    } else if (c == '\r') {
+    } else if (c == '\r' && !smtp) {
       line += "\n ";
       physical += 2;
       ++i;
@@ -117,14 +139,20 @@ std::string as_stored(std::string_view raw, bool smtp, size_t& lines, size_t& lo
       ++i;
       continue;
     }
-    ++lines;
-    longest = std::max(longest, physical);
+    ++st.lines;
+    st.longest = std::max(st.longest, physical);
     physical = 0;
     line += '\n';
     if (line == "\n") {  // a blank line ends the header
+      st.header_end = out.size();
       out += line;
       line.clear();
-      if (pushed_space) out += ' ';  // the space Exim put back begins the body
+      st.blank_line = true;
+      if (pushed_space) {  // the space Exim put back begins the body
+        out += ' ';
+        body_at_line_start = false;
+      }
+      st.body_at = st.header_end + 1;
       break;
     }
     if (pushed_space) {
@@ -139,21 +167,45 @@ std::string as_stored(std::string_view raw, bool smtp, size_t& lines, size_t& lo
     }
     const bool from_line = first && uucp_from_sender(std::string_view(line).substr(0, line.size() - 1));
     first = false;
-    const bool header = from_line || is_header_line(line);
-    if (header) trim_blank_continuations(line);
+    if (!from_line && !is_header_line(line)) {  // the first body line, read as a header line
+      st.header_end = out.size();
+      out += line;
+      line.clear();
+      st.body_at = out.size();
+      break;
+    }
+    trim_blank_continuations(line);
     out += line;
     line.clear();
-    if (!header) break;  // the first body line, read as a header line
   }
   if (!line.empty()) {  // the input ended in a line: Exim ends it
-    ++lines;
-    longest = std::max(longest, physical);
+    ++st.lines;
+    st.longest = std::max(st.longest, physical);
     line += '\n';
-    if (is_header_line(line)) trim_blank_continuations(line);
+    const bool header = is_header_line(line);
+    if (header) trim_blank_continuations(line);
+    st.header_end = header ? out.size() + line.size() : out.size();
     out += line;
+    st.body_at = out.size();
+    return st;
   }
-  out.append(raw.substr(i));
-  return out;
+  if (i >= raw.size() && !st.blank_line && st.body_at == 0) {  // the header ran to the end
+    st.header_end = st.body_at = out.size();
+    return st;
+  }
+  // The body, as it is: up to a line "." (LF only: ".\r\n" is text there).
+  std::string_view body = raw.substr(i);
+  if (!smtp) {
+    if (body_at_line_start && (body.starts_with(".\n") || body == ".")) {
+      body = {};
+    } else if (size_t d = body.find("\n.\n"); d != std::string_view::npos) {
+      body = body.substr(0, d + 1);
+    } else if (body.ends_with("\n.")) {
+      body.remove_suffix(1);
+    }
+  }
+  out.append(body);
+  return st;
 }
 
 }  // namespace
@@ -173,11 +225,18 @@ FilterEnvelope::Origin filter_origin(const Envelope& env, std::string_view id, s
   return o;
 }
 
-FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env)
-    : env_(std::move(env)), text_(as_stored(raw_message, !env_.origin.test, read_lines_, read_longest_)) {
-  const std::string_view raw = text_;
-  size_ = raw.size();
-  std::string_view rest = raw;
+FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) : env_(std::move(env)) {
+  Stored stored = as_stored(raw_message, !env_.origin.test);
+  text_ = std::move(stored.text);
+  read_lines_ = stored.lines;
+  read_longest_ = stored.longest;
+  blank_line_ = stored.blank_line;
+  if (stored.body_at > stored.header_end && !stored.blank_line)
+    first_body_line_ = stored.body_at - stored.header_end;  // the line that ended the header (with its line end)
+  body_ = std::string_view(text_).substr(stored.body_at);
+  // Exim reads an empty input as one empty line; a "." at once is nothing.
+  size_ = text_.empty() && raw_message.empty() ? 1 : text_.size();
+  std::string_view rest = std::string_view(text_).substr(0, stored.header_end);
   std::optional<std::string> line_sender;
   if (rest.starts_with("From ")) {
     size_t eol = rest.find('\n');
@@ -187,51 +246,36 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env)
       line_sender = std::string(*sender);
       from_line_captures_ = {std::string(line.substr(0, matched)), std::string(*sender)};
       rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
-      from_line_len_ = line.size() - (line.ends_with('\r') ? 1 : 0);
+      from_line_len_ = line.size();
     }
   }
-  // $message_linecount, $max_received_linelength: the header's lines as
-  // received, counted while they are read; the first field's longest line
-  // apart, since at delivery it is our own Received.
+  // $message_linecount, $max_received_linelength at delivery: the header's
+  // lines, the first field's longest line apart (it is our own Received).
   size_t first_longest = 0;
   auto header_line = [&](size_t raw_count, size_t length) {
     size_t& longest = raw_count == 1 ? first_longest : header_longest_;
     longest = std::max(longest, length);
     ++header_lines_;
   };
-  // Header block: lines up to the first empty line (or a line that is not a header).
-  size_t p = 0;
+  // The header fields: as_stored() found where they end. A header line, as
+  // Exim's receive.c reads one: printing characters (8-bit ones too) up to a
+  // colon, white space allowed before the colon (RFC 5322's obsolete
+  // syntax). The name keeps that white space, so `X-A : v` is in
+  // $message_headers but not $h_x-a:, as in Exim.
   std::vector<std::pair<std::string, std::string>> raw_headers;
-  while (p < rest.size()) {
+  for (size_t p = 0; p < rest.size();) {
     size_t eol = rest.find('\n', p);
     std::string_view line = rest.substr(p, eol == std::string_view::npos ? std::string_view::npos : eol - p);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {
-      p = eol == std::string_view::npos ? rest.size() : eol + 1;
-      blank_line_ = eol != std::string_view::npos;
-      break;
-    }
-    if ((line[0] == ' ' || line[0] == '\t') && !raw_headers.empty()) {
+    p = eol == std::string_view::npos ? rest.size() : eol + 1;
+    if ((line.empty() || line[0] == ' ' || line[0] == '\t') && !raw_headers.empty()) {
       raw_headers.back().second += "\n";
       raw_headers.back().second += line;
       header_line(raw_headers.size(), line.size());
-    } else {
-      // A header line, as Exim's receive.c reads one: printing characters
-      // (8-bit ones too) up to a colon, white space allowed before the colon
-      // (RFC 5322's obsolete syntax). The name keeps that white space, so
-      // `X-A : v` is in $message_headers but not $h_x-a:, as in Exim.
-      if (!is_header_line(line)) {  // the body starts here; Exim has read this line with the header's,
-        first_body_line_ = line.size() + 1;  // and its body variables start after it
-        p = eol == std::string_view::npos ? rest.size() : eol + 1;
-        break;
-      }
-      const size_t colon = line.find(':');
+    } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
       raw_headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
       header_line(raw_headers.size(), line.size());
     }
-    p = eol == std::string_view::npos ? rest.size() : eol + 1;
   }
-  body_ = rest.substr(std::min(p, rest.size()));
   no_headers_ = raw_headers.empty();
   const bool ours_first = !raw_headers.empty() && !env_.origin.adds_received && iequals(raw_headers[0].first, "received");
   if (!ours_first) header_longest_ = std::max(header_longest_, first_longest);
@@ -325,7 +369,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   if (name == "qualify_domain" || name == "qualify_recipient") return env_.qualify_domain;
   if (name == "primary_hostname" || name == "smtp_active_hostname")
     return env_.origin.hostname.empty() ? env_.qualify_domain : env_.origin.hostname;
-  if (name == "message_size") return std::to_string(size_ == 0 ? 1 : size_);
+  if (name == "message_size") return std::to_string(size_);
   if (name == "message_body_size") return std::to_string(body_.size());
   if (name == "message_body") return body_excerpt(body_.substr(0, 500));
   if (name == "message_body_end")
@@ -385,7 +429,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   }
   if (name == "received_count") {
     size_t n = o.adds_received ? 1 : 0;
-    for (const auto& h : headers_) n += iequals(h.first, "received");
+    for (const auto& h : headers_) n += iequals(trim_space(h.first), "received");  // "Received :" too, as Exim
     return std::to_string(n);
   }
   if (name == "recipients_count") return std::to_string(o.recipients);

@@ -304,6 +304,11 @@ add("crlf_mixed_line_ends", LINES.split("testprint \"$message_headers")[0], msg=
 add("crlf_bare_cr_in_header", LINES, msg="Subject: a\rb\nX: b\n  \n\t\nMessage-Id: <1@x.example>\n"
     "Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\r\nx\r\n")
 add("crlf_no_header", LINES.split("testprint \"$message_headers")[0], msg="hello\r\nworld\r\n")
+LINES2 = LINES.split("testprint \"$message_headers")[0]
+add("header_ends_in_a_continued_line", LINES2, msg="Subject: x\nHello there\n continued\nsecond line\n")
+add("dot_lines", LINES2, msg="Subject: a\r\nX: b\n.\nY: c\r\n\r\nl1\r\n.\r\nl2\n.\nl3\n")
+add("dot_line_in_header", LINES2, msg="Subject: a\r\n.\r\nY: c\r\n\r\nbody\n")
+add("received_with_blank", 'testprint "[$received_count]"\n', msg="Received : a\nReceived: b\n\nb\n")
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
