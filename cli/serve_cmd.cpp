@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <signal.h>
 
+#include <atomic>
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -84,8 +85,9 @@ engine::JunkTrainer::TrainFn junk_train_child(const Args& args, const engine::Co
 // A SIGHUP before the reload handler is in place (loading the official
 // signatures takes a while) would end the process: it is noted instead, and
 // answered with one reload once the handler is there.
-volatile std::sig_atomic_t early_hup = 0;
-extern "C" void note_early_hup(int) { early_hup = 1; }
+std::atomic<bool> early_hup{false};  // lock-free: async-signal-safe, and read by another thread
+static_assert(std::atomic<bool>::is_always_lock_free);
+extern "C" void note_early_hup(int) { early_hup.store(true, std::memory_order_relaxed); }
 
 // Once the log is open, why the server does not start goes there as well as
 // to stderr: an administrator reads the log file.
@@ -99,6 +101,7 @@ int cannot_start(const std::string& why) {
 int cmd_serve(int argc, char** argv, int first) {
   struct sigaction hup_early {};
   hup_early.sa_handler = note_early_hup;
+  hup_early.sa_flags = SA_RESTART;  // a start-up read or write is not cut short by it
   sigemptyset(&hup_early.sa_mask);
   ::sigaction(SIGHUP, &hup_early, nullptr);
   auto args = parse_args(argc, argv, first, {}, {"foreground"});
@@ -202,7 +205,7 @@ int cmd_serve(int argc, char** argv, int first) {
   // SIGHUP: reload the virus signatures in the engine's own thread;
   // connections and scans go on meanwhile.
   asio::signal_set hup(io, SIGHUP);
-  if (early_hup && *antivirus) (*antivirus)->request_reload();
+  if (early_hup.load(std::memory_order_relaxed) && *antivirus) (*antivirus)->request_reload();
   // SIGTERM/SIGINT: stop accepting; a session waiting on its client between
   // commands (or at an AUTH prompt, or in a TLS handshake) gets 421 at
   // once; one receiving DATA or a BDAT chunk finishes it (its reply is

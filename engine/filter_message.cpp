@@ -96,8 +96,16 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
   std::string lf;
   if (smtp) {
     lf.reserve(raw_message.size());
-    for (size_t i = 0; i < raw_message.size(); ++i)
-      if (!(raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n')) lf += raw_message[i];
+    for (size_t p = 0; p < raw_message.size();) {
+      size_t crlf = raw_message.find("\r\n", p);
+      if (crlf == std::string_view::npos) crlf = raw_message.size();
+      lf.append(raw_message.substr(p, crlf - p));
+      p = crlf;
+      if (p < raw_message.size()) {
+        lf += '\n';
+        p += 2;
+      }
+    }
   }
   const std::string_view raw = smtp ? std::string_view(lf) : raw_message;
   std::string& out = st.text;

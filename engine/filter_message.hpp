@@ -70,6 +70,8 @@ class FilterMessage final : public filterlang::ExpandContext {
   // wants that): CRLF as spooled when env.origin.test is false, else as
   // exim -bf reads a file. The message keeps its own copy.
   FilterMessage(std::string_view raw, FilterEnvelope env);
+  FilterMessage(const FilterMessage&) = delete;  // body_ views text_
+  FilterMessage& operator=(const FilterMessage&) = delete;
 
   std::optional<std::string> variable(std::string_view name) const override;
   const std::vector<std::pair<std::string, std::string>>& headers() const override { return headers_; }

@@ -28,13 +28,7 @@ bool qualify(RunState& st, std::string& s) {
     return false;
   }
   // A domain is an '@' outside quotes: "x@y"'s is part of its local part.
-  bool domain = false, quoted = false;
-  for (size_t i = 0; i < a->size() && !domain; ++i) {
-    if ((*a)[i] == '\\') ++i;
-    else if ((*a)[i] == '"') quoted = !quoted;
-    else domain = (*a)[i] == '@' && !quoted;
-  }
-  if (!domain) *a += "@" + st.var("qualify_domain").value_or("");
+  if (domain_at(*a) == std::string::npos) *a += "@" + st.var("qualify_domain").value_or("");
   s = std::move(*a);
   return true;
 }

@@ -107,14 +107,10 @@ bool one_pattern(const RunState& st, std::string_view name, bool has_addresses, 
   for (const auto& [hname, hvalue] : st.vars.headers()) {
     if (!iequal(hname, name)) continue;
     if (has_addresses) {
-      const auto items = split_addresses(hvalue, false);  // only to tell the blank ones
-      const auto addresses = extract_address_list(hvalue, true);
-      for (size_t i = 0; i < addresses.size(); ++i) {
-        const auto& a = addresses[i];
-        if (!a) {
-          if (i < items.size() && items[i].find_first_not_of(" \t\r\n") == std::string::npos) continue;
-          break;
-        }
+      // As Exim's one_pattern_match(): no group syntax, and the first item
+      // that is no address (an empty one too) ends the list.
+      for (const auto& a : extract_address_list(hvalue, false)) {
+        if (!a) break;
         if (re ? regex_match(*re, *a, nullptr) : iequal(*a, pattern)) return true;
       }
     } else {

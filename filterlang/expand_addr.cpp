@@ -36,7 +36,7 @@ Result<std::string> address_operator(std::string_view op, std::string_view arg) 
   std::string err;
   auto a = extract_address(arg, err);
   if (!a) return std::string();
-  size_t at = a->rfind('@');
+  size_t at = domain_at(*a);
   if (op == "address") return *a;
   if (op == "local_part") return at == std::string::npos ? *a : a->substr(0, at);
   if (op == "domain") return at == std::string::npos ? std::string() : a->substr(at + 1);

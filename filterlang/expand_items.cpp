@@ -180,29 +180,23 @@ char dewrap_missing(std::string_view s, char open, char close) {
   return p < s.size() && s[p] == open ? close : open;
 }
 
-// Exim's json_nextinlist(): the next element of a JSON list, up to a comma
-// outside strings, arrays and objects; leading white space skipped.
+// Exim 4.96's json_nextinlist(): the next element of a JSON list, up to a
+// comma outside arrays and objects; leading white space skipped. Quotes do
+// not count there (a string holding a comma splits, as in Exim 4.96).
 std::optional<std::string_view> json_next(std::string_view& list) {
   size_t p = 0;
   while (p < list.size() && std::isspace(static_cast<unsigned char>(list[p]))) ++p;
   const size_t start = p;
   int arrays = 0, objects = 0;
-  bool quoted = false;
-  for (; p < list.size() && (list[p] != ',' || arrays || objects || quoted); ++p) {
-    if (quoted) {
-      if (list[p] == '\\') ++p;
-      else if (list[p] == '"') quoted = false;
-      continue;
-    }
+  for (; p < list.size() && (list[p] != ',' || arrays || objects); ++p) {
     switch (list[p]) {
       case '[': ++arrays; break;
       case ']': --arrays; break;
       case '{': ++objects; break;
       case '}': --objects; break;
-      case '"': quoted = true; break;
     }
   }
-  std::string_view item = list.substr(start, std::min(p, list.size()) - start);
+  std::string_view item = list.substr(start, p - start);
   list.remove_prefix(p < list.size() ? p + 1 : list.size());
   if (item.empty()) return std::nullopt;
   return item;

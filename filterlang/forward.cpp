@@ -252,54 +252,15 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
   return out;
 }
 
-std::vector<std::string> split_addresses(std::string_view list, bool allow_group) {
-  std::vector<std::string> items;
-  std::string cur;
-  bool quote = false, in_group = false;
-  int paren = 0, angle = 0;
-  auto flush = [&] {
-    items.push_back(cur);
-    cur.clear();
-  };
-  for (size_t i = 0; i < list.size(); ++i) {
-    char c = list[i];
-    if (c == '\\' && i + 1 < list.size()) {
-      cur.push_back(c);
-      cur.push_back(list[++i]);
-      continue;
-    }
-    if (quote) {
-      if (c == '"') quote = false;
-    } else if (c == '"') {
-      quote = true;
-    } else if (c == '(') {
-      ++paren;
-    } else if (c == ')') {
-      if (paren > 0) --paren;
-    } else if (paren == 0 && c == '<') {
-      ++angle;
-    } else if (paren == 0 && c == '>') {
-      if (angle > 0) --angle;
-    } else if (paren == 0 && angle == 0) {
-      if (c == ',') {
-        flush();
-        continue;
-      }
-      if (allow_group && c == ':' && !in_group) {
-        cur.clear();  // "Group name:" starts a group
-        in_group = true;
-        continue;
-      }
-      if (allow_group && c == ';' && in_group) {
-        in_group = false;
-        flush();
-        continue;
-      }
-    }
-    cur.push_back(c);
+size_t domain_at(std::string_view address) {
+  size_t at = std::string_view::npos;
+  bool quoted = false;
+  for (size_t i = 0; i < address.size(); ++i) {
+    if (address[i] == '\\') ++i;
+    else if (address[i] == '"') quoted = !quoted;
+    else if (address[i] == '@' && !quoted) at = i;
   }
-  flush();
-  return items;
+  return at;
 }
 
 namespace {
@@ -411,7 +372,7 @@ std::vector<std::optional<std::string>> extract_address_list(std::string_view li
     size_t semi = in_group ? group_end(item) : std::string_view::npos;
     std::string err;
     out.push_back(extract_address(item.substr(0, semi), err));
-    if (out.back() && semi != std::string_view::npos) in_group = false;  // the rest of the item is ignored
+    if (semi != std::string_view::npos) in_group = false;  // whether or not an address was found; the rest is ignored
     if (end >= list.size()) break;
     p = end + 1;
   }

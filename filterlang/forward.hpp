@@ -3,8 +3,7 @@
 //
 // extract_address: one mailbox ("Name <a@b>", "a@b (comment)", "a"), returns
 // the bare address (local part as written, quotes kept) or an Exim-style
-// error text. split_addresses: a comma list (quotes, comments and <> aware;
-// group syntax "Name: a, b;" when allow_group).
+// error text. extract_address_list: a comma list of them, as Exim walks one.
 // Forward lists: items separated by commas/newlines, "#" comment lines,
 // "\name" (no further forwarding), ":blackhole:", ":fail:" (an error in a
 // user .forward), pipes and files kept as written.
@@ -19,7 +18,9 @@
 namespace nougat::filterlang {
 
 std::optional<std::string> extract_address(std::string_view text, std::string& error);
-std::vector<std::string> split_addresses(std::string_view list, bool allow_group);
+// Where the domain's '@' is in an address extract_address gave: the last
+// '@' outside quotes and backslash pairs ("x@y"@z: the second), or npos.
+size_t domain_at(std::string_view address);
 // An address list as Exim walks one (${addresses}, foranyaddress, the
 // address headers `personal` reads): comma-separated items, each extracted
 // as above — nullopt where Exim finds no address — with group syntax

@@ -1022,17 +1022,22 @@ asio::awaitable<bool> Session::on_auth(const Command& c) {
   }
   const engine::Directory& dir = env_->deps.directory;
   std::string user = creds.authcid;
-  auto check = std::make_shared<std::function<bool()>>(
-      [&dir, user, pass = creds.password, sid = sid_] {
+  enum Outcome : int { kFailed, kOk, kBroken };
+  auto check = std::make_shared<std::function<int()>>(
+      [&dir, user, pass = creds.password, sid = sid_]() -> int {
         try {
-          return dir.authenticate(user, pass);
+          return dir.authenticate(user, pass) ? kOk : kFailed;
         } catch (const std::exception& e) {  // see eod_checks(): never out of the pool
           engine::log::line(sid, "AUTH check failed: {}", e.what());
-          return false;
+          return kBroken;
         }
       });
-  bool ok = co_await on_pool(env_->deps.auth_workers, check);
-  if (!ok) {
+  const int outcome = co_await on_pool(env_->deps.auth_workers, check);
+  if (outcome == kBroken) {  // our failure, not the client's (RFC 4954 6)
+    reply(454, "4.7.0", "Temporary authentication failure");
+    co_return true;
+  }
+  if (outcome != kOk) {
     engine::log::line(sid_, "AUTH {} failed for {} {}", mech, user, peer());
     reply(535, "5.7.8", "Authentication credentials invalid");
     ++auth_failures_;
