@@ -154,10 +154,7 @@ class AddrScanner {
 
 std::optional<std::string> extract_address(std::string_view text, std::string& error) {
   AddrScanner sc(text);
-  if (!sc.skip()) {
-    error = "unmatched parenthesis";
-    return std::nullopt;
-  }
+  if (!sc.skip()) sc.set(text.size());  // Exim's skip_comment() takes an unclosed comment to the end
   if (sc.end()) {
     error = "empty address";
     return std::nullopt;
@@ -192,10 +189,14 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     sc.set(lt + 1);
     sc.skip();
     if (sc.peek() == '>') {
-      error = "empty address";
+      error = "missing or malformed local part";
       return std::nullopt;
     }
     if (sc.peek() == '@') {  // source route @a,@b:addr
+      sc.next();
+      sc.skip();
+      std::string route;
+      if (!sc.domain(route, error)) return std::nullopt;
       while (!sc.end() && sc.peek() != ':') sc.next();
       if (sc.end()) {
         error = "domain missing in source-routed address";
@@ -214,22 +215,41 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
       return std::nullopt;
     }
     sc.next();
-    if (!sc.skip()) {
-      error = "unmatched parenthesis";
-      return std::nullopt;
-    }
+    if (!sc.skip()) sc.set(text.size());  // an unclosed comment after '>' runs to the end, harmlessly
     if (!sc.end()) {  // Exim names what came before as written, phrase, blanks and all
       error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
       return std::nullopt;
     }
     return out;
   }
-  if (!sc.addr_spec(out, error)) return std::nullopt;
-  if (!sc.skip()) {
-    error = "unmatched parenthesis";
-    return std::nullopt;
+  const size_t start = sc.pos();
+  bool phrase = false;
+  if (!sc.addr_spec(out, error)) {
+    // Exim's order: a domain after a missing local part is read first; an
+    // empty one before ';' or the end is "empty address"; anything else
+    // starts a phrase that cannot be read.
+    if (error == "no local part") {
+      sc.set(start + 1);
+      sc.skip();
+      std::string domain;
+      if (!sc.domain(domain, error)) return std::nullopt;
+      error = "no local part";
+      return std::nullopt;
+    }
+    if (error != "missing or malformed local part") return std::nullopt;
+    if (sc.end() || sc.peek() == ';') {
+      error = "empty address";
+      return std::nullopt;
+    }
+    phrase = true;
+  } else {
+    if (!sc.skip()) {
+      error = "unmatched parenthesis";
+      return std::nullopt;
+    }
+    phrase = !sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';';
   }
-  if (!sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';') {
+  if (phrase) {
     // Exim reads on, word by word, for a phrase before a "<" that never
     // comes; the first word it cannot read names the error.
     for (;;) {

@@ -193,6 +193,13 @@ TEST(Forward, ExtractAddressAsExim) {
       {"<a@b x>", nullptr, "malformed address: x> may not follow <a@b "},
       {"a@b (c) x", nullptr, "malformed address: x may not follow a@b (c) "},
       {"b:c\"", nullptr, "missing or malformed local part (expected word or \"<\")"},
+      {";", nullptr, "empty address"},
+      {"(a@b", nullptr, "empty address"},  // an unclosed comment runs to the end
+      {",", nullptr, "missing or malformed local part (expected word or \"<\")"},
+      {"<>", nullptr, "missing or malformed local part"},
+      {"@", nullptr, "domain missing or malformed"},
+      {"<@>", nullptr, "domain missing or malformed"},
+      {"<a@b> (c", "a@b", ""},
   };
   for (const auto& c : cases) {
     std::string err;
