@@ -41,6 +41,15 @@ void append_text(Seq& out, std::string_view t) {
 
 Error fail(std::string text) { return Error(std::move(text)); }
 
+Error Parser::final_error(Error e) const {
+  if (!header_without_colon) return e;
+  // Exim's EXPAND_FAILED_CURLY, after a $h_ name that took in a '}': the
+  // braces are what went wrong, and it says so.
+  for (std::string_view curly : {"Not enough arguments", "missing '}' after", "curly-bracket problem", "missing '{' for arg"})
+    if (e.text.starts_with(curly)) return fail("missing or misplaced { or } - could be header name not terminated by colon");
+  return e;
+}
+
 void Parser::skip_white() {
   while (pos < s.size() && std::isspace(static_cast<unsigned char>(s[pos]))) ++pos;
 }
@@ -159,8 +168,17 @@ Status Parser::parse_braced(Seq& out) {
     Node n;
     n.kind = NodeKind::Item;
     n.text = name;
-    if (auto st = read_subs(n.args, min_args, max_args, name, true, name == "sort" ? &n.source : nullptr); !st)
+    if (auto st = read_subs(n.args, min_args, max_args, name, true, name == "sort" ? &n.source : nullptr); !st) {
+      if (!n.args.empty()) {  // Exim expanded the arguments it read before it stopped: theirs come first
+        Node partial;
+        partial.kind = NodeKind::Op;
+        partial.hard_error = true;
+        partial.deferred_error = final_error(st.error()).text;
+        partial.args = std::move(n.args);
+        out.push_back(std::move(partial));
+      }
       return st.error();
+    }
     if (auto st = prepare_item(n); !st) return st.error();
     out.push_back(std::move(n));
     return Ok{};
@@ -204,7 +222,14 @@ Status Parser::parse_if(Seq& out) {
   auto c = parse_cond();
   if (!c) return c.error();
   n.cond = std::make_shared<Cond>(std::move(*c));
-  if (auto st = parse_yesno(n, "if"); !st) return st.error();
+  if (auto st = parse_yesno(n, "if"); !st) {
+    // Exim tests the condition before it reads on: its errors come first.
+    n.args.clear();
+    n.hard_error = true;
+    n.deferred_error = final_error(st.error()).text;
+    out.push_back(std::move(n));
+    return st.error();
+  }
   out.push_back(std::move(n));
   return Ok{};
 }
@@ -367,6 +392,7 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
   } restore{run.st.captures, run.st.captures};
   auto c = eval_cond(*n.cond, run, skipping);
   if (!c) return c.error();
+  if (n.hard_error) return fail(n.deferred_error);  // its yes/no strings did not parse
   std::string unused;  // what a branch that is not taken expands to
   if (n.args.empty()) {
     if (!skipping && *c) out += "true";
@@ -406,7 +432,11 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
       case NodeKind::Op: {
         std::string arg;
         if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
-        if (n.hard_error) return fail(n.deferred_error);
+        if (n.hard_error) {  // an unknown operator, or an item whose arguments stopped parsing
+          for (size_t i = 1; i < n.args.size(); ++i)
+            if (auto st = eval_seq(n.args[i], run, arg, skipping); !st) return st;
+          return fail(n.deferred_error);
+        }
         if (!skipping) {
           if (!n.deferred_error.empty()) return fail(n.deferred_error);
           auto r = apply_operator(n, std::move(arg), run);
@@ -442,16 +472,7 @@ Result<std::shared_ptr<const Expansion>> compile_expansion(std::string_view text
   detail::Parser p;
   p.s = text;
   auto seq = p.parse_seq(false);
-  if (!seq && p.header_without_colon) {
-    // Exim's EXPAND_FAILED_CURLY, after a $h_ name that took in a '}':
-    // the braces are what went wrong, and it says so.
-    const std::string& t = seq.error().text;
-    for (std::string_view curly : {"Not enough arguments", "missing '}' after", "curly-bracket problem", "missing '{' for arg"})
-      if (t.starts_with(curly)) {
-        seq = detail::fail("missing or misplaced { or } - could be header name not terminated by colon");
-        break;
-      }
-  }
+  if (!seq) seq = p.final_error(seq.error());
   if (!seq && !p.partial.empty() && !detail::seq_is_constant(p.partial)) {
     // Exim expands as it reads: what comes before the syntax error runs
     // first, and its own errors are the ones reported.

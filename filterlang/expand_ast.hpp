@@ -120,6 +120,7 @@ struct Parser {
   Status read_subs(std::vector<Seq>& args, int min, int max, std::string_view name, bool check_end,
                    std::string* last_source = nullptr);
   void skip_white();
+  Error final_error(Error e) const;  // the text Exim ends with for a syntax error met here
 };
 
 // Variables and headers (expand_vars.cpp).

@@ -292,6 +292,8 @@ CASES = [
     ("${if eq{$bogus}{x}{${lcx:a}}}", "basic"), ("$h_subject:${if}", "basic"),
     ("${tr{$h_x}{ }{xyz}}", "basic"), ("${extract{4}{@<>}{$h_x}}${length_0:$h_to:}", "basic"),
     ("${tr{$h_x}{ }{a}{b}}", "basic"), ("${tr{$h_subject:}{a}}", "basic"),
+    ("${if eq{$foo}{x}junk}", "basic"), ("${if eq{a}{a}junk}", "basic"), ("${tr{$foo}{a}}", "basic"),
+    ("${if eq{$foo}{x}{y}{n}junk}", "basic"), ("${lc:a}${sg{$foo}{a}}", "basic"),
 ]
 
 
