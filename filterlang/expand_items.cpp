@@ -338,6 +338,9 @@ Result<std::string> numeric_item(std::string_view name, std::string_view s, long
   if (name == "hash") {
     if (v2 > 62) return fail("hash count \"" + std::to_string(v2) + "\" too big");
     if (v2 == 0) return fail("hash count \"0\" is not valid");
+    // A negative length crashes Exim 4.96 (found by the fuzzer here, where
+    // it read outside the string): an error instead.
+    if (v1 < 0) return fail("\"" + std::to_string(v1) + "\" is not a positive number (in \"hash\" expansion)");
     return hash_text(std::string(s), v1, v2);
   }
   if (name == "nhash") {
@@ -349,7 +352,9 @@ Result<std::string> numeric_item(std::string_view name, std::string_view s, long
       if (i == 0) i = static_cast<int>(std::size(kPrime)) - 1;
       total += kPrime[i--] * static_cast<unsigned>(c);
     }
-    if (v1 <= 0 || v2 == 0) return fail("nhash with a zero divisor");
+    // Exim divides by its int converted to unsigned long: a negative number
+    // is a huge divisor (and 0 would crash it: an error here).
+    if (v1 == 0 || v2 == 0) return fail("nhash with a zero divisor");
     if (v2 < 0) return std::to_string(total % static_cast<unsigned long>(v1));
     // In unsigned arithmetic: a product past the range wraps (defined), and
     // one that wraps to 0 divides nothing.

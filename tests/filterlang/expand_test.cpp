@@ -99,6 +99,10 @@ TEST(Expand, AsEximPrintsThem) {
   // found by the fuzzer: a field number beyond a long (Exim takes a C int)
   EXPECT_EQ(ok("${listextract{-199999999999999999999}{a:b}}"), "");
   EXPECT_EQ(ok("${listextract{4294967297}{a:b}}${extract{4294967297}{:}{a:b}}"), "aa");
+  // found by the fuzzer: a negative ${hash} length read outside the string
+  // (and crashes Exim); a negative ${nhash} divisor is Exim's huge unsigned one
+  EXPECT_EQ(err("${hash{-1}{2}{abc}}"), "\"-1\" is not a positive number (in \"hash\" expansion)");
+  EXPECT_EQ(ok("${nhash{-1}{abc}}"), "32236");
 }
 
 TEST(Expand, MessageDataIsNeverReexpanded) {
