@@ -56,7 +56,6 @@ void Parser::skip_white() {
 
 Result<Seq> Parser::parse_seq(bool brace_terminated) {
   if (++depth > kMaxDepth) return fail("expansion nested too deeply");
-  const bool top = depth == 1 && !brace_terminated;  // (a failure deeper may leave depth raised)
   Seq out;
   std::string lit;
   while (pos < s.size() && !(brace_terminated && s[pos] == '}')) {
@@ -84,14 +83,16 @@ Result<Seq> Parser::parse_seq(bool brace_terminated) {
     append_text(out, lit);
     lit.clear();
     if (auto st = parse_dollar(out); !st) {
-      if (top) partial = std::move(out);
+      partial = std::move(out);  // what parsed before the error (the outer levels keep theirs the same way)
       return st.error();
     }
   }
   append_text(out, lit);
-  if (brace_terminated && pos >= s.size())
+  if (brace_terminated && pos >= s.size()) {
+    partial = std::move(out);
     return fail(header_without_colon ? "missing } at end of string - could be header name not terminated by colon"
                                      : "missing } at end of string");
+  }
   --depth;
   return out;
 }
@@ -188,7 +189,16 @@ Status Parser::parse_braced(Seq& out) {
     Node n;
     n.kind = NodeKind::Op;
     auto arg = parse_seq(true);
-    if (!arg) return arg.error();
+    if (!arg) {
+      if (!partial.empty()) {  // the argument as far as it parsed runs first, as in Exim
+        n.hard_error = true;
+        n.deferred_error = final_error(arg.error()).text;
+        n.args.push_back(std::move(partial));
+        partial.clear();
+        out.push_back(std::move(n));
+      }
+      return arg.error();
+    }
     ++pos;
     n.args.push_back(std::move(*arg));
     if (auto st = prepare_operator(name, n); !st) {
@@ -366,7 +376,11 @@ Status Parser::read_subs(std::vector<Seq>& args, int min, int max, std::string_v
     ++pos;
     const size_t from = pos;
     auto a = parse_seq(true);
-    if (!a) return a.error();
+    if (!a) {
+      if (!partial.empty()) args.push_back(std::move(partial));  // the argument as far as it parsed
+      partial.clear();
+      return a.error();
+    }
     if (last_source) *last_source = std::string(s.substr(from, pos - from));
     ++pos;
     args.push_back(std::move(*a));

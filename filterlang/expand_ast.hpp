@@ -105,7 +105,7 @@ struct Parser {
   size_t pos = 0;
   int depth = 0;
   bool header_without_colon = false;  // a $h_ name took in a '}' (Exim's hint)
-  Seq partial;                        // on a failure at the top level: the nodes complete before it
+  Seq partial;                        // after a failure: the nodes of the failing level complete before it
   Result<Seq> parse_seq(bool brace_terminated);
   Status parse_dollar(Seq& out);
   Status parse_braced(Seq& out);

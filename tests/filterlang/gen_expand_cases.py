@@ -294,6 +294,8 @@ CASES = [
     ("${tr{$h_x}{ }{a}{b}}", "basic"), ("${tr{$h_subject:}{a}}", "basic"),
     ("${if eq{$foo}{x}junk}", "basic"), ("${if eq{a}{a}junk}", "basic"), ("${tr{$foo}{a}}", "basic"),
     ("${if eq{$foo}{x}{y}{n}junk}", "basic"), ("${lc:a}${sg{$foo}{a}}", "basic"),
+    ("-${hash{5}{abc}{${headerwrap_30:$h_x-enc}}}${base32:0}", "basic"), ("${lc:$bogus", "basic"),
+    ("${tr{a}{$bogus", "basic"), ("${tr{a}{b}{${lcx:$bogus}}", "basic"), ("${nhash{-1}{abc}}", "basic"),
 ]
 
 
