@@ -66,10 +66,14 @@ TEST(Expand, ConstantStrings) {
   EXPECT_TRUE(is_constant(**c));
 }
 
-TEST(Expand, SyntaxErrorsAtCompileTime) {
-  auto c = compile_expansion("${lc:x");
+// A string with nothing to expand before its syntax error fails to compile;
+// one with something runs that first (below), then fails the same way.
+TEST(Expand, SyntaxErrors) {
+  auto c = compile_expansion("${if}");
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().text, "missing } at end of string");
+  EXPECT_EQ(c.error().text, "condition name expected, but found \"}\"");
+  EXPECT_FALSE(compile_expansion("abc${if}"));
+  EXPECT_EQ(err("${lc:x"), "missing } at end of string");
 }
 
 // Exim expands as it reads: an error in what comes first is the one it
