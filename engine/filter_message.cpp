@@ -330,7 +330,9 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   const bool resent = std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
     return h.first.size() >= 7 && iequals(std::string_view(h.first).substr(0, 7), "resent-");
   });
-  const std::string id = fmt::format(" <E{:x}-nougat@{}>", static_cast<long>(now), env_.qualify_domain);
+  // "E" and the message's id, as Exim makes its Message-Id (the same length too).
+  if (env_.origin.id.empty()) made_up_id_ = made_up_message_id();
+  const std::string id = fmt::format(" <E{}@{}>", env_.origin.id.empty() ? made_up_id_ : env_.origin.id, env_.qualify_domain);
   char date[64];
   std::tm tm{};
   gmtime_r(&now, &tm);
