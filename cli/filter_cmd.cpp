@@ -103,7 +103,7 @@ int run_test(const TestOptions& o) {
 
   filterlang::ReportEnvelope rep;
   rep.no_headers = msg.no_headers();
-  rep.sender_from_line = msg.sender_from_line();
+  rep.sender_from_lines = msg.sender_from_lines();
   rep.return_path_headers = msg.return_path_headers();
   rep.return_path = msg.return_path_header();
   rep.sender = msg.sender();

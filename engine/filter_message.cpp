@@ -88,6 +88,9 @@ struct Stored {
   size_t header_end = 0;  // the header lines are text[0, header_end)
   size_t body_at = 0;     // the body variables start here
   bool blank_line = false;     // a blank line ended the header
+  bool empty_body_dot = false;  // a line "." ended the message where its body began
+  size_t from_start = 0, from_end = 0;  // the last "From " line, if any (continuations included)
+  int from_lines = 0;                   // how many there were
   size_t lines = 0, longest = 0;  // header-mode lines read, as exim -bf counts them
 };
 
@@ -116,15 +119,39 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
   bool body_at_line_start = true;
   std::string line;
   size_t i = 0, physical = 0;  // stored characters of the physical line being read
-  auto dot_line = [&](size_t at, bool crlf_too) {  // "." alone on the line starting at `at`
-    if (smtp || at >= raw.size() || raw[at] != '.') return false;
-    return at + 1 == raw.size() || raw[at + 1] == '\n' ||
-           (crlf_too && raw[at + 1] == '\r' && at + 2 < raw.size() && raw[at + 2] == '\n');
+  // A line "." ends the message: in the header ".\r\n", and ".\n" unless
+  // the first line ended in CRLF (Debian's Exim, against SMTP smuggling).
+  auto header_dot = [&](size_t at) {
+    if (smtp || at >= raw.size() || raw[at] != '.' || at + 1 >= raw.size()) return false;
+    return (raw[at + 1] == '\n' && first_crlf != 1) ||
+           (raw[at + 1] == '\r' && at + 2 < raw.size() && raw[at + 2] == '\n');
+  };
+  // A "From " line is one while no header line has been read (the last of
+  // several gives the sender).
+  auto take = [&](std::string& l) {
+    if (first && uucp_from_sender(std::string_view(l).substr(0, l.size() - 1))) {
+      st.from_start = out.size();
+      ++st.from_lines;
+      out += l;
+      st.from_end = out.size();
+      l.clear();
+      return true;
+    }
+    first = false;
+    return false;
   };
   for (;;) {
-    if (line.empty() && dot_line(i, true)) {  // the end of the message, in the header
+    if (line.empty() && header_dot(i)) {  // the end of the message, in the header
       st.header_end = st.body_at = out.size();
       return st;
+    }
+    if (line.empty() && !smtp && i + 1 == raw.size() && raw[i] == '.') {
+      // A last "." without its line end is data to Exim, read with the
+      // EOF it met after it (a byte 0xFF).
+      line = ".\xff";
+      physical = 2;
+      ++i;
+      break;
     }
     if (i >= raw.size()) break;
     const char c = raw[i];
@@ -173,9 +200,8 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
       ++physical;
       continue;
     }
-    const bool from_line = first && uucp_from_sender(std::string_view(line).substr(0, line.size() - 1));
-    first = false;
-    if (!from_line && !is_header_line(line)) {  // the first body line, read as a header line
+    if (take(line)) continue;
+    if (!is_header_line(line)) {  // the first body line, read as a header line
       st.header_end = out.size();
       out += line;
       line.clear();
@@ -190,6 +216,10 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
     ++st.lines;
     st.longest = std::max(st.longest, physical);
     line += '\n';
+    if (take(line)) {
+      st.header_end = st.body_at = out.size();
+      return st;
+    }
     const bool header = is_header_line(line);
     if (header) trim_blank_continuations(line);
     st.header_end = header ? out.size() + line.size() : out.size();
@@ -206,6 +236,7 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
   if (!smtp) {
     if (body_at_line_start && (body.starts_with(".\n") || body == ".")) {
       body = {};
+      st.empty_body_dot = true;
     } else if (size_t d = body.find("\n.\n"); d != std::string_view::npos) {
       body = body.substr(0, d + 1);
     } else if (body.ends_with("\n.")) {
@@ -244,18 +275,20 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   body_ = std::string_view(text_).substr(stored.body_at);
   // Exim reads an empty input as one empty line; a "." at once is nothing.
   size_ = text_.empty() && raw_message.empty() ? 1 : text_.size();
+  empty_body_dot_ = stored.empty_body_dot;
+  const int from_lines = stored.from_lines;
   std::string_view rest = std::string_view(text_).substr(0, stored.header_end);
   std::optional<std::string> line_sender;
-  if (rest.starts_with("From ")) {
-    size_t eol = rest.find('\n');
-    std::string_view line = rest.substr(0, eol);
+  if (stored.from_end) {  // the last "From " line gives the sender, as Exim's uucp_from_pattern takes it
+    std::string_view line = std::string_view(text_).substr(stored.from_start, stored.from_end - stored.from_start);
+    line = line.substr(0, line.find('\n'));
     size_t matched = 0;
-    if (auto sender = uucp_from_sender(line, &matched)) {  // as Exim's uucp_from_pattern takes it
+    if (auto sender = uucp_from_sender(line, &matched)) {
       line_sender = std::string(*sender);
       from_line_captures_ = {std::string(line.substr(0, matched)), std::string(*sender)};
-      rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
       from_line_len_ = line.size();
     }
+    rest = std::string_view(text_).substr(stored.from_end, stored.header_end - stored.from_end);
   }
   // $message_linecount, $max_received_linelength at delivery: the header's
   // lines, the first field's longest line apart (it is our own Received).
@@ -295,6 +328,7 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   } else if (line_sender) {
     sender_ = *line_sender == "<>" ? "" : *line_sender;  // a bounce's "From <> …"
     sender_from_line_ = true;
+    from_lines_ = from_lines;
   } else {
     sender_ = env_.login + "@" + env_.qualify_domain;
   }
@@ -392,6 +426,7 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
         start = i + 1;
       }
     if (start < body_.size()) ++n;
+    if (empty_body_dot_) n = 1;  // exim -bf's count for a body a "." line ended at once
     return std::to_string(n);
   }
   if (name == "body_zerocount") {

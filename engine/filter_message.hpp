@@ -79,6 +79,7 @@ class FilterMessage final : public filterlang::ExpandContext {
   // Facts for the test report's envelope block.
   bool no_headers() const { return no_headers_; }
   bool sender_from_line() const { return sender_from_line_; }
+  int sender_from_lines() const { return from_lines_; }  // exim -bf says "Sender taken" for each
   // $0 and $1 as Exim's match of a "From " line leaves them (exim -bf
   // shows them until the filter's own first match).
   const std::vector<std::string>& from_line_captures() const { return from_line_captures_; }
@@ -91,6 +92,7 @@ class FilterMessage final : public filterlang::ExpandContext {
 
   FilterEnvelope env_;
   size_t read_lines_ = 0, read_longest_ = 0;  // exim -bf's header-mode reading (as_stored)
+  bool empty_body_dot_ = false;  // a "." line ended the message where its body began
   std::string text_;  // the message as Exim would have stored it (LF line ends)
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
@@ -102,6 +104,7 @@ class FilterMessage final : public filterlang::ExpandContext {
   std::string_view body_;
   size_t size_ = 0;
   bool no_headers_ = false, sender_from_line_ = false;
+  int from_lines_ = 0;
   int return_path_headers_ = 0;
   std::optional<std::string> return_path_header_;
 };

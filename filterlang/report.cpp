@@ -6,8 +6,9 @@ namespace nougat::filterlang {
 
 std::string report_envelope(const ReportEnvelope& env) {
   std::string out;
+  // In Exim's order: said while the header is read, then after it.
+  for (int i = 0; i < env.sender_from_lines; ++i) out += "Sender taken from \"From \" line\n";
   if (env.no_headers) out += "Warning: no message headers read\n";
-  if (env.sender_from_line) out += "Sender taken from \"From \" line\n";
   for (int i = 0; i < env.return_path_headers; ++i) out += "Return-path taken from \"Return-path:\" header line\n";
   if (env.return_path)
   {

@@ -13,7 +13,7 @@ namespace nougat::filterlang {
 
 struct ReportEnvelope {
   bool no_headers = false;                 // "Warning: no message headers read"
-  bool sender_from_line = false;           // sender came from an mbox "From " line
+  int sender_from_lines = 0;               // the sender came from this many mbox "From " lines
   int return_path_headers = 0;             // Return-path: header lines seen
   std::optional<std::string> return_path;  // from the last Return-path: header
   std::string sender;                      // envelope sender ("" = <>)

@@ -309,6 +309,9 @@ add("header_ends_in_a_continued_line", LINES2, msg="Subject: x\nHello there\n co
 add("dot_lines", LINES2, msg="Subject: a\r\nX: b\n.\nY: c\r\n\r\nl1\r\n.\r\nl2\n.\nl3\n")
 add("dot_line_in_header", LINES2, msg="Subject: a\r\n.\r\nY: c\r\n\r\nbody\n")
 add("received_with_blank", 'testprint "[$received_count]"\n', msg="Received : a\nReceived: b\n\nb\n")
+add("from_lines", LINES2, msg="From a@b.example Mon Jan  1 00:00:00 2000\n cont: x\nFrom c@d.example Mon Jan  1 00:00:00 2000\n"
+    "Subject: a\nMessage-Id: <1@x.example>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\n.\n", args=NOSENDER)
+add("from_line_only", 'testprint "[$message_size]"\n', msg="From a@b.example Mon Jan  1 00:00:00 2000", args=NOSENDER)
 
 # --- combined realistic filters
 add("real_spam", 'if $h_x-spam-score: is above 10 then save $home/Maildir/.Junk/ finish endif\ndeliver me@here.example\n')
