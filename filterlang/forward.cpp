@@ -153,122 +153,94 @@ class AddrScanner {
 }  // namespace
 
 std::optional<std::string> extract_address(std::string_view text, std::string& error) {
+  // Exim's parse_extract_address(): a local part (and domain); else, when
+  // no '@' follows, the words of a phrase up to a "<route-addr>".
   AddrScanner sc(text);
   if (!sc.skip()) sc.set(text.size());  // Exim's skip_comment() takes an unclosed comment to the end
   if (sc.end()) {
     error = "empty address";
     return std::nullopt;
   }
-  // Route address anywhere: "phrase <addr>"; else a bare addr-spec.
-  size_t lt = std::string_view::npos;
-  {
-    bool quote = false;
-    int paren = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
-      char c = text[i];
-      if (c == '\\') {
-        ++i;
-      } else if (quote) {
-        if (c == '"') quote = false;
-      } else if (c == '"') {
-        quote = true;
-      } else if (c == '(') {
-        ++paren;
-      } else if (c == ')') {
-        --paren;
-      } else if (paren == 0 && (c == '@' || c == ',')) {
-        break;  // an addr-spec comes first ("a@b, <c@d>"): what follows it may not follow it
-      } else if (c == '<' && paren == 0) {
-        lt = i;
-        break;
-      }
-    }
-  }
   std::string out;
-  if (lt != std::string_view::npos) {
-    sc.set(lt + 1);
-    sc.skip();
-    if (sc.peek() == '>') {
-      error = "missing or malformed local part";
-      return std::nullopt;
-    }
-    if (sc.peek() == '@') {  // source route @a,@b:addr
-      sc.next();
-      sc.skip();
-      std::string route;
-      if (!sc.domain(route, error)) return std::nullopt;
-      while (!sc.end() && sc.peek() != ':') sc.next();
-      if (sc.end()) {
-        error = "domain missing in source-routed address";
+  auto may_not_follow = [&] {
+    error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
+    return std::nullopt;
+  };
+  auto phrase_error = [&] {
+    error = std::string(sc.unmatched_quote_ ? "unmatched doublequote in local part" : "missing or malformed local part") +
+            " (expected word or \"<\")";
+    return std::nullopt;
+  };
+  if (sc.peek() != '<') {
+    const size_t start = sc.pos();
+    if (!sc.addr_spec(out, error)) {
+      // Exim's order: a domain after a missing local part is read first; an
+      // empty one before ';' or the end is "empty address"; anything else
+      // starts a phrase that cannot be read.
+      if (error == "no local part") {
+        sc.set(start + 1);
+        sc.skip();
+        std::string domain;
+        if (!sc.domain(domain, error)) return std::nullopt;
+        error = "no local part";
         return std::nullopt;
       }
-      sc.next();
-      sc.skip();
+      if (error != "missing or malformed local part") return std::nullopt;
+      if (sc.end() || sc.peek() == ';') {
+        error = "empty address";
+        return std::nullopt;
+      }
+      return phrase_error();
     }
-    if (!sc.addr_spec(out, error)) return std::nullopt;
-    if (sc.end()) {
-      error = "'>' missing at end of address";
-      return std::nullopt;
-    }
-    if (sc.peek() != '>') {  // Exim: what it read so far, as written (white space after it too)
-      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
-      return std::nullopt;
-    }
-    sc.next();
-    if (!sc.skip()) sc.set(text.size());  // an unclosed comment after '>' runs to the end, harmlessly
-    if (!sc.end()) {  // Exim names what came before as written, phrase, blanks and all
-      error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
-      return std::nullopt;
-    }
-    return out;
-  }
-  const size_t start = sc.pos();
-  bool phrase = false;
-  if (!sc.addr_spec(out, error)) {
-    // Exim's order: a domain after a missing local part is read first; an
-    // empty one before ';' or the end is "empty address"; anything else
-    // starts a phrase that cannot be read.
-    if (error == "no local part") {
-      sc.set(start + 1);
-      sc.skip();
-      std::string domain;
-      if (!sc.domain(domain, error)) return std::nullopt;
-      error = "no local part";
-      return std::nullopt;
-    }
-    if (error != "missing or malformed local part") return std::nullopt;
-    if (sc.end() || sc.peek() == ';') {
-      error = "empty address";
-      return std::nullopt;
-    }
-    phrase = true;
-  } else {
     if (!sc.skip()) {
       error = "unmatched parenthesis";
       return std::nullopt;
     }
-    phrase = !sc.end() && out.find('@') == std::string::npos && sc.peek() != ',' && sc.peek() != ';';
-  }
-  if (phrase) {
-    // Exim reads on, word by word, for a phrase before a "<" that never
-    // comes; the first word it cannot read names the error.
+    if (sc.end()) return out;
+    if (domain_at(out) != std::string::npos || sc.peek() == ';')
+      return may_not_follow();
+    // A phrase: its words up to the '<' (the first that cannot be read names the error).
+    out.clear();
     for (;;) {
-      if (!sc.skip()) break;
+      if (!sc.skip()) return phrase_error();
+      if (sc.peek() == '<') break;
       if (sc.peek() == '.') {
         sc.next();
         continue;
       }
       std::string word;
-      if (!sc.word(word)) break;
+      if (!sc.word(word)) return phrase_error();
     }
-    error = std::string(sc.unmatched_quote_ ? "unmatched doublequote in local part" : "missing or malformed local part") +
-            " (expected word or \"<\")";
+  }
+  // "<" route-addr ">"
+  sc.next();
+  sc.skip();
+  if (sc.peek() == '>') {
+    error = "missing or malformed local part";
     return std::nullopt;
   }
-  if (!sc.end()) {
-    error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
+  if (sc.peek() == '@') {  // source route @a,@b:addr
+    sc.next();
+    sc.skip();
+    std::string route;
+    if (!sc.domain(route, error)) return std::nullopt;
+    while (!sc.end() && sc.peek() != ':') sc.next();
+    if (sc.end()) {
+      error = "domain missing in source-routed address";
+      return std::nullopt;
+    }
+    sc.next();
+    sc.skip();
+  }
+  if (!sc.addr_spec(out, error)) return std::nullopt;
+  if (sc.end()) {
+    error = "'>' missing at end of address";
     return std::nullopt;
   }
+  if (sc.peek() != '>') return may_not_follow();  // what it read so far, as written (white space after it too)
+  sc.next();
+  if (!sc.skip()) sc.set(text.size());  // an unclosed comment after '>' runs to the end, harmlessly
+  if (!sc.end()) return may_not_follow();  // Exim names what came before as written, phrase, blanks and all
   return out;
 }
 

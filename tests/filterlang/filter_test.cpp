@@ -200,6 +200,10 @@ TEST(Forward, ExtractAddressAsExim) {
       {"@", nullptr, "domain missing or malformed"},
       {"<@>", nullptr, "domain missing or malformed"},
       {"<a@b> (c", "a@b", ""},
+      {"A (c) <a@b>", "a@b", ""},
+      {"g: x <a@b>", nullptr, "missing or malformed local part (expected word or \"<\")"},  // a phrase is words
+      {"A, B <a@b>", nullptr, "missing or malformed local part (expected word or \"<\")"},
+      {"a;<a@b>", nullptr, "malformed address: ;<a@b> may not follow a"},
   };
   for (const auto& c : cases) {
     std::string err;
