@@ -233,8 +233,10 @@ Status Parser::parse_if(Seq& out) {
   if (!c) return c.error();
   n.cond = std::make_shared<Cond>(std::move(*c));
   if (auto st = parse_yesno(n, "if"); !st) {
-    // Exim tests the condition before it reads on: its errors come first.
-    n.args.clear();
+    // Exim tests the condition before it reads on, and expands the yes/no
+    // strings it has read: their errors come first.
+    if (!partial.empty() && n.args.size() < 2) n.args.push_back(std::move(partial));
+    partial.clear();
     n.hard_error = true;
     n.deferred_error = final_error(st.error()).text;
     out.push_back(std::move(n));
@@ -406,8 +408,14 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
   } restore{run.st.captures, run.st.captures};
   auto c = eval_cond(*n.cond, run, skipping);
   if (!c) return c.error();
-  if (n.hard_error) return fail(n.deferred_error);  // its yes/no strings did not parse
   std::string unused;  // what a branch that is not taken expands to
+  if (n.hard_error) {  // its yes/no strings did not parse: what of them did runs first
+    for (size_t i = 0; i < n.args.size(); ++i) {
+      const bool skip = skipping || (i == 0 ? !*c : *c);
+      if (auto st = eval_seq(n.args[i], run, unused, skip); !st) return st;
+    }
+    return fail(n.deferred_error);
+  }
   if (n.args.empty()) {
     if (!skipping && *c) out += "true";
   } else {

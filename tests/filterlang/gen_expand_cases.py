@@ -296,6 +296,8 @@ CASES = [
     ("${if eq{$foo}{x}{y}{n}junk}", "basic"), ("${lc:a}${sg{$foo}{a}}", "basic"),
     ("-${hash{5}{abc}{${headerwrap_30:$h_x-enc}}}${base32:0}", "basic"), ("${lc:$bogus", "basic"),
     ("${tr{a}{$bogus", "basic"), ("${tr{a}{b}{${lcx:$bogus}}", "basic"), ("${nhash{-1}{abc}}", "basic"),
+    ("${if eq{a}{a}{$nosuch}x", "basic"), ("${if eq{a}{b}{$nosuch}x", "basic"), ("${if eq{a}{b}{y}{$nosuch", "basic"),
+    ("${if eq{a}{a}{${lcx:$nosuch}", "basic"), ("${address:g: x <a@b>}", "basic"), ("${address:A (c) <a@b>}", "basic"),
 ]
 
 
