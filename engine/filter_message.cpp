@@ -2,6 +2,7 @@
 
 #include "engine/mbox.hpp"
 #include "filterlang/expand.hpp"
+#include "filterlang/forward.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -343,6 +344,36 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
       continue;
     }
     headers_.push_back(std::move(h));
+  }
+  // A locally submitted message (exim -bf) has the unqualified addresses
+  // of its address fields qualified, as Exim rewrites them at reception —
+  // and a From (Resent-From when resent) that is just the caller's login
+  // replaced by one with the passwd name at the end (Sendmail's way).
+  if (env_.origin.test) {
+    const bool resending = std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
+      return h.first.size() >= 7 && iequals(std::string_view(h.first).substr(0, 7), "resent-");
+    });
+    const std::string_view from_name = resending ? "resent-from" : "from";
+    for (size_t i = 0; i < headers_.size(); ++i) {
+      std::string_view v = headers_[i].second;
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+      if (iequals(trim_space(headers_[i].first), from_name) && !env_.login.empty() && iequals(v, env_.login)) {
+        std::string name = resending ? "Resent-From" : "From";
+        headers_.erase(headers_.begin() + long(i));
+        headers_.emplace_back(std::move(name), " " + (env_.login_name.empty() ? env_.login : env_.login_name) + " <" +
+                                                   env_.login + "@" + env_.qualify_domain + ">");
+        break;
+      }
+    }
+    for (auto& [name, value] : headers_) {
+      std::string_view n = trim_space(name);
+      if (n.size() > 7 && iequals(n.substr(0, 7), "resent-")) n.remove_prefix(7);
+      for (std::string_view k : {"to", "cc", "bcc", "from", "reply-to", "sender"})
+        if (iequals(n, k)) {
+          value = filterlang::qualify_address_list(value, env_.qualify_domain, name.size() + 1);
+          break;
+        }
+    }
   }
   auto has = [&](std::string_view n) {
     for (const auto& h : headers_)

@@ -347,7 +347,83 @@ size_t group_end(std::string_view t) {
   return std::string_view::npos;
 }
 
+// Where an unqualified address's local part ends in its text: before the
+// '>' of a route address, else after the last word of the local part.
+size_t local_part_end(std::string_view a) {
+  bool quote = false;
+  int paren = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c == '\\') ++i;
+    else if (quote) quote = c != '"';
+    else if (c == '"') quote = true;
+    else if (c == '(') ++paren;
+    else if (c == ')' && paren > 0) --paren;
+    else if (c == '<' && paren == 0) {
+      size_t gt = a.find('>', i);
+      return gt == std::string_view::npos ? a.size() : gt;
+    }
+  }
+  AddrScanner sc(a);
+  sc.skip();
+  size_t end = sc.pos();
+  for (;;) {
+    std::string word;
+    if (sc.word(word)) end = sc.pos();
+    sc.skip();
+    if (sc.peek() != '.') return end;
+    sc.next();
+    end = sc.pos();
+    sc.skip();
+  }
+}
+
 }  // namespace
+
+std::string qualify_address_list(std::string_view list, std::string_view domain, size_t line_start) {
+  std::string out;
+  auto line_length = [&] {
+    size_t nl = out.rfind('\n');
+    return nl == std::string::npos ? line_start + out.size() : out.size() - nl - 1;
+  };
+  bool in_group = false, qualified = false;
+  for (size_t p = 0;;) {
+    const size_t end = p + address_end(list.substr(p));
+    std::string_view item = list.substr(p, end - p);
+    const size_t lead = std::min(item.find_first_not_of(" \t\r\n"), item.size());
+    out.append(item.substr(0, lead));
+    item.remove_prefix(lead);
+    if (qualified && !item.empty() && line_length() > 40) out += "\n\t";  // Exim's fold after its rewrite
+    qualified = false;
+    size_t prefix = 0;
+    if (!in_group) {
+      if (auto after = group_name_end(item)) {
+        prefix = *after;
+        in_group = true;
+      }
+    }
+    std::string_view part = item.substr(prefix);
+    const size_t semi = in_group ? group_end(part) : std::string_view::npos;
+    std::string_view addr = part.substr(0, semi);
+    std::string err;
+    auto a = extract_address(addr, err);
+    if (a && !a->empty() && domain_at(*a) == std::string::npos) {
+      const size_t at = prefix + local_part_end(addr);
+      out.append(item.substr(0, at));
+      out += '@';
+      out.append(domain);
+      out.append(item.substr(at));
+      qualified = true;
+    } else {
+      out.append(item);
+    }
+    if (semi != std::string_view::npos) in_group = false;
+    if (end >= list.size()) break;
+    out += ',';
+    p = end + 1;
+  }
+  return out;
+}
 
 std::vector<std::optional<std::string>> extract_address_list(std::string_view list, bool allow_group) {
   std::vector<std::optional<std::string>> out;

@@ -27,6 +27,12 @@ size_t domain_at(std::string_view address);
 // ("name: a, b;") when allow_group; text after a group's ';' in the same
 // item is ignored, and no group opens inside a group.
 std::vector<std::optional<std::string>> extract_address_list(std::string_view list, bool allow_group);
+// An address header's value with each address that has no domain given
+// `domain`, as Exim qualifies the header of a locally submitted message
+// (`To: t, "A" <v>` reads `To: t@host, "A" <v@host>`): after an address it
+// qualified, a line longer than 40 characters folds before the next one.
+// `line_start`: the characters of the line before the value ("To:").
+std::string qualify_address_list(std::string_view value, std::string_view domain, size_t line_start);
 
 struct ForwardList {
   std::vector<std::string> addresses;  // in file order; "\x" already qualified

@@ -218,6 +218,21 @@ TEST(Forward, ExtractAddressAsExim) {
   }
 }
 
+// Exim qualifies a local message's address fields and folds after a
+// rewritten address once the line passes 40 characters (checked against
+// exim -bf).
+TEST(Forward, QualifyAddressListAsExim) {
+  EXPECT_EQ(qualify_address_list(" t, \"A\" <v>, w@x.example", "vm", 3), " t@vm, \"A\" <v@vm>, w@x.example");
+  EXPECT_EQ(qualify_address_list(" g: m, n;, bad address, (c) k (d)", "vm", 3),
+            " g: m@vm, n@vm;, bad address, (c) k@vm (d)");
+  EXPECT_EQ(qualify_address_list(" aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, b", "vm", 3),
+            " aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@vm, \n\tb@vm");  // 41 characters before b: folded
+  EXPECT_EQ(qualify_address_list(" aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, b", "vm", 3),
+            " aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@vm, b@vm");  // 40: not
+  EXPECT_EQ(qualify_address_list(" aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@q.example, b", "vm", 3),
+            " aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@q.example, b@vm");  // only after a rewrite
+}
+
 TEST(Cache, KeyedByFileIdentity) {
   ProgramCache cache(2);
   FileKey k{1, 2, 3, 4};
