@@ -166,11 +166,61 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     error = "malformed address: " + std::string(sc.rest()) + " may not follow " + std::string(text.substr(0, sc.pos()));
     return std::nullopt;
   };
+  // Exim's read_route(): "@d1,@d2:" before an address. kNone: what follows
+  // the '@' is no route (read on as usual); kError: `error` says why.
+  enum Route { kNone, kRoute, kError };
+  auto read_route = [&]() -> Route {
+    const size_t save = sc.pos();
+    for (;;) {
+      sc.next();  // '@'
+      sc.skip();
+      std::string d;
+      if (!sc.domain(d, error)) return kError;
+      sc.skip();
+      if (sc.peek() == ',') {
+        sc.next();
+        sc.skip();
+        if (sc.peek() != '@') {
+          error = "colon expected after route list";
+          return kError;
+        }
+        continue;
+      }
+      if (sc.peek() == ':') {
+        sc.next();
+        sc.skip();
+        return kRoute;
+      }
+      sc.set(save);
+      return kNone;
+    }
+  };
+  auto routed_address = [&]() -> bool {  // after the route: an address with a domain
+    if (!sc.addr_spec(out, error)) return false;
+    if (domain_at(out) == std::string::npos) {
+      error = "domain missing in source-routed address";
+      return false;
+    }
+    return true;
+  };
   auto phrase_error = [&] {
     error = std::string(sc.unmatched_quote_ ? "unmatched doublequote in local part" : "missing or malformed local part") +
             " (expected word or \"<\")";
     return std::nullopt;
   };
+  if (sc.peek() == '@') {  // an RFC 821 source route without the angle brackets
+    if (Route r = read_route(); r == kError) {
+      return std::nullopt;
+    } else if (r == kRoute) {
+      if (!routed_address()) return std::nullopt;
+      if (!sc.skip()) {
+        error = "unmatched parenthesis";
+        return std::nullopt;
+      }
+      if (!sc.end()) return may_not_follow();
+      return out;
+    }
+  }
   if (sc.peek() != '<') {
     const size_t start = sc.pos();
     if (!sc.addr_spec(out, error)) {
@@ -219,20 +269,9 @@ std::optional<std::string> extract_address(std::string_view text, std::string& e
     error = "missing or malformed local part";
     return std::nullopt;
   }
-  if (sc.peek() == '@') {  // source route @a,@b:addr
-    sc.next();
-    sc.skip();
-    std::string route;
-    if (!sc.domain(route, error)) return std::nullopt;
-    while (!sc.end() && sc.peek() != ':') sc.next();
-    if (sc.end()) {
-      error = "domain missing in source-routed address";
-      return std::nullopt;
-    }
-    sc.next();
-    sc.skip();
-  }
-  if (!sc.addr_spec(out, error)) return std::nullopt;
+  Route route = kNone;
+  if (sc.peek() == '@' && (route = read_route()) == kError) return std::nullopt;  // source route @a,@b:addr
+  if (route == kRoute ? !routed_address() : !sc.addr_spec(out, error)) return std::nullopt;
   if (sc.end()) {
     error = "'>' missing at end of address";
     return std::nullopt;

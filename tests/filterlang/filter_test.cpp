@@ -204,6 +204,10 @@ TEST(Forward, ExtractAddressAsExim) {
       {"g: x <a@b>", nullptr, "missing or malformed local part (expected word or \"<\")"},  // a phrase is words
       {"A, B <a@b>", nullptr, "missing or malformed local part (expected word or \"<\")"},
       {"a;<a@b>", nullptr, "malformed address: ;<a@b> may not follow a"},
+      {"@r,@s:a@b", "a@b", ""},  // an RFC 821 source route, also without <>
+      {"@r,s:a@b", nullptr, "colon expected after route list"},
+      {"@r:a", nullptr, "domain missing in source-routed address"},
+      {"<@r a@b>", nullptr, "no local part"},
   };
   for (const auto& c : cases) {
     std::string err;
