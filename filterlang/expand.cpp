@@ -5,6 +5,8 @@
 #include "filterlang/expand.hpp"
 #include "filterlang/lexer.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 #include "filterlang/expand_ast.hpp"
@@ -164,6 +166,7 @@ Status Parser::parse_braced(Seq& out) {
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
   if (name == "filter") return parse_filter(out);
+  if (name == "map" || name == "reduce") return parse_map(out, name);
   if (name == "extract" || name == "listextract") return parse_extract(out, name);
   if (known_item(name, &min_args, &max_args)) {
     Node n;
@@ -361,6 +364,36 @@ Status Parser::parse_filter(Seq& out) {
   if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after 'filter'");
   ++pos;
   n.cond = std::make_shared<Cond>(std::move(*c));
+  out.push_back(std::move(n));
+  return Ok{};
+}
+
+// ${map{list}{expression}} and ${reduce{list}{initial}{expression}}, read
+// as Exim reads them, with its texts: an error in the expression names the
+// item.
+Status Parser::parse_map(Seq& out, const std::string& name) {
+  Node n;
+  n.kind = NodeKind::Item;
+  n.text = name;
+  const bool reduce = name == "reduce";
+  const char* which[] = {"first", reduce ? "second" : "last", "last"};
+  const int count = reduce ? 3 : 2;
+  for (int i = 0; i < count; ++i) {
+    skip_white();
+    if (pos >= s.size() || s[pos] != '{') {
+      if (reduce && i == 1) return fail("missing '{' for second arg of reduce");
+      return fail(fmt::format("missing '{{' for {} arg of {}", which[i], name));
+    }
+    ++pos;
+    auto a = parse_seq(true);
+    if (!a) return i == count - 1 ? fail(a.error().text + " inside \"" + name + "\" item") : a.error();
+    ++pos;
+    n.args.push_back(std::move(*a));
+  }
+  skip_white();
+  if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of \"" + name + "\"");
+  ++pos;
+  if (auto st = prepare_item(n); !st) return st.error();
   out.push_back(std::move(n));
   return Ok{};
 }

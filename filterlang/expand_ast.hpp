@@ -113,6 +113,7 @@ struct Parser {
   Status parse_yesno(Node& n, std::string_view item);
   Status parse_extract(Seq& out, const std::string& name);
   Status parse_filter(Seq& out);
+  Status parse_map(Seq& out, const std::string& name);  // map, reduce
   Status parse_group(Cond& c);   // and{..} or{..}
   Status parse_forany(Cond& c);  // forany{list}{cond} forall{..}{..}
   Status parse_def(Cond& c);     // def:name

@@ -130,6 +130,15 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     }
     return Ok{};
   }
+  // ${map} and ${reduce}: Exim reads the expression once in skipping mode
+  // (so its errors show for an empty list too), and names the item in every
+  // error from it.
+  auto inside = [&](const Error& e) { return fail(e.text + " inside \"" + n.text + "\" item"); };
+  if (n.text == "map" || n.text == "reduce") {
+    Bind b(run, &empty, &empty);
+    std::string dummy;
+    if (auto st = eval_seq(n.args.back(), run, dummy, true); !st) return inside(st.error());
+  }
   if (n.text == "map" || n.text == "filter") {
     std::string result;
     for (const std::string& item : items) {
@@ -140,7 +149,7 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
         if (*r) append_listele(result, sep, item);
       } else {
         auto r = eval_to_string(n.args[1], run, false);
-        if (!r) return r.error();
+        if (!r) return inside(r.error());
         append_listele(result, sep, *r);
       }
       if (result.size() > run.st.max_output) return fail("expansion result too long");
@@ -155,7 +164,7 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     for (const std::string& item : items) {
       Bind b(run, &item, &value);
       auto r = eval_to_string(n.args[2], run, false);
-      if (!r) return r.error();
+      if (!r) return inside(r.error());
       value = std::move(*r);
       if (value.size() > run.st.max_output) return fail("expansion result too long");
     }

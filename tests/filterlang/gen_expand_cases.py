@@ -298,6 +298,9 @@ CASES = [
     ("${tr{a}{$bogus", "basic"), ("${tr{a}{b}{${lcx:$bogus}}", "basic"), ("${nhash{-1}{abc}}", "basic"),
     ("${if eq{a}{a}{$nosuch}x", "basic"), ("${if eq{a}{b}{$nosuch}x", "basic"), ("${if eq{a}{b}{y}{$nosuch", "basic"),
     ("${if eq{a}{a}{${lcx:$nosuch}", "basic"), ("${address:g: x <a@b>}", "basic"), ("${address:A (c) <a@b>}", "basic"),
+    ("${map{a:b}{${lcx:$item}}}", "basic"), ("${map{}{$nosuch}}", "basic"), ("${reduce{a:b}{}{${lcx:x}}}", "basic"),
+    ("${map{a:b}{x}", "basic"), ("${map{a:b}", "basic"), ("${map{a:b}{${if}}}", "basic"), ("${reduce{a}{b}", "basic"),
+    ("${map{a:b}{${eval:1/0}}}", "basic"),
 ]
 
 
