@@ -95,27 +95,14 @@ struct Stored {
   size_t lines = 0, longest = 0;  // header-mode lines read, as exim -bf counts them
 };
 
-Stored as_stored(std::string_view raw_message, bool smtp) {
+Stored as_stored(std::string_view raw, bool smtp) {
   Stored st;
-  std::string lf;
-  if (smtp) {
-    lf.reserve(raw_message.size());
-    for (size_t p = 0; p < raw_message.size();) {
-      size_t crlf = raw_message.find("\r\n", p);
-      if (crlf == std::string_view::npos) crlf = raw_message.size();
-      lf.append(raw_message.substr(p, crlf - p));
-      p = crlf;
-      if (p < raw_message.size()) {
-        lf += '\n';
-        p += 2;
-      }
-    }
-  }
-  const std::string_view raw = smtp ? std::string_view(lf) : raw_message;
   std::string& out = st.text;
   out.reserve(raw.size() + 16);
   if (raw.empty()) st.lines = 1;  // Exim reads its end as one empty line
-  int first_crlf = smtp ? 0 : -1;  // Exim's first_line_ended_crlf: unset, no, yes
+  // Exim's first_line_ended_crlf: unset, no, yes. Over SMTP a CRLF is just
+  // a line end, never the start of exim -bf's mixed-line-end reading.
+  int first_crlf = smtp ? 0 : -1;
   bool first = true;               // the first line, which may be a "From " line
   bool body_at_line_start = true;
   std::string line;
@@ -158,7 +145,7 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
     const char c = raw[i];
     bool pushed_space = false;
     if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
-      if (first_crlf < 0) first_crlf = 1;
+      if (first_crlf < 0) first_crlf = 1;  // (never over SMTP: it starts at 0)
       i += 2;
     } else if (c == '\r' && !smtp) {
       line += "\n ";
@@ -232,9 +219,19 @@ Stored as_stored(std::string_view raw_message, bool smtp) {
     st.header_end = st.body_at = out.size();
     return st;
   }
-  // The body, as it is: up to a line "." (LF only: ".\r\n" is text there).
   std::string_view body = raw.substr(i);
-  if (!smtp) {
+  if (smtp) {  // every CRLF is LF, in the body too
+    for (size_t p = 0; p < body.size();) {
+      size_t crlf = std::min(body.find("\r\n", p), body.size());
+      out.append(body.substr(p, crlf - p));
+      if (crlf == body.size()) break;
+      out += '\n';
+      p = crlf + 2;
+    }
+    return st;
+  }
+  // The body, as it is: up to a line "." (LF only: ".\r\n" is text there).
+  {
     if (body_at_line_start && (body.starts_with(".\n") || body == ".")) {
       body = {};
       st.empty_body_dot = true;
@@ -270,7 +267,6 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   text_ = std::move(stored.text);
   read_lines_ = stored.lines;
   read_longest_ = stored.longest;
-  blank_line_ = stored.blank_line;
   if (stored.body_at > stored.header_end && !stored.blank_line)
     first_body_line_ = stored.body_at - stored.header_end;  // the line that ended the header (with its line end)
   body_ = std::string_view(text_).substr(stored.body_at);
@@ -297,7 +293,6 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   auto header_line = [&](size_t raw_count, size_t length) {
     size_t& longest = raw_count == 1 ? first_longest : header_longest_;
     longest = std::max(longest, length);
-    ++header_lines_;
   };
   // The header fields: as_stored() found where they end. A header line, as
   // Exim's receive.c reads one: printing characters (8-bit ones too) up to a
@@ -349,10 +344,13 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   // of its address fields qualified, as Exim rewrites them at reception —
   // and a From (Resent-From when resent) that is just the caller's login
   // replaced by one with the passwd name at the end (Sendmail's way).
-  if (env_.origin.test) {
-    const bool resending = std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
+  auto has_resent = [&] {  // a message being resent: its Resent- fields count (RFC 5322 3.6.6)
+    return std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
       return h.first.size() >= 7 && iequals(std::string_view(h.first).substr(0, 7), "resent-");
     });
+  };
+  if (env_.origin.test) {
+    const bool resending = has_resent();
     const std::string_view from_name = resending ? "resent-from" : "from";
     for (size_t i = 0; i < headers_.size(); ++i) {
       std::string_view v = headers_[i].second;
@@ -392,9 +390,7 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   // Resent-From at the end. The sender's From carries the caller's passwd
   // name when it is the caller's own address.
   std::time_t now = std::time(nullptr);
-  const bool resent = std::any_of(headers_.begin(), headers_.end(), [](const auto& h) {
-    return h.first.size() >= 7 && iequals(std::string_view(h.first).substr(0, 7), "resent-");
-  });
+  const bool resent = has_resent();
   // "E" and the message's id, as Exim makes its Message-Id (the same length too).
   if (env_.origin.id.empty()) made_up_id_ = made_up_message_id();
   const std::string id = fmt::format(" <E{}@{}>", env_.origin.id.empty() ? made_up_id_ : env_.origin.id, env_.qualify_domain);

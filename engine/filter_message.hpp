@@ -96,10 +96,9 @@ class FilterMessage final : public filterlang::ExpandContext {
   std::string text_;  // the message as Exim would have stored it (LF line ends)
   std::string sender_;
   mutable std::string made_up_id_;  // made once, on first use
-  size_t header_lines_ = 0, from_line_len_ = 0, header_longest_ = 0;
+  size_t from_line_len_ = 0, header_longest_ = 0;
   std::vector<std::string> from_line_captures_;
-  bool blank_line_ = false;      // a blank line ended the header block
-  size_t first_body_line_ = 0;   // else the length + 1 of the line that did (0: none)
+  size_t first_body_line_ = 0;   // the length + 1 of the line that ended the header, when no blank line did
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string_view body_;
   size_t size_ = 0;
