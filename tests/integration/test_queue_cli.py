@@ -91,6 +91,10 @@ class QueueCli(unittest.TestCase):
         before = len(self.inbox(0))
         self.send("an ordinary one")
         self.inbox(before + 1)
+        # Its spool files go just after its Maildir copy is written: wait for that.
+        deadline = time.time() + 20
+        while len(self.entries()) > 1 and time.time() < deadline:
+            time.sleep(0.05)
         self.assertEqual(self.entries(), {held: ("s@example.org", "held: frozen by the system filter: held for review",
                                                  ["pending alice@localhost"])})
         self.assertEqual(self.queue("list", "--count").stdout, "1 message, 1 held\n")
