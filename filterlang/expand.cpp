@@ -160,14 +160,24 @@ Status Parser::parse_braced(Seq& out) {
   std::string name(s.substr(b, pos - b));
 
   int min_args = 0, max_args = 0;
-  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "env", "prvs",
-                              "prvscheck", "certextract", "imapfolder", "srs_encode", "authresults"})
+  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "prvs",
+                              "prvscheck", "certextract", "imapfolder", "srs_encode"})
     if (name == io)  // deliberately absent: filters are pure (no files, commands, sockets or lookups)
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
   if (name == "filter") return parse_filter(out);
   if (name == "map" || name == "reduce") return parse_map(out, name);
   if (name == "extract" || name == "listextract") return parse_extract(out, name);
+  if (name == "env") {  // ${env{key}{yes}{no}}, yes/no as a lookup's
+    Node n;
+    n.kind = NodeKind::Item;
+    n.text = name;
+    if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
+    n.params = {1};  // where the yes/no branches start
+    if (auto st = parse_yesno(n, name); !st) return st.error();
+    out.push_back(std::move(n));
+    return Ok{};
+  }
   if (known_item(name, &min_args, &max_args)) {
     Node n;
     n.kind = NodeKind::Item;
@@ -512,6 +522,8 @@ Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping) {
   if (auto st = eval_seq(seq, run, out, skipping); !st) return st.error();
   return out;
 }
+
+Result<std::string> expand_again(const Expansion& e, Run& run) { return eval_to_string(e.seq, run, false); }
 
 bool seq_is_constant(const Seq& seq) {
   for (const Node& n : seq)

@@ -96,6 +96,7 @@ using Status = Result<Ok>;
 Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping);
 Status eval_if(const Node& n, Run& run, std::string& out, bool skipping);
 Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping);
+Result<std::string> expand_again(const Expansion& e, Run& run);  // ${expand:}: same variables, same depth count
 bool seq_is_constant(const Seq& seq);
 std::string seq_constant_text(const Seq& seq);  // only when seq_is_constant
 
@@ -135,6 +136,16 @@ bool is_header_var(std::string_view name, HeaderKind* kind, size_t* prefix_len);
 Status prepare_operator(std::string_view name, Node& n);
 Result<std::string> apply_operator(const Node& n, std::string arg, Run& run);
 std::optional<Result<std::string>> extra_operator(const Node& n, const std::string& arg);  // (expand_ops_extra.cpp)
+// IP addresses (expand_ip.cpp).
+struct ParsedIp {
+  int family = 0;  // 0: not an address; 4 or 6
+  unsigned char bytes[16] = {};
+  int mask = 0;
+  size_t mask_offset = std::string::npos;  // of the '/', when a mask was given
+};
+ParsedIp parse_ip(std::string_view s, bool mask_allowed);  // Exim's string_is_ip_address()
+std::string ipv6_norm_text(const unsigned char b[16]);
+std::optional<Result<std::string>> ip_operator(const Node& n, const std::string& arg);  // ipv6norm ipv6denorm mask
 Result<std::string> hmac_item(const std::string& algo, const std::string& secret, const std::string& text);
 
 // Items ${item{...}...} (expand_items.cpp).

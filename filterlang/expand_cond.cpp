@@ -128,12 +128,8 @@ Result<bool> crypteq(const std::string& key, std::string hashed) {
 }
 
 bool is_ip(std::string_view s, int family) {
-  std::string t(s);
-  if (auto slash = t.find('/'); slash != std::string::npos) t.resize(slash);  // Exim accepts a mask only in some contexts
-  unsigned char buf[16];
-  if (family != 6 && inet_pton(AF_INET, t.c_str(), buf) == 1) return true;
-  if (family != 4 && inet_pton(AF_INET6, t.c_str(), buf) == 1) return true;
-  return false;
+  const int f = parse_ip(s, false).family;  // no mask allowed; an IPv6 %interface is
+  return f != 0 && (family == 0 || f == family);
 }
 
 }  // namespace

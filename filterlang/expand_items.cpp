@@ -19,7 +19,8 @@ struct ItemInfo {
 };
 constexpr ItemInfo kItems[] = {{"sg", 3, 3},     {"tr", 3, 3},   {"extract", 2, 5}, {"length", 2, 2},
                                {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}, {"map", 2, 2},
-                               {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}, {"hmac", 3, 3}};
+                               {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}, {"hmac", 3, 3},
+                               {"listquote", 2, 2}, {"authresults", 1, 1}};
 
 Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string>& a) {
   for (const Seq& s : n.args) {
@@ -242,6 +243,38 @@ Result<std::optional<std::string>> json_extract(const std::string& key, bool num
   return std::optional<std::string>(std::string(*text));
 }
 
+// The {yes}{no} / {yes} fail / nothing after a lookup-like item's
+// data_args arguments, given the value found (or not).
+Status eval_yesno(const Node& n, Run& run, std::string& out, size_t data_args, const std::optional<std::string>& v,
+                  std::string_view item) {
+  size_t nyes = n.args.size() - data_args;
+  if (nyes > 2) return fail("curly-bracket problem in conditional yes/no parsing: did not close with '}'");
+  if (nyes == 0) {
+    if (v) out += *v;
+    return Ok{};
+  }
+  if (!v && nyes == 1) {
+    if (n.num == 1) return fail("\"" + std::string(item) + "\" failed and \"fail\" requested");
+    return Ok{};
+  }
+  const Seq& branch = v ? n.args[data_args] : n.args[data_args + 1];
+  const std::string* saved = run.value;
+  std::string empty;
+  run.value = v ? &*v : &empty;
+  auto r = eval_to_string(branch, run, false);
+  // the branch not taken is still checked (unknown variables fail in Exim even there)
+  Status other = Ok{};
+  if (nyes > 1) {
+    std::string dummy;
+    other = eval_seq(v ? n.args[data_args + 1] : n.args[data_args], run, dummy, true);
+  }
+  run.value = saved;
+  if (!r) return r.error();
+  if (!other) return other.error();
+  out += *r;
+  return Ok{};
+}
+
 Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   std::vector<std::string> a;
   if (skipping) {
@@ -283,33 +316,7 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   } else {
     v = get_keyed(k, a[1]);
   }
-  // yes/no strings were expanded above with $value unset; re-expand them with $value when present
-  size_t nyes = n.args.size() - data_args;
-  if (nyes > 2) return fail("curly-bracket problem in conditional yes/no parsing: did not close with '}'");
-  if (nyes == 0) {
-    if (v) out += *v;
-  } else {
-    const Seq& branch = v ? n.args[data_args] : (nyes > 1 ? n.args[data_args + 1] : n.args[data_args]);
-    if (!v && nyes == 1) {
-      if (n.num == 1) return fail("\"extract\" failed and \"fail\" requested");
-      return Ok{};
-    }
-    const std::string* saved = run.value;
-    std::string empty;
-    run.value = v ? &*v : &empty;
-    auto r = eval_to_string(branch, run, false);
-    // the branch not taken is still checked (unknown variables fail in Exim even there)
-    Status other = Ok{};
-    if (nyes > 1) {
-      std::string dummy;
-      other = eval_seq(v ? n.args[data_args + 1] : n.args[data_args], run, dummy, true);
-    }
-    run.value = saved;
-    if (!r) return r.error();
-    if (!other) return other.error();
-    out += *r;
-  }
-  return Ok{};
+  return eval_yesno(n, run, out, data_args, v, "extract");
 }
 
 std::string hash_text(std::string s, long v1, long v2) {
@@ -405,8 +412,37 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.text == "listextract") return eval_listextract(n, run, out, skipping);
   if (n.text == "map" || n.text == "filter" || n.text == "reduce" || n.text == "sort")
     return eval_list_item(n, run, out, skipping);
+  if (n.text == "env") {
+    // The environment filters see is Exim's default one: empty
+    // (keep_environment unset), so every key is "not found".
+    if (skipping) {
+      std::vector<std::string> a;
+      return eval_args(n, run, true, a);
+    }
+    auto key = eval_to_string(n.args[0], run, false);
+    if (!key) return key.error();
+    return eval_yesno(n, run, out, 1, std::nullopt, "env");
+  }
   std::vector<std::string> a;
   if (auto st = eval_args(n, run, skipping, a); !st) return st;
+  if (skipping && (n.text == "listquote" || n.text == "authresults")) return Ok{};
+  if (n.text == "listquote") {  // the separator's first character doubled; "" becomes " "
+    if (a[1].empty()) {
+      out += ' ';
+      return Ok{};
+    }
+    for (char c : a[1]) {
+      if (!a[0].empty() && c == a[0][0]) out += c;
+      out += c;
+    }
+    return Ok{};
+  }
+  if (n.text == "authresults") {
+    // Filters see no connection's checks (iprev, SPF, DKIM): the header's
+    // first part only, as exim -bf prints it.
+    out += "Authentication-Results: " + a[0];
+    return Ok{};
+  }
   if (n.text == "sg") {
     if (!skipping) return eval_sg(n, run, out, a);
     // Exim compiles the pattern even in a branch that is not taken.

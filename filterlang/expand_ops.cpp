@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include "filterlang/expand_ast.hpp"
 
@@ -21,7 +22,8 @@ constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
     "nhash",   "quote",     "rfc2047", "rfc2047d", "s",    "sha1",   "sha256",  "str2b64", "strlen",
-    "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask", "base32d", "base62d"};
+    "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask", "base32d", "base62d",
+    "ipv6norm", "ipv6denorm", "expand", "randint", "listnamed"};
 
 std::string hex(const unsigned char* p, size_t n, bool upper) {
   static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";
@@ -159,6 +161,8 @@ Status prepare_operator(std::string_view name, Node& n) {
     for (std::string_view m : kMainOps)
       if (m == base) found = true;
   }
+  if (name == "stat")  // file metadata: filters read no files but the "exists" test's
+    return fail("expansion operator \"stat\" is not supported in nougat filters");
   if (!found) return fail("unknown expansion operator \"" + std::string(name) + "\"");
   std::string canon(base);
   if (canon == "h") canon = "hash";
@@ -200,6 +204,14 @@ Status prepare_operator(std::string_view name, Node& n) {
       }
     }
     n.params = {v1 * sign, v2};
+  }
+  if (canon == "mask") n.params = {!arg.empty() && arg[0] == 'n'};  // ${mask_n:}
+  if (canon == "listnamed" && !arg.empty()) {  // ${listnamed_d:} etc.: which kind of list
+    static constexpr std::string_view kKinds = "adhl";
+    if (kKinds.find(arg[0]) == std::string_view::npos)  // only the first character counts
+      n.deferred_error = "bad suffix on \"list\" operator";
+    else
+      n.params = {arg[0]};
   }
   if ((canon == "sha2" || canon == "sha3") && !arg.empty()) {
     bool digits = arg.size() < 6;
@@ -258,6 +270,34 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "listcount") return std::to_string(split_list(arg).size());
   if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
   if (auto r = extra_operator(n, arg)) return std::move(*r);
+  if (auto r = ip_operator(n, arg)) return std::move(*r);
+  if (op == "expand") {  // expanded a second time, in the same context
+    auto e = compile_expansion(arg);
+    Result<std::string> r = e ? expand_again(**e, run) : Result<std::string>(e.error());
+    if (!r) {
+      const std::string head = "internal expansion of \"" + arg + "\" failed: ";
+      if (r.error().text.starts_with(head)) return r.error();  // a string that expands itself: said once
+      return fail(head + r.error().text);
+    }
+    return r;
+  }
+  if (op == "randint") {
+    auto max = parse_exim_int(arg);
+    if (!max) return max.error();
+    if (arg.find_first_not_of(" \t\n\r\f\v") == std::string::npos) return fail("integer expected but \"" + arg + "\" found");
+    if (*max < 0) return fail("non-negative integer expected but \"" + arg + "\" found");
+    if (*max == 0) return std::string("0");
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    return std::to_string(std::uniform_int_distribution<long long>(0, *max - 1)(gen));
+  }
+  if (op == "listnamed") {  // filters have no named lists
+    static constexpr std::pair<char, std::string_view> kKinds[] = {
+        {'a', "address "}, {'d', "domain "}, {'h', "host "}, {'l', "localpart "}};
+    std::string_view kind;
+    for (auto [c, k] : kKinds)
+      if (!n.params.empty() && n.params[0] == c) kind = k;
+    return fail("\"" + arg + "\" is not a " + std::string(kind) + "named list");
+  }
   if (op == "utf8clean") return utf8clean(arg);
   if (op == "escape8bit") {
     std::string out;

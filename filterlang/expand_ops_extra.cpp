@@ -1,5 +1,5 @@
 // Less common pure operators: ${rxquote:}, ${sha2_N:}, ${sha3_N:},
-// ${base32:}, ${base62:}, ${time_interval:}, ${reverse_ip:}, ${mask:} (IPv4),
+// ${base32:}, ${base62:}, ${time_interval:}, ${reverse_ip:},
 // and the ${hmac{md5|sha1}{secret}{text}} item. Texts verified with exim -bf.
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -168,25 +168,6 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
     auto r = reverse_ip(arg);
     if (!r) return Result<std::string>(fail("reverse_ip() not given an IP address [" + arg + "]"));
     return Result<std::string>(*r);
-  }
-  if (op == "mask") {
-    size_t slash = arg.find('/');
-    unsigned char b[4];
-    if (slash == std::string::npos)  // Exim: an address first, then its mask
-      return Result<std::string>(fail(inet_pton(AF_INET, arg.c_str(), b) == 1
-                                          ? "missing mask value in \"" + arg + "\""
-                                          : "\"" + arg + "\" is not an IP address"));
-    std::string addr = arg.substr(0, slash);
-    unsigned long long bits;
-    if (inet_pton(AF_INET, addr.c_str(), b) != 1 || !decimal(arg.substr(slash + 1), bits))
-      return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
-    if (bits > 32) return Result<std::string>(fail("mask value too big in \"" + arg + "\""));
-    uint32_t a = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-    uint32_t m = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
-    a &= m;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%llu", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, bits);
-    return Result<std::string>(std::string(buf));
   }
   return std::nullopt;
 }

@@ -301,6 +301,29 @@ CASES = [
     ("${map{a:b}{${lcx:$item}}}", "basic"), ("${map{}{$nosuch}}", "basic"), ("${reduce{a:b}{}{${lcx:x}}}", "basic"),
     ("${map{a:b}{x}", "basic"), ("${map{a:b}", "basic"), ("${map{a:b}{${if}}}", "basic"), ("${reduce{a}{b}", "basic"),
     ("${map{a:b}{${eval:1/0}}}", "basic"),
+    # IP operators and isip (Exim's string_is_ip_address: masks, %interface)
+    ("${ipv6norm:2001:db8::1}", "basic"), ("${ipv6norm:1.2.3.4}", "basic"), ("${ipv6norm:1:0:0:2:0:0:0:3}", "basic"),
+    ("${ipv6norm:1:0:0:2:0:0:3:4}", "basic"), ("${ipv6norm:1:0:2:3:4:5:6:7}", "basic"), ("${ipv6norm:0:0:0:0:0:0:0:0}", "basic"),
+    ("${ipv6norm:ABCD::EF}", "basic"), ("${ipv6norm:fe80::1%eth0}", "basic"), ("${ipv6norm:1.2.3.4/24}", "basic"),
+    ("${ipv6norm:}", "basic"), ("${ipv6norm:xyz}", "basic"), ("${ipv6denorm:::ffff:1.2.3.4}", "basic"),
+    ("${ipv6denorm:::}", "basic"), ("${ipv6denorm:2001:db8::1/64}", "basic"),
+    ("${mask:2001:db8::1/32}", "basic"), ("${mask_n:2001:db8::1/48}", "basic"), ("${mask:2001:db8::1/129}", "basic"),
+    ("${mask:::ffff:1.2.3.4/120}", "basic"), ("${mask_n:2001:db8::1/0}", "basic"), ("${mask:2001:db8::1/}", "basic"),
+    ("${mask_n:2001:db8:1:2:3:4:5:6/112}", "basic"), ("${mask:1.2.3.4/ 8}", "basic"), ("${mask:1.2.3.4/+8}", "basic"),
+    ("${mask:1.2.3.4/8x}", "basic"), ("${mask:1.2.3.4/-1}", "basic"), ("${mask:2001:db8::1%eth0/64}", "basic"),
+    ("${mask_n:1.2.3.4/8}", "basic"), ("${if isip{1.2.3.4/8}{y}{n}}", "basic"), ("${if isip{fe80::1%eth0}{y}{n}}", "basic"),
+    ("${if isip4{1.2.3.4%x}{y}{n}}", "basic"),
+    # ${expand:}, ${listquote}, ${randint}, ${listnamed}, ${env}, ${authresults}
+    ("${expand:\\$sender_address}", "basic"), ("${expand:}", "basic"), ("${expand:\\${nosuch}", "basic"),
+    ("${expand:\\$nosuchvar}", "basic"), ("${expand:${lc:\\$H_SUBJECT:}}", "basic"),
+    ("${listquote{:}{a:b::c}}", "basic"), ("${listquote{;}{a;b}}", "basic"), ("${listquote{}{a:b}}", "basic"),
+    ("${listquote{:}{}}", "basic"), ("${listquote{ab}{xaybz}}", "basic"), ("${listquote{:}}", "basic"),
+    ("${listquote{:}{a}{b}}", "basic"), ("${randint:0}", "basic"), ("${randint:1}", "basic"), ("${randint:-5}", "basic"),
+    ("${randint:}", "basic"), ("${randint:x}", "basic"), ("${listnamed:foo}", "basic"), ("${listnamed_d:foo}", "basic"),
+    ("${listnamed_l:foo}", "basic"), ("${listnamed_x:foo}", "basic"), ("${listnamed_dd:foo}", "basic"),
+    ("${env{PATH}{$value}{none}}", "basic"), ("${env{HOME}}", "basic"), ("${env{X}{y} fail }", "basic"),
+    ("${env{X}{a}{b}{c}}", "basic"), ("${env{ TZ }{[$value]}}", "basic"), ("${authresults{example.com}}", "basic"),
+    ("${authresults{a}{b}}", "basic"),
 ]
 
 
