@@ -153,6 +153,8 @@ std::optional<std::string> get_tokened(long field, std::string_view seps, std::s
   return std::string(fields[k + field]);
 }
 
+}  // namespace
+
 // Exim's dewrap(): white space, then `open`, and the text up to its `close`
 // (nested pairs counted, a backslash protecting the next character; for
 // quotes, the first unprotected one); what follows is ignored.
@@ -202,6 +204,8 @@ std::optional<std::string_view> json_next(std::string_view& list) {
   if (item.empty()) return std::nullopt;
   return item;
 }
+
+namespace {
 
 // ${extract json{key}{object}} and ${extract json{N}{array}} (jsons: a
 // string's quotes taken off), as Exim 4.96: the value as written, or nullopt.

@@ -3,6 +3,8 @@
 // caseless, "*suffix", "^regex", "!" negation; no named lists or lookups).
 #include <cctype>
 
+#include <fmt/format.h>
+
 #include "filterlang/expand_ast.hpp"
 
 namespace nougat::filterlang::detail {
@@ -73,7 +75,7 @@ std::vector<std::string> split_list(std::string_view list, char* sep_out) {
 Result<bool> eval_forany(const Cond& c, Run& run, bool skipping) {
   auto list = eval_to_string(c.args[0], run, skipping);
   if (!list) return list.error();
-  bool any = c.name == "forany";
+  bool any = c.name.starts_with("forany");
   const std::string* saved = run.item;
   if (skipping) {
     std::string empty;
@@ -83,7 +85,26 @@ Result<bool> eval_forany(const Cond& c, Run& run, bool skipping) {
     if (!r) return r;
     return false;
   }
-  auto items = split_list(*list);
+  std::vector<std::string> items;
+  if (c.name.ends_with("_json") || c.name.ends_with("_jsons")) {
+    // A JSON array, split as Exim 4.96's json_nextinlist() does (it stops at
+    // an empty element); _jsons takes each string's quotes off.
+    const bool strings = c.name.back() == 's';
+    auto array = dewrap(*list, '[', ']');
+    if (!array)  // Exim 4.96 crashes here
+      return fail(fmt::format("missing '{}' wrapping array for {}", dewrap_missing(*list, '[', ']'), c.name));
+    while (auto item = json_next(*array)) {
+      if (!strings) {
+        items.emplace_back(*item);
+        continue;
+      }
+      auto text = dewrap(*item, '"', '"');
+      if (!text) return fail("missing '\"' wrapping string result for extract jsons");  // sic, as Exim
+      items.emplace_back(*text);
+    }
+  } else {
+    items = split_list(*list);
+  }
   bool result = !any && !items.empty();  // Exim: forall over an empty list is false
   for (const std::string& item : items) {
     run.item = &item;

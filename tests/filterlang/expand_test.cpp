@@ -115,6 +115,32 @@ TEST(Expand, MessageDataIsNeverReexpanded) {
   EXPECT_EQ(ok("${lc:$h_x-dollar:}"), "$nosuch ${lc:x}");
 }
 
+TEST(Expand, ExpandOperatorReexpandsOnlyWhenAsked) {
+  // ${expand:} is the one way message data is expanded again, at the filter's request.
+  EXPECT_EQ(err("${expand:$h_x-dollar:}"), "internal expansion of \"$nosuch ${lc:X}\" failed: unknown variable name \"nosuch\"");
+  // a string that expands itself ends at the depth limit, reported once
+  class Self : public Ctx {
+   public:
+    Self() : headers_{{"X", " ${expand:$h_x:}"}} {}
+    const HeaderList& headers() const override { return headers_; }
+    HeaderList headers_;
+  } self;
+  ExpandState st;
+  auto r = expand_string("${expand:$h_x:}", self, st);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().text, "internal expansion of \"${expand:$h_x:}\" failed: expansion nested too deeply");
+}
+
+TEST(Expand, RandomAndJsonEdges) {
+  for (int i = 0; i < 50; ++i) {
+    int v = std::stoi(ok("${randint:3}"));
+    EXPECT_TRUE(v >= 0 && v < 3) << v;
+  }
+  // Exim 4.96 crashes on these; nougat names what is missing
+  EXPECT_EQ(err("${if forany_json{1,2}{eq{$item}{1}}}"), "missing '[' wrapping array for forany_json");
+  EXPECT_EQ(err("${if forall_jsons{[1,2}{eq{$item}{1}}}"), "missing ']' wrapping array for forall_jsons");
+}
+
 TEST(Expand, CapturesFromStateAndRestoredAfterIf) {
   ExpandState st;
   st.captures = {"all", "one", "two"};

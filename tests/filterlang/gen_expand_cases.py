@@ -324,6 +324,16 @@ CASES = [
     ("${env{PATH}{$value}{none}}", "basic"), ("${env{HOME}}", "basic"), ("${env{X}{y} fail }", "basic"),
     ("${env{X}{a}{b}{c}}", "basic"), ("${env{ TZ }{[$value]}}", "basic"), ("${authresults{example.com}}", "basic"),
     ("${authresults{a}{b}}", "basic"),
+    # forall_json / forany_json(s): Exim 4.96's json_nextinlist() splitting
+    ("${if forall_json{[1,2,3]}{>{$item}{0}}{y}{n}}", "basic"), ("${if forany_json{[1,2,3]}{eq{$item}{4}}{y}{n}}", "basic"),
+    ("${if forany_json{ [ \"a\" , \"b\" ] }{eq{$item}{\"b\"}}{y}{n}}", "basic"),
+    ("${if forany_jsons{ [ \"a\" , \"b\" ] }{eq{$item}{b}}{y}{n}}", "basic"),
+    ("${if forany_jsons{[1,2]}{eq{$item}{1}}{y}{n}}", "basic"), ("${if forany_json{[]}{eq{$item}{1}}{y}{n}}", "basic"),
+    ("${if forall_json{[]}{eq{$item}{1}}{y}{n}}", "basic"), ("${if forall_jsons{[]}{eq{$item}{1}}{y}{n}}", "basic"),
+    ("${if forany_json{[\"a,b\"]}{eq{$item}{\"a,b\"}}{y}{n}}", "basic"), ("${if forany_json{[1,,2]}{eq{$item}{2}}{y}{n}}", "basic"),
+    ("${if forany_json{[1, 2 ]}{eq{$item}{2}}{y}{n}}", "basic"), ("${if forany_json{[1,2]x}{eq{$item}{2}}{y}{n}}", "basic"),
+    ("${if forany_jsons{[\"a\\\\\"b\"]}{eq{$item}{a\\\\\"b}}{y}{n}}", "basic"),
+    ("${map{<, a,b}{$item}}", "basic"), ("${if !forall_json{[1,2]}{=={$item}{1}}{y}{n}}", "basic"),
 ]
 
 
