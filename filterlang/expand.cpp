@@ -77,7 +77,7 @@ Result<Seq> Parser::parse_seq(bool brace_terminated) {
       ++pos;
       continue;
     }
-    if (c != '$') {
+    if (c != '$' || !honour_dollar) {
       lit += c;
       ++pos;
       continue;

@@ -106,6 +106,7 @@ struct Parser {
   size_t pos = 0;
   int depth = 0;
   bool header_without_colon = false;  // a $h_ name took in a '}' (Exim's hint)
+  bool honour_dollar = true;          // false: '$' is text (match_ip's list, expanded item by item)
   Seq partial;                        // after a failure: the nodes of the failing level complete before it
   Result<Seq> parse_seq(bool brace_terminated);
   Status parse_dollar(Seq& out);

@@ -42,7 +42,7 @@ constexpr CondInfo kConds[] = {
     {"isip4", CondKind::One, 1},     {"isip6", CondKind::One, 1},       {"le", CondKind::Str2, 2},
     {"lei", CondKind::Str2, 2},      {"lt", CondKind::Str2, 2},         {"lti", CondKind::Str2, 2},
     {"match", CondKind::Match, 2},   {"match_address", CondKind::MatchList, 2},
-    {"match_domain", CondKind::MatchList, 2},                           {"match_local_part", CondKind::MatchList, 2},
+    {"match_domain", CondKind::MatchList, 2},                           {"match_ip", CondKind::MatchList, 2},                           {"match_local_part", CondKind::MatchList, 2},
     {"or", CondKind::Or, 0},         {"queue_running", CondKind::Const, 0},
 };
 
@@ -277,7 +277,9 @@ Result<Cond> Parser::parse_cond() {
           return fail(std::string("missing ") + (i == 1 ? "2nd" : "3rd") + " string in {} after \"" + name + "\"");
         }
         ++pos;
+        honour_dollar = !(name == "match_ip" && i == 1);
         auto a = parse_seq(true);
+        honour_dollar = true;
         if (!a) return a.error();
         ++pos;
         c.args.push_back(std::move(*a));

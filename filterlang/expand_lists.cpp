@@ -1,6 +1,14 @@
-// Exim lists and the list conditions: forany/forall, inlist/inlisti and
-// simplified match_domain/match_local_part/match_address (patterns: exact
-// caseless, "*suffix", "^regex", "!" negation; no named lists or lookups).
+// Exim lists and the list conditions: forany/forall (and their JSON
+// forms), inlist/inlisti, match_ip, and match_domain/match_local_part/
+// match_address (patterns: exact, "*suffix", "^regex", "@" and "@[]" for
+// domains, "!" negation with Exim's "a list ending in a negated item
+// matches what nothing else did"). Named lists and lookups fail: filters
+// have neither.
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -11,6 +19,28 @@ namespace nougat::filterlang::detail {
 namespace {
 
 bool ieq(std::string_view a, std::string_view b) { return lc(a) == lc(b); }
+
+// The host's interface addresses as text, for "@[]" (Exim's
+// local_interface_data when local_interfaces is unset: all of them).
+const std::vector<std::string>& interface_addresses() {
+  static const std::vector<std::string> addrs = [] {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+      if (!i->ifa_addr) continue;
+      char buf[INET6_ADDRSTRLEN];
+      const int af = i->ifa_addr->sa_family;
+      const void* a = af == AF_INET    ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+                      : af == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
+                                       : nullptr;
+      if (a && inet_ntop(af, a, buf, sizeof buf)) out.emplace_back(buf);
+    }
+    freeifaddrs(list);
+    return out;
+  }();
+  return addrs;
+}
 
 bool match_pattern(std::string_view subject, std::string_view pat, bool domainish, Run& run, bool& errored,
                    Error& err) {
@@ -25,12 +55,100 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
     std::string e;
     return re->match(subject, 0, ov, e) >= 0;
   }
-  (void)run;
+  if (domainish && pat == "@") {  // the local host's name
+    auto host = run.ctx.variable("primary_hostname");
+    return host && ieq(subject, *host);
+  }
+  if (domainish && pat == "@[]") {  // a domain literal of one of the host's addresses
+    if (subject.size() < 2 || (subject.front() != '[' && subject.back() != ']')) return false;  // sic: Exim's test
+    std::string_view inner = subject.substr(1, subject.size() - 2);
+    for (const std::string& a : interface_addresses())
+      if (ieq(inner, a)) return true;
+    return false;
+  }
+  if (domainish && pat.starts_with("@mx_")) {
+    errored = true;
+    err = fail("\"" + std::string(pat) + "\" needs DNS, which nougat filters do not use");
+    return false;
+  }
   if (domainish && !pat.empty() && pat[0] == '*') {
     std::string_view suf = pat.substr(1);
     return subject.size() >= suf.size() && ieq(subject.substr(subject.size() - suf.size()), suf);
   }
   return ieq(subject, pat);
+}
+
+// An item of a host list, for match_ip: true/false, or nullopt for an item
+// that is no address (a host name, "1.2.3"): Exim's "unknown" ones.
+std::optional<bool> match_host_item(const ParsedIp& subject, std::string_view subject_text, std::string_view item) {
+  if (item == "*") return true;
+  if (item.empty()) return subject_text.empty();
+  if (subject_text.empty()) return false;
+  if (item == "@[]") {
+    for (const std::string& a : interface_addresses())
+      if (subject_text == a) return true;
+    return false;
+  }
+  ParsedIp net = parse_ip(item, true);
+  if (!net.family || item.find('%') != std::string_view::npos) return std::nullopt;
+  ParsedIp addr = subject;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (addr.family == 6 && std::equal(kMapped, kMapped + 12, addr.bytes)) {  // ::ffff:a.b.c.d is a.b.c.d
+    addr.family = 4;
+    std::copy(addr.bytes + 12, addr.bytes + 16, addr.bytes);
+  }
+  if (addr.family != net.family) return false;
+  const int width = net.family == 4 ? 32 : 128;
+  const int bits = net.mask_offset == std::string::npos || net.mask < 0 || net.mask > width ? width : net.mask;
+  for (int i = 0; i < width / 8; ++i) {
+    const int keep = std::clamp(bits - 8 * i, 0, 8);
+    const unsigned char m = static_cast<unsigned char>(0xff00u >> keep);
+    if ((addr.bytes[i] & m) != (net.bytes[i] & m)) return false;
+  }
+  return true;
+}
+
+Result<bool> eval_match_ip(const std::string& subject, const std::string& list, Run& run) {
+  ParsedIp ip;
+  if (!subject.empty()) {
+    ip = parse_ip(subject, false);
+    if (!ip.family) return fail("\"" + subject + "\" is not an IP address");
+  }
+  bool include_unknown = false, ignore_unknown = false, last_negated = false;
+  for (const std::string& raw : split_list(list)) {
+    std::string_view item = raw;
+    bool neg = false;
+    while (!item.empty() && item[0] == '!') {
+      neg = !neg;
+      item.remove_prefix(1);
+      while (!item.empty() && std::isspace(static_cast<unsigned char>(item[0]))) item.remove_prefix(1);
+    }
+    if (item == "+include_unknown" || item == "+ignore_unknown" || item == "+include_defer" || item == "+ignore_defer") {
+      include_unknown = include_unknown || item == "+include_unknown";
+      ignore_unknown = ignore_unknown || item == "+ignore_unknown";
+      continue;
+    }
+    // The list itself was read without expanding it: each item is expanded on its own.
+    std::string expanded;
+    if (item.find_first_of("$\\") != std::string_view::npos) {
+      auto e = compile_expansion(item);
+      Result<std::string> r = e ? expand_again(**e, run) : Result<std::string>(e.error());
+      if (!r) return fail("unable to complete match against \"" + list + "\": NULL");
+      expanded = std::move(*r);
+      item = expanded;
+    }
+    if (item.starts_with("+")) return fail("unable to complete match against \"" + list + "\": NULL");  // no named lists
+    if (item.find(';') != std::string_view::npos && item.find(':') == std::string_view::npos)
+      return fail("lookups are not supported in nougat filters (\"" + std::string(item) + "\" in match_ip)");
+    last_negated = neg;
+    std::optional<bool> m = match_host_item(ip, subject, item);
+    if (!m) {  // a host name: Exim would look it up; without +ignore_unknown that ends the list
+      if (ignore_unknown) continue;
+      return include_unknown;
+    }
+    if (*m) return !neg;
+  }
+  return last_negated;
 }
 
 }  // namespace
@@ -121,6 +239,13 @@ Result<bool> eval_forany(const Cond& c, Run& run, bool skipping) {
 
 Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std::string& list, Run& run) {
   const std::string& n = c.name;
+  if (n == "inlist" || n == "inlisti") {  // plain strings: no negation, no patterns
+    for (const std::string& item : split_list(list))
+      if (n == "inlist" ? subject == item : ieq(subject, item)) return true;
+    return false;
+  }
+  if (n == "match_ip") return eval_match_ip(subject, list, run);
+  bool last_negated = false;
   for (const std::string& raw : split_list(list)) {
     std::string_view pat = raw;
     bool neg = false;
@@ -129,14 +254,14 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
       pat.remove_prefix(1);
       while (!pat.empty() && std::isspace(static_cast<unsigned char>(pat[0]))) pat.remove_prefix(1);
     }
+    if (pat.starts_with("+")) return fail("unable to complete match against \"" + list + "\": NULL");  // no named lists
+    if (!pat.starts_with("^") && pat.find(';') != std::string_view::npos)
+      return fail("lookups are not supported in nougat filters (\"" + std::string(pat) + "\" in " + n + ")");
+    last_negated = neg;
     bool m = false;
     bool errored = false;
     Error err;
-    if (n == "inlist") {
-      m = subject == pat;
-    } else if (n == "inlisti") {
-      m = ieq(subject, pat);
-    } else if (n == "match_domain") {
+    if (n == "match_domain") {
       m = match_pattern(subject, pat, true, run, errored, err);
     } else if (n == "match_local_part") {
       m = match_pattern(subject, pat, false, run, errored, err);
@@ -159,7 +284,7 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
     if (errored) return err;
     if (m) return !neg;
   }
-  return false;
+  return last_negated;
 }
 
 }  // namespace nougat::filterlang::detail
