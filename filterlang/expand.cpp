@@ -161,7 +161,7 @@ Status Parser::parse_braced(Seq& out) {
 
   int min_args = 0, max_args = 0;
   for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "prvs",
-                              "prvscheck", "certextract", "imapfolder", "srs_encode"})
+                              "prvscheck", "certextract", "srs_encode"})
     if (name == io)  // deliberately absent: filters are pure (no files, commands, sockets or lookups)
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);

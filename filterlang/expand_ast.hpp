@@ -154,6 +154,8 @@ bool known_item(std::string_view name, int* min_args, int* max_args);
 Status prepare_item(Node& n);
 Result<std::string> numeric_item(std::string_view name, std::string_view s, long v1, long v2);  // length/substr/hash/nhash  // after parsing: precompile constant regexes etc.
 Status eval_item(const Node& n, Run& run, std::string& out, bool skipping);
+Result<std::string> imap_folder(std::string_view name, std::string_view sep, std::string_view specials,
+                                const std::string& charset);  // ${imapfolder} (expand_imap.cpp)
 std::optional<std::string_view> dewrap(std::string_view s, char open, char close);  // Exim's dewrap(), white space before
 char dewrap_missing(std::string_view s, char open, char close);                    // which of the two dewrap() missed
 std::optional<std::string_view> json_next(std::string_view& list);                 // Exim 4.96's json_nextinlist()
