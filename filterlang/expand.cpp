@@ -160,14 +160,30 @@ Status Parser::parse_braced(Seq& out) {
   std::string name(s.substr(b, pos - b));
 
   int min_args = 0, max_args = 0;
-  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "prvs",
-                              "prvscheck", "certextract", "srs_encode"})
+  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "certextract"})
     if (name == io)  // deliberately absent: filters are pure (no files, commands, sockets or lookups)
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
   if (name == "filter") return parse_filter(out);
   if (name == "map" || name == "reduce") return parse_map(out, name);
   if (name == "extract" || name == "listextract") return parse_extract(out, name);
+  if (name == "prvscheck") {  // which "too many" text Exim gives depends on the address: decided when run
+    Node n;
+    n.kind = NodeKind::Item;
+    n.text = name;
+    if (auto st = read_subs(n.args, 1, 3, name, false); !st) return st.error();
+    if (n.args.size() < 2) return fail("Not enough arguments for 'prvscheck' (min is 1)");
+    skip_white();
+    if (pos < s.size() && s[pos] == '{') {
+      n.hard_error = true;
+      out.push_back(std::move(n));
+      return fail("Too many arguments for 'prvscheck' (max is 2)");
+    }
+    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' closing prvscheck");
+    ++pos;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
   if (name == "env") {  // ${env{key}{yes}{no}}, yes/no as a lookup's
     Node n;
     n.kind = NodeKind::Item;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ struct ExpandState {                  // per-run mutable state
   // `headers charset X` command sets this; $h_ and ${rfc2047d:} convert encoded words to it
   // and ${rfc2047:} names it. Exim's default (Debian build) is UTF-8.
   std::string headers_charset = "UTF-8";
+  // Variables expansions set, for the rest of the run: $prvscheck_result,
+  // $srs_recipient (and $prvscheck_address/_keynum inside ${prvscheck}).
+  std::map<std::string, std::string, std::less<>> set_variables;
 };
 
 class Expansion;  // compiled, immutable, shareable across threads

@@ -154,6 +154,10 @@ bool known_item(std::string_view name, int* min_args, int* max_args);
 Status prepare_item(Node& n);
 Result<std::string> numeric_item(std::string_view name, std::string_view s, long v1, long v2);  // length/substr/hash/nhash  // after parsing: precompile constant regexes etc.
 Status eval_item(const Node& n, Run& run, std::string& out, bool skipping);
+Result<std::string> prvs_item(const std::vector<std::string>& args, Run& run);         // (expand_signing.cpp)
+Status prvscheck_item(const Node& n, Run& run, std::string& out, bool skipping);
+Result<std::string> srs_encode_item(const std::vector<std::string>& args, Run& run);
+Result<bool> inbound_srs(const std::string& local_part, const std::string& secret, Run& run);
 Result<std::string> imap_folder(std::string_view name, std::string_view sep, std::string_view specials,
                                 const std::string& charset);  // ${imapfolder} (expand_imap.cpp)
 std::optional<std::string_view> dewrap(std::string_view s, char open, char close);  // Exim's dewrap(), white space before

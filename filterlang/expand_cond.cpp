@@ -37,7 +37,7 @@ constexpr CondInfo kConds[] = {
     {"first_delivery", CondKind::Const, 0},                             {"forall", CondKind::ForAny, 1},
     {"forall_json", CondKind::ForAny, 1}, {"forall_jsons", CondKind::ForAny, 1}, {"forany_json", CondKind::ForAny, 1},
     {"forany_jsons", CondKind::ForAny, 1}, {"forany", CondKind::ForAny, 1}, {"ge", CondKind::Str2, 2},         {"gei", CondKind::Str2, 2},
-    {"gt", CondKind::Str2, 2},       {"gti", CondKind::Str2, 2},        {"inlist", CondKind::MatchList, 2},
+    {"inbound_srs", CondKind::Str2, 2}, {"gt", CondKind::Str2, 2},       {"gti", CondKind::Str2, 2},        {"inlist", CondKind::MatchList, 2},
     {"inlisti", CondKind::MatchList, 2},                                {"isip", CondKind::One, 1},
     {"isip4", CondKind::One, 1},     {"isip6", CondKind::One, 1},       {"le", CondKind::Str2, 2},
     {"lei", CondKind::Str2, 2},      {"lt", CondKind::Str2, 2},         {"lti", CondKind::Str2, 2},
@@ -273,6 +273,7 @@ Result<Cond> Parser::parse_cond() {
       for (int i = 0; i < info->nargs; ++i) {
         skip_white();
         if (pos >= s.size() || s[pos] != '{') {
+          if (name == "inbound_srs") return fail("too few arguments or bracketing error for inbound_srs");
           if (i == 0) return fail("missing { after \"" + name + "\"");
           return fail(std::string("missing ") + (i == 1 ? "2nd" : "3rd") + " string in {} after \"" + name + "\"");
         }
@@ -333,6 +334,7 @@ Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& a, Run& ru
     }
     case CondKind::Str2: {
       if (n == "crypteq") return crypteq(a[0], a[1]);
+      if (n == "inbound_srs") return inbound_srs(a[0], a[1], run);
       bool ci = n.size() == 3 && n.back() == 'i';
       int cmp = ci ? exim_strcmpic(a[0], a[1]) : a[0].compare(a[1]);
       std::string_view base = std::string_view(n).substr(0, 2);

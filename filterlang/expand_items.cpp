@@ -20,7 +20,8 @@ struct ItemInfo {
 constexpr ItemInfo kItems[] = {{"sg", 3, 3},     {"tr", 3, 3},   {"extract", 2, 5}, {"length", 2, 2},
                                {"substr", 2, 3}, {"hash", 2, 3}, {"nhash", 2, 3}, {"map", 2, 2},
                                {"reduce", 3, 3}, {"sort", 3, 3}, {"listextract", 2, 4}, {"hmac", 3, 3},
-                               {"listquote", 2, 2}, {"authresults", 1, 1}, {"imapfolder", 1, 3}};
+                               {"listquote", 2, 2}, {"authresults", 1, 1}, {"imapfolder", 1, 3},
+                               {"prvs", 2, 3},      {"srs_encode", 3, 3}};
 
 Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string>& a) {
   for (const Seq& s : n.args) {
@@ -416,6 +417,7 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.text == "listextract") return eval_listextract(n, run, out, skipping);
   if (n.text == "map" || n.text == "filter" || n.text == "reduce" || n.text == "sort")
     return eval_list_item(n, run, out, skipping);
+  if (n.text == "prvscheck") return prvscheck_item(n, run, out, skipping);
   if (n.text == "env") {
     // The environment filters see is Exim's default one: empty
     // (keep_environment unset), so every key is "not found".
@@ -429,7 +431,15 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
   }
   std::vector<std::string> a;
   if (auto st = eval_args(n, run, skipping, a); !st) return st;
-  if (skipping && (n.text == "listquote" || n.text == "authresults" || n.text == "imapfolder")) return Ok{};
+  if (skipping && (n.text == "listquote" || n.text == "authresults" || n.text == "imapfolder" || n.text == "prvs" ||
+                   n.text == "srs_encode"))
+    return Ok{};
+  if (n.text == "prvs" || n.text == "srs_encode") {
+    auto r = n.text == "prvs" ? prvs_item(a, run) : srs_encode_item(a, run);
+    if (!r) return r.error();
+    out += *r;
+    return Ok{};
+  }
   if (n.text == "imapfolder") {
     auto r = imap_folder(a[0], a.size() > 1 ? a[1] : "/", a.size() > 2 ? a[2] : "", run.st.headers_charset);
     if (!r) return r.error();

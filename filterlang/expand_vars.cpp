@@ -264,6 +264,13 @@ Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
     if (!skipping && run.value) out += *run.value;
     return Ok{};
   }
+  if (auto set = run.st.set_variables.find(n.text); set != run.st.set_variables.end()) {
+    if (!skipping) out += set->second;
+    return Ok{};
+  }
+  if (n.text == "srs_recipient" || n.text == "prvscheck_result" || n.text == "prvscheck_address" ||
+      n.text == "prvscheck_keynum")
+    return Ok{};  // not set (yet): empty, as Exim's
   auto v = run.ctx.variable(n.text);
   if (!v) {
     if (n.braced) return fail("unknown variable in \"${" + n.text + "}\"");

@@ -141,6 +141,49 @@ TEST(Expand, RandomAndJsonEdges) {
   EXPECT_EQ(err("${if forall_jsons{[1,2}{eq{$item}{1}}}"), "missing ']' wrapping array for forall_jsons");
 }
 
+// Signed return paths on a fixed day (2026-11-29, day 20786): the expected
+// texts are what exim -bf printed that day.
+class Day20786 : public Ctx {
+ public:
+  std::optional<std::string> variable(std::string_view name) const override {
+    if (name == "tod_epoch") return std::to_string(20786LL * 86400 + 3600);
+    return Ctx::variable(name);
+  }
+};
+
+std::string on_day(std::string_view text, ExpandState& st) {
+  Day20786 ctx;
+  auto r = expand_string(text, ctx, st);
+  return r ? *r : "ERR:" + r.error().text;
+}
+
+TEST(Expand, PrvsAndSrsAsEximComputesThem) {
+  ExpandState st;
+  EXPECT_EQ(on_day("${prvs{user@example.com}{secret}}", st), "prvs=079341e088=user@example.com");
+  EXPECT_EQ(on_day("${prvs{user@example.com}{secret}{3}}", st), "prvs=37936db424=user@example.com");
+  EXPECT_EQ(on_day("${prvs{User@Example.COM}{secret}}", st), "prvs=079358ebb8=User@Example.COM");
+  // valid until its day stamp; the variables inside the item, the result after it
+  EXPECT_EQ(on_day("${prvscheck{prvs=07867e8775=user@example.com}{secret}}|$prvscheck_result|$prvscheck_address", st),
+            "user@example.com|1|");
+  EXPECT_EQ(on_day("${prvscheck{prvs=5790e81588=user@example.com}{secret}{R=$prvscheck_result A=$prvscheck_address "
+                   "K=$prvscheck_keynum}}",
+                   st),
+            "R=1 A=user@example.com K=5");
+  EXPECT_EQ(on_day("${prvscheck{prvs=07853508f8=user@example.com}{secret}}|$prvscheck_result|", st),
+            "user@example.com||");  // expired yesterday
+  EXPECT_EQ(on_day("${prvscheck{prvs=07867E8775=user@example.com}{secret}}|$prvscheck_result|", st),
+            "user@example.com||");  // Exim's hash is lowercase, compared as is
+  EXPECT_EQ(on_day("${srs_encode{secret}{user@example.com}{mydom.example}}", st),
+            "SRS0=b3d4=js=example.com=user@mydom.example");
+  EXPECT_EQ(on_day("${srs_encode{secret}{\"a b\"@example.com}{mydom.example}}", st),
+            "\"SRS0=e74c=js=example.com=a b\"@mydom.example");
+  EXPECT_EQ(on_day("${if inbound_srs{SRS0=b3d4=js=example.com=user}{secret}{Y:$srs_recipient}{N:$srs_recipient}}", st),
+            "Y:user@example.com");
+  EXPECT_EQ(on_day("${if inbound_srs{SRS0=b3d4=ji=example.com=user}{secret}{Y}{N}}", st), "Y");  // 10 days old: still good
+  EXPECT_EQ(on_day("${if inbound_srs{SRS0=b3d4=jh=example.com=user}{}{Y}{N}}", st), "Y");        // no secret: no checks
+  EXPECT_EQ(on_day("${if inbound_srs{SRS0=b3d4=jh=example.com=user}{secret}{Y}{N}}", st), "N");  // 11 days old
+}
+
 TEST(Expand, CapturesFromStateAndRestoredAfterIf) {
   ExpandState st;
   st.captures = {"all", "one", "two"};
