@@ -18,7 +18,10 @@ Result<std::string> address_operator(std::string_view op, std::string_view arg);
 
 namespace {
 
-constexpr std::string_view kUnderscoreOps[] = {"local_part", "quote_local_part", "reverse_ip", "time_interval", "time_eval", "from_utf8"};
+constexpr std::string_view kUnderscoreOps[] = {"local_part",           "quote_local_part",        "reverse_ip",
+                                                "time_interval",        "time_eval",               "from_utf8",
+                                                "utf8_domain_to_alabel", "utf8_domain_from_alabel", "utf8_localpart_to_alabel",
+                                                "utf8_localpart_from_alabel"};
 constexpr std::string_view kMainOps[] = {
     "address", "addresses", "base64", "base64d", "domain", "escape", "eval",    "eval10", "h",
     "hash",    "hex2b64",   "hexquote", "l",     "lc",     "length", "listcount", "md5", "nh",
@@ -353,6 +356,9 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "eval" || op == "eval10") return eval_expression(arg, op == "eval10");
   if (auto r = extra_operator(n, arg)) return std::move(*r);
   if (auto r = ip_operator(n, arg)) return std::move(*r);
+  if (op.starts_with("utf8_")) {
+    if (auto r = idn_operator(op, arg)) return std::move(*r);
+  }
   if (op == "expand") {  // expanded a second time, in the same context
     auto e = compile_expansion(arg);
     Result<std::string> r = e ? expand_again(**e, run) : Result<std::string>(e.error());
