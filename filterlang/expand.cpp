@@ -160,7 +160,7 @@ Status Parser::parse_braced(Seq& out) {
   std::string name(s.substr(b, pos - b));
 
   int min_args = 0, max_args = 0;
-  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl", "certextract"})
+  for (std::string_view io : {"run", "readfile", "readsocket", "lookup", "perl", "dlfunc", "acl"})
     if (name == io)  // deliberately absent: filters are pure (no files, commands, sockets or lookups)
       return fail("expansion item \"" + name + "\" is not supported in nougat filters");
   if (name == "if") return parse_if(out);
@@ -181,6 +181,27 @@ Status Parser::parse_braced(Seq& out) {
     }
     if (pos >= s.size() || s[pos] != '}') return fail("missing '}' closing prvscheck");
     ++pos;
+    out.push_back(std::move(n));
+    return Ok{};
+  }
+  if (name == "certextract") {  // ${certextract{field}{$certificate variable}{yes}{no}}
+    Node n;
+    n.kind = NodeKind::Item;
+    n.text = name;
+    if (auto st = read_subs(n.args, 1, 1, name, false); !st) return st.error();
+    skip_white();
+    if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for cert variable arg of certextract");
+    if (++pos >= s.size() || s[pos] != '$') return fail("second argument of \"certextract\" must be a certificate variable");
+    const size_t b = ++pos;
+    while (pos < s.size() && (is_alnum(s[pos]) || s[pos] == '_')) ++pos;
+    Seq var;
+    append_text(var, std::string(s.substr(b, pos - b)));
+    n.args.push_back(std::move(var));
+    skip_white();
+    if (pos >= s.size() || s[pos] != '}') return fail("missing '}' closing cert arg of certextract");
+    ++pos;
+    n.params = {2};  // where the yes/no branches start
+    if (auto st = parse_yesno(n, name); !st) return st.error();
     out.push_back(std::move(n));
     return Ok{};
   }

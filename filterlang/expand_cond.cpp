@@ -1,7 +1,8 @@
 // ${if} conditions: parsing (Parser::parse_cond) and evaluation. Names,
 // argument counts and error texts follow Exim 4.96's eval_condition().
-// Not supported (fail as unknown): conditions needing I/O or system state
-// such as pam, radius, ldapauth, acl, saslauthd.
+// Not supported (fail, saying so): the conditions that ask a service (pam,
+// saslauthd, ldapauth, acl); pwcheck and radius, as in Debian's Exim, are
+// "not compiled".
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <fmt/format.h>
@@ -247,6 +248,9 @@ Result<Cond> Parser::parse_cond() {
     return fail("condition name expected, but found \"" + std::string(s.substr(pos, 16)) + "\"");
   }
   const CondInfo* info = find_cond(name);
+  if (name == "pwcheck" || name == "radius") return fail("support for \"" + name + "\" not compiled");  // nor in Debian's Exim
+  if (name == "pam" || name == "saslauthd" || name == "ldapauth" || name == "acl")  // they ask a service: filters ask none
+    return fail("condition \"" + name + "\" is not supported in nougat filters");
   if (!info) return fail("unknown condition \"" + name + "\"");
   Cond c;
   c.kind = info->kind;

@@ -663,6 +663,16 @@ CASES = [
     ('${utf8_localpart_from_alabel:-abc}', "basic"),
     ('${utf8_localpart_from_alabel:xn---abc}', "basic"),
     ('${utf8_localpart_from_alabel:xn--9999999999a}', "basic"),
+    # certextract (no certificate in a filter), pwcheck/radius (not compiled)
+    ('${certextract{subject}{$sender_address}}', "basic"),
+    ('${certextract{subject}{$tls_out_peercert}{[$value]}{none}}', "basic"),
+    ('${certextract{subject}{ $tls_in_ourcert}}', "basic"),
+    ('${certextract{subject}{$tls_in_peercert}fail}', "basic"),
+    ('${certextract{subject}{$tls_in_peercert}{a}fail}', "basic"),
+    ('${certextract{subject}}', "basic"),
+    ('${certextract{$nosuch}{$tls_in_peercert}}', "basic"),
+    ('${certextract{subject}{$tls_in_peercertx}}', "basic"),
+    ("${if pwcheck{a:b}{y}{n}}", "basic"), ("${if radius{a}{y}{n}}", "basic"),
 ]
 
 
