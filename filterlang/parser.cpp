@@ -322,20 +322,38 @@ bool Parser::read_if(Block& block) {
   IfArm arm;
   arm.cond = read_condition(true, &arm.cond_text);
   if (lx_.failed()) return false;
-  if (!read_command_list(arm.body, true)) return false;
+  // had_ is Exim's had_else_endif, a global: which failures leave it at
+  // "elif" decides whether an enclosing elif loop reads on (below).
+  if (!read_command_list(arm.body, true)) {
+    had_ = Terminator::kNeither;
+    return false;
+  }
   c.arms.push_back(std::move(arm));
   while (had_ == Terminator::kElif) {
     IfArm next;
     next.cond = read_condition(true, &next.cond_text);
     if (lx_.failed()) return false;
-    if (!read_command_list(next.body, true)) return false;
+    if (!read_command_list(next.body, true)) {
+      // Exim reads on after a failed elif arm while had_else_endif still says
+      // "elif" (an if directly in the arm failed in its own elif condition):
+      // a condition read at the end of the file then replaces the error.
+      if (had_ == Terminator::kElif) {
+        lx_.skip();
+        if (lx_.at_end()) lx_.set_error("\"then\" missing at end of filter file");
+      }
+      return false;
+    }
     c.arms.push_back(std::move(next));
   }
   if (had_ == Terminator::kElse) {
     c.else_body.emplace();
-    if (!read_command_list(*c.else_body, true)) return false;
+    if (!read_command_list(*c.else_body, true)) {
+      had_ = Terminator::kNeither;
+      return false;
+    }
     if (had_ != Terminator::kEndif) {
       error(fmt::format("\"endif\" missing near line {} of filter file", line()));
+      had_ = Terminator::kNeither;
       return false;
     }
   }

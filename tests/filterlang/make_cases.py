@@ -171,6 +171,14 @@ add("if_empty", "if 1 is 1 then endif\n")
 add("if_nested", "if 1 is 1 then\n  if 2 is 2 then\n    if 3 is 3 then testprint deep endif\n  endif\nendif\n")
 add("if_paren_no_space", 'if($h_subject: contains hello)then testprint yes endif\n')
 add("elif_paren", 'if 1 is 2 then testprint a elif(1 is 1) then testprint b endif\n')
+# Exim's had_else_endif is a global: an if directly in an elif arm that fails
+# in its own elif condition leaves it at "elif", and the outer elif loop reads
+# on; at the end of the file that turns the error into '"then" missing'.
+add("elif_in_elif_cut", 'if 1 is 2 then testprint y\nelif 1 is 1 then\n if 2 is 2 then testprint x\n elif 3 is 3 foo  # c\n')
+add("elif_in_elif_cut2", 'if 1 is 2 then testprint y\nelif 1 is 1 then\n if 2 is 2 then testprint x\n elif 3 is')
+add("elif_in_elif_not_eof", 'if 1 is 2 then testprint y\nelif 1 is 1 then\n if 2 is 2 then testprint x\n elif 3 is 3 foo\n testprint z\n')
+add("elif_in_then_in_elif", 'if 1 is 2 then\nelif 1 is 1 then\n if 2 is 2 then\n if 3 is 3 then\n elif 4 is')
+add("elif_in_else_in_elif", 'if 1 is 2 then\nelif 1 is 1 then\n if 2 is 2 then\n else\n if 3 is 3 then\n elif 4 is')
 add("if_multiline_cmd", 'if $h_subject:\n  contains\n  "hello"\nthen\n  deliver\n    a@b.example\nendif\n')
 
 # --- syntax errors
