@@ -220,15 +220,23 @@ Status Parser::parse_braced(Seq& out) {
     n.kind = NodeKind::Item;
     n.text = name;
     if (auto st = read_subs(n.args, min_args, max_args, name, true, name == "sort" ? &n.source : nullptr); !st) {
+      Error e = st.error();
+      if (name == "sort") {  // Exim reads sort's arguments itself, with texts of its own
+        static constexpr const char* kWhich[] = {"list", "comparator", "extractor"};
+        if (e.text.starts_with("Not enough arguments"))
+          e = fail(fmt::format("missing '{{' for {} arg of sort", kWhich[std::min<size_t>(n.args.size(), 2)]));
+        else if (e.text.starts_with("Too many arguments") || e.text.starts_with("missing '}' after"))
+          e = fail("missing } at end of \"sort\"");
+      }
       if (!n.args.empty()) {  // Exim expanded the arguments it read before it stopped: theirs come first
         Node partial;
         partial.kind = NodeKind::Op;
         partial.hard_error = true;
-        partial.deferred_error = final_error(st.error()).text;
+        partial.deferred_error = final_error(e).text;
         partial.args = std::move(n.args);
         out.push_back(std::move(partial));
       }
-      return st.error();
+      return e;
     }
     if (auto st = prepare_item(n); !st) return st.error();
     out.push_back(std::move(n));
@@ -398,17 +406,25 @@ Status Parser::parse_filter(Seq& out) {
   Node n;
   n.kind = NodeKind::Item;
   n.text = "filter";
-  if (auto st = read_subs(n.args, 1, 1, "filter", false); !st) return st.error();
+  // Read as Exim reads map, filter and reduce, with their texts.
   skip_white();
-  if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for arg 2 of filter");  // unverified text
+  if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for first arg of filter");
+  ++pos;
+  auto list = parse_seq(true);
+  if (!list) return list.error();
+  ++pos;
+  n.args.push_back(std::move(*list));
+  skip_white();
+  if (pos >= s.size() || s[pos] != '{') return fail("missing '{' for last arg of filter");
   ++pos;
   auto c = parse_cond();
   if (!c) return fail(c.error().text + " inside \"filter\" item");
   skip_white();
-  if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after condition in filter");
+  if (pos >= s.size() || s[pos] != '}')
+    return fail("missing } at end of condition or expression inside \"filter\"; could be an unquoted } in the content");
   ++pos;
   skip_white();
-  if (pos >= s.size() || s[pos] != '}') return fail("missing '}' after 'filter'");
+  if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of \"filter\"");
   ++pos;
   n.cond = std::make_shared<Cond>(std::move(*c));
   out.push_back(std::move(n));
