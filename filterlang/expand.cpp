@@ -283,6 +283,17 @@ Status Parser::parse_braced(Seq& out) {
   return fail("\"${" + name + "\" is not a known operator (or a } is missing in a variable reference)");
 }
 
+// An item whose arguments parsed but whose end did not: Exim expanded
+// those arguments before it found the error, so theirs are reported
+// first. The node runs them, then fails with the syntax error.
+Error Parser::deferred(Seq& out, Node n, Error e) {
+  e = final_error(std::move(e));
+  n.hard_error = true;
+  n.deferred_error = e.text;
+  out.push_back(std::move(n));
+  return e;
+}
+
 // ${if COND {yes}{no}} / {yes}fail / nothing (yields "true" or "").
 Status Parser::parse_if(Seq& out) {
   Node n;
@@ -359,7 +370,7 @@ Status Parser::parse_extract(Seq& out, const std::string& name) {
       if (auto st = read_subs(n.args, 2, 2, "extract", false); !st)
         return st.error().text.starts_with("Not enough") ? fail("missing '{' for arg " + std::to_string(n.args.size() + 1) + " of extract") : st;
       n.params = {2};
-      if (auto st = parse_yesno(n, "extract"); !st) return st.error();
+      if (auto st = parse_yesno(n, "extract"); !st) return deferred(out, std::move(n), st.error());
       out.push_back(std::move(n));
       return Ok{};
     }
@@ -395,7 +406,7 @@ Status Parser::parse_extract(Seq& out, const std::string& name) {
     n.args.push_back(std::move(*a));
   }
   n.params = {static_cast<long>(n.args.size())};  // where the yes/no branches start
-  if (auto st = parse_yesno(n, name); !st) return st.error();
+  if (auto st = parse_yesno(n, name); !st) return deferred(out, std::move(n), st.error());
   out.push_back(std::move(n));
   return Ok{};
 }
@@ -420,13 +431,14 @@ Status Parser::parse_filter(Seq& out) {
   auto c = parse_cond();
   if (!c) return fail(c.error().text + " inside \"filter\" item");
   skip_white();
+  n.cond = std::make_shared<Cond>(std::move(*c));
   if (pos >= s.size() || s[pos] != '}')
-    return fail("missing } at end of condition or expression inside \"filter\"; could be an unquoted } in the content");
+    return deferred(out, std::move(n),
+                    fail("missing } at end of condition or expression inside \"filter\"; could be an unquoted } in the content"));
   ++pos;
   skip_white();
-  if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of \"filter\"");
+  if (pos >= s.size() || s[pos] != '}') return deferred(out, std::move(n), fail("missing } at end of \"filter\""));
   ++pos;
-  n.cond = std::make_shared<Cond>(std::move(*c));
   out.push_back(std::move(n));
   return Ok{};
 }

@@ -113,6 +113,7 @@ struct Parser {
   Status parse_braced(Seq& out);
   Status parse_if(Seq& out);
   Status parse_yesno(Node& n, std::string_view item);
+  Error deferred(Seq& out, Node n, Error e);  // keeps an item that failed at its end, to run its arguments first
   Status parse_extract(Seq& out, const std::string& name);
   Status parse_filter(Seq& out);
   Status parse_map(Seq& out, const std::string& name);  // map, reduce

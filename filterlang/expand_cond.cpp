@@ -179,6 +179,7 @@ Status Parser::parse_def(Cond& c) {
     size_t e = pos;
     while (e < s.size() && s[e] != ':' && std::isgraph(static_cast<unsigned char>(s[e]))) ++e;
     c.def_name = std::string(s.substr(pos, e - pos));
+    if (c.def_name.find('}') != std::string::npos) header_without_colon = true;  // Exim's hint, as for $h_
     c.def_header = static_cast<int>(hk);
     pos = e < s.size() && s[e] == ':' ? e + 1 : e;
   } else {

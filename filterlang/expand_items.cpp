@@ -281,6 +281,11 @@ Status eval_yesno(const Node& n, Run& run, std::string& out, size_t data_args, c
 }
 
 Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
+  if (n.hard_error) {  // its yes/no part did not parse: the key and data were expanded first
+    for (long i = 0; i < n.params[0] && i < static_cast<long>(n.args.size()); ++i)
+      if (auto r = eval_to_string(n.args[i], run, skipping); !r) return r.error();
+    return fail(n.deferred_error);
+  }
   std::vector<std::string> a;
   if (skipping) {
     std::string empty;

@@ -115,6 +115,12 @@ Status eval_sort(const Node& n, Run& run, std::string& out, const std::vector<st
 Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) {
   auto list = eval_to_string(n.args[0], run, skipping);
   if (!list) return list.error();
+  if (n.hard_error && n.cond) {  // ${filter} that did not end: its condition was read once before the error
+    const std::string empty;
+    Bind b(run, &empty, &empty);
+    if (auto r = eval_cond(*n.cond, run, true); !r) return fail(r.error().text + " inside \"filter\" item");
+    return fail(n.deferred_error);
+  }
   char sep = ':';
   auto items = split_list(*list, &sep);
   const std::string empty;
