@@ -313,6 +313,11 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
       header_line(raw_headers.size(), line.size());
     }
   }
+  // Exim stores a header's binary zeros as '?' (the body keeps them).
+  for (auto& [name, value] : raw_headers) {
+    std::replace(name.begin(), name.end(), '\0', '?');
+    std::replace(value.begin(), value.end(), '\0', '?');
+  }
   no_headers_ = raw_headers.empty();
   const bool ours_first = !raw_headers.empty() && !env_.origin.adds_received && iequals(raw_headers[0].first, "received");
   if (!ours_first) header_longest_ = std::max(header_longest_, first_longest);
@@ -459,6 +464,9 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
   if (name == "body_zerocount") {
     size_t n = 0;
     for (char c : body_) n += c == '\0';
+    if (first_body_line_)  // the line that ended the header was read as data: Exim counts its zeros
+      for (char c : std::string_view(text_).substr(body_.data() - text_.data() - first_body_line_, first_body_line_))
+        n += c == '\0';
     return std::to_string(n);
   }
   // Decoded as $bheader_ is (RFC 2047, no charset conversion, trailing

@@ -179,6 +179,11 @@ add("elif_in_elif_cut2", 'if 1 is 2 then testprint y\nelif 1 is 1 then\n if 2 is
 add("elif_in_elif_not_eof", 'if 1 is 2 then testprint y\nelif 1 is 1 then\n if 2 is 2 then testprint x\n elif 3 is 3 foo\n testprint z\n')
 add("elif_in_then_in_elif", 'if 1 is 2 then\nelif 1 is 1 then\n if 2 is 2 then\n if 3 is 3 then\n elif 4 is')
 add("elif_in_else_in_elif", 'if 1 is 2 then\nelif 1 is 1 then\n if 2 is 2 then\n else\n if 3 is 3 then\n elif 4 is')
+# Binary zeros: a header's are stored as '?', the body keeps its own (and counts them).
+NULV = 'testprint "x=$h_x: size=$message_size lines=$message_linecount zero=$body_zerocount body=$message_body"\n'
+add("nul_in_header", NULV, msg="From: a@x.example\nX: a\0b\n\nbo\0dy\n")
+add("nul_in_continuation", NULV, msg="From: a@x.example\nX: a\n \0b\n\nbody\n")
+add("nul_ends_header", NULV, msg="From: a@x.example\n\0X: a\n\nbody\n")
 add("if_multiline_cmd", 'if $h_subject:\n  contains\n  "hello"\nthen\n  deliver\n    a@b.example\nendif\n')
 
 # --- syntax errors
