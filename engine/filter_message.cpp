@@ -4,6 +4,10 @@
 #include "filterlang/expand.hpp"
 #include "filterlang/forward.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -416,6 +420,23 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
   if (!has("message-id")) headers_.emplace_back("Message-Id", id);
   if (!has("from") && !sender_.empty()) headers_.emplace_back("From", from);
   if (!has("date")) headers_.emplace_back("Date", date);
+}
+
+std::vector<std::string> FilterMessage::interface_addresses() const {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    char buf[INET6_ADDRSTRLEN];
+    const int af = i->ifa_addr->sa_family;
+    const void* a = af == AF_INET    ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+                    : af == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
+                                     : nullptr;
+    if (a && inet_ntop(af, a, buf, sizeof buf)) out.emplace_back(buf);
+  }
+  freeifaddrs(list);
+  return out;
 }
 
 std::optional<std::string> FilterMessage::variable(std::string_view name) const {

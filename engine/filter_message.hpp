@@ -74,6 +74,7 @@ class FilterMessage final : public filterlang::ExpandContext {
   FilterMessage& operator=(const FilterMessage&) = delete;
 
   std::optional<std::string> variable(std::string_view name) const override;
+  std::vector<std::string> interface_addresses() const override;  // the host's, for "@[]" (getifaddrs)
   const std::vector<std::pair<std::string, std::string>>& headers() const override { return headers_; }
 
   // Facts for the test report's envelope block.

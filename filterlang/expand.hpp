@@ -52,6 +52,8 @@ class ExpandContext {
   // All header fields in order as (name, raw value incl. folding, without the trailing newline), for
   // $h_/$header_/$bh_/$rh_ and $message_headers. The raw value is the text after the colon (leading space kept).
   virtual const std::vector<std::pair<std::string, std::string>>& headers() const = 0;
+  // The host's interface addresses as text, for "@[]" in lists (none by default).
+  virtual std::vector<std::string> interface_addresses() const { return {}; }
 };
 
 struct ExpandState {                  // per-run mutable state

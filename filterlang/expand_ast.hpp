@@ -147,6 +147,8 @@ struct ParsedIp {
 };
 ParsedIp parse_ip(std::string_view s, bool mask_allowed);  // Exim's string_is_ip_address()
 std::string ipv6_norm_text(const unsigned char b[16]);
+unsigned char mask_byte(int bits, int i);  // byte i of a /bits network mask
+bool masked_equal(const unsigned char* a, const unsigned char* b, int nbytes, int bits);
 std::optional<Result<std::string>> idn_operator(const std::string& op, const std::string& arg);  // utf8_* (expand_idn.cpp)
 std::optional<Result<std::string>> ip_operator(const Node& n, const std::string& arg);  // ipv6norm ipv6denorm mask
 Result<std::string> hmac_item(const std::string& algo, const std::string& secret, const std::string& text);

@@ -283,7 +283,8 @@ Result<Cond> Parser::parse_cond() {
           return fail(std::string("missing ") + (i == 1 ? "2nd" : "3rd") + " string in {} after \"" + name + "\"");
         }
         ++pos;
-        honour_dollar = !(name == "match_ip" && i == 1);
+        // Exim reads the lists of the match_ conditions without expanding them ('$' is text).
+        honour_dollar = !(i == 1 && name.starts_with("match_"));
         auto a = parse_seq(true);
         honour_dollar = true;
         if (!a) return a.error();

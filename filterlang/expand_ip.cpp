@@ -15,6 +15,14 @@
 
 namespace nougat::filterlang::detail {
 
+unsigned char mask_byte(int bits, int i) { return static_cast<unsigned char>(0xff00u >> std::clamp(bits - 8 * i, 0, 8)); }
+
+bool masked_equal(const unsigned char* a, const unsigned char* b, int nbytes, int bits) {
+  for (int i = 0; i < nbytes; ++i)
+    if ((a[i] & mask_byte(bits, i)) != (b[i] & mask_byte(bits, i))) return false;
+  return true;
+}
+
 ParsedIp parse_ip(std::string_view s, bool mask_allowed) {
   ParsedIp ip;
   std::string text(s);
@@ -118,10 +126,7 @@ std::optional<Result<std::string>> ip_operator(const Node& n, const std::string&
   if (ip.mask < 0 || ip.mask > width) return Result<std::string>(fail("mask value too big in \"" + arg + "\""));
   unsigned char* b = ip.bytes;
   const int nbytes = width / 8;
-  for (int i = 0; i < nbytes; ++i) {
-    const int keep = std::clamp(ip.mask - 8 * i, 0, 8);
-    b[i] &= static_cast<unsigned char>(0xff00u >> keep);
-  }
+  for (int i = 0; i < nbytes; ++i) b[i] &= mask_byte(ip.mask, i);
   const std::string bits = "/" + std::to_string(ip.mask);
   if (ip.family == 4) {
     char buf[24];

