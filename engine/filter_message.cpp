@@ -439,6 +439,17 @@ std::vector<std::string> FilterMessage::interface_addresses() const {
   return out;
 }
 
+bool FilterMessage::tainted(std::string_view name) const {
+  if (filterlang::ExpandContext::tainted(name)) return true;
+  if (env_.origin.test) return false;
+  static constexpr std::string_view kEnvelope[] = {
+      "sender_address", "sender_address_domain", "sender_address_local_part", "return_path", "local_part",
+      "domain", "original_local_part", "original_domain", "parent_local_part", "parent_domain",
+      "local_part_prefix", "local_part_suffix", "sender_host_address", "sender_host_name", "sender_helo_name",
+      "authenticated_id", "authenticated_sender", "recipients"};
+  return std::find(std::begin(kEnvelope), std::end(kEnvelope), name) != std::end(kEnvelope);
+}
+
 std::optional<std::string> FilterMessage::variable(std::string_view name) const {
   if (name == "local_part") return env_.local_part;
   if (name == "domain") return env_.domain;
@@ -547,7 +558,10 @@ std::optional<std::string> FilterMessage::variable(std::string_view name) const 
     const bool literal = o.helo == "[" + o.client_ip + "]";
     return "[" + o.client_ip + "]" + (o.helo.empty() || literal ? "" : " (helo=" + o.helo + ")");
   }
-  if (name == "authenticated_id") return o.auth_user;
+  // exim -bf without -f: the caller counts as authenticated, as a local submission does
+  // (its address too, unless a "From " line named another sender)
+  if (name == "authenticated_id") return o.test && !env_.sender ? env_.login : o.auth_user;
+  if (name == "authenticated_sender" && o.test && !env_.sender && !sender_from_line_) return sender_;
   if (name == "sender_ident") return o.test ? env_.login : std::string();
   return exim_variable(name, now);
 }

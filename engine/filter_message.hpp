@@ -75,6 +75,9 @@ class FilterMessage final : public filterlang::ExpandContext {
 
   std::optional<std::string> variable(std::string_view name) const override;
   std::vector<std::string> interface_addresses() const override;  // the host's, for "@[]" (getifaddrs)
+  // Message data, and at delivery the envelope too (it came over SMTP);
+  // in filter test the envelope is the caller's options, as with exim -bf.
+  bool tainted(std::string_view name) const override;
   const std::vector<std::pair<std::string, std::string>>& headers() const override { return headers_; }
 
   // Facts for the test report's envelope block.

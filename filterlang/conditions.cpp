@@ -195,10 +195,13 @@ const char* kind_name(CondKind k, bool testfor) {
 
 bool binary(RunState& st, const ProgCond& c, bool& yield, std::string& shown) {
   std::string ops[2];
+  bool left_tainted = false;
   const Arg* args[2] = {&c.left, &c.right};
   for (int i = 0; i < 2; ++i) {
     std::string err;
+    st.est.last_tainted = false;
     auto v = st.expand(*args[i], err);
+    if (i == 0) left_tainted = st.est.last_tainted;
     if (!v) {
       st.fail(fmt::format("failed to expand \"{}\" in filter file: {}", args[i]->raw, err));
       return false;
@@ -225,7 +228,10 @@ bool binary(RunState& st, const ProgCond& c, bool& yield, std::string& shown) {
       }
       std::vector<std::string> caps;
       yield = regex_match(*re, a, &caps);
-      if (yield) st.est.captures = std::move(caps);
+      if (yield) {
+        st.est.captures = std::move(caps);
+        st.est.captures_tainted = left_tainted;
+      }
       break;
     }
     case CondKind::kAbove:

@@ -514,8 +514,18 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
     std::vector<std::string> saved;
     ~Restore() { v = std::move(saved); }
   } restore{run.st.captures, run.st.captures};
+  const bool captures_tainted = run.st.captures_tainted, outer_tainted = run.tainted;
   auto c = eval_cond(*n.cond, run, skipping);
-  if (!c) return c.error();
+  run.tainted = outer_tainted;  // what the condition read is not in the result
+  if (!c) {
+    run.st.captures_tainted = captures_tainted;
+    return c.error();
+  }
+  struct RestoreTaint {
+    bool& v;
+    bool saved;
+    ~RestoreTaint() { v = saved; }
+  } restore_taint{run.st.captures_tainted, captures_tainted};
   std::string unused;  // what a branch that is not taken expands to
   if (n.hard_error) {  // its yes/no strings did not parse: what of them did runs first
     for (size_t i = 0; i < n.args.size(); ++i) {
@@ -539,7 +549,8 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
 }
 
 Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
-  if (++run.depth > kMaxDepth * 4) return fail("expansion nested too deeply");
+  DepthGuard depth(run);
+  if (depth.too_deep()) return fail("expansion nested too deeply");
   for (const Node& n : seq) {
     switch (n.kind) {
       case NodeKind::Text:
@@ -550,8 +561,10 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         if (auto st = eval_variable(n, run, out, skipping); !st) return st;
         break;
       case NodeKind::Capture:
-        if (n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size())
+        if (n.num >= 0 && static_cast<size_t>(n.num) < run.st.captures.size()) {
           out += run.st.captures[static_cast<size_t>(n.num)];
+          run.tainted = run.tainted || (!skipping && run.st.captures_tainted);
+        }
         break;
       case NodeKind::If:
         if (auto st = eval_if(n, run, out, skipping); !st) return st;
@@ -561,7 +574,13 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         break;
       case NodeKind::Op: {
         std::string arg;
+        const bool outer_tainted = run.tainted;
+        run.tainted = false;
         if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
+        const bool arg_tainted = run.tainted;
+        run.tainted = outer_tainted || (arg_tainted && !fresh_result(n.text));
+        if (!skipping && n.text == "expand" && arg_tainted && !arg.empty() && !n.hard_error)  // Exim 4.96's taint check
+          return fail("internal expansion of \"" + arg + "\" failed: attempt to expand tainted string '" + arg + "'");
         if (n.hard_error) {  // an unknown operator, or an item whose arguments stopped parsing
           for (size_t i = 1; i < n.args.size(); ++i)
             if (auto st = eval_seq(n.args[i], run, arg, skipping); !st) return st;
@@ -578,7 +597,6 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
     }
     if (out.size() > run.st.max_output) return fail("expansion result too long");
   }
-  --run.depth;
   return Ok{};
 }
 
@@ -589,6 +607,15 @@ Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping) {
 }
 
 Result<std::string> expand_again(const Expansion& e, Run& run) { return eval_to_string(e.seq, run, false); }
+
+// Operators whose result is computed, not copied, from their argument: it
+// carries none of the argument's taint (Exim allocates it fresh).
+bool fresh_result(std::string_view op) {
+  for (std::string_view f : {"md5", "sha1", "sha256", "sha2", "sha3", "strlen", "nhash", "listcount", "eval", "eval10",
+                             "randint", "base32", "base62", "base32d", "base62d", "time_interval", "time_eval"})
+    if (op == f) return true;
+  return false;
+}
 
 bool seq_is_constant(const Seq& seq) {
   for (const Node& n : seq)
@@ -626,7 +653,9 @@ bool is_constant(const Expansion& e) { return detail::seq_is_constant(e.seq); }
 
 Result<std::string> expand(const Expansion& e, const ExpandContext& ctx, ExpandState& st) {
   detail::Run run{ctx, st};
-  return detail::eval_to_string(e.seq, run, false);
+  auto r = detail::eval_to_string(e.seq, run, false);
+  st.last_tainted = run.tainted;
+  return r;
 }
 
 Result<std::string> expand_string(std::string_view text, const ExpandContext& ctx, ExpandState& st) {

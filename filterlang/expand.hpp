@@ -54,6 +54,13 @@ class ExpandContext {
   virtual const std::vector<std::pair<std::string, std::string>>& headers() const = 0;
   // The host's interface addresses as text, for "@[]" in lists (none by default).
   virtual std::vector<std::string> interface_addresses() const { return {}; }
+  // Whether a variable's value came from the message or its sender (Exim's
+  // taint): ${expand:} refuses text made from it. The default: the header
+  // and body variables (header fields themselves always are).
+  virtual bool tainted(std::string_view name) const {
+    return name == "message_body" || name == "message_body_end" || name == "message_headers" ||
+           name == "message_headers_raw" || name == "reply_address" || name == "thisaddress";
+  }
 };
 
 struct ExpandState {                  // per-run mutable state
@@ -66,6 +73,8 @@ struct ExpandState {                  // per-run mutable state
   // Variables expansions set, for the rest of the run: $prvscheck_result,
   // $srs_recipient (and $prvscheck_address/_keynum inside ${prvscheck}).
   std::map<std::string, std::string, std::less<>> set_variables;
+  bool captures_tainted = false;  // $0..$9 came from message data
+  bool last_tainted = false;      // set by expand(): the result holds message data
 };
 
 class Expansion;  // compiled, immutable, shareable across threads

@@ -88,15 +88,63 @@ struct Run {
   int depth = 0;
   const std::string* item = nullptr;  // $item inside forany/forall/map/filter/reduce
   const std::string* value = nullptr; // $value inside reduce/extract
+  // Exim's taint: whether message data went into what is being built (a
+  // conservative flag, reset where a result starts and where a condition
+  // is decided); $item and $value carry their source's.
+  bool tainted = false;
+  bool item_tainted = false;
+  bool value_tainted = false;
+  bool subject_tainted = false;  // a condition's first operand, for the captures a match sets
 };
 
 using Status = Result<Ok>;
+
+// One level of evaluation (a sequence, a condition): counts against the
+// limit that keeps nesting — ${expand:} and conditions included — off the end of the stack.
+class DepthGuard {
+ public:
+  static constexpr int kLimit = 400;
+  explicit DepthGuard(Run& run) : run_(run) { ++run_.depth; }
+  ~DepthGuard() { --run_.depth; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+  bool too_deep() const { return run_.depth > kLimit; }
+
+ private:
+  Run& run_;
+};
 
 // Core (expand.cpp).
 Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping);
 Status eval_if(const Node& n, Run& run, std::string& out, bool skipping);
 Result<std::string> eval_to_string(const Seq& seq, Run& run, bool skipping);
-Result<std::string> expand_again(const Expansion& e, Run& run);  // ${expand:}: same variables, same depth count
+Result<std::string> expand_again(const Expansion& e, Run& run);
+bool fresh_result(std::string_view op);  // an operator whose result carries no taint
+
+// Evaluates a sequence and says whether what it made holds message data,
+// leaving the enclosing result's taint alone (the caller decides).
+inline Result<std::string> eval_tracked(const Seq& seq, Run& run, bool skipping, bool& tainted) {
+  const bool outer = run.tainted;
+  run.tainted = false;
+  auto r = eval_to_string(seq, run, skipping);
+  tainted = run.tainted;
+  run.tainted = outer;
+  return r;
+}
+
+// The taint $item and $value carry while a list item runs.
+struct TaintScope {
+  Run& run;
+  bool item, value;
+  TaintScope(Run& r, bool item_tainted, bool value_tainted) : run(r), item(r.item_tainted), value(r.value_tainted) {
+    run.item_tainted = item_tainted;
+    run.value_tainted = value_tainted;
+  }
+  ~TaintScope() {
+    run.item_tainted = item;
+    run.value_tainted = value;
+  }
+};  // ${expand:}: same variables, same depth count
 bool seq_is_constant(const Seq& seq);
 std::string seq_constant_text(const Seq& seq);  // only when seq_is_constant
 

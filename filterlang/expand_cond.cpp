@@ -314,6 +314,7 @@ Result<bool> eval_match(const Cond& c, const std::string& subject, const std::st
   if (rc == -2) return fail(err);
   if (rc < 0) return false;
   run.st.captures.clear();
+  run.st.captures_tainted = run.subject_tainted;
   for (int i = 0; i < rc; ++i) {
     size_t a = ov[2 * i], b = ov[2 * i + 1];
     run.st.captures.push_back(a == static_cast<size_t>(-1) ? std::string() : subject.substr(a, b - a));
@@ -383,6 +384,8 @@ Result<bool> eval_leaf(const Cond& c, const std::vector<std::string>& a, Run& ru
 }
 
 Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
+  DepthGuard depth(run);
+  if (depth.too_deep()) return fail("expansion nested too deeply");
   switch (c.kind) {
     case CondKind::Not: {
       auto r = eval_cond(c.subs[0], run, skipping);
@@ -422,8 +425,10 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
   }
   std::vector<std::string> a;
   for (const Seq& s : c.args) {
-    auto r = eval_to_string(s, run, skipping);
+    bool t = false;  // what a condition reads is not in the result
+    auto r = eval_tracked(s, run, skipping, t);
     if (!r) return r.error();
+    if (a.empty()) run.subject_tainted = t;
     a.push_back(std::move(*r));
   }
   if (skipping) return false;  // Exim checks nothing else in a condition that is skipped

@@ -295,7 +295,8 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
     run.value = saved;
     return st;
   }
-  auto first = eval_to_string(n.args[0], run, false);
+  bool key_tainted = false, data_tainted = false;  // the key's taint is not the value's
+  auto first = eval_tracked(n.args[0], run, false, key_tainted);
   if (!first) return first.error();
   a.push_back(std::move(*first));
   std::string k = a[0];
@@ -309,10 +310,14 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   size_t data_args = numeric && !json ? 3 : 2;
   if (n.args.size() < data_args) return fail("missing '{' for arg " + std::to_string(n.args.size()) + " of extract");
   for (size_t i = 1; i < data_args; ++i) {
-    auto r = eval_to_string(n.args[i], run, false);
+    bool t = false;
+    auto r = eval_tracked(n.args[i], run, false, t);
     if (!r) return r.error();
+    data_tainted = data_tainted || (i + 1 == data_args && t);  // the data, not the separators
     a.push_back(std::move(*r));
   }
+  TaintScope taint(run, run.item_tainted, data_tainted);
+  if (n.args.size() == data_args) run.tainted = run.tainted || data_tainted;  // no yes/no: the value is the result
   std::optional<std::string> v;
   if (json) {
     auto r = json_extract(k, numeric, a[1], n.text == "extract jsons");

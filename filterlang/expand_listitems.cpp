@@ -113,8 +113,10 @@ Status eval_sort(const Node& n, Run& run, std::string& out, const std::vector<st
 }  // namespace
 
 Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) {
-  auto list = eval_to_string(n.args[0], run, skipping);
+  bool list_tainted = false;
+  auto list = eval_tracked(n.args[0], run, skipping, list_tainted);
   if (!list) return list.error();
+  TaintScope taint(run, list_tainted, list_tainted);
   if (n.hard_error && n.cond) {  // ${filter} that did not end: its condition was read once before the error
     const std::string empty;
     Bind b(run, &empty, &empty);
@@ -150,7 +152,9 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     for (const std::string& item : items) {
       Bind b(run, &item, nullptr);
       if (n.text == "filter") {
+        const bool outer = run.tainted;
         auto r = eval_cond(*n.cond, run, false);
+        run.tainted = outer;  // the test reads, the result is the item
         if (!r) return r.error();
         if (*r) append_listele(result, sep, item);
       } else {
@@ -160,12 +164,16 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
       }
       if (result.size() > run.st.max_output) return fail("expansion result too long");
     }
+    if (n.text == "filter") run.tainted = run.tainted || list_tainted;
     out += result;
     return Ok{};
   }
   if (n.text == "reduce") {
-    auto init = eval_to_string(n.args[1], run, false);
+    bool init_tainted = false;
+    auto init = eval_tracked(n.args[1], run, false, init_tainted);
     if (!init) return init.error();
+    run.value_tainted = list_tainted || init_tainted;
+    if (items.empty()) run.tainted = run.tainted || init_tainted;
     std::string value = *init;
     for (const std::string& item : items) {
       Bind b(run, &item, &value);
@@ -177,7 +185,10 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     out += value;
     return Ok{};
   }
-  if (n.text == "sort") return eval_sort(n, run, out, items, sep);
+  if (n.text == "sort") {
+    run.tainted = run.tainted || list_tainted;
+    return eval_sort(n, run, out, items, sep);
+  }
   return fail("unknown list item \"" + n.text + "\"");
 }
 
@@ -185,8 +196,10 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
 Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping) {
   auto num = eval_to_string(n.args[0], run, skipping);
   if (!num) return num.error();
-  auto list = eval_to_string(n.args[1], run, skipping);
+  bool list_tainted = false;
+  auto list = eval_tracked(n.args[1], run, skipping, list_tainted);
   if (!list) return list.error();
+  TaintScope taint(run, run.item_tainted, list_tainted);
   const std::string empty;
   if (skipping) {
     Bind b(run, nullptr, &empty);
@@ -213,6 +226,7 @@ Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping
   if (field < 0 && field >= -k) v = items[static_cast<size_t>(k + field)];  // (-field may overflow)
   if (n.args.size() == 2) {
     if (v) out += *v;
+    run.tainted = run.tainted || (v && list_tainted);
     return Ok{};
   }
   const Seq* branch = v ? &n.args[2] : n.args.size() > 3 ? &n.args[3] : nullptr;

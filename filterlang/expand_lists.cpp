@@ -168,8 +168,10 @@ std::vector<std::string> split_list(std::string_view list, char* sep_out) {
 }
 
 Result<bool> eval_forany(const Cond& c, Run& run, bool skipping) {
-  auto list = eval_to_string(c.args[0], run, skipping);
+  bool list_tainted = false;
+  auto list = eval_tracked(c.args[0], run, skipping, list_tainted);
   if (!list) return list.error();
+  TaintScope taint(run, list_tainted, run.value_tainted);
   bool any = c.name.starts_with("forany");
   const std::string* saved = run.item;
   if (skipping) {

@@ -253,15 +253,18 @@ std::string header_value(const ExpandContext& ctx, std::string_view name, Header
 Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.kind == NodeKind::Header) {
     out += header_value(run.ctx, n.text, static_cast<HeaderKind>(n.num), nullptr, run.st.headers_charset);  // Exim expands headers even when skipping
+    run.tainted = run.tainted || !skipping;
     return Ok{};
   }
   // $item and $value outside the items that set them are empty, as in Exim.
   if (n.text == "item") {
     if (!skipping && run.item) out += *run.item;
+    run.tainted = run.tainted || (!skipping && run.item && run.item_tainted);
     return Ok{};
   }
   if (n.text == "value") {
     if (!skipping && run.value) out += *run.value;
+    run.tainted = run.tainted || (!skipping && run.value && run.value_tainted);
     return Ok{};
   }
   if (auto set = run.st.set_variables.find(n.text); set != run.st.set_variables.end()) {
@@ -272,6 +275,7 @@ Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
       n.text == "prvscheck_keynum")
     return Ok{};  // not set (yet): empty, as Exim's
   auto v = run.ctx.variable(n.text);
+  if (v && !skipping && run.ctx.tainted(n.text)) run.tainted = true;
   if (!v) {
     if (n.braced) return fail("unknown variable in \"${" + n.text + "}\"");
     return fail("unknown variable name \"" + n.text + "\"");

@@ -201,6 +201,7 @@ RunResult run_filter(const Program& program, const ExpandContext& message, const
   RunResult out;
   detail::RunState st{program, detail::FilterVars(message, options.sn), {}, options, out};
   st.est.captures = options.captures;
+  st.est.captures_tainted = !options.captures.empty();  // from the message's "From " line
   std::vector<std::optional<std::string>> saved;
   size_t pc = 0;
   bool finished = false;

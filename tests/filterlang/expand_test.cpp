@@ -115,10 +115,22 @@ TEST(Expand, MessageDataIsNeverReexpanded) {
   EXPECT_EQ(ok("${lc:$h_x-dollar:}"), "$nosuch ${lc:x}");
 }
 
-TEST(Expand, ExpandOperatorReexpandsOnlyWhenAsked) {
-  // ${expand:} is the one way message data is expanded again, at the filter's request.
-  EXPECT_EQ(err("${expand:$h_x-dollar:}"), "internal expansion of \"$nosuch ${lc:X}\" failed: unknown variable name \"nosuch\"");
-  // a string that expands itself ends at the depth limit, reported once
+TEST(Expand, MessageDataIsNeverCode) {
+  // ${expand:} refuses text made from message data, as Exim 4.96's taint check does.
+  EXPECT_EQ(err("${expand:$h_x-dollar:}"),
+            "internal expansion of \"$nosuch ${lc:X}\" failed: attempt to expand tainted string '$nosuch ${lc:X}'");
+  EXPECT_EQ(err("${expand:${lc:$h_x-dollar:}}"),
+            "internal expansion of \"$nosuch ${lc:x}\" failed: attempt to expand tainted string '$nosuch ${lc:x}'");
+  EXPECT_FALSE(err("${expand:$message_body}").empty());
+  EXPECT_FALSE(err("${expand:${if match{$h_subject:}{(.*)}{$1}}}").empty());     // captures of message data
+  EXPECT_FALSE(err("${expand:${map{$h_subject:}{x$item}}}").empty());            // $item of a tainted list
+  EXPECT_FALSE(err("${expand:${extract{a}{a=$h_subject:}{$value}}}").empty());   // $value of tainted data
+  // What only reads message data to decide, or computes from it, is not tainted.
+  EXPECT_EQ(ok("${expand:${if eq{$h_subject:}{Hello}{\\$local_part}}}"), "joe");
+  EXPECT_EQ(ok("${expand:${strlen:$h_subject:}}"), "5");
+  EXPECT_EQ(ok("${expand:${map{$h_subject:}{x}}}"), "x");
+  EXPECT_EQ(ok("${expand:${extract{$h_subject:}{Hello=1}{$value}}}"), "1");
+  // A header that expands itself is refused at once, not run to the depth limit.
   class Self : public Ctx {
    public:
     Self() : headers_{{"X", " ${expand:$h_x:}"}} {}
@@ -128,7 +140,28 @@ TEST(Expand, ExpandOperatorReexpandsOnlyWhenAsked) {
   ExpandState st;
   auto r = expand_string("${expand:$h_x:}", self, st);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().text, "internal expansion of \"${expand:$h_x:}\" failed: expansion nested too deeply");
+  EXPECT_EQ(r.error().text,
+            "internal expansion of \"${expand:$h_x:}\" failed: attempt to expand tainted string '${expand:$h_x:}'");
+}
+
+TEST(Expand, NestingIsBoundedAcrossExpandAndConditions) {
+  // Conditions and ${expand:} levels count against the depth limit: deep
+  // nesting fails instead of overflowing the stack.
+  std::string inner = "${if eq{a}{a}{y}}";
+  for (int i = 0; i < 60; ++i) inner = "${if forany{a}{eq{" + inner + "}{y}}{y}}";
+  std::string s = inner;
+  for (int i = 0; i < 12; ++i) {
+    std::string escaped;
+    for (char c : s) {
+      if (c == '$' || c == '}' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    s = "${expand:" + escaped + "}";
+  }
+  Ctx ctx;
+  ExpandState st;
+  (void)expand_string(s, ctx, st);  // fails or succeeds, but returns
+  SUCCEED();
 }
 
 TEST(Expand, RandomAndJsonEdges) {
