@@ -340,7 +340,7 @@ Status Parser::parse_yesno(Node& n, std::string_view item) {
     if (!no) return no.error();
     ++pos;
     n.args.push_back(std::move(*no));
-  } else if (pos < s.size() && s[pos] != '}') {
+  } else if (pos >= s.size() || s[pos] != '}') {
     if (s.substr(pos, 4) != "fail" || !(pos + 4 >= s.size() || s[pos + 4] == '}' ||
                                         std::isspace(static_cast<unsigned char>(s[pos + 4]))))
       return fail("syntax error in \"" + std::string(item) + "\" item - \"fail\" expected");

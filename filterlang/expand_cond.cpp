@@ -222,7 +222,7 @@ Status Parser::parse_forany(Cond& c) {
   if (pos >= s.size() || s[pos] != '{') return fail("missing { after \"" + c.name + "\"");
   ++pos;
   auto sub = parse_cond();
-  if (!sub) return sub.error();
+  if (!sub) return fail(sub.error().text + " inside \"" + c.name + "\" condition");
   skip_white();
   if (pos >= s.size() || s[pos] != '}') return fail("missing } at end of condition inside \"" + c.name + "\"");
   ++pos;

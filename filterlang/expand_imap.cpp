@@ -17,19 +17,30 @@ namespace {
 Result<std::vector<uint16_t>> to_utf16(std::string_view s, const std::string& charset) {
   iconv_t cd = iconv_open("UTF-16BE", charset.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1))
-    return fail("imapfolder: iconv() failed to open from " + charset + " to UTF-16BE: " + std::strerror(errno));
-  std::string in(s), out(4 * s.size() + 4, '\0');
+    return fail("imapfolder: iconv_open(\"UTF-16BE\", \"" + charset + "\") failed: " + std::strerror(errno) +
+                " (maybe unsupported conversion)");
+  std::string in(s);
   char* ip = in.data();
-  char* op = out.data();
-  size_t il = in.size(), ol = out.size();
-  const size_t rc = iconv(cd, &ip, &il, &op, &ol);
-  const int err = errno;
+  size_t il = in.size();
+  std::string out;
+  char buf[1024];
+  int err = 0;
+  while (il > 0) {  // a charset may make many UTF-16 units of one byte (TSCII: up to four)
+    char* op = buf;
+    size_t ol = sizeof buf;
+    const size_t rc = iconv(cd, &ip, &il, &op, &ol);
+    out.append(buf, static_cast<size_t>(op - buf));
+    if (rc != static_cast<size_t>(-1)) break;
+    if (errno != E2BIG) {
+      err = errno;
+      break;
+    }
+  }
   iconv_close(cd);
-  if (rc == static_cast<size_t>(-1))
-    return fail("imapfolder: iconv() failed to convert from " + charset + ": " + std::strerror(err));
+  if (err) return fail("imapfolder: iconv() failed to convert from " + charset + ": " + std::strerror(err));
   std::vector<uint16_t> units;
-  for (const char* p = out.data(); p + 1 < op; p += 2)
-    units.push_back(static_cast<uint16_t>((static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1])));
+  for (size_t p = 0; p + 1 < out.size(); p += 2)
+    units.push_back(static_cast<uint16_t>((static_cast<unsigned char>(out[p]) << 8) | static_cast<unsigned char>(out[p + 1])));
   return units;
 }
 

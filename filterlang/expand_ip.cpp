@@ -35,7 +35,8 @@ ParsedIp parse_ip(std::string_view s, bool mask_allowed) {
     errno = 0;
     long m = std::strtol(start, &rest, 10);
     if (*rest || m < 0) return ip;
-    ip.mask = errno == ERANGE ? -2 : m > 1000 ? 1000 : static_cast<int>(m);  // only "too big" matters past 128
+    // As Exim: a long, then a C int (2^32 + 24 is 24; what wraps negative is "too big").
+    ip.mask = errno == ERANGE ? -1 : static_cast<int32_t>(static_cast<uint32_t>(m));
     ip.mask_offset = slash;
     addr.resize(slash);
   }
@@ -120,8 +121,10 @@ std::optional<Result<std::string>> ip_operator(const Node& n, const std::string&
   }
   if (op != "mask") return std::nullopt;
   ParsedIp ip = parse_ip(arg, true);
-  if (!ip.family || arg.find('%') != std::string::npos) return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
+  if (!ip.family) return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
   if (ip.mask_offset == std::string::npos) return Result<std::string>(fail("missing mask value in \"" + arg + "\""));
+  if (arg.find('%') != std::string::npos)  // Exim's host_aton() takes no interface
+    return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
   const int width = ip.family == 4 ? 32 : 128;
   if (ip.mask < 0 || ip.mask > width) return Result<std::string>(fail("mask value too big in \"" + arg + "\""));
   unsigned char* b = ip.bytes;

@@ -172,46 +172,50 @@ Result<bool> eval_forany(const Cond& c, Run& run, bool skipping) {
   auto list = eval_tracked(c.args[0], run, skipping, list_tainted);
   if (!list) return list.error();
   TaintScope taint(run, list_tainted, run.value_tainted);
-  bool any = c.name.starts_with("forany");
+  const bool any = c.name.starts_with("forany");
+  auto inside = [&](const Error& e) { return fail(e.text + " inside \"" + c.name + "\" condition"); };
   const std::string* saved = run.item;
-  if (skipping) {
-    std::string empty;
-    run.item = &empty;
-    auto r = eval_cond(c.subs[0], run, true);
-    run.item = saved;
-    if (!r) return r;
-    return false;
-  }
+  struct RestoreItem {
+    Run& run;
+    const std::string* item;
+    ~RestoreItem() { run.item = item; }
+  } restore{run, saved};
+  // Exim reads the condition once without deciding it (its errors show for an empty list too).
+  const std::string empty;
+  run.item = &empty;
+  if (auto r = eval_cond(c.subs[0], run, true); !r) return inside(r.error());
+  if (skipping) return false;
   std::vector<std::string> items;
-  if (c.name.ends_with("_json") || c.name.ends_with("_jsons")) {
-    // A JSON array, split as Exim 4.96's json_nextinlist() does (it stops at
-    // an empty element); _jsons takes each string's quotes off.
-    const bool strings = c.name.back() == 's';
-    auto array = dewrap(*list, '[', ']');
+  const bool json = c.name.ends_with("_json") || c.name.ends_with("_jsons");
+  std::optional<std::string_view> array;
+  if (json) {  // a JSON array, split as Exim 4.96's json_nextinlist() does (it stops at an empty element)
+    array = dewrap(*list, '[', ']');
     if (!array)  // Exim 4.96 crashes here
       return fail(fmt::format("missing '{}' wrapping array for {}", dewrap_missing(*list, '[', ']'), c.name));
-    while (auto item = json_next(*array)) {
-      if (!strings) {
-        items.emplace_back(*item);
-        continue;
-      }
-      auto text = dewrap(*item, '"', '"');
-      if (!text) return fail("missing '\"' wrapping string result for extract jsons");  // sic, as Exim
-      items.emplace_back(*text);
-    }
   } else {
     items = split_list(*list);
   }
-  bool result = !any && !items.empty();  // Exim: forall over an empty list is false
-  for (const std::string& item : items) {
+  bool result = false;  // Exim: forall over an empty list is false too
+  for (size_t i = 0;; ++i) {
+    std::string item;
+    if (json) {
+      auto next = json_next(*array);
+      if (!next) break;
+      item = std::string(*next);
+      if (c.name.back() == 's') {  // _jsons: a string's quotes off, as each item comes
+        auto text = dewrap(item, '"', '"');
+        if (!text) return fail("missing '\"' wrapping string result for extract jsons");  // sic, as Exim
+        item = std::string(*text);
+      }
+    } else {
+      if (i >= items.size()) break;
+      item = std::move(items[i]);
+    }
     run.item = &item;
     auto r = eval_cond(c.subs[0], run, false);
-    run.item = saved;
-    if (!r) return r;
-    if (*r == any) {
-      result = any;
-      break;
-    }
+    if (!r) return inside(r.error());
+    result = *r;
+    if (*r == any) break;
   }
   return result;
 }

@@ -290,9 +290,9 @@ Status prepare_operator(std::string_view name, Node& n) {
     }
   }
   if (canon == "mask") n.params = {!arg.empty() && arg[0] == 'n'};  // ${mask_n:}
-  if (canon == "listnamed" && !arg.empty()) {  // ${listnamed_d:} etc.: which kind of list
+  if (canon == "listnamed" && name != "listnamed") {  // ${listnamed_d:} etc.: which kind of list
     static constexpr std::string_view kKinds = "adhl";
-    if (kKinds.find(arg[0]) == std::string_view::npos)  // only the first character counts
+    if (arg.empty() || kKinds.find(arg[0]) == std::string_view::npos)  // only the first character counts
       n.deferred_error = "bad suffix on \"list\" operator";
     else
       n.params = {arg[0]};
@@ -370,13 +370,14 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
     return r;
   }
   if (op == "randint") {
+    if (arg.empty()) return fail("integer expected but \"\" found");
     auto max = parse_exim_int(arg);
     if (!max) return max.error();
-    if (arg.find_first_not_of(" \t\n\r\f\v") == std::string::npos) return fail("integer expected but \"" + arg + "\" found");
     if (*max < 0) return fail("non-negative integer expected but \"" + arg + "\" found");
-    if (*max == 0) return std::string("0");
+    const int32_t bound = static_cast<int32_t>(static_cast<uint32_t>(*max));  // Exim passes it on as a C int
+    if (bound <= 1) return std::string("0");
     thread_local std::mt19937_64 gen{std::random_device{}()};
-    return std::to_string(std::uniform_int_distribution<long long>(0, *max - 1)(gen));
+    return std::to_string(std::uniform_int_distribution<int32_t>(0, bound - 1)(gen));
   }
   if (op == "listnamed") {  // filters have no named lists
     static constexpr std::pair<char, std::string_view> kKinds[] = {
@@ -384,7 +385,8 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
     std::string_view kind;
     for (auto [c, k] : kKinds)
       if (!n.params.empty() && n.params[0] == c) kind = k;
-    return fail("\"" + arg + "\" is not a " + std::string(kind) + "named list");
+    const std::string name = arg.starts_with("+") ? arg.substr(1) : arg;  // "+name", as lists write it
+    return fail("\"" + name + "\" is not a " + std::string(kind) + "named list");
   }
   if (op == "utf8clean") return utf8clean(arg);
   if (op == "escape8bit") {
