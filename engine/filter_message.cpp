@@ -441,13 +441,17 @@ std::vector<std::string> FilterMessage::interface_addresses() const {
 
 bool FilterMessage::tainted(std::string_view name) const {
   if (filterlang::ExpandContext::tainted(name)) return true;
-  if (env_.origin.test) return false;
+  const bool sender = name == "sender_address" || name == "sender_address_domain" ||
+                      name == "sender_address_local_part" || name == "authenticated_sender";
+  if (env_.origin.test) {  // the caller's options are clean; what the message said is not
+    if (name == "return_path") return return_path_header_.has_value() || sender_from_line_;
+    return sender && sender_from_line_;
+  }
   static constexpr std::string_view kEnvelope[] = {
-      "sender_address", "sender_address_domain", "sender_address_local_part", "return_path", "local_part",
-      "domain", "original_local_part", "original_domain", "parent_local_part", "parent_domain",
-      "local_part_prefix", "local_part_suffix", "sender_host_address", "sender_host_name", "sender_helo_name",
-      "authenticated_id", "authenticated_sender", "recipients"};
-  return std::find(std::begin(kEnvelope), std::end(kEnvelope), name) != std::end(kEnvelope);
+      "return_path", "local_part", "domain", "original_local_part", "original_domain", "parent_local_part",
+      "parent_domain", "local_part_prefix", "local_part_suffix", "sender_host_address", "sender_host_name",
+      "sender_helo_name", "sender_fullhost", "sender_rcvhost", "authenticated_id", "recipients"};
+  return sender || std::find(std::begin(kEnvelope), std::end(kEnvelope), name) != std::end(kEnvelope);
 }
 
 std::optional<std::string> FilterMessage::variable(std::string_view name) const {

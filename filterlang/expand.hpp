@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +74,7 @@ struct ExpandState {                  // per-run mutable state
   // Variables expansions set, for the rest of the run: $prvscheck_result,
   // $srs_recipient (and $prvscheck_address/_keynum inside ${prvscheck}).
   std::map<std::string, std::string, std::less<>> set_variables;
+  std::set<std::string, std::less<>> tainted_variables;  // which of set_variables hold message data
   bool captures_tainted = false;  // $0..$9 came from message data
   bool last_tainted = false;      // set by expand(): the result holds message data
 };

@@ -424,13 +424,15 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
     default: break;
   }
   std::vector<std::string> a;
+  bool subject_tainted = false;
   for (const Seq& s : c.args) {
     bool t = false;  // what a condition reads is not in the result
     auto r = eval_tracked(s, run, skipping, t);
     if (!r) return r.error();
-    if (a.empty()) run.subject_tainted = t;
+    if (a.empty()) subject_tainted = t;
     a.push_back(std::move(*r));
   }
+  run.subject_tainted = subject_tainted;  // (set last: a nested condition in the operands sets it too)
   if (skipping) return false;  // Exim checks nothing else in a condition that is skipped
   return eval_leaf(c, a, run);
 }

@@ -32,15 +32,29 @@ Status eval_args(const Node& n, Run& run, bool skipping, std::vector<std::string
   return Ok{};
 }
 
-Status eval_sg(const Node& n, Run& run, std::string& out, const std::vector<std::string>& a) {
+// ${sg{subject}{regex}{replacement}}: the replacement, once expanded, is
+// expanded again for each match with $0.. set, in the same run (its depth,
+// $item and $value, its taint); as in Exim, message data is never expanded
+// there (Exim skips its check for text without '$' or '\\').
+Status eval_sg(const Node& n, Run& run, std::string& out, const std::vector<std::string>& a, bool subject_tainted,
+               bool replacement_tainted) {
   std::shared_ptr<const Regex> re = n.re ? n.re : compile_regex(a[1], false);
   if (!re->ok()) return fail("regular expression error in \"" + a[1] + "\": " + re->error());
   const std::string& subject = a[0];
+  if (replacement_tainted && a[2].find_first_of("$\\") != std::string::npos)
+    return fail("attempt to expand tainted string '" + a[2] + "'");
   std::shared_ptr<const Expansion> repl;
   auto compiled = compile_expansion(a[2]);
   if (!compiled) return compiled.error();
   repl = *compiled;
   std::vector<std::string> saved = run.st.captures;
+  const bool saved_tainted = run.st.captures_tainted;
+  struct Restore {
+    Run& run;
+    bool tainted;
+    ~Restore() { run.st.captures_tainted = tainted; }
+  } restore{run, saved_tainted};
+  run.st.captures_tainted = subject_tainted;
   size_t moffset = 0;
   std::string result;
   for (;;) {
@@ -57,7 +71,7 @@ Status eval_sg(const Node& n, Run& run, std::string& out, const std::vector<std:
     for (int i = 0; i < rc; ++i)
       run.st.captures.push_back(ov[2 * i] == static_cast<size_t>(-1) ? std::string()
                                                                       : subject.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]));
-    auto ins = expand(*repl, run.ctx, run.st);
+    auto ins = expand_again(*repl, run);
     if (!ins) {
       run.st.captures = saved;
       return ins.error();
@@ -453,7 +467,18 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
     return eval_yesno(n, run, out, 1, std::nullopt, "env");
   }
   std::vector<std::string> a;
-  if (auto st = eval_args(n, run, skipping, a); !st) return st;
+  std::vector<bool> tainted;  // each argument's; what goes into the result is the item's to say
+  for (const Seq& arg : n.args) {
+    bool t = false;
+    auto r = eval_tracked(arg, run, skipping, t);
+    if (!r) return r.error();
+    a.push_back(std::move(*r));
+    tainted.push_back(t);
+  }
+  // Items that compute a value from their arguments carry no taint; the rest
+  // copy from them (conservatively: from any of them).
+  if (n.text != "hmac" && n.text != "nhash")
+    for (bool t : tainted) run.tainted = run.tainted || t;
   if (skipping && (n.text == "listquote" || n.text == "authresults" || n.text == "imapfolder" || n.text == "prvs" ||
                    n.text == "srs_encode"))
     return Ok{};
@@ -487,7 +512,7 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
     return Ok{};
   }
   if (n.text == "sg") {
-    if (!skipping) return eval_sg(n, run, out, a);
+    if (!skipping) return eval_sg(n, run, out, a, tainted[0], tainted[2]);
     // Exim compiles the pattern even in a branch that is not taken.
     std::shared_ptr<const Regex> re = n.re ? n.re : compile_regex(a[1], false);
     if (!re->ok()) return fail("regular expression error in \"" + a[1] + "\": " + re->error());

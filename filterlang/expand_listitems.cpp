@@ -116,7 +116,7 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
   bool list_tainted = false;
   auto list = eval_tracked(n.args[0], run, skipping, list_tainted);
   if (!list) return list.error();
-  TaintScope taint(run, list_tainted, list_tainted);
+  TaintScope taint(run, list_tainted, run.value_tainted);  // $value is reduce's to set
   if (n.hard_error && n.cond) {  // ${filter} that did not end: its condition was read once before the error
     const std::string empty;
     Bind b(run, &empty, &empty);
@@ -172,16 +172,18 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
     bool init_tainted = false;
     auto init = eval_tracked(n.args[1], run, false, init_tainted);
     if (!init) return init.error();
-    run.value_tainted = list_tainted || init_tainted;
-    if (items.empty()) run.tainted = run.tainted || init_tainted;
+    run.value_tainted = init_tainted;  // then each round's result's
     std::string value = *init;
     for (const std::string& item : items) {
       Bind b(run, &item, &value);
-      auto r = eval_to_string(n.args[2], run, false);
+      bool round_tainted = false;
+      auto r = eval_tracked(n.args[2], run, false, round_tainted);
       if (!r) return inside(r.error());
       value = std::move(*r);
+      run.value_tainted = round_tainted;
       if (value.size() > run.st.max_output) return fail("expansion result too long");
     }
+    run.tainted = run.tainted || run.value_tainted;
     out += value;
     return Ok{};
   }

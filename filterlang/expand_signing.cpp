@@ -84,8 +84,11 @@ Status prvscheck_item(const Node& n, Run& run, std::string& out, bool skipping) 
   vars.erase("prvscheck_result");
   vars.erase("prvscheck_address");
   vars.erase("prvscheck_keynum");
-  auto address = eval_to_string(n.args[0], run, skipping);
+  bool address_tainted = false;
+  auto address = eval_tracked(n.args[0], run, skipping, address_tainted);
   if (!address) return address.error();
+  run.st.tainted_variables.erase("prvscheck_address");
+  if (address_tainted) run.st.tainted_variables.insert("prvscheck_address");
   // ^prvs=([0-9])([0-9]{3})([A-F0-9]{6})=(.+)@(.+)$, caselessly
   const std::string& s = *address;
   bool match = s.size() > 16 && iequal(std::string_view(s).substr(0, 5), "prvs=") && s[15] == '=';
@@ -119,6 +122,7 @@ Status prvscheck_item(const Node& n, Run& run, std::string& out, bool skipping) 
     result = std::move(*r);
   }
   if (n.hard_error) return fail(too_many);
+  if (result.empty()) run.tainted = run.tainted || address_tainted;  // the address is the result
   out += result.empty() ? vars["prvscheck_address"] : result;
   vars.erase("prvscheck_address");
   vars.erase("prvscheck_keynum");
@@ -166,6 +170,10 @@ Result<bool> inbound_srs(const std::string& local_part, const std::string& secre
     quote = quote || !(std::isalnum(c) || std::string_view(".!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos);
   const std::string recipient = (quote ? "\"" + lc(local) + "\"" : lc(local)) + "@" + lc(domain);
   run.st.set_variables["srs_recipient"] = recipient;
+  if (run.subject_tainted)  // the local part it was taken from
+    run.st.tainted_variables.insert("srs_recipient");
+  else
+    run.st.tainted_variables.erase("srs_recipient");
   if (secret.empty()) return true;
   // Exim decodes the stamp with the lowercase alphabet only: an uppercase one never passes.
   const size_t hi = kBase32.find(stamp[0]), lo = kBase32.find(stamp[1]);

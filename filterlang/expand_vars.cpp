@@ -269,6 +269,7 @@ Status eval_variable(const Node& n, Run& run, std::string& out, bool skipping) {
   }
   if (auto set = run.st.set_variables.find(n.text); set != run.st.set_variables.end()) {
     if (!skipping) out += set->second;
+    run.tainted = run.tainted || (!skipping && run.st.tainted_variables.count(n.text));
     return Ok{};
   }
   if (n.text == "srs_recipient" || n.text == "prvscheck_result" || n.text == "prvscheck_address" ||

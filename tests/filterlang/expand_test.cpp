@@ -125,7 +125,17 @@ TEST(Expand, MessageDataIsNeverCode) {
   EXPECT_FALSE(err("${expand:${if match{$h_subject:}{(.*)}{$1}}}").empty());     // captures of message data
   EXPECT_FALSE(err("${expand:${map{$h_subject:}{x$item}}}").empty());            // $item of a tainted list
   EXPECT_FALSE(err("${expand:${extract{a}{a=$h_subject:}{$value}}}").empty());   // $value of tainted data
+  // Through items that expand again or set variables (a second review's finds).
+  EXPECT_EQ(err("${sg{x}{x}{$h_x-dollar:}}"), "attempt to expand tainted string '$nosuch ${lc:X}'");
+  EXPECT_FALSE(err("${expand:${sg{x}{x}{\\$h_subject:}}}").empty());
+  EXPECT_FALSE(err("${sg{$h_subject:}{\\N^(.*)$\\N}{\\N${expand:$1}\\N}}").empty());
+  EXPECT_FALSE(err("${prvscheck{prvs=1234ABCDEF=$h_subject:@x}{s}{${expand:$prvscheck_address}}}").empty());
+  EXPECT_FALSE(err("${reduce{a:b}{}{${if eq{$item}{a}{$h_subject:}{${expand:$value}}}}}").empty());
+  EXPECT_FALSE(err("${extract{k}{k=$h_subject:}{${map{a}{${expand:$value}}}}}").empty());
+  EXPECT_FALSE(err("${if match{$h_subject:}{${if eq{a}{a}{(.*)}}}{${expand:$1}}}").empty());
   // What only reads message data to decide, or computes from it, is not tainted.
+  EXPECT_EQ(ok("${expand:${hmac{md5}{k}{$h_subject:}}}").size(), 32u);
+  EXPECT_EQ(ok("${expand:${reduce{$h_subject:}{}{$value.}}}"), ".");
   EXPECT_EQ(ok("${expand:${if eq{$h_subject:}{Hello}{\\$local_part}}}"), "joe");
   EXPECT_EQ(ok("${expand:${strlen:$h_subject:}}"), "5");
   EXPECT_EQ(ok("${expand:${map{$h_subject:}{x}}}"), "x");
