@@ -447,10 +447,12 @@ bool FilterMessage::tainted(std::string_view name) const {
     if (name == "return_path") return return_path_header_.has_value() || sender_from_line_;
     return sender && sender_from_line_;
   }
+  // The recipient's local part and domain (and the ones it was routed from)
+  // were looked up before the filter ran, as Exim's $local_part_data: clean.
+  // A prefix or suffix is whatever the client wrote.
   static constexpr std::string_view kEnvelope[] = {
-      "return_path", "local_part", "domain", "original_local_part", "original_domain", "parent_local_part",
-      "parent_domain", "local_part_prefix", "local_part_suffix", "sender_host_address", "sender_host_name",
-      "sender_helo_name", "sender_fullhost", "sender_rcvhost", "authenticated_id", "recipients"};
+      "return_path",       "local_part_prefix", "local_part_suffix", "sender_host_address", "sender_host_name",
+      "sender_helo_name",  "sender_fullhost",   "sender_rcvhost",    "authenticated_id",    "recipients"};
   return sender || std::find(std::begin(kEnvelope), std::end(kEnvelope), name) != std::end(kEnvelope);
 }
 

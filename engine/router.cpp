@@ -182,6 +182,7 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
   };
   auto log_action = [&](const filterlang::Action& a) -> std::string {
     if (a.kind == ActionKind::kLogfile) {
+      if (a.tainted) return "Tainted '" + a.value + "' (logfile name) not permitted";  // as Exim 4.96
       fs::path p(a.value);
       if (p.is_relative()) p = user.home / p;
       if (!inside_home(user, p)) return "logfile " + a.value + " is outside the home directory";
@@ -246,6 +247,12 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
         break;
       }
       case ActionKind::kSave: {
+        if (a.tainted) {  // a file name made from the message: Exim 4.96's appendfile refuses it too
+          r.status = Route::Status::kDefer;
+          r.reason = "Tainted '" + a.value + "' (file or directory name for save) not permitted";
+          r.targets.clear();
+          return r;
+        }
         fs::path p(a.value);
         if (p.is_relative()) p = user.home / p;
         if (!inside_home(user, p)) {

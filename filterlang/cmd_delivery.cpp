@@ -64,6 +64,7 @@ bool exec_delivery(RunState& st, const ProgCommand& c) {
     case CmdKind::kSave:
       a.kind = ActionKind::kSave;
       if (!expand_arg(st, c.arg, "save", a.value)) return false;
+      a.tainted = st.est.last_tainted;
       if (c.seen) st.delivered = true;
       a.mode = c.mode;
       break;

@@ -25,6 +25,7 @@ std::optional<std::string> FilterVars::variable(std::string_view name) const {
 }
 
 std::optional<std::string> RunState::expand(const Arg& a, std::string& err) {
+  est.last_tainted = false;
   if (a.constant) return a.value;
   auto r = a.exp ? filterlang::expand(*a.exp, vars, est) : expand_string(a.raw, vars, est);
   if (!r.ok()) {
@@ -89,6 +90,7 @@ bool exec_other(RunState& st, const ProgCommand& c) {
   static constexpr const char* kNames[] = {"add", "defer", "deliver", "finish", "fail", "freeze", "headers", "if",
                                            "logfile", "logwrite", "mail", "pipe", "save", "testprint", "vacation"};
   std::string value;
+  bool tainted = false;
   if (c.kind != CmdKind::kFinish && (c.kind != CmdKind::kFail && c.kind != CmdKind::kFreeze &&
                                      c.kind != CmdKind::kDefer)) {
     std::string err;
@@ -99,6 +101,7 @@ bool exec_other(RunState& st, const ProgCommand& c) {
       return false;
     }
     value = std::string(cstr(*v));
+    tainted = st.est.last_tainted;
   } else if (c.kind != CmdKind::kFinish) {
     std::string err;
     auto v = c.has_text ? st.expand(c.arg, err) : std::optional<std::string>("");
@@ -108,12 +111,14 @@ bool exec_other(RunState& st, const ProgCommand& c) {
       return false;
     }
     value = std::string(cstr(*v));
+    tainted = st.est.last_tainted;
   }
   if (c.seen) st.delivered = true;
   Action a;
   a.seen = c.seen;
   a.noerror = c.noerror;
   a.value = value;
+  a.tainted = tainted;
   a.mode = c.mode;
   switch (c.kind) {
     case CmdKind::kLogfile: a.kind = ActionKind::kLogfile; break;

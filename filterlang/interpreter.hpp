@@ -36,6 +36,7 @@ struct Action {
   int add_value = 0, add_var = 0;          // add
   std::array<std::optional<std::string>, kMailArgCount> mail;  // mail/vacation, expanded
   bool expand_file = false, return_message = false;
+  bool tainted = false;  // value holds message data: never a file name or command (Exim's taint)
 };
 
 enum class Outcome { kDelivered, kNotDelivered, kDefer, kFail, kFreeze, kError };

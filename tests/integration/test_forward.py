@@ -293,6 +293,35 @@ class ForwardTest(unittest.TestCase):
         finally:
             n.__exit__(None, None, None)
 
+    def test_file_names_from_the_message_are_refused_not_lost(self):
+        """A save or logfile path made from a header is message data (Exim 4.96's
+        taint): a sender must not pick which of the user's files gets written."""
+        n = Nougat().start()
+        try:
+            n.add_user("jo@localhost")
+            home = n.maildir("jo@localhost").parent
+            (home / ".forward").write_text('# Exim filter\nsave "$home/${lc:$h_x-folder:}"\n')
+            msg = ("From: carol@example.org\r\nTo: jo@localhost\r\nX-Folder: .FORWARD\r\n"
+                   "Subject: taint\r\n\r\nhello\r\n")
+            with smtplib.SMTP("127.0.0.1", n.port("smtp")) as s:
+                s.sendmail("carol@example.org", ["jo@localhost"], msg.encode())
+            deadline = time.time() + 10
+            while time.time() < deadline and "(file or directory name for save) not permitted" not in n.log():
+                time.sleep(0.05)
+            self.assertIn("Tainted '%s/.forward' (file or directory name for save) not permitted" % home, n.log())
+            self.assertEqual((home / ".forward").read_text(), '# Exim filter\nsave "$home/${lc:$h_x-folder:}"\n')
+            self.assertEqual(len([f for f in n.spool_files() if "." not in f]), 1)  # kept, not lost
+            (home / ".forward").write_text('# Exim filter\nlogfile "$home/${lc:$h_x-folder:}"\nlogwrite "x"\n')
+            n.stop()
+            n.start()
+            deadline = time.time() + 10
+            while time.time() < deadline and "(logfile name) not permitted" not in n.log():
+                time.sleep(0.05)
+            self.assertIn("(logfile name) not permitted", n.log())
+            self.assertFalse((home / ".forward").read_text().endswith("x\n"))
+        finally:
+            n.__exit__(None, None, None)
+
 
 if __name__ == "__main__":
     unittest.main()
