@@ -247,6 +247,12 @@ Route Router::run_filter(const User& user, const std::string& rcpt, const Envelo
         break;
       }
       case ActionKind::kSave: {
+        if (a.value.empty()) {  // (a condition in the filter can make it so)
+          r.status = Route::Status::kDefer;
+          r.reason = "save with an empty file name";
+          r.targets.clear();
+          return r;
+        }
         if (a.tainted) {  // a file name made from the message: Exim 4.96's appendfile refuses it too
           r.status = Route::Status::kDefer;
           r.reason = "Tainted '" + a.value + "' (file or directory name for save) not permitted";

@@ -578,7 +578,8 @@ Status eval_seq(const Seq& seq, Run& run, std::string& out, bool skipping) {
         run.tainted = false;
         if (auto st = eval_seq(n.args[0], run, arg, skipping); !st) return st;
         const bool arg_tainted = run.tainted;
-        run.tainted = outer_tainted || (arg_tainted && !fresh_result(n.text));
+        run.tainted = outer_tainted || (arg_tainted && !fresh_result(n.text)) ||
+                      (n.text == "rfc2047" && run.st.headers_charset_tainted);  // its result names the charset
         if (!skipping && n.text == "expand" && arg_tainted && !arg.empty() && !n.hard_error)  // Exim 4.96's taint check
           return fail("internal expansion of \"" + arg + "\" failed: attempt to expand tainted string '" + arg + "'");
         if (n.hard_error) {  // an unknown operator, or an item whose arguments stopped parsing

@@ -76,6 +76,7 @@ struct ExpandState {                  // per-run mutable state
   std::map<std::string, std::string, std::less<>> set_variables;
   std::set<std::string, std::less<>> tainted_variables;  // which of set_variables hold message data
   bool captures_tainted = false;  // $0..$9 came from message data
+  bool headers_charset_tainted = false;  // the charset's name did (the filter's `headers charset "$h_x:"`)
   bool last_tainted = false;      // set by expand(): the result holds message data
 };
 

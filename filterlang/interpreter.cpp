@@ -18,7 +18,6 @@ std::optional<std::string> FilterVars::variable(std::string_view name) const {
   if (name.size() == 3 && name.starts_with("sn") && std::isdigit(static_cast<unsigned char>(name[2])))
     return std::to_string(sn_[static_cast<size_t>(name[2] - '0')]);
   if (name == "thisaddress") return thisaddress.value_or("");
-  if (name == "headers_charset" && headers_charset) return headers_charset;
   if (edited && (name == "message_headers" || name == "message_headers_raw"))  // after `headers add|remove`
     return message_headers_value(*edited, name == "message_headers_raw");
   return base_.variable(name);
@@ -129,8 +128,8 @@ bool exec_other(RunState& st, const ProgCommand& c) {
                : c.headers_op == HeadersOp::kRemove ? ActionKind::kHeadersRemove
                                                     : ActionKind::kHeadersCharset;
       if (c.headers_op == HeadersOp::kCharset) {
-        st.vars.headers_charset = value;
         st.est.headers_charset = value;  // what later $h_ decode to (Exim: at once)
+        st.est.headers_charset_tainted = tainted;  // ${rfc2047:} writes its name out
       }
       if (st.opt.apply_headers && c.headers_op != HeadersOp::kCharset) {
         auto& hs = st.vars.edited;

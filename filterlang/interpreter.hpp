@@ -96,7 +96,6 @@ class FilterVars final : public ExpandContext {
   std::optional<std::vector<std::pair<std::string, std::string>>> edited;  // after headers add/remove
   std::array<int, 10> n{};
   std::optional<std::string> thisaddress;
-  std::optional<std::string> headers_charset;
 
  private:
   const ExpandContext& base_;

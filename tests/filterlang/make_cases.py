@@ -184,6 +184,11 @@ NULV = 'testprint "x=$h_x: size=$message_size lines=$message_linecount zero=$bod
 add("nul_in_header", NULV, msg="From: a@x.example\nX: a\0b\n\nbo\0dy\n")
 add("nul_in_continuation", NULV, msg="From: a@x.example\nX: a\n \0b\n\nbody\n")
 add("nul_ends_header", NULV, msg="From: a@x.example\n\0X: a\n\nbody\n")
+# A charset named by the message taints what names it; Exim has no $headers_charset.
+TQ = "From: a@x.example\nX-Q: ${length_1:abc}\n\nbody\n"
+add("charset_from_header", 'headers charset "$h_x-q:"\ntestprint "${expand:$headers_charset}"\n', msg=TQ)
+add("charset_tainted_rfc2047", 'headers charset "${if eq{a}{a}{$h_x-q:}}"\ntestprint "${expand:${rfc2047:caf\xc3\xa9}}"\n', msg=TQ)
+add("expand_header_refused", 'testprint "${expand:$h_x-q:}"\ntestprint "${sg{x}{x}{$h_x-q:}}"\n', msg=TQ)
 add("if_multiline_cmd", 'if $h_subject:\n  contains\n  "hello"\nthen\n  deliver\n    a@b.example\nendif\n')
 
 # --- syntax errors
