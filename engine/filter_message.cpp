@@ -318,10 +318,11 @@ FilterMessage::FilterMessage(std::string_view raw_message, FilterEnvelope env) :
     }
   }
   // Exim stores a header's binary zeros as '?' (the body keeps them).
-  for (auto& [name, value] : raw_headers) {
-    std::replace(name.begin(), name.end(), '\0', '?');
-    std::replace(value.begin(), value.end(), '\0', '?');
-  }
+  if (rest.find('\0') != std::string_view::npos)
+    for (auto& [name, value] : raw_headers) {
+      std::replace(name.begin(), name.end(), '\0', '?');
+      std::replace(value.begin(), value.end(), '\0', '?');
+    }
   no_headers_ = raw_headers.empty();
   const bool ours_first = !raw_headers.empty() && !env_.origin.adds_received && iequals(raw_headers[0].first, "received");
   if (!ours_first) header_longest_ = std::max(header_longest_, first_longest);
