@@ -613,7 +613,8 @@ Result<std::string> expand_again(const Expansion& e, Run& run) { return eval_to_
 // carries none of the argument's taint (Exim allocates it fresh).
 bool fresh_result(std::string_view op) {
   for (std::string_view f : {"md5", "sha1", "sha256", "sha2", "sha3", "strlen", "nhash", "listcount", "eval", "eval10",
-                             "randint", "base32", "base62", "base32d", "base62d", "time_interval", "time_eval"})
+                             "randint", "base32", "base62", "base32d", "base62d", "time_interval", "time_eval",
+                             "ipv6norm", "ipv6denorm", "reverse_ip"})
     if (op == f) return true;
   return false;
 }

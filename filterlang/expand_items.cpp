@@ -475,9 +475,14 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
     a.push_back(std::move(*r));
     tainted.push_back(t);
   }
-  // Items that compute a value from their arguments carry no taint; the rest
-  // copy from them (conservatively: from any of them).
-  if (n.text != "hmac" && n.text != "nhash")
+  // Items that compute a value from their arguments carry no taint; those
+  // that cut a piece of their last one carry its taint (not their numbers');
+  // tr that of its subject and replacements; the rest copy from any argument.
+  if (n.text == "length" || n.text == "substr" || n.text == "hash")
+    run.tainted = run.tainted || tainted.back();
+  else if (n.text == "tr")
+    run.tainted = run.tainted || tainted[0] || tainted[2];
+  else if (n.text != "hmac" && n.text != "nhash")
     for (bool t : tainted) run.tainted = run.tainted || t;
   if (skipping && (n.text == "listquote" || n.text == "authresults" || n.text == "imapfolder" || n.text == "prvs" ||
                    n.text == "srs_encode"))

@@ -196,7 +196,8 @@ Status eval_list_item(const Node& n, Run& run, std::string& out, bool skipping) 
 
 // ${listextract{N}{list}{yes}{no}}: arg order differs (number first).
 Status eval_listextract(const Node& n, Run& run, std::string& out, bool skipping) {
-  auto num = eval_to_string(n.args[0], run, skipping);
+  bool num_tainted = false;  // the number picks, it does not go into the result
+  auto num = eval_tracked(n.args[0], run, skipping, num_tainted);
   if (!num) return num.error();
   bool list_tainted = false;
   auto list = eval_tracked(n.args[1], run, skipping, list_tainted);
