@@ -322,7 +322,7 @@ Status eval_extract(const Node& n, Run& run, std::string& out, bool skipping) {
   for (size_t i = p; i < k.size(); ++i) numeric = numeric && std::isdigit(static_cast<unsigned char>(k[i]));
   const bool json = n.text != "extract";
   size_t data_args = numeric && !json ? 3 : 2;
-  if (n.args.size() < data_args) return fail("missing '{' for arg " + std::to_string(n.args.size()) + " of extract");
+  if (n.args.size() < data_args) return fail("missing '{' for arg " + std::to_string(n.args.size() + 1) + " of extract");
   for (size_t i = 1; i < data_args; ++i) {
     bool t = false;
     auto r = eval_tracked(n.args[i], run, false, t);

@@ -800,6 +800,10 @@ CASES = [
     ('${env{A}', "basic"),
     ('${env{A}x}', "basic"),
     ('${certextract{subject}{$tls_in_peercert}{y}', "basic"),
+    # a key known only at run time that needs a third argument; taint of numbers and canonical forms
+    ('${extract{${length_1:5}}{a:b:c}}', "basic"),
+    ('${extract{${length_1:5}}{:}{a:b:c}}', "basic"),
+    ('${extract{${length_1:a}}{a=1}}', "basic"),
 ]
 
 
