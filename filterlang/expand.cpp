@@ -515,8 +515,26 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
     ~Restore() { v = std::move(saved); }
   } restore{run.st.captures, run.st.captures};
   const bool captures_tainted = run.st.captures_tainted, outer_tainted = run.tainted;
+  // A list condition's match sets $value for the branches; the outer one comes back after.
+  struct RestoreValue {
+    Run& run;
+    std::optional<std::string> cond_value;
+    const std::string* value;
+    bool value_tainted;
+    ~RestoreValue() {
+      run.cond_value = std::move(cond_value);
+      run.value = value;
+      run.value_tainted = value_tainted;
+    }
+  } restore_value{run, std::move(run.cond_value), run.value, run.value_tainted};
+  run.cond_value.reset();
   auto c = eval_cond(*n.cond, run, skipping);
   run.tainted = outer_tainted;  // what the condition read is not in the result
+  std::optional<std::string> matched = std::move(run.cond_value);
+  if (c && *c && matched) {
+    run.value = &*matched;
+    run.value_tainted = false;  // the list's own text: Exim's documented way to de-taint
+  }
   if (!c) {
     run.st.captures_tainted = captures_tainted;
     return c.error();

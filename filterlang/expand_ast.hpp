@@ -95,6 +95,7 @@ struct Run {
   bool item_tainted = false;
   bool value_tainted = false;
   bool subject_tainted = false;  // a condition's first operand, for the captures a match sets
+  std::optional<std::string> cond_value = std::nullopt;  // $value a list condition set, for its ${if}'s branches
 };
 
 using Status = Result<Ok>;

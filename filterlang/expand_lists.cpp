@@ -16,8 +16,10 @@ namespace {
 
 bool ieq(std::string_view a, std::string_view b) { return lc(a) == lc(b); }
 
+// One pattern of a domain or local-part list. On a match, `groups` gets
+// what Exim puts in $1..: a regex's groups, or the part a '*' stood for.
 bool match_pattern(std::string_view subject, std::string_view pat, bool domainish, Run& run, bool& errored,
-                   Error& err) {
+                   Error& err, std::vector<std::string>* groups = nullptr) {
   if (!pat.empty() && pat[0] == '^') {
     auto re = compile_regex(pat, true);
     if (!re->ok()) {
@@ -27,7 +29,13 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
     }
     std::vector<size_t> ov;
     std::string e;
-    return re->match(subject, 0, ov, e) >= 0;
+    const int rc = re->match(subject, 0, ov, e);
+    if (rc < 0) return false;
+    if (groups)
+      for (int i = 1; i < rc; ++i)
+        groups->push_back(ov[2 * i] == static_cast<size_t>(-1) ? std::string()
+                                                               : std::string(subject.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i])));
+    return true;
   }
   if (domainish && pat == "@") {  // the local host's name
     auto host = run.ctx.variable("primary_hostname");
@@ -47,7 +55,9 @@ bool match_pattern(std::string_view subject, std::string_view pat, bool domainis
   }
   if (!pat.empty() && pat[0] == '*') {  // "*suffix", in domain and local-part lists alike
     std::string_view suf = pat.substr(1);
-    return subject.size() >= suf.size() && ieq(subject.substr(subject.size() - suf.size()), suf);
+    if (subject.size() < suf.size() || !ieq(subject.substr(subject.size() - suf.size()), suf)) return false;
+    if (groups) groups->emplace_back(subject.substr(0, subject.size() - suf.size()));
+    return true;
   }
   return ieq(subject, pat);
 }
@@ -224,7 +234,10 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
   const std::string& n = c.name;
   if (n == "inlist" || n == "inlisti") {  // plain strings: no negation, no patterns
     for (const std::string& item : split_list(list))
-      if (n == "inlist" ? subject == item : ieq(subject, item)) return true;
+      if (n == "inlist" ? subject == item : ieq(subject, item)) {
+        run.cond_value = item;  // $value in the if's branches: the list's own text (Exim's way to de-taint)
+        return true;
+      }
     return false;
   }
   if (n == "match_ip") return eval_match_ip(subject, list, run);
@@ -240,10 +253,11 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
     bool m = false;
     bool errored = false;
     Error err;
+    std::vector<std::string> groups;
     if (n == "match_domain") {
-      m = match_pattern(subject, pat, true, run, errored, err);
+      m = match_pattern(subject, pat, true, run, errored, err, &groups);
     } else if (n == "match_local_part") {
-      m = match_pattern(subject, pat, false, run, errored, err);
+      m = match_pattern(subject, pat, false, run, errored, err, &groups);
     } else if (!pat.empty() && pat[0] == '^') {  // match_address: a regex sees the whole address
       m = match_pattern(subject, pat, false, run, errored, err);
     } else {
@@ -261,6 +275,14 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
       }
     }
     if (errored) return err;
+    if (m && !neg) {  // $value is the item that matched; $0 the subject, $1.. what its pattern took
+      run.cond_value = pat == "@" ? subject : std::string(pat);
+      if (n != "match_address") {
+        run.st.captures = {subject};
+        run.st.captures.insert(run.st.captures.end(), groups.begin(), groups.end());
+        run.st.captures_tainted = run.subject_tainted;
+      }
+    }
     if (m) return !neg;
   }
   return last_negated;

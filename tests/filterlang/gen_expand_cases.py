@@ -804,6 +804,25 @@ CASES = [
     ('${extract{${length_1:5}}{a:b:c}}', "basic"),
     ('${extract{${length_1:5}}{:}{a:b:c}}', "basic"),
     ('${extract{${length_1:a}}{a=1}}', "basic"),
+    # a list condition that matches sets $value (the item) and $0, $1.. for its ${if}; $value restored after
+    ('${if match_domain{192.168.1.7}{*.1.7}{[$0][$1][$value]}}', "basic"),
+    ('${if match_domain{abc.example}{^(a)(b)}{[$0][$1][$2][$value]}}', "basic"),
+    ('${if match_domain{abc.example}{x : ABC.example}{[$0][$1][$value]}}', "basic"),
+    ('${if inlist{b}{a:b}{[$value]}}', "basic"),
+    ('${if inlisti{B}{a:b}{[$value]}}', "basic"),
+    ('${if match_ip{1.2.3.4}{1.2.3.0/24}{[$value]}}', "basic"),
+    ('${if match_ip{1.2.3.4}{*}{[$value]}}', "basic"),
+    ('${if match_address{a@b.c}{*@b.c}{[$0][$1][$value]}}', "basic"),
+    ('${if match_address{a@b.c}{A@b.c}{[$0][$1][$value]}}', "basic"),
+    ('${if match_local_part{ab}{*b}{[$0][$1][$value]}}', "basic"),
+    ('${if match_local_part{ab}{ab}{[$0][$1][$value]}}', "basic"),
+    ('${if match_domain{x}{!y}{[$value]}}', "basic"),
+    ('${if match_domain{x}{*}{[$0][$1][$value]}}', "basic"),
+    ('${if match_domain{a.b}{*.b}{[$value]}{n}}[$value]', "basic"),
+    ('${extract{k}{k=v}{${if match_domain{a.b}{*.b}{[$value]}}-$value}}', "basic"),
+    ('${if match_local_part{x}{y}{[$value]}{[no:$value]}}', "basic"),
+    ('${if match_domain{a.b.c}{*b.c}{[$0][$1]}}', "basic"),
+    ("${expand:${if match_local_part{$h_x-detaint:}{alice : bob}{$value}{none}}}", "basic"),
 ]
 
 
