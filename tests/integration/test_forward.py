@@ -322,6 +322,19 @@ class ForwardTest(unittest.TestCase):
         finally:
             n.__exit__(None, None, None)
 
+    def test_a_header_checked_against_a_list_names_a_folder(self):
+        """Exim's way to use message data in a file name: the matching item of a
+        list written in the filter is the filter's own text, not the message's."""
+        self.write_forward("sam", '# Exim filter\n'
+                                  'save "$home/Maildir/.${if match_local_part{$h_x-list:}{exim : dovecot}{$value}{Other}}/"\n')
+        msg = ("From: carol@example.org\r\nTo: sam@localhost\r\nX-List: Exim\r\n"
+               "Subject: list\r\nMessage-ID: <list@test>\r\n\r\nhello\r\n")
+        with smtplib.SMTP("127.0.0.1", self.n.port("smtp")) as s:
+            s.sendmail("carol@example.org", ["sam@localhost"], msg.encode())
+        self.assertEqual(len(wait_files(self.n.maildir("sam@localhost") / ".exim" / "new", 1)), 1, self.n.log()[-2000:])
+        self.assertNotIn("not permitted", self.n.log())
+        self.write_forward("sam", "")
+
 
 if __name__ == "__main__":
     unittest.main()
