@@ -530,10 +530,12 @@ Status eval_if(const Node& n, Run& run, std::string& out, bool skipping) {
   run.cond_value.reset();
   auto c = eval_cond(*n.cond, run, skipping);
   run.tainted = outer_tainted;  // what the condition read is not in the result
+  // Set by the condition's list matches whatever the condition's outcome, as in Exim; clean
+  // when it is the filter's own list text (Exim's documented way to de-taint).
   std::optional<std::string> matched = std::move(run.cond_value);
-  if (c && *c && matched) {
+  if (c && matched) {
     run.value = &*matched;
-    run.value_tainted = false;  // the list's own text: Exim's documented way to de-taint
+    run.value_tainted = run.cond_value_tainted;
   }
   if (!c) {
     run.st.captures_tainted = captures_tainted;

@@ -95,7 +95,9 @@ struct Run {
   bool item_tainted = false;
   bool value_tainted = false;
   bool subject_tainted = false;  // a condition's first operand, for the captures a match sets
+  bool list_tainted = false;     // its second operand (inlist's list)
   std::optional<std::string> cond_value = std::nullopt;  // $value a list condition set, for its ${if}'s branches
+  bool cond_value_tainted = false;
 };
 
 using Status = Result<Ok>;

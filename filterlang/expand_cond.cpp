@@ -429,15 +429,16 @@ Result<bool> eval_cond(const Cond& c, Run& run, bool skipping) {
     default: break;
   }
   std::vector<std::string> a;
-  bool subject_tainted = false;
+  bool operand_tainted[2] = {false, false};
   for (const Seq& s : c.args) {
     bool t = false;  // what a condition reads is not in the result
     auto r = eval_tracked(s, run, skipping, t);
     if (!r) return r.error();
-    if (a.empty()) subject_tainted = t;
+    if (a.size() < 2) operand_tainted[a.size()] = t;
     a.push_back(std::move(*r));
   }
-  run.subject_tainted = subject_tainted;  // (set last: a nested condition in the operands sets it too)
+  run.subject_tainted = operand_tainted[0];  // (set last: a nested condition in the operands sets them too)
+  run.list_tainted = operand_tainted[1];
   if (skipping) return false;  // Exim checks nothing else in a condition that is skipped
   return eval_leaf(c, a, run);
 }

@@ -235,7 +235,8 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
   if (n == "inlist" || n == "inlisti") {  // plain strings: no negation, no patterns
     for (const std::string& item : split_list(list))
       if (n == "inlist" ? subject == item : ieq(subject, item)) {
-        run.cond_value = item;  // $value in the if's branches: the list's own text (Exim's way to de-taint)
+        run.cond_value = item;  // $value in the if's branches: the list's own text
+        run.cond_value_tainted = run.list_tainted;
         return true;
       }
     return false;
@@ -275,15 +276,22 @@ Result<bool> eval_matchlist(const Cond& c, const std::string& subject, const std
       }
     }
     if (errored) return err;
-    if (m && !neg) {  // $value is the item that matched; $0 the subject, $1.. what its pattern took
-      run.cond_value = pat == "@" ? subject : std::string(pat);
+    if (m) {  // $value is the item that matched (negated or not); $0 the subject, $1.. what its pattern took
+      run.cond_value = pat == "@" ? run.ctx.variable("primary_hostname").value_or("") : std::string(pat);
+      run.cond_value_tainted = false;  // the filter's own text
       if (n != "match_address") {
-        run.st.captures = {subject};
-        run.st.captures.insert(run.st.captures.end(), groups.begin(), groups.end());
+        const bool regex = pat.starts_with("^");  // Exim lowercases the subject for the other kinds
+        run.st.captures = {regex ? subject : lc(subject)};
+        for (const std::string& g : groups) run.st.captures.push_back(regex ? g : lc(g));
         run.st.captures_tainted = run.subject_tainted;
       }
+      return !neg;
     }
-    if (m) return !neg;
+  }
+  if (n != "match_address") {  // a domain or local-part list that matched nothing unsets them
+    run.cond_value = std::string();
+    run.cond_value_tainted = false;
+    run.st.captures.clear();
   }
   return last_negated;
 }

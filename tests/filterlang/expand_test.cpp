@@ -139,6 +139,7 @@ TEST(Expand, MessageDataIsNeverCode) {
   // Exim's documented way to de-taint: the matching item of a list written in the filter.
   EXPECT_EQ(ok("${expand:${if match_local_part{$h_subject:}{bob : hello}{$value}}}"), "hello");
   EXPECT_FALSE(err("${expand:${if match_local_part{$h_subject:}{bob : hello}{$0}}}").empty());
+  EXPECT_FALSE(err("${expand:${if inlist{Hello}{$h_subject:}{$value}}}").empty());  // inlist's list is expanded
   EXPECT_EQ(ok("${expand:${if eq{$h_subject:}{Hello}{\\$local_part}}}"), "joe");
   EXPECT_EQ(ok("${expand:${strlen:$h_subject:}}"), "5");
   EXPECT_EQ(ok("${expand:${map{$h_subject:}{x}}}"), "x");

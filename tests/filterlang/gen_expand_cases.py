@@ -823,6 +823,19 @@ CASES = [
     ('${if match_local_part{x}{y}{[$value]}{[no:$value]}}', "basic"),
     ('${if match_domain{a.b.c}{*b.c}{[$0][$1]}}', "basic"),
     ("${expand:${if match_local_part{$h_x-detaint:}{alice : bob}{$value}{none}}}", "basic"),
+    # $value/$0/$1 from list matches whatever the outcome; a domain list that matches nothing unsets them
+    ('${if and{{match_domain{a.b}{*.b}}{eq{1}{2}}}{y}{[$value][$0][$1]}}', "basic"),
+    ('${if !match_domain{a.b}{*.b}{y}{[$value][$0][$1]}}', "basic"),
+    ('${if match_domain{a.b}{!*.b:*}{y}{[$value][$0][$1]}}', "basic"),
+    ('${extract{k}{k=v}{${if !inlist{x}{x}{}{[$value]}}}}', "basic"),
+    ('${if match_domain{a.b}{*.b}{${if match_domain{c.d}{x}{}{[$value][$1]}}}}', "basic"),
+    ('${if match_domain{a.b}{*.b}{${if inlist{c}{x}{}{[$value][$1]}}}}', "basic"),
+    ('${if match_domain{A.B}{*.b}{[$0][$1]}}', "basic"),
+    ('${if match_domain{A.B}{a.b}{[$0][$1]}}', "basic"),
+    ('${if match_local_part{AB}{*b}{[$0][$1]}}', "basic"),
+    ('${if match_domain{AB.c}{^(A)}{[$0][$1]}}', "basic"),
+    ('${if inlisti{B}{a:b}{[$value]}}', "basic"),
+    ('${if match_address{X@B.c}{*@b.c}{[$value][$0]}}', "basic"),
 ]
 
 
