@@ -15,8 +15,10 @@ namespace nougat::filterlang::detail {
 namespace {
 
 // RFC 3492's parameters.
-constexpr uint32_t kBase = 36, kTMin = 1, kTMax = 26, kSkew = 38, kDamp = 700, kInitialBias = 72, kInitialN = 0x80;
-constexpr size_t kMaxCodePoints = 1024;  // as Exim's buffers: longer is "String size limit exceeded"
+constexpr uint32_t kBase = 36, kTMin = 1, kTMax = 26, kSkew = 38, kDamp = 700, kInitialBias = 72,
+                   kInitialN = 0x80;
+constexpr size_t kMaxCodePoints =
+    1024;  // as Exim's buffers: longer is "String size limit exceeded"
 
 uint32_t adapt(uint32_t delta, uint32_t points, bool first) {
   delta = first ? delta / kDamp : delta / 2;
@@ -30,7 +32,10 @@ char encode_digit(uint32_t d) { return static_cast<char>(d < 26 ? 'a' + d : '0' 
 
 // libidn's decode_digit(): on a signed int, so '!'..'/' count as digits too.
 uint32_t decode_digit(int c) {
-  return static_cast<uint32_t>(c - 48 < 10 ? c - 22 : c - 65 < 26 ? c - 65 : c - 97 < 26 ? c - 97 : static_cast<int>(kBase));
+  return static_cast<uint32_t>(c - 48 < 10   ? c - 22
+                               : c - 65 < 26 ? c - 65
+                               : c - 97 < 26 ? c - 97
+                                             : static_cast<int>(kBase));
 }
 
 std::optional<std::string> punycode_encode(const std::vector<uint32_t>& in) {
@@ -109,7 +114,11 @@ std::optional<std::vector<uint32_t>> utf8_code_points(std::string_view s) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    const size_t len = c < 0x80         ? 1
+                       : (c >> 5) == 6  ? 2
+                       : (c >> 4) == 14 ? 3
+                       : (c >> 3) == 30 ? 4
+                                        : 0;
     if (len == 0 || i + len > s.size()) return std::nullopt;
     uint32_t cp = len == 1 ? c : c & (0x7f >> len);
     for (size_t k = 1; k < len; ++k) {
@@ -131,11 +140,14 @@ std::string utf8_text(const std::vector<uint32_t>& cps) {
     } else if (c < 0x800) {
       out += static_cast<char>(0xc0 | (c >> 6)), out += static_cast<char>(0x80 | (c & 0x3f));
     } else if (c < 0x10000) {
-      out += static_cast<char>(0xe0 | (c >> 12)), out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      out += static_cast<char>(0xe0 | (c >> 12)),
+          out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
       out += static_cast<char>(0x80 | (c & 0x3f));
     } else {
-      out += static_cast<char>(0xf0 | ((c >> 18) & 0x07)), out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f)), out += static_cast<char>(0x80 | (c & 0x3f));
+      out += static_cast<char>(0xf0 | ((c >> 18) & 0x07)),
+          out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f)),
+          out += static_cast<char>(0x80 | (c & 0x3f));
     }
   }
   return out;
@@ -165,7 +177,8 @@ std::optional<Result<std::string>> idn_operator(const std::string& op, const std
     for (char& c : lower)
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     uint8_t* out = nullptr;
-    const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(lower.c_str()), &out, IDN2_NFC_INPUT);
+    const int rc =
+        idn2_lookup_u8(reinterpret_cast<const uint8_t*>(lower.c_str()), &out, IDN2_NFC_INPUT);
     if (rc != IDN2_OK) return R(to_alabel_error(arg, idn2_strerror(rc)));
     std::string result(reinterpret_cast<char*>(out));
     idn2_free(out);

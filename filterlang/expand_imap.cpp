@@ -17,8 +17,8 @@ namespace {
 Result<std::vector<uint16_t>> to_utf16(std::string_view s, const std::string& charset) {
   iconv_t cd = iconv_open("UTF-16BE", charset.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1))
-    return fail("imapfolder: iconv_open(\"UTF-16BE\", \"" + charset + "\") failed: " + std::strerror(errno) +
-                " (maybe unsupported conversion)");
+    return fail("imapfolder: iconv_open(\"UTF-16BE\", \"" + charset +
+                "\") failed: " + std::strerror(errno) + " (maybe unsupported conversion)");
   std::string in(s);
   char* ip = in.data();
   size_t il = in.size();
@@ -37,25 +37,31 @@ Result<std::vector<uint16_t>> to_utf16(std::string_view s, const std::string& ch
     }
   }
   iconv_close(cd);
-  if (err) return fail("imapfolder: iconv() failed to convert from " + charset + ": " + std::strerror(err));
+  if (err)
+    return fail("imapfolder: iconv() failed to convert from " + charset + ": " +
+                std::strerror(err));
   std::vector<uint16_t> units;
   for (size_t p = 0; p + 1 < out.size(); p += 2)
-    units.push_back(static_cast<uint16_t>((static_cast<unsigned char>(out[p]) << 8) | static_cast<unsigned char>(out[p + 1])));
+    units.push_back(static_cast<uint16_t>((static_cast<unsigned char>(out[p]) << 8) |
+                                          static_cast<unsigned char>(out[p + 1])));
   return units;
 }
 
 }  // namespace
 
-Result<std::string> imap_folder(std::string_view name, std::string_view sep_arg, std::string_view specials,
-                                const std::string& charset) {
-  if (sep_arg.size() != 1) return fail("IMAP folder separator must be one character, found \"" + std::string(sep_arg) + "\"");
+Result<std::string> imap_folder(std::string_view name, std::string_view sep_arg,
+                                std::string_view specials, const std::string& charset) {
+  if (sep_arg.size() != 1)
+    return fail("IMAP folder separator must be one character, found \"" + std::string(sep_arg) +
+                "\"");
   const char sep = sep_arg[0];
   if (!name.empty() && name[0] == sep) name.remove_prefix(1);
   auto special = [&](unsigned char c) {
     return c < 0x20 || c >= 0x7f || c == '.' || c == '/' || c == '&' || c == sep ||
            specials.find(static_cast<char>(c)) != std::string_view::npos;
   };
-  if (std::none_of(name.begin(), name.end(), [&](char c) { return special(static_cast<unsigned char>(c)); }))
+  if (std::none_of(name.begin(), name.end(),
+                   [&](char c) { return special(static_cast<unsigned char>(c)); }))
     return std::string(name);
   auto units = to_utf16(name, charset);
   if (!units) return units.error();
@@ -67,9 +73,11 @@ Result<std::string> imap_folder(std::string_view name, std::string_view sep_arg,
     if (!in_run) return;
     size_t i = 0;
     for (; i + 2 < run.size(); i += 3) {
-      const unsigned v = (static_cast<unsigned char>(run[i]) << 16) | (static_cast<unsigned char>(run[i + 1]) << 8) |
+      const unsigned v = (static_cast<unsigned char>(run[i]) << 16) |
+                         (static_cast<unsigned char>(run[i + 1]) << 8) |
                          static_cast<unsigned char>(run[i + 2]);
-      out += kB64[v >> 18], out += kB64[(v >> 12) & 63], out += kB64[(v >> 6) & 63], out += kB64[v & 63];
+      out += kB64[v >> 18], out += kB64[(v >> 12) & 63], out += kB64[(v >> 6) & 63],
+          out += kB64[v & 63];
     }
     if (i < run.size()) {
       unsigned v = static_cast<unsigned char>(run[i]) << 16;
@@ -100,7 +108,8 @@ Result<std::string> imap_folder(std::string_view name, std::string_view sep_arg,
       continue;
     }
     after_sep = false;
-    if (u == '.' || u == '/') return fail(std::string("imapfolder: illegal character '") + static_cast<char>(u) + "'");
+    if (u == '.' || u == '/')
+      return fail(std::string("imapfolder: illegal character '") + static_cast<char>(u) + "'");
     out += static_cast<char>(u);
     if (u == '&') out += '-';
   }

@@ -15,7 +15,9 @@
 
 namespace nougat::filterlang::detail {
 
-unsigned char mask_byte(int bits, int i) { return static_cast<unsigned char>(0xff00u >> std::clamp(bits - 8 * i, 0, 8)); }
+unsigned char mask_byte(int bits, int i) {
+  return static_cast<unsigned char>(0xff00u >> std::clamp(bits - 8 * i, 0, 8));
+}
 
 bool masked_equal(const unsigned char* a, const unsigned char* b, int nbytes, int bits) {
   for (int i = 0; i < nbytes; ++i)
@@ -65,7 +67,9 @@ void as_v6(const ParsedIp& ip, unsigned char out[16]) {
   std::copy(ip.bytes, ip.bytes + 4, out + 12);
 }
 
-unsigned group(const unsigned char b[16], int i) { return (unsigned{b[2 * i]} << 8) | b[2 * i + 1]; }
+unsigned group(const unsigned char b[16], int i) {
+  return (unsigned{b[2 * i]} << 8) | b[2 * i + 1];
+}
 
 }  // namespace
 
@@ -122,11 +126,13 @@ std::optional<Result<std::string>> ip_operator(const Node& n, const std::string&
   if (op != "mask") return std::nullopt;
   ParsedIp ip = parse_ip(arg, true);
   if (!ip.family) return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
-  if (ip.mask_offset == std::string::npos) return Result<std::string>(fail("missing mask value in \"" + arg + "\""));
+  if (ip.mask_offset == std::string::npos)
+    return Result<std::string>(fail("missing mask value in \"" + arg + "\""));
   if (arg.find('%') != std::string::npos)  // Exim's host_aton() takes no interface
     return Result<std::string>(fail("\"" + arg + "\" is not an IP address"));
   const int width = ip.family == 4 ? 32 : 128;
-  if (ip.mask < 0 || ip.mask > width) return Result<std::string>(fail("mask value too big in \"" + arg + "\""));
+  if (ip.mask < 0 || ip.mask > width)
+    return Result<std::string>(fail("mask value too big in \"" + arg + "\""));
   unsigned char* b = ip.bytes;
   const int nbytes = width / 8;
   for (int i = 0; i < nbytes; ++i) b[i] &= mask_byte(ip.mask, i);

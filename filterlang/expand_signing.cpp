@@ -36,8 +36,8 @@ std::string hex_lower(const unsigned char* p, size_t n) {
 std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view text, size_t bytes) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-       buf, &len);
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), buf, &len);
   return hex_lower(buf, std::min<size_t>(bytes, len));
 }
 
@@ -49,9 +49,11 @@ std::string daystamp(const Run& run, int days_ahead) {
 }
 
 // Exim's prvs_hmac_sha1(): its key is used as one HMAC block at most.
-std::optional<std::string> prvs_hash(std::string_view address, std::string_view key, char keynum, std::string_view day) {
+std::optional<std::string> prvs_hash(std::string_view address, std::string_view key, char keynum,
+                                     std::string_view day) {
   if (key.size() > 64) return std::nullopt;
-  return hmac_hex(EVP_sha1(), key, std::string(1, keynum) + std::string(day) + std::string(address), 3);
+  return hmac_hex(EVP_sha1(), key, std::string(1, keynum) + std::string(day) + std::string(address),
+                  3);
 }
 
 std::string srs_cksum(std::string_view secret, std::string_view text) {
@@ -74,7 +76,8 @@ Result<std::string> prvs_item(const std::vector<std::string>& a, Run& run) {
   const std::string day = daystamp(run, 7);  // the day it expires
   auto hash = prvs_hash(address, a[1], keynum, day);
   if (!hash) return fail("prvs hmac-sha1 conversion failed");
-  return "prvs=" + std::string(1, keynum) + day + *hash + "=" + address.substr(0, at) + "@" + address.substr(at + 1);
+  return "prvs=" + std::string(1, keynum) + day + *hash + "=" + address.substr(0, at) + "@" +
+         address.substr(at + 1);
 }
 
 // ${prvscheck{address}{secret}{string}}: the arguments are expanded in
@@ -96,7 +99,8 @@ Status prvscheck_item(const Node& n, Run& run, std::string& out, bool skipping) 
   for (size_t i = 9; match && i < 15; ++i) match = std::isxdigit(static_cast<unsigned char>(s[i]));
   const size_t at = match ? s.rfind('@') : std::string::npos;
   match = match && at != std::string::npos && at > 16 && at + 1 < s.size();
-  const std::string too_many = "Too many arguments for 'prvscheck' (max is " + std::string(match ? "1" : "2") + ")";
+  const std::string too_many =
+      "Too many arguments for 'prvscheck' (max is " + std::string(match ? "1" : "2") + ")";
   if (!match || skipping) {
     for (size_t i = 1; i < n.args.size(); ++i)
       if (auto r = eval_to_string(n.args[i], run, skipping); !r) return r.error();
@@ -160,14 +164,18 @@ Result<bool> inbound_srs(const std::string& local_part, const std::string& secre
   if (e1 + 3 >= s.size() || s[e1 + 3] != '=') return false;
   const std::string stamp = s.substr(e1 + 1, 2);
   for (char c : stamp)
-    if (kBase32.find(static_cast<char>(std::tolower(static_cast<unsigned char>(c)))) == std::string_view::npos) return false;
+    if (kBase32.find(static_cast<char>(std::tolower(static_cast<unsigned char>(c)))) ==
+        std::string_view::npos)
+      return false;
   const size_t e3 = s.find('=', e1 + 4);
   if (e3 == std::string::npos) return false;
   const std::string domain = s.substr(e1 + 4, e3 - e1 - 4);
   const std::string local = s.substr(e3 + 1);
   bool quote = !local.empty() && local[0] == '"';
   for (unsigned char c : local)
-    quote = quote || !(std::isalnum(c) || std::string_view(".!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos);
+    quote = quote || !(std::isalnum(c) ||
+                       std::string_view(".!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) !=
+                           std::string_view::npos);
   const std::string recipient = (quote ? "\"" + lc(local) + "\"" : lc(local)) + "@" + lc(domain);
   run.st.set_variables["srs_recipient"] = recipient;
   if (run.subject_tainted)  // the local part it was taken from
