@@ -137,6 +137,14 @@ Stored as_stored(std::string_view raw, bool smtp) {
       st.header_end = st.body_at = out.size();
       return st;
     }
+    if (line.empty() && !smtp && first_crlf == 1 && i + 1 < raw.size() && raw[i] == '.' && raw[i + 1] == '\n') {
+      // ".\n" after a CRLF first line: not an end (above), and Exim's dot
+      // test has already taken the LF, so it is data in the line, not its end.
+      line += ".\n";
+      physical += 2;
+      i += 2;
+      continue;
+    }
     if (line.empty() && !smtp && i + 1 == raw.size() && raw[i] == '.') {
       // A last "." without its line end is data to Exim, read with the
       // EOF it met after it (a byte 0xFF).

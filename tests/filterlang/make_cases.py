@@ -189,6 +189,10 @@ TQ = "From: a@x.example\nX-Q: ${length_1:abc}\n\nbody\n"
 add("charset_from_header", 'headers charset "$h_x-q:"\ntestprint "${expand:$headers_charset}"\n', msg=TQ)
 add("charset_tainted_rfc2047", 'headers charset "${if eq{a}{a}{$h_x-q:}}"\ntestprint "${expand:${rfc2047:caf\xc3\xa9}}"\n', msg=TQ)
 add("expand_header_refused", 'testprint "${expand:$h_x-q:}"\ntestprint "${sg{x}{x}{$h_x-q:}}"\n', msg=TQ)
+# ".\n" in the header after a CRLF first line: data, its LF taken by Exim's dot test
+DOTV = 'testprint "size=$message_size lines=$message_linecount bl=$body_linecount body=${escape:$message_body}"\n'
+add("dot_lf_in_crlf_header", DOTV, msg="From: a@x.example\r\n.\nSubject: x\r\n\r\nbody\r\n")
+add("dot_lf_in_crlf_header_end", DOTV, msg="From: a@x.example\r\nX: 1\r\n.\nY: 2\r\n")
 add("if_multiline_cmd", 'if $h_subject:\n  contains\n  "hello"\nthen\n  deliver\n    a@b.example\nendif\n')
 
 # --- syntax errors
