@@ -202,6 +202,9 @@ unsigned char mask_byte(int bits, int i);  // byte i of a /bits network mask
 bool masked_equal(const unsigned char* a, const unsigned char* b, int nbytes, int bits);
 std::optional<Result<std::string>> idn_operator(const std::string& op, const std::string& arg);  // utf8_* (expand_idn.cpp)
 std::optional<Result<std::string>> ip_operator(const Node& n, const std::string& arg);  // ipv6norm ipv6denorm mask
+std::string hex_text(const unsigned char* p, size_t n, bool upper);
+inline constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+std::string base64_text(std::string_view s, const char* alphabet = kBase64Alphabet, bool pad = true);
 Result<std::string> hmac_item(const std::string& algo, const std::string& secret, const std::string& text);
 
 // Items ${item{...}...} (expand_items.cpp).

@@ -73,17 +73,7 @@ int exim_strcmpic(std::string_view s, std::string_view t) {
 
 namespace {
 
-std::string hex_upper(const unsigned char* p, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += fmt::format("{:02X}", p[i]);
-  return out;
-}
 
-std::string base64(const unsigned char* p, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n))));
-  return out;
-}
 
 // crypt(3) through libxcrypt's reentrant call (which also reads HP-UX
 // bigcrypt settings longer than 13 characters, as Debian's Exim gets them).
@@ -102,8 +92,8 @@ Result<bool> crypteq(const std::string& key, std::string hashed) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(key.data(), key.size(), digest, &len, md, nullptr);
-    if (want.size() == size_t(4 * ((size + 2) / 3))) return base64(digest, len) == want;
-    if (want.size() == size_t(2 * size)) return iequal(hex_upper(digest, len), want);
+    if (want.size() == size_t(4 * ((size + 2) / 3))) return base64_text(std::string_view(reinterpret_cast<const char*>(digest), len)) == want;
+    if (want.size() == size_t(2 * size)) return iequal(hex_text(digest, len, true), want);
     return false;
   }
   bool sixteen = false;

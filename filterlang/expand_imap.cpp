@@ -65,27 +65,13 @@ Result<std::string> imap_folder(std::string_view name, std::string_view sep_arg,
     return std::string(name);
   auto units = to_utf16(name, charset);
   if (!units) return units.error();
-  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+  static constexpr char kModifiedBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
   std::string out;
   std::string run;  // the UTF-16BE bytes of a base64 run not yet written
   bool in_run = false;
   auto close_run = [&] {
     if (!in_run) return;
-    size_t i = 0;
-    for (; i + 2 < run.size(); i += 3) {
-      const unsigned v = (static_cast<unsigned char>(run[i]) << 16) |
-                         (static_cast<unsigned char>(run[i + 1]) << 8) |
-                         static_cast<unsigned char>(run[i + 2]);
-      out += kB64[v >> 18], out += kB64[(v >> 12) & 63], out += kB64[(v >> 6) & 63],
-          out += kB64[v & 63];
-    }
-    if (i < run.size()) {
-      unsigned v = static_cast<unsigned char>(run[i]) << 16;
-      if (i + 1 < run.size()) v |= static_cast<unsigned char>(run[i + 1]) << 8;
-      out += kB64[v >> 18], out += kB64[(v >> 12) & 63];
-      if (i + 1 < run.size()) out += kB64[(v >> 6) & 63];
-    }
-    out += '-';
+    out += base64_text(run, kModifiedBase64, false) + '-';  // RFC 3501's modified UTF-7: no padding
     run.clear();
     in_run = false;
   };

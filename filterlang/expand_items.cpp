@@ -442,29 +442,21 @@ Status eval_item(const Node& n, Run& run, std::string& out, bool skipping) {
   if (n.text == "map" || n.text == "filter" || n.text == "reduce" || n.text == "sort")
     return eval_list_item(n, run, out, skipping);
   if (n.text == "prvscheck") return prvscheck_item(n, run, out, skipping);
-  if (n.text == "certextract") {
-    // Filters run on stored messages: no TLS session, so no certificate.
+  if (n.text == "certextract" || n.text == "env") {
+    // Neither has a value in a filter: Exim's default environment is empty
+    // (keep_environment unset), and a stored message has no TLS session.
     if (skipping) {
       std::vector<std::string> a;
       return eval_args(n, run, true, a);
     }
-    auto field = eval_to_string(n.args[0], run, false);
-    if (!field) return field.error();
-    const std::string var = seq_constant_text(n.args[1]);
-    if (var != "tls_in_peercert" && var != "tls_in_ourcert" && var != "tls_out_peercert" && var != "tls_out_ourcert")
-      return fail(run.ctx.variable(var) ? "\"" + var + "\" is not a certificate" : "no variable named \"" + var + "\"");
-    return eval_yesno(n, run, out, 2, std::nullopt, "certextract");
-  }
-  if (n.text == "env") {
-    // The environment filters see is Exim's default one: empty
-    // (keep_environment unset), so every key is "not found".
-    if (skipping) {
-      std::vector<std::string> a;
-      return eval_args(n, run, true, a);
+    auto first = eval_to_string(n.args[0], run, false);  // the field or the key, expanded for its errors
+    if (!first) return first.error();
+    if (n.text == "certextract") {
+      const std::string var = seq_constant_text(n.args[1]);
+      if (var != "tls_in_peercert" && var != "tls_in_ourcert" && var != "tls_out_peercert" && var != "tls_out_ourcert")
+        return fail(run.ctx.variable(var) ? "\"" + var + "\" is not a certificate" : "no variable named \"" + var + "\"");
     }
-    auto key = eval_to_string(n.args[0], run, false);
-    if (!key) return key.error();
-    return eval_yesno(n, run, out, 1, std::nullopt, "env");
+    return eval_yesno(n, run, out, static_cast<size_t>(n.params[0]), std::nullopt, n.text);
   }
   std::vector<std::string> a;
   std::vector<bool> tainted;  // each argument's; what goes into the result is the item's to say

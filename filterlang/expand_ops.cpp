@@ -29,41 +29,11 @@ constexpr std::string_view kMainOps[] = {
     "substr",  "uc",        "utf8clean", "escape8bit", "rxquote", "sha2", "sha3", "base32", "base62", "mask", "base32d", "base62d",
     "ipv6norm", "ipv6denorm", "expand", "randint", "listnamed"};
 
-std::string hex(const unsigned char* p, size_t n, bool upper) {
-  static constexpr char kL[] = "0123456789abcdef", kU[] = "0123456789ABCDEF";
-  const char* d = upper ? kU : kL;
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += d[p[i] >> 4];
-    out += d[p[i] & 15];
-  }
-  return out;
-}
-
 std::string digest(const EVP_MD* md, std::string_view s, bool upper) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(s.data(), s.size(), buf, &len, md, nullptr);
-  return hex(buf, len, upper);
-}
-
-std::string base64_encode(std::string_view s) {
-  static constexpr char kB[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                 static_cast<unsigned char>(s[i + 2]);
-    out += kB[v >> 18], out += kB[(v >> 12) & 63], out += kB[(v >> 6) & 63], out += kB[v & 63];
-  }
-  if (i < s.size()) {
-    unsigned v = static_cast<unsigned char>(s[i]) << 16;
-    if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
-    out += kB[v >> 18], out += kB[(v >> 12) & 63];
-    out += i + 1 < s.size() ? kB[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
+  return hex_text(buf, len, upper);
 }
 
 std::string quote(std::string_view s, bool local_part) {
@@ -207,6 +177,32 @@ std::string utf8clean(std::string_view s) {
 
 }  // namespace
 
+// Shared by the operators, items and conditions (expand_ast.hpp).
+std::string hex_text(const unsigned char* p, size_t n, bool upper) {
+  const char* d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += d[p[i] >> 4], out += d[p[i] & 15];
+  return out;
+}
+
+std::string base64_text(std::string_view s, const char* alphabet, bool pad) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
+                 static_cast<unsigned char>(s[i + 2]);
+    out += alphabet[v >> 18], out += alphabet[(v >> 12) & 63], out += alphabet[(v >> 6) & 63], out += alphabet[v & 63];
+  }
+  if (i < s.size()) {
+    unsigned v = static_cast<unsigned char>(s[i]) << 16;
+    if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
+    out += alphabet[v >> 18], out += alphabet[(v >> 12) & 63];
+    if (i + 1 < s.size()) out += alphabet[(v >> 6) & 63];
+    if (pad) out.append(i + 1 < s.size() ? 1 : 2, '=');
+  }
+  return out;
+}
+
 std::string lc(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -318,7 +314,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
   if (op == "md5") return digest(EVP_md5(), arg, false);
   if (op == "sha1") return digest(EVP_sha1(), arg, true);
   if (op == "sha256") return digest(EVP_sha256(), arg, true);
-  if (op == "base64") return base64_encode(arg);
+  if (op == "base64") return base64_text(arg);
   if (op == "base64d") {
     auto r = exim_base64_decode(arg);
     if (!r) return fail("string \"" + arg + "\" is not well-formed for \"base64d\" operator");
@@ -331,7 +327,7 @@ Result<std::string> apply_operator(const Node& n, std::string arg, Run& run) {
     for (char c : arg)
       if (!std::isxdigit(static_cast<unsigned char>(c))) return fail("\"" + arg + "\" is not a hex string");
     for (size_t i = 0; i < arg.size(); i += 2) bytes += static_cast<char>(hv(arg[i]) * 16 + hv(arg[i + 1]));
-    return base64_encode(bytes);
+    return base64_text(bytes);
   }
   if (op == "hexquote") {
     std::string out;

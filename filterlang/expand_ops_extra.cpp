@@ -14,13 +14,6 @@
 namespace nougat::filterlang::detail {
 namespace {
 
-std::string hex(const unsigned char* p, size_t n, bool upper) {
-  const char* d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += d[p[i] >> 4], out += d[p[i] & 15];
-  return out;
-}
-
 bool decimal(const std::string& s, unsigned long long& v) {
   if (s.empty()) return false;
   for (char c : s)
@@ -117,7 +110,7 @@ std::optional<Result<std::string>> extra_operator(const Node& n, const std::stri
     unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(arg.data(), arg.size(), buf, &len, md, nullptr);
-    return Result<std::string>(hex(buf, len, true));
+    return Result<std::string>(hex_text(buf, len, true));
   }
   if (op == "base32" || op == "base62") {
     unsigned long long v;
@@ -179,7 +172,7 @@ Result<std::string> hmac_item(const std::string& algo, const std::string& secret
   unsigned int len = 0;
   HMAC(md, secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(text.data()),
        text.size(), buf, &len);
-  return hex(buf, len, false);
+  return hex_text(buf, len, false);
 }
 
 }  // namespace nougat::filterlang::detail

@@ -25,20 +25,13 @@ long long now_seconds(const Run& run) {
   return static_cast<long long>(std::time(nullptr));
 }
 
-std::string hex_lower(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += kHex[p[i] >> 4], out += kHex[p[i] & 15];
-  return out;
-}
-
 // The first bytes of an HMAC as lowercase hex.
 std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view text, size_t bytes) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(md, key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(text.data()), text.size(), buf, &len);
-  return hex_lower(buf, std::min<size_t>(bytes, len));
+  return hex_text(buf, std::min<size_t>(bytes, len), false);
 }
 
 // Exim's prvs_daystamp(): the last three digits of the day number.

@@ -86,12 +86,7 @@ class FilterVars final : public ExpandContext {
     return edited ? *edited : base_.headers();
   }
   std::vector<std::string> interface_addresses() const override { return base_.interface_addresses(); }
-  bool tainted(std::string_view name) const override {
-    if (name == "thisaddress") return true;  // an address from the message's header
-    if (name.size() == 2 && name[0] == 'n') return false;
-    if (name.size() == 3 && name.starts_with("sn")) return false;
-    return base_.tainted(name);
-  }
+  bool tainted(std::string_view name) const override { return base_.tainted(name); }
 
   std::optional<std::vector<std::pair<std::string, std::string>>> edited;  // after headers add/remove
   std::array<int, 10> n{};
